@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Kvmtune.Cli.Commands.Inspect;
+using Kvmtune.Cli.Commands.Snapshot;
+
+namespace Kvmtune.Cli;
+
+/// <summary>The command tree, and the one place exit codes and errors are decided.</summary>
+public static class KvmtuneCli
+{
+    public static RootCommand Build(CliContext ctx)
+    {
+        var root = GlobalOptions.Root();
+        var command = new RootCommand("kvmtune: audit, tune and launch KVM/QEMU hosts and guests after the Intel 3rd Gen Xeon tuning guide")
+        {
+            root,
+            InspectCommand.Create(root, ctx),
+            SnapshotCommand.Create(root, ctx),
+        };
+        return command;
+    }
+
+    public static int Run(string[] args, CliContext ctx)
+    {
+        var command = Build(ctx);
+        var parse = command.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+        {
+            foreach (var e in parse.Errors) ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            ctx.Error.WriteLine("Run 'kvmtune --help' for usage.");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error, EnableDefaultExceptionHandler = false });
+        }
+        catch (CliException e)
+        {
+            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            return e.ExitCode;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException)
+        {
+            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            return ExitCodes.Refused;
+        }
+        catch (Exception e)
+        {
+            ctx.Error.WriteLine($"kvmtune: internal error: {e.GetType().Name}: {e.Message}");
+            return ExitCodes.Internal;
+        }
+    }
+}

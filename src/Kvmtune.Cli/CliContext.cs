@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Kvmtune.Core.IO;
+
+namespace Kvmtune.Cli;
+
+/// <summary>What a command needs from the outside world: its output streams, its environment, and the machine root.</summary>
+public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string, string?> environment, bool stdoutIsTerminal)
+{
+    public TextWriter Out { get; } = stdout;
+    public TextWriter Error { get; } = stderr;
+    public Func<string, string?> Environment { get; } = environment;
+
+    /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>
+    public bool Colour => stdoutIsTerminal && string.IsNullOrEmpty(Environment("NO_COLOR"));
+
+    public static CliContext FromProcess() =>
+        new(Console.Out, Console.Error, System.Environment.GetEnvironmentVariable, !Console.IsOutputRedirected);
+}
+
+/// <summary>The options every read-only command takes.</summary>
+public static class GlobalOptions
+{
+    public static Option<string?> Root() => new("--root")
+    {
+        Description = "Read /sys, /proc, /dev, /boot and /etc under DIR instead of / (also KVMTUNE_ROOT)",
+        HelpName = "DIR",
+        Recursive = true,
+    };
+
+    public static Option<string> Format(params string[] formats)
+    {
+        var o = new Option<string>("--format")
+        {
+            Description = $"Output format: {string.Join(", ", formats)}",
+            DefaultValueFactory = _ => formats[0],
+        };
+        o.AcceptOnlyFromAmong(formats);
+        return o;
+    }
+}
+
+/// <summary>A failure the user can fix, with the exit code the contract gives it.</summary>
+public sealed class CliException(int exitCode, string message) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+public static class RootResolver
+{
+    /// <summary>--root, else KVMTUNE_ROOT, else "/"; a root that does not exist is bad input (exit 2).</summary>
+    public static HostReader Reader(ParseResult parse, Option<string?> rootOption, CliContext ctx)
+    {
+        var root = parse.GetValue(rootOption);
+        var source = "--root";
+        if (string.IsNullOrEmpty(root)) { root = ctx.Environment("KVMTUNE_ROOT"); source = "KVMTUNE_ROOT"; }
+        if (string.IsNullOrEmpty(root)) return new HostReader("/");
+        if (!Directory.Exists(root))
+            throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted snapshot)");
+        return new HostReader(root);
+    }
+}
+
+public static class ExitCodes
+{
+    public const int Success = 0;
+    public const int Failing = 1;
+    public const int BadInput = 2;
+    public const int Refused = 3;
+    public const int Internal = 4;
+}

@@ -1,0 +1,27 @@
+using System.CommandLine;
+using System.Text.Json;
+using Kvmtune.Core.Host;
+using Kvmtune.Core.Output;
+using Kvmtune.Core.Output.Inspect;
+
+namespace Kvmtune.Cli.Commands.Inspect;
+
+/// <summary><c>kvmtune inspect</c>: the facts about this machine, for people or as JSON.</summary>
+public static class InspectCommand
+{
+    public static Command Create(Option<string?> root, CliContext ctx)
+    {
+        var format = GlobalOptions.Format("text", "json");
+        var command = new Command("inspect", "Show the host or guest facts: CPUs, NUMA, memory and huge pages, power management, KVM, devices") { format };
+        command.SetAction(parse =>
+        {
+            var reader = RootResolver.Reader(parse, root, ctx);
+            var facts = HostFacts.Read(reader);
+            ctx.Out.Write(parse.GetValue(format) == "json"
+                ? InspectJson.Serialize(facts) + "\n"
+                : InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

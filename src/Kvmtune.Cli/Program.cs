@@ -1,0 +1,3 @@
+using Kvmtune.Cli;
+
+return KvmtuneCli.Run(args, CliContext.FromProcess());

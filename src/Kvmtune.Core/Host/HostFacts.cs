@@ -1,0 +1,51 @@
+using Kvmtune.Core.Host.Cpu;
+using Kvmtune.Core.Host.Devices;
+using Kvmtune.Core.Host.Kernel;
+using Kvmtune.Core.Host.Memory;
+using Kvmtune.Core.Host.Numa;
+using Kvmtune.Core.Host.Power;
+using Kvmtune.Core.Host.Virtualization;
+using Kvmtune.Core.IO;
+
+namespace Kvmtune.Core.Host;
+
+/// <summary>Everything kvmtune knows about one machine, read once; rules and planners only look at this.</summary>
+public sealed record HostFacts(
+    string Root,
+    CpuFacts Cpu,
+    NumaFacts Numa,
+    MemoryFacts Memory,
+    PowerFacts Power,
+    KernelFacts Kernel,
+    VirtualizationFacts Virtualization,
+    IReadOnlyList<PciDevice> Pci,
+    IReadOnlyList<IrqFacts> Irqs,
+    IReadOnlyList<BlockDevice> Block,
+    IReadOnlyList<NetInterface> Net,
+    NvdimmFacts Nvdimm)
+{
+    /// <summary>Reads every subsystem through one reader, in the order their dependencies need.</summary>
+    public static HostFacts Read(HostReader reader)
+    {
+        var numa = NumaReader.Read(reader);
+        var nodeOfCpu = new Dictionary<int, int>();
+        foreach (var node in numa.Nodes)
+            foreach (var cpu in node.Cpus)
+                nodeOfCpu.TryAdd(cpu, node.Id);
+        var cpuFacts = CpuReader.Read(reader, nodeOfCpu);
+        var pci = DeviceReader.ReadPci(reader);
+        return new HostFacts(
+            reader.Root,
+            cpuFacts,
+            numa,
+            MemoryReader.Read(reader),
+            PowerReader.Read(reader, cpuFacts),
+            KernelReader.Read(reader),
+            VirtualizationReader.Read(reader, cpuFacts),
+            pci,
+            DeviceReader.ReadIrqs(reader),
+            DeviceReader.ReadBlock(reader, pci),
+            DeviceReader.ReadNet(reader, pci),
+            DeviceReader.ReadNvdimm(reader));
+    }
+}

@@ -1,0 +1,28 @@
+using Kvmtune.Core.Host.Numa;
+
+namespace Kvmtune.Core.Host.Memory;
+
+/// <summary>Machine-wide memory: totals, transparent and static huge pages, KSM.</summary>
+public sealed record MemoryFacts(
+    long? MemTotalKib,
+    long? MemFreeKib,
+    long? DefaultHugepageKib,
+    IReadOnlyList<HugePagePool> HugepagePools,
+    IReadOnlyList<HugetlbfsMount> HugetlbfsMounts,
+    ThpFacts Thp,
+    KsmFacts Ksm);
+
+public sealed record ThpFacts(string? Enabled, IReadOnlyList<string> EnabledOptions, string? Defrag, IReadOnlyList<string> DefragOptions);
+
+public sealed record KsmFacts(
+    int? Run,
+    long? PagesToScan,
+    long? SleepMillisecs,
+    long? MaxPageSharing,
+    int? MergeAcrossNodes,
+    long? PagesShared,
+    long? PagesSharing,
+    long? FullScans);
+
+/// <summary>A mounted hugetlbfs and the page size it serves (pagesize=, else the default size).</summary>
+public sealed record HugetlbfsMount(string Path, long? PageSizeKib, string Options);

@@ -1,0 +1,81 @@
+using System.Text.Json.Serialization;
+using Kvmtune.Core.Host;
+using Kvmtune.Core.Host.Cpu;
+using Kvmtune.Core.Host.Devices;
+using Kvmtune.Core.Host.Kernel;
+using Kvmtune.Core.Host.Memory;
+using Kvmtune.Core.Host.Numa;
+using Kvmtune.Core.Host.Power;
+using Kvmtune.Core.Host.Virtualization;
+
+namespace Kvmtune.Core.Output.Inspect;
+
+/// <summary>The <c>kvmtune.inspect/v1</c> document: the contract's fields first, then everything else kvmtune read.</summary>
+public sealed record InspectDocument(
+    string Schema,
+    string Role,
+    IReadOnlyList<string> RoleEvidence,
+    CpuFacts Cpu,
+    NumaFacts Numa,
+    MemoryFacts Memory,
+    PowerFacts Power,
+    KernelDocument Kernel,
+    VirtualizationFacts Virtualization,
+    IReadOnlyList<PciDevice> Pci,
+    IReadOnlyList<IrqFacts> Irqs,
+    IReadOnlyList<BlockDevice> Block,
+    IReadOnlyList<NetInterface> Net,
+    NvdimmFacts Nvdimm)
+{
+    public const string SchemaName = "kvmtune.inspect/v1";
+
+    public static InspectDocument From(HostFacts f) => new(
+        SchemaName,
+        RoleName(f.Virtualization.Role),
+        f.Virtualization.RoleEvidence,
+        f.Cpu, f.Numa, f.Memory, f.Power,
+        new KernelDocument(f.Kernel.Release, f.Kernel.Version, f.Kernel.CommandLine,
+            f.Kernel.Config is null ? null : new KernelConfigDocument(f.Kernel.Config.Source, f.Kernel.Config.Relevant),
+            f.Kernel.LoadedModules, f.Kernel.ModuleParameters, f.Kernel.IoUringDisabled, f.Kernel.MemlockLimitKib),
+        f.Virtualization, f.Pci, f.Irqs, f.Block, f.Net, f.Nvdimm);
+
+    public static string RoleName(MachineRole role) => role switch
+    {
+        MachineRole.Host => "host",
+        MachineRole.Guest => "guest",
+        _ => "unknown",
+    };
+}
+
+public sealed record KernelDocument(
+    string? Release,
+    string? Version,
+    KernelCommandLine? CommandLine,
+    KernelConfigDocument? Config,
+    IReadOnlyList<string>? LoadedModules,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ModuleParameters,
+    int? IoUringDisabled,
+    long? MemlockLimitKib);
+
+public sealed record KernelConfigDocument(string Source, IReadOnlyDictionary<string, string?> Options);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    WriteIndented = true,
+    UseStringEnumConverter = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(InspectDocument))]
+public sealed partial class InspectJsonContext : JsonSerializerContext;
+
+/// <summary>Serializes the inspect document: UTF-8 text as is, not \u-escaped.</summary>
+public static class InspectJson
+{
+    public static string Serialize(HostFacts facts)
+    {
+        var context = new InspectJsonContext(new System.Text.Json.JsonSerializerOptions(InspectJsonContext.Default.Options)
+        {
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        });
+        return System.Text.Json.JsonSerializer.Serialize(InspectDocument.From(facts), context.InspectDocument);
+    }
+}
