@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Debian packages, NuGet packages, the native binary) and runs every test.
+# Ends with one line "N passed, N failed, N skipped".
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+# Real programs the tests run against: lstopo, numactl, virt-xml-validate (with xmllint), QEMU, busybox.
+packages=(hwloc-nox numactl libvirt-clients libxml2-utils qemu-system-x86 qemu-utils busybox-static time cpio)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "test.sh: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test.sh: not root, cannot install ${missing[*]}; the tests that need them will be skipped" >&2
+  fi
+fi
+
+dotnet restore kvmtune.slnx -nologo -v quiet
+dotnet build kvmtune.slnx -c Release --no-restore -nologo -v quiet
+# The launcher builds the Native AOT binary; tests that run the real executable use it.
+./kvmtune --version >/dev/null
+export KVMTUNE_BIN="$PWD/.build/aot/kvmtune"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test --project tests/Kvmtune.Tests/Kvmtune.Tests.csproj -c Release --no-build 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+total=$(grep -E '^\s+total:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+failed=$(grep -E '^\s+failed:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+passed=$(grep -E '^\s+succeeded:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+skipped=$(grep -E '^\s+skipped:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+if [[ "$total" == 0 && "$status" != 0 ]]; then failed=1; fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"

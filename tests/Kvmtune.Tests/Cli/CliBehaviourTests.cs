@@ -1,0 +1,76 @@
+using System.Text.Json;
+using AwesomeAssertions;
+using Kvmtune.Tests.Support;
+
+namespace Kvmtune.Tests.Cli;
+
+public sealed class CliBehaviourTests
+{
+    [Fact]
+    public void A_root_that_does_not_exist_is_bad_input()
+    {
+        var run = KvmtuneRunner.Run("inspect", "--root", "/no/such/folder");
+        run.ExitCode.Should().Be(2);
+        run.Stderr.Should().Contain("/no/such/folder").And.Contain("--root");
+        run.Stdout.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void KVMTUNE_ROOT_is_used_when_there_is_no_root_option()
+    {
+        var run = KvmtuneRunner.Run(new Dictionary<string, string> { ["KVMTUNE_ROOT"] = "/no/such/env/root" }, "inspect");
+        run.ExitCode.Should().Be(2);
+        run.Stderr.Should().Contain("KVMTUNE_ROOT").And.Contain("/no/such/env/root");
+    }
+
+    [Fact]
+    public void A_bare_folder_prints_what_it_can_and_unknown_for_the_rest()
+    {
+        using var t = new TestTree();
+        var text = KvmtuneRunner.Run("inspect", "--root", t.Root);
+        text.ExitCode.Should().Be(0, text.Stderr);
+        text.Stdout.Should().Contain("role unknown").And.Contain("packages unknown").And.Contain("available: unknown");
+        var json = KvmtuneRunner.Run("inspect", "--root", t.Root, "--format", "json");
+        json.ExitCode.Should().Be(0);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        doc.RootElement.GetProperty("role").GetString().Should().Be("unknown");
+        doc.RootElement.GetProperty("cpu").GetProperty("packages").ValueKind.Should().Be(JsonValueKind.Null);
+        doc.RootElement.GetProperty("numa").GetProperty("nodes").GetArrayLength().Should().Be(0);
+    }
+
+    [Fact]
+    public void An_unknown_format_or_option_is_bad_usage()
+    {
+        KvmtuneRunner.Run("inspect", "--format", "xml").ExitCode.Should().Be(2);
+        KvmtuneRunner.Run("inspect", "--no-such-option").ExitCode.Should().Be(2);
+        KvmtuneRunner.Run("no-such-command").ExitCode.Should().Be(2);
+    }
+
+    [Theory]
+    [InlineData("inspect")]
+    [InlineData("snapshot")]
+    public void Every_command_has_help(string command)
+    {
+        var run = KvmtuneRunner.Run(command, "--help");
+        run.ExitCode.Should().Be(0);
+        run.Stdout.Should().Contain("Usage:").And.Contain(command).And.Contain("--root");
+    }
+
+    [Fact]
+    public void Version_prints_the_version()
+    {
+        var run = KvmtuneRunner.Run("--version");
+        run.ExitCode.Should().Be(0);
+        run.Stdout.Trim().Should().MatchRegex(@"^\d+\.\d+\.\d+");
+    }
+
+    [Fact]
+    public void Json_output_is_one_document_and_nothing_else()
+    {
+        var run = KvmtuneRunner.Run("inspect", "--format", "json");
+        run.ExitCode.Should().Be(0, run.Stderr);
+        var act = () => JsonDocument.Parse(run.Stdout);
+        act.Should().NotThrow();
+        run.Stdout.Should().NotContain("\\u0027", "UTF-8 text is written as is");
+    }
+}

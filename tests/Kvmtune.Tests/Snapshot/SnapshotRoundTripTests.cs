@@ -1,0 +1,62 @@
+using AwesomeAssertions;
+using Kvmtune.Core.Host;
+using Kvmtune.Core.IO;
+using Kvmtune.Core.Output;
+using Kvmtune.Core.Output.Inspect;
+using Kvmtune.Core.Snapshot;
+using Kvmtune.Tests.Support;
+
+namespace Kvmtune.Tests.Snapshot;
+
+/// <summary>An extracted snapshot is a valid --root, and inspect on it prints exactly what it printed on the original.</summary>
+public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
+{
+    [Theory]
+    [MemberData(nameof(FixtureTrees.All), MemberType = typeof(FixtureTrees))]
+    public void A_fixture_round_trips(string name) => RoundTrip(fixtures.Root(name));
+
+    [Fact]
+    public void This_machine_round_trips() => RoundTrip("/");
+
+    private static void RoundTrip(string root)
+    {
+        var reader = new HostReader(root);
+        var facts = HostFacts.Read(reader);
+        var text = InspectTextRenderer.Render(facts, TextStyle.Plain);
+        var json = InspectJson.Serialize(facts);
+
+        using var work = new TestTree();
+        var archive = Path.Combine(work.Root, "snap.tar.gz");
+        using (var stream = File.Create(archive))
+            new SnapshotWriter(reader).Write(stream, "{}");
+        var extracted = Path.Combine(work.Root, "extracted");
+        Directory.CreateDirectory(extracted);
+        // The administrator's own tar, not .NET's reader, must be able to unpack it.
+        var tar = Processes.Run("tar", ["-xzf", archive, "-C", extracted]);
+        tar.ExitCode.Should().Be(0, tar.Stderr);
+
+        var again = HostFacts.Read(new HostReader(extracted));
+        InspectTextRenderer.Render(again, TextStyle.Plain).Should().Be(text);
+        InspectJson.Serialize(again).Should().Be(json);
+    }
+
+    [Fact]
+    public void The_snapshot_command_writes_an_archive_with_a_manifest()
+    {
+        using var work = new TestTree();
+        var archive = Path.Combine(work.Root, "live.tar.gz");
+        var run = KvmtuneRunner.Run("snapshot", "--output", archive);
+        run.ExitCode.Should().Be(0, run.Stderr);
+        var list = Processes.Run("tar", ["-tzf", archive]);
+        list.Stdout.Should().Contain("kvmtune-snapshot.json").And.Contain("proc/cpuinfo").And.Contain("sys/devices/system/cpu/online");
+        Directory.GetFiles(work.Root).Should().ContainSingle("the temporary file is renamed, not left behind");
+    }
+
+    [Fact]
+    public void The_snapshot_command_refuses_a_missing_output_folder()
+    {
+        var run = KvmtuneRunner.Run("snapshot", "--output", "/no/such/dir/x.tar.gz");
+        run.ExitCode.Should().Be(2);
+        run.Stderr.Should().Contain("/no/such/dir");
+    }
+}
