@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Kvmtune.Cli.Commands.Audit;
 using Kvmtune.Cli.Commands.Inspect;
+using Kvmtune.Cli.Commands.Profiles;
 using Kvmtune.Cli.Commands.Snapshot;
 
 namespace Kvmtune.Cli;
@@ -15,6 +17,8 @@ public static class KvmtuneCli
             root,
             InspectCommand.Create(root, ctx),
             SnapshotCommand.Create(root, ctx),
+            AuditCommand.Create(root, ctx),
+            ProfilesCommand.Create(root, ctx),
         };
         return command;
     }
@@ -32,6 +36,11 @@ public static class KvmtuneCli
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Core.InputException e)
+        {
+            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            return ExitCodes.BadInput;
         }
         catch (CliException e)
         {

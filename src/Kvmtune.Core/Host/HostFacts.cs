@@ -4,6 +4,7 @@ using Kvmtune.Core.Host.Kernel;
 using Kvmtune.Core.Host.Memory;
 using Kvmtune.Core.Host.Numa;
 using Kvmtune.Core.Host.Power;
+using Kvmtune.Core.Host.Userspace;
 using Kvmtune.Core.Host.Virtualization;
 using Kvmtune.Core.IO;
 
@@ -22,7 +23,8 @@ public sealed record HostFacts(
     IReadOnlyList<IrqFacts> Irqs,
     IReadOnlyList<BlockDevice> Block,
     IReadOnlyList<NetInterface> Net,
-    NvdimmFacts Nvdimm)
+    NvdimmFacts Nvdimm,
+    UserspaceFacts Userspace)
 {
     /// <summary>Reads every subsystem through one reader, in the order their dependencies need.</summary>
     public static HostFacts Read(HostReader reader)
@@ -46,6 +48,7 @@ public sealed record HostFacts(
             DeviceReader.ReadIrqs(reader),
             DeviceReader.ReadBlock(reader, pci),
             DeviceReader.ReadNet(reader, pci),
-            DeviceReader.ReadNvdimm(reader));
+            DeviceReader.ReadNvdimm(reader),
+            UserspaceReader.Read(reader));
     }
 }

@@ -6,6 +6,7 @@ using Kvmtune.Core.Host.Kernel;
 using Kvmtune.Core.Host.Memory;
 using Kvmtune.Core.Host.Numa;
 using Kvmtune.Core.Host.Power;
+using Kvmtune.Core.Host.Userspace;
 using Kvmtune.Core.Host.Virtualization;
 
 namespace Kvmtune.Core.Output.Inspect;
@@ -25,7 +26,8 @@ public sealed record InspectDocument(
     IReadOnlyList<IrqFacts> Irqs,
     IReadOnlyList<BlockDevice> Block,
     IReadOnlyList<NetInterface> Net,
-    NvdimmFacts Nvdimm)
+    NvdimmFacts Nvdimm,
+    UserspaceFacts Userspace)
 {
     public const string SchemaName = "kvmtune.inspect/v1";
 
@@ -37,7 +39,7 @@ public sealed record InspectDocument(
         new KernelDocument(f.Kernel.Release, f.Kernel.Version, f.Kernel.CommandLine,
             f.Kernel.Config is null ? null : new KernelConfigDocument(f.Kernel.Config.Source, f.Kernel.Config.Relevant),
             f.Kernel.LoadedModules, f.Kernel.ModuleParameters, f.Kernel.IoUringDisabled, f.Kernel.MemlockLimitKib),
-        f.Virtualization, f.Pci, f.Irqs, f.Block, f.Net, f.Nvdimm);
+        f.Virtualization, f.Pci, f.Irqs, f.Block, f.Net, f.Nvdimm, f.Userspace);
 
     public static string RoleName(MachineRole role) => role switch
     {

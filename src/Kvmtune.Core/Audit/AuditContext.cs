@@ -1,0 +1,22 @@
+using Kvmtune.Core.Host;
+using Kvmtune.Core.Host.Virtualization;
+using Kvmtune.Core.Profiles;
+
+namespace Kvmtune.Core.Audit;
+
+/// <summary>A VM size for sizing questions: "4c8g" is 4 vCPUs and 8 GiB.</summary>
+public sealed record VmSize(int Vcpus, long MemoryKib)
+{
+    public static VmSize Parse(string text)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(text.Trim().ToLowerInvariant(), @"^(\d+)c(\d+)(g|gib|m|mib)$");
+        if (!m.Success || !int.TryParse(m.Groups[1].Value, out var cpus) || cpus == 0 || !long.TryParse(m.Groups[2].Value, out var mem) || mem == 0)
+            throw new InputException(null, null, "--vm-size", $"'{text}' is not a VM size such as 4c8g (vCPUs 'c' memory 'g' or 'm')");
+        return new VmSize(cpus, m.Groups[3].Value.StartsWith('g') ? mem << 20 : mem << 10);
+    }
+
+    public override string ToString() => $"{Vcpus} vCPUs, {Parsing.Sizes.HumanKib(MemoryKib)}";
+}
+
+/// <summary>What every rule reads: the machine's facts, the profile, the role the audit runs for.</summary>
+public sealed record AuditContext(HostFacts Facts, Profile Profile, MachineRole Role, VmSize? VmSize);

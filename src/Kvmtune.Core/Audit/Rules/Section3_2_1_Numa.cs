@@ -1,0 +1,121 @@
+using Kvmtune.Core.Changes;
+using Kvmtune.Core.Host.Devices;
+using Kvmtune.Core.Parsing;
+
+namespace Kvmtune.Core.Audit.Rules;
+
+/// <summary>Guide 3.2.1, NUMA affinity: automatic balancing or manual placement, device locality, IRQ affinity.</summary>
+public static class Section3_2_1_Numa
+{
+    private const string S = "3.2.1";
+
+    public static IEnumerable<Finding> Evaluate(AuditContext c)
+    {
+        yield return Balancing(c);
+        yield return Devices(c);
+        yield return IrqAffinity(c);
+        yield return Irqbalance(c);
+    }
+
+    /// <summary>Devices bound to vfio-pci: their guest memory is pinned, so balancing cannot move it.</summary>
+    public static IReadOnlyList<PciDevice> VfioDevices(AuditContext c) => c.Facts.Pci.Where(p => p.Driver == "vfio-pci").ToList();
+
+    private static Finding Balancing(AuditContext c)
+    {
+        var f = c.Facts;
+        const string id = "host.numa.balancing", title = "Automatic NUMA balancing vs manual placement";
+        var want = c.Profile.Choice("numa.balancing");
+        var vfio = VfioDevices(c);
+        var expectOn = want switch { "on" => true, "off" => false, _ => vfio.Count == 0 };
+        var expected = expectOn ? "1 (on)" : "0 (off: manual placement)";
+        var rationale = want == "auto"
+            ? (vfio.Count == 0 ? "No device is bound to vfio-pci, so the kernel may move VM memory closer to its vCPUs" : $"{vfio.Count} device(s) bound to vfio-pci pin VM memory; place VMs by hand instead")
+            : c.Profile.Reason("numa.balancing");
+        var evidence = new[] { "/proc/sys/kernel/numa_balancing", "/sys/bus/pci/drivers/vfio-pci" };
+        if (f.Numa.Nodes.Count == 1)
+            return Rule.Make(id, S, title, FindingStatus.Info, $"one NUMA node; numa_balancing={f.Numa.NumaBalancing?.ToString() ?? "unknown"}", expected, "With one node there is nothing to balance", evidence);
+        if (f.Numa.NumaBalancing is not int nb)
+        {
+            if (f.Kernel.Config?.Get("CONFIG_NUMA_BALANCING") == "n")
+                return Rule.Make(id, S, title, expectOn ? FindingStatus.Warn : FindingStatus.Pass, "not built into this kernel", expected, rationale, evidence);
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", expected, rationale, evidence);
+        }
+        var on = nb != 0;
+        var current = $"{nb} ({(on ? "on" : "off")})";
+        if (on == expectOn) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
+        return Rule.Make(id, S, title, FindingStatus.Warn, current, expected, rationale, evidence, new SysfsWrite(S, "/proc/sys/kernel/numa_balancing", expectOn ? "1" : "0"));
+    }
+
+    /// <summary>NICs, storage and accelerators: the devices whose node a VM should share.</summary>
+    public static IEnumerable<PciDevice> PlacementDevices(AuditContext c) =>
+        c.Facts.Pci.Where(p => p.BaseClass is 0x01 or 0x02 or 0x0b or 0x12 && p.Physfn is null);
+
+    private static Finding Devices(AuditContext c)
+    {
+        var f = c.Facts;
+        const string id = "host.numa.devices", title = "NUMA node of NICs, NVMe and accelerators";
+        var devices = PlacementDevices(c).ToList();
+        var rationale = "A VM runs best on the node its passthrough or backing devices hang off";
+        var evidence = devices.Select(d => $"/sys/bus/pci/devices/{d.Address}/numa_node").ToList();
+        if (devices.Count == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no NIC, storage or accelerator PCI devices", null, rationale, ["/sys/bus/pci/devices"]);
+        var current = string.Join("; ", devices.GroupBy(d => d.NumaNode).OrderBy(g => g.Key ?? -1)
+            .Select(g => $"{(g.Key is int n ? $"node {n}" : "no node")}: {string.Join(", ", g.Select(d => d.Address + Names(f, d)))}"));
+        if (f.Numa.Nodes.Count > 1 && devices.All(d => d.NumaNode is null))
+            return Rule.Make(id, S, title, FindingStatus.Warn, current, "each device on a node", "The firmware reports no device locality (numa_node -1); check the ACPI _PXM/SRAT settings", evidence);
+        return Rule.Make(id, S, title, FindingStatus.Info, current, null, rationale, evidence);
+    }
+
+    private static string Names(Host.HostFacts f, PciDevice d)
+    {
+        var names = f.Net.Where(n => n.Pci == d.Address).Select(n => n.Name).Concat(f.Block.Where(b => b.Pci == d.Address).Select(b => b.Name)).ToList();
+        return names.Count == 0 ? "" : $" ({string.Join(", ", names)})";
+    }
+
+    private static Finding IrqAffinity(AuditContext c)
+    {
+        var f = c.Facts;
+        const string id = "host.numa.irq_affinity", title = "IRQs of node-local devices on their node";
+        var want = c.Profile.Bool("numa.irq_affinity");
+        var rationale = "An interrupt handled on another node drags the device's data across the interconnect";
+        if (f.Numa.Nodes.Count <= 1) return Rule.Make(id, S, title, FindingStatus.Info, "one NUMA node", null, "With one node every IRQ is local", ["/sys/devices/system/node"]);
+        var irqs = f.Irqs.ToDictionary(i => i.Irq);
+        var offNode = new List<(PciDevice Dev, int Irq, IReadOnlyList<int> NodeCpus)>();
+        var evidence = new List<string>();
+        var unknown = 0;
+        foreach (var d in f.Pci.Where(p => p.NumaNode is not null && p.MsiIrqs.Count > 0))
+        {
+            var node = f.Numa.Nodes.FirstOrDefault(n => n.Id == d.NumaNode);
+            if (node is null || node.Cpus.Count == 0) continue;
+            foreach (var irq in d.MsiIrqs)
+            {
+                evidence.Add($"/proc/irq/{irq}/smp_affinity_list");
+                if (!irqs.TryGetValue(irq, out var info) || (info.Effective ?? info.Affinity) is not { } cpus) { unknown++; continue; }
+                if (cpus.Any(cpu => !node.Cpus.Contains(cpu))) offNode.Add((d, irq, node.Cpus));
+            }
+        }
+        if (evidence.Count == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no device with MSI interrupts and a node", null, rationale, ["/sys/bus/pci/devices"]);
+        if (offNode.Count == 0)
+            return Rule.Make(id, S, title, unknown > 0 ? FindingStatus.Unknown : FindingStatus.Pass,
+                unknown > 0 ? $"{unknown} IRQ affinities unreadable" : $"{evidence.Count} device IRQs on their node", "every device IRQ on its device's node", rationale, evidence);
+        var current = $"{offNode.Count} IRQs off their device's node: " + string.Join(", ", offNode.Take(12).Select(o => $"{o.Irq} ({o.Dev.Address})")) + (offNode.Count > 12 ? ", ..." : "");
+        return Rule.Make(id, S, title, want ? FindingStatus.Warn : FindingStatus.Info, current, "every device IRQ on its device's node", rationale, evidence,
+            want ? offNode.Select(o => (PlannedChange)new SysfsWrite(S, $"/proc/irq/{o.Irq}/smp_affinity_list", CpuList.Format(o.NodeCpus))) : []);
+    }
+
+    private static Finding Irqbalance(AuditContext c)
+    {
+        var u = c.Facts.Userspace;
+        const string id = "host.numa.irqbalance", title = "irqbalance and pinned IRQs";
+        var want = c.Profile.Bool("numa.irq_affinity");
+        var evidence = new[] { "/proc/*/comm", u.IrqbalanceConfig ?? "/etc/default/irqbalance" };
+        var running = u.IsRunning("irqbalance");
+        if (running is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "process list unreadable", null, "irqbalance rewrites IRQ affinities every 10 s", evidence);
+        if (running == false) return Rule.Make(id, S, title, FindingStatus.Pass, "irqbalance not running", want ? "IRQ affinities left as set" : null, "Nothing rewrites the IRQ affinities kvmtune sets", evidence);
+        var banned = u.IrqbalanceBannedCpus;
+        var current = $"irqbalance running, banned CPUs {(banned is null ? "unknown" : banned.Count == 0 ? "none" : CpuList.Format(banned))}";
+        return Rule.Make(id, S, title, want && (banned is null || banned.Count == 0) ? FindingStatus.Warn : FindingStatus.Info, current,
+            "irqbalance stopped, or the VM CPUs in IRQBALANCE_BANNED_CPULIST",
+            "irqbalance rewrites IRQ affinities every 10 s and would undo pinning; ban the CPUs dedicated to VMs", evidence,
+            new ManualStep(S, "IRQBALANCE_BANNED_CPULIST=<the CPUs dedicated to VMs> in /etc/default/irqbalance, then systemctl restart irqbalance (or systemctl disable --now irqbalance)"));
+    }
+}

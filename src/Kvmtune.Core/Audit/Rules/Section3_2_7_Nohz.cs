@@ -1,0 +1,99 @@
+using Kvmtune.Core.Changes;
+using Kvmtune.Core.Parsing;
+
+namespace Kvmtune.Core.Audit.Rules;
+
+/// <summary>Guide 3.2.7, exitless local APIC timer: nohz_full on all CPUs but one housekeeping core per node.</summary>
+public static class Section3_2_7_Nohz
+{
+    private const string S = "3.2.7";
+
+    public static IEnumerable<Finding> Evaluate(AuditContext c)
+    {
+        yield return NohzFull(c);
+        yield return Consistency(c);
+    }
+
+    /// <summary>
+    /// Housekeeping CPUs as the guide's example keeps them: the first core of each node, both its threads
+    /// (nohz_full=1-35,73-107,37-71,109-143 leaves 0, 72, 36 and 108).
+    /// </summary>
+    public static IReadOnlyList<int> Housekeeping(Host.HostFacts f)
+    {
+        var byId = f.Cpu.Cpus.ToDictionary(x => x.Id);
+        var list = new List<int>();
+        foreach (var n in f.Numa.Nodes.Where(n => n.Cpus.Count > 0))
+        {
+            var first = n.Cpus[0];
+            list.Add(first);
+            if (byId.TryGetValue(first, out var cpu) && cpu.ThreadSiblings is { } s) list.AddRange(s.Where(n.Cpus.Contains));
+        }
+        return list.Distinct().Order().ToList();
+    }
+
+    public static IReadOnlyList<int> WantedNohzFull(Host.HostFacts f)
+    {
+        var keep = Housekeeping(f);
+        return f.Cpu.Online.Where(x => !keep.Contains(x)).ToList();
+    }
+
+    private static Finding NohzFull(AuditContext c)
+    {
+        var f = c.Facts;
+        const string id = "host.kernel.nohz_full", title = "nohz_full with a housekeeping CPU on each node";
+        var want = c.Profile.Choice("kernel.nohz_full");
+        var evidence = new[] { "/proc/cmdline", "/sys/devices/system/cpu/nohz_full" };
+        var rationale = c.Profile.Reason("kernel.nohz_full");
+        var cmd = f.Kernel.CommandLine;
+        if (cmd is null || f.Cpu.Online.Count == 0) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
+        var wanted = WantedNohzFull(f);
+        var expected = wanted.Count == 0 ? "no CPU to spare (one core per node)" : $"nohz_full={CpuList.Format(wanted)}";
+        var text = cmd.Value("nohz_full");
+        if (f.Kernel.Config?.Get("CONFIG_NO_HZ_FULL") == "n" && want == "required")
+            return Rule.Make(id, S, title, FindingStatus.Fail, "kernel built without CONFIG_NO_HZ_FULL", expected, rationale, evidence,
+                new ManualStep(S, "boot a kernel built with CONFIG_NO_HZ_FULL=y"));
+        if (text is null)
+            return Rule.Make(id, S, title, want == "required" && wanted.Count > 0 ? FindingStatus.Fail : FindingStatus.Info, "no nohz_full", want == "required" ? expected : "any", rationale, evidence,
+                want == "required" && wanted.Count > 0 ? [new KernelArgument(S, "nohz_full", CpuList.Format(wanted))] : []);
+        if (!CpuList.TryParse(text, out var cpus, out var error))
+            return Rule.Make(id, S, title, FindingStatus.Fail, $"nohz_full={text} ({error})", expected, rationale, evidence, new KernelArgument(S, "nohz_full", CpuList.Format(wanted)));
+        var current = $"nohz_full={text}";
+        var bare = f.Numa.Nodes.Where(n => n.Cpus.Count > 0 && n.Cpus.All(cpus.Contains)).Select(n => n.Id).ToList();
+        if (bare.Count > 0)
+            return Rule.Make(id, S, title, FindingStatus.Fail, current + $" (node {string.Join(", ", bare)} has no housekeeping CPU)", expected, rationale, evidence,
+                new KernelArgument(S, "nohz_full", CpuList.Format(wanted)));
+        if (want != "required") return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
+        var uncovered = wanted.Except(cpus).ToList();
+        if (uncovered.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
+        return Rule.Make(id, S, title, FindingStatus.Warn, current + $" (CPUs {CpuList.Format(uncovered)} still tick)", expected, rationale, evidence,
+            new KernelArgument(S, "nohz_full", CpuList.Format(wanted)));
+    }
+
+    private static Finding Consistency(AuditContext c)
+    {
+        var cmd = c.Facts.Kernel.CommandLine;
+        const string id = "host.kernel.isolation", title = "isolcpus and rcu_nocbs consistent with nohz_full";
+        var evidence = new[] { "/proc/cmdline" };
+        var rationale = "isolcpus should isolate only tickless CPUs, and RCU callbacks should be offloaded from them (rcu_nocbs)";
+        if (cmd is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", null, rationale, evidence);
+        var nohz = cmd.Value("nohz_full");
+        var iso = cmd.Value("isolcpus");
+        var rcu = cmd.Value("rcu_nocbs");
+        var current = $"nohz_full={nohz ?? "(none)"} isolcpus={iso ?? "(none)"} rcu_nocbs={rcu ?? "(none)"}";
+        if (nohz is null || !CpuList.TryParse(nohz, out var nohzCpus, out _))
+            return Rule.Make(id, S, title, FindingStatus.Info, current, null, rationale, evidence);
+        var problems = new List<string>();
+        if (iso is not null)
+        {
+            // isolcpus may carry flags first: "isolcpus=nohz,domain,1-7"
+            var list = string.Join(',', iso.Split(',').Where(p => p.Length > 0 && (char.IsAsciiDigit(p[0]))));
+            if (CpuList.TryParse(list, out var isoCpus, out _) && isoCpus.Except(nohzCpus).Any())
+                problems.Add($"isolcpus isolates CPUs {CpuList.Format(isoCpus.Except(nohzCpus))} that still tick");
+        }
+        if (rcu is not null && CpuList.TryParse(rcu, out var rcuCpus, out _) && nohzCpus.Except(rcuCpus).Any())
+            problems.Add($"rcu_nocbs leaves RCU callbacks on tickless CPUs {CpuList.Format(nohzCpus.Except(rcuCpus))}");
+        return Rule.Make(id, S, title, problems.Count == 0 ? FindingStatus.Pass : FindingStatus.Warn, current + (problems.Count == 0 ? "" : " — " + string.Join("; ", problems)),
+            "isolcpus within nohz_full, rcu_nocbs covering it", rationale, evidence,
+            problems.Count == 0 ? [] : [new KernelArgument(S, "rcu_nocbs", nohz)]);
+    }
+}

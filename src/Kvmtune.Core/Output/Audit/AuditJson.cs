@@ -1,0 +1,28 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Kvmtune.Core.Audit;
+using Kvmtune.Core.Output.Inspect;
+
+namespace Kvmtune.Core.Output.Audit;
+
+/// <summary>The <c>kvmtune.audit/v1</c> document.</summary>
+public sealed record AuditDocument(string Schema, string Profile, string Role, AuditSummary Summary, IReadOnlyList<Finding> Findings)
+{
+    public const string SchemaName = "kvmtune.audit/v1";
+
+    public static AuditDocument From(AuditReport r) => new(SchemaName, r.Profile, InspectDocument.RoleName(r.Role), r.Summary, r.Findings);
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSerializable(typeof(AuditDocument))]
+public sealed partial class AuditJsonContext : JsonSerializerContext;
+
+public static class AuditJson
+{
+    public static string Render(AuditReport report)
+    {
+        var context = new AuditJsonContext(new JsonSerializerOptions(AuditJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return JsonSerializer.Serialize(AuditDocument.From(report), context.AuditDocument) + "\n";
+    }
+}
