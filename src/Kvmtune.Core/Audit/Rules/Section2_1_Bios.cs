@@ -151,13 +151,15 @@ public static class Section2_1_Bios
         var f = c.Facts;
         const string id = "host.bios.speedstep", title = "Enhanced Intel SpeedStep (a cpufreq driver)";
         var online = f.Cpu.Cpus.Where(x => x.Online).ToList();
-        var evidence = new[] { "/sys/devices/system/cpu/cpu0/cpufreq/scaling_driver" };
+        var evidence = online.Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_driver").DefaultIfEmpty("/sys/devices/system/cpu").ToList();
         var rationale = "Without SpeedStep the OS has no P-state control: no governor, no turbo requests";
-        var drivers = online.Select(x => x.CpufreqDriver).Where(d => d is not null).Distinct().ToList();
-        if (drivers.Count > 0) return Rule.Make(id, S, title, FindingStatus.Pass, "cpufreq driver " + string.Join(", ", drivers), "a cpufreq driver", rationale, evidence);
+        var bios = new ManualStep(S, Bios + "Advanced/Power & Performance/CPU P State Control/CPU P State Control/Enhanced Intel SpeedStep(R) Tech = Enabled");
         if (online.Count == 0) return Rule.Make(id, S, title, FindingStatus.Unknown, "no CPU information", "a cpufreq driver", rationale, evidence);
-        return Rule.Make(id, S, title, FindingStatus.Warn, "no cpufreq driver on any CPU", "a cpufreq driver", rationale, evidence,
-            new ManualStep(S, Bios + "Advanced/Power & Performance/CPU P State Control/CPU P State Control/Enhanced Intel SpeedStep(R) Tech = Enabled"));
+        var drivers = online.Select(x => x.CpufreqDriver).Where(d => d is not null).Distinct().ToList();
+        var without = online.Where(x => x.CpufreqDriver is null).Select(x => x.Id).ToList();
+        if (without.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, "cpufreq driver " + string.Join(", ", drivers), "a cpufreq driver on every CPU", rationale, evidence);
+        if (drivers.Count == 0) return Rule.Make(id, S, title, FindingStatus.Warn, "no cpufreq driver on any CPU", "a cpufreq driver on every CPU", rationale, evidence, bios);
+        return Rule.Make(id, S, title, FindingStatus.Warn, $"cpufreq driver {string.Join(", ", drivers)}, none on CPUs {Rule.Cpus(without)}", "a cpufreq driver on every CPU", rationale, evidence, bios);
     }
 
     private static Finding Turbo(AuditContext c)
@@ -211,7 +213,8 @@ public static class Section2_1_Bios
         var expected = want == "disabled" ? "not offered or disabled on every CPU" : want == "enabled" ? "enabled" : "any";
         if (state is null)
         {
-            if (driver == "intel_idle")
+            // Only a driver that lists its states, and lists them readably, tells us a state is not offered.
+            if (driver == "intel_idle" && f.Power.IdleStates.Count > 0 && f.Power.IdleStates.All(s => s.Name is not null))
                 return Rule.Make(id, S, title, want == "enabled" ? FindingStatus.Warn : want == "any" ? FindingStatus.Info : FindingStatus.Pass,
                     $"not offered by intel_idle (disabled in firmware)", expected, rationale, evidence);
             return Rule.Make(id, S, title, FindingStatus.Unknown, $"cpuidle driver {driver ?? "unknown"} does not name {title} states", expected, rationale, evidence,

@@ -88,12 +88,14 @@ public static class Section3_2_1_Numa
             if (node is null || node.Cpus.Count == 0) continue;
             foreach (var irq in d.MsiIrqs)
             {
+                evidence.Add($"/proc/irq/{irq}/effective_affinity_list");
                 evidence.Add($"/proc/irq/{irq}/smp_affinity_list");
                 if (!irqs.TryGetValue(irq, out var info) || (info.Effective ?? info.Affinity) is not { } cpus) { unknown++; continue; }
                 if (cpus.Any(cpu => !node.Cpus.Contains(cpu))) offNode.Add((d, irq, node.Cpus));
             }
         }
         if (evidence.Count == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no device with MSI interrupts and a node", null, rationale, ["/sys/bus/pci/devices"]);
+        if (unknown * 2 == evidence.Count) return Rule.Make(id, S, title, FindingStatus.Unknown, "IRQ affinities unreadable", "every device IRQ on its device's node", rationale, evidence);
         if (offNode.Count == 0)
             return Rule.Make(id, S, title, unknown > 0 ? FindingStatus.Unknown : FindingStatus.Pass,
                 unknown > 0 ? $"{unknown} IRQ affinities unreadable" : $"{evidence.Count} device IRQs on their node", "every device IRQ on its device's node", rationale, evidence);
@@ -107,7 +109,7 @@ public static class Section3_2_1_Numa
         var u = c.Facts.Userspace;
         const string id = "host.numa.irqbalance", title = "irqbalance and pinned IRQs";
         var want = c.Profile.Bool("numa.irq_affinity");
-        var evidence = new[] { "/proc/*/comm", u.IrqbalanceConfig ?? "/etc/default/irqbalance" };
+        var evidence = new[] { "/proc", u.IrqbalanceConfig ?? "/etc/default/irqbalance" };
         var running = u.IsRunning("irqbalance");
         if (running is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "process list unreadable", null, "irqbalance rewrites IRQ affinities every 10 s", evidence);
         if (running == false) return Rule.Make(id, S, title, FindingStatus.Pass, "irqbalance not running", want ? "IRQ affinities left as set" : null, "Nothing rewrites the IRQ affinities kvmtune sets", evidence);

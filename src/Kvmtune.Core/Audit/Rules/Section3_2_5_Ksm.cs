@@ -60,7 +60,7 @@ public static class Section3_2_5_Ksm
         var u = c.Facts.Userspace;
         const string id = "host.memory.ksmtuned", title = "ksmtuned";
         var want = c.Profile.Choice("memory.ksm");
-        var evidence = new[] { "/usr/sbin/ksmtuned", "/proc/*/comm" };
+        var evidence = new[] { "/usr/sbin/ksmtuned", "/proc" };
         var installed = u.Tool("ksmtuned") is not null;
         var running = u.IsRunning("ksmtuned");
         var current = $"installed {Rule.YesNo(installed)}, running {Rule.YesNo(running)}";

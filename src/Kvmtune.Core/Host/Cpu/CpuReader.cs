@@ -30,9 +30,10 @@ public static class CpuReader
             IReadOnlyList<int>? siblings = null;
             if (online)
             {
-                siblings = ParseList(r.ReadText(topo + "/thread_siblings_list"))
-                           ?? ParseList(r.ReadText(topo + "/core_cpus_list"))
-                           ?? ParseMask(r.ReadText(topo + "/thread_siblings"));
+                // A CPU is always its own sibling: an empty list is no answer.
+                siblings = NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
+                           ?? NonEmpty(ParseList(r.ReadText(topo + "/core_cpus_list")))
+                           ?? NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")));
             }
             var freq = dir + "/cpufreq";
             var idle = online ? ReadDisabledIdleStates(r, dir + "/cpuidle") : null;
@@ -118,6 +119,8 @@ public static class CpuReader
             return cpus.Select(c => (c.Package, c.Die, c.Core)).Distinct().Count();
         return null;
     }
+
+    private static IReadOnlyList<int>? NonEmpty(IReadOnlyList<int>? list) => list is { Count: > 0 } ? list : null;
 
     internal static IReadOnlyList<int>? ParseList(string? text) =>
         text is not null && CpuList.TryParse(text, out var cpus, out _) ? cpus : null;

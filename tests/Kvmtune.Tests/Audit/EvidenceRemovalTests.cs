@@ -1,0 +1,63 @@
+using AwesomeAssertions;
+using Kvmtune.Core.Audit;
+using Kvmtune.Tests.Support;
+
+namespace Kvmtune.Tests.Audit;
+
+/// <summary>Take a rule's evidence away and it must not say pass: what cannot be read is unknown, never good.</summary>
+public sealed class EvidenceRemovalTests
+{
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var profile in new[] { "latency", "density" })
+        {
+            using var h = new SyntheticHost();
+            foreach (var f in AuditHarness.Run(h.Root, profile).Findings.Where(f => f.Status == FindingStatus.Pass))
+                data.Add(profile, f.Id);
+        }
+        using (var g = new SyntheticHost(guest: true))
+            foreach (var f in AuditHarness.Run(g.Root, "balanced").Findings.Where(f => f.Status == FindingStatus.Pass))
+                data.Add("guest", f.Id);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Removing_the_evidence_of_a_passing_finding_never_leaves_it_passing(string profile, string id)
+    {
+        using var h = new SyntheticHost(guest: profile == "guest");
+        var auditProfile = profile == "guest" ? "balanced" : profile;
+        var before = AuditHarness.Run(h.Root, auditProfile).Find(id);
+        before.Status.Should().Be(FindingStatus.Pass);
+        before.Evidence.Should().NotBeEmpty($"{id} passes, so it must name what it read");
+        foreach (var path in before.Evidence.Where(p => !p.Contains('*') && !p.Contains('<')))
+            if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path))) h.Remove(path);
+        var after = AuditHarness.Run(h.Root, auditProfile).Findings.SingleOrDefault(f => f.Id == id);
+        after?.Status.Should().NotBe(FindingStatus.Pass, $"{id} read {string.Join(", ", before.Evidence)}, all removed");
+    }
+
+    [Theory]
+    [InlineData("host.memory.thp", "/sys/kernel/mm/transparent_hugepage/enabled")]
+    [InlineData("host.memory.ksm", "/sys/kernel/mm/ksm/run")]
+    [InlineData("host.kvm.halt_poll_ns", "/sys/module/kvm/parameters/halt_poll_ns")]
+    [InlineData("host.kvm.ple", "/sys/module/kvm_intel/parameters/ple_gap")]
+    [InlineData("host.bios.turbo", "/sys/devices/system/cpu/intel_pstate/no_turbo")]
+    [InlineData("host.bios.vtx", "/proc/cpuinfo")]
+    [InlineData("host.bios.ht", "/sys/devices/system/cpu/smt/active")]
+    [InlineData("host.memory.hugepages", "/sys/devices/system/node/node0/hugepages")]
+    [InlineData("host.cpu.idle_poll", "/proc/cmdline")]
+    [InlineData("host.numa.balancing", "/proc/sys/kernel/numa_balancing")]
+    [InlineData("host.qemu.memlock", "/proc/self/limits")]
+    [InlineData("host.bios.c6", "/sys/devices/system/cpu/cpu0/cpuidle")]
+    public void A_value_that_cannot_be_read_is_unknown(string id, string path)
+    {
+        using var h = new SyntheticHost();
+        h.Set("/sys/kernel/mm/ksm/run", "1");
+        if (id == "host.bios.ht") h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/topology/thread_siblings_list", "");
+        if (id == "host.memory.ksm") h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n");
+        if (id == "host.numa.balancing") h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n");
+        h.Remove(path);
+        AuditHarness.Run(h.Root, "latency").Find(id).Status.Should().Be(FindingStatus.Unknown);
+    }
+}
