@@ -13,8 +13,10 @@ public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string
     /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>
     public bool Colour => stdoutIsTerminal && string.IsNullOrEmpty(Environment("NO_COLOR"));
 
+    /// <summary>The process's streams, stdout buffered (one write per 64 KiB rather than per line); flush before exit.</summary>
     public static CliContext FromProcess() =>
-        new(Console.Out, Console.Error, System.Environment.GetEnvironmentVariable, !Console.IsOutputRedirected);
+        new(new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false },
+            Console.Error, System.Environment.GetEnvironmentVariable, !Console.IsOutputRedirected);
 }
 
 /// <summary>The options every read-only command takes.</summary>

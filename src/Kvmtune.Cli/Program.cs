@@ -1,3 +1,6 @@
 using Kvmtune.Cli;
 
-return KvmtuneCli.Run(args, CliContext.FromProcess());
+var ctx = CliContext.FromProcess();
+var code = KvmtuneCli.Run(args, ctx);
+ctx.Out.Flush();
+return code;

@@ -18,6 +18,7 @@ public sealed class HostReader
     private readonly Dictionary<string, EntryKind> _probes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _links = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnixFileMode?> _modes = new(StringComparer.Ordinal);
+    private byte[] _scratch = new byte[8192];
 
     public HostReader(string root)
     {
@@ -41,15 +42,7 @@ public sealed class HostReader
     public byte[]? ReadBytes(string path)
     {
         if (_files.TryGetValue(path, out var cached)) return cached;
-        byte[]? data = null;
-        try
-        {
-            data = ReadWhole(Physical(path));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
-        {
-            data = null;
-        }
+        var data = NativeFile.ReadAll(Physical(path), singleRead: path.StartsWith("/sys/", StringComparison.Ordinal), ref _scratch);
         _files[path] = data;
         return data;
     }
@@ -80,23 +73,9 @@ public sealed class HostReader
     public IReadOnlyList<string>? List(string path)
     {
         if (_listings.TryGetValue(path, out var cached)) return cached;
-        IReadOnlyList<string>? names = null;
-        try
-        {
-            var dir = Physical(path);
-            if (Directory.Exists(dir))
-            {
-                var list = new List<string>();
-                foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
-                    list.Add(entry[(entry.LastIndexOf('/') + 1)..]);
-                list.Sort(StringComparer.Ordinal);
-                names = list;
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            names = null;
-        }
+        var list = NativeFile.ListNames(Physical(path));
+        list?.Sort(StringComparer.Ordinal);
+        IReadOnlyList<string>? names = list;
         _listings[path] = names;
         return names;
     }
@@ -117,15 +96,7 @@ public sealed class HostReader
     public string? ReadLink(string path)
     {
         if (_links.TryGetValue(path, out var cached)) return cached;
-        string? target = null;
-        try
-        {
-            target = new FileInfo(Physical(path)).LinkTarget;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            target = null;
-        }
+        var target = NativeFile.ReadLink(Physical(path));
         _links[path] = target;
         return target;
     }
@@ -163,22 +134,6 @@ public sealed class HostReader
         _probes.Where(kv => kv.Value != EntryKind.Missing).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
         _links.Where(kv => kv.Value is not null).Select(kv => kv.Key).ToList(),
         _modes.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!.Value, StringComparer.Ordinal));
-
-    private static byte[] ReadWhole(string physical)
-    {
-        // sysfs reports a size of 4096 and procfs 0 for every file: read to the end, whatever the size says.
-        using var handle = File.OpenHandle(physical, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var buffer = new byte[4096];
-        var length = 0;
-        while (true)
-        {
-            if (length == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
-            var n = RandomAccess.Read(handle, buffer.AsSpan(length), length);
-            if (n == 0) break;
-            length += n;
-        }
-        return buffer.AsSpan(0, length).ToArray();
-    }
 }
 
 /// <summary>The record of one run's reads: file contents, directory listings, existence probes, links and modes.</summary>

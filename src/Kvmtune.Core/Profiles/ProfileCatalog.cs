@@ -61,6 +61,7 @@ public sealed class ProfileCatalog(string? profileDir = null)
         }
 
         string? name = null, description = null, inherits = null;
+        long inheritsLine = root.Start.Line;
         YamlMappingNode? settingsNode = null, sysfsNode = null;
         foreach (var (k, v) in root.Children)
         {
@@ -69,7 +70,7 @@ public sealed class ProfileCatalog(string? profileDir = null)
             {
                 case "name": name = Scalar(path, v, key); break;
                 case "description": description = Scalar(path, v, key); break;
-                case "inherits": inherits = Scalar(path, v, key); break;
+                case "inherits": inherits = Scalar(path, v, key); inheritsLine = v.Start.Line; break;
                 case "settings": settingsNode = v as YamlMappingNode ?? throw new InputException(path, v.Start.Line, key, "must be a mapping of setting: value"); break;
                 case "sysfs": sysfsNode = v as YamlMappingNode ?? throw new InputException(path, v.Start.Line, key, "must be a mapping of /sys path: value"); break;
                 default: throw new InputException(path, k.Start.Line, key, $"unknown key (a profile has {string.Join(", ", TopKeys)})");
@@ -79,7 +80,15 @@ public sealed class ProfileCatalog(string? profileDir = null)
         name ??= Path.GetFileNameWithoutExtension(path);
         if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9._-]+$"))
             throw new InputException(path, root.Start.Line, "name", $"'{name}' may use only letters, digits, '.', '_' and '-'");
-        var parent = Resolve(inherits, path, depth + 1);
+        Profile parent;
+        try
+        {
+            parent = Resolve(inherits, path, depth + 1);
+        }
+        catch (InputException e) when (e.File == path && e.Line is null)
+        {
+            throw new InputException(path, inheritsLine, e.Key, e.Problem);
+        }
 
         var settings = new Dictionary<string, ProfileSetting>(parent.Settings, StringComparer.Ordinal);
         if (settingsNode is not null)

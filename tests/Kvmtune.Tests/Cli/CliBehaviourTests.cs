@@ -71,6 +71,6 @@ public sealed class CliBehaviourTests
         run.ExitCode.Should().Be(0, run.Stderr);
         var act = () => JsonDocument.Parse(run.Stdout);
         act.Should().NotThrow();
-        run.Stdout.Should().NotContain("\\u0027", "UTF-8 text is written as is");
+        
     }
 }

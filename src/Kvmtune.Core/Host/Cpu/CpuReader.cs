@@ -21,14 +21,18 @@ public static class CpuReader
         foreach (var id in ids)
         {
             var dir = $"{CpuDir}/cpu{id}";
+            // What the CPU's folder holds decides which subsystems to read: no open is spent on absent ones.
+            var entries = r.List(dir) is { } names ? new HashSet<string>(names, StringComparer.Ordinal) : null;
+            bool Has(string name) => entries is null || entries.Contains(name);
             var online = IsOnline(r, id, dir, onlineList, info);
             info.Processors.TryGetValue(id, out var proc);
             var topo = dir + "/topology";
-            int? package = online ? r.ReadInt(topo + "/physical_package_id") ?? proc?.PhysicalId : null;
-            int? die = online ? r.ReadInt(topo + "/die_id") : null;
-            int? core = online ? r.ReadInt(topo + "/core_id") ?? proc?.CoreId : null;
+            var hasTopo = online && Has("topology");
+            int? package = (hasTopo ? r.ReadInt(topo + "/physical_package_id") : null) ?? (online ? proc?.PhysicalId : null);
+            int? die = hasTopo ? r.ReadInt(topo + "/die_id") : null;
+            int? core = (hasTopo ? r.ReadInt(topo + "/core_id") : null) ?? (online ? proc?.CoreId : null);
             IReadOnlyList<int>? siblings = null;
-            if (online)
+            if (hasTopo)
             {
                 // A CPU is always its own sibling: an empty list is no answer.
                 siblings = NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
@@ -36,17 +40,18 @@ public static class CpuReader
                            ?? NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")));
             }
             var freq = dir + "/cpufreq";
-            var idle = online ? ReadDisabledIdleStates(r, dir + "/cpuidle") : null;
+            var hasFreq = online && Has("cpufreq");
+            var idle = online && Has("cpuidle") ? ReadDisabledIdleStates(r, dir + "/cpuidle") : null;
             cpus.Add(new LogicalCpu(
                 id, online, package is < 0 ? null : package, die is < 0 ? null : die, core, siblings,
                 nodeOfCpu.TryGetValue(id, out var node) ? node : null,
-                online ? r.ReadText(freq + "/scaling_driver") : null,
-                online ? r.ReadText(freq + "/scaling_governor") : null,
-                online ? r.ReadText(freq + "/scaling_available_governors")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) : null,
-                online ? r.ReadLong(freq + "/scaling_min_freq") : null,
-                online ? r.ReadLong(freq + "/scaling_max_freq") : null,
-                online ? r.ReadText(freq + "/energy_performance_preference") : null,
-                online ? r.ReadInt(dir + "/power/energy_perf_bias") : null,
+                hasFreq ? r.ReadText(freq + "/scaling_driver") : null,
+                hasFreq ? r.ReadText(freq + "/scaling_governor") : null,
+                hasFreq ? r.ReadText(freq + "/scaling_available_governors")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) : null,
+                hasFreq ? r.ReadLong(freq + "/scaling_min_freq") : null,
+                hasFreq ? r.ReadLong(freq + "/scaling_max_freq") : null,
+                hasFreq ? r.ReadText(freq + "/energy_performance_preference") : null,
+                online && Has("power") ? r.ReadInt(dir + "/power/energy_perf_bias") : null,
                 idle));
         }
 

@@ -15,25 +15,29 @@ public static class DeviceReader
         {
             if (!KernelText.IsPciAddress(addr)) continue;
             var d = $"{bus}/{addr}";
-            var node = r.ReadInt(d + "/numa_node");
-            var virtfns = (r.List(d) ?? []).Where(n => KernelText.Suffix(n, "virtfn") is not null)
+            // The device folder's listing says which attributes exist: no open is wasted on absent ones.
+            var entries = r.List(d) is { } names ? new HashSet<string>(names, StringComparer.Ordinal) : null;
+            bool Has(string name) => entries is null || entries.Contains(name);
+            string? Text(string name) => Has(name) ? r.ReadText($"{d}/{name}") : null;
+            var node = Has("numa_node") ? r.ReadInt(d + "/numa_node") : null;
+            var virtfns = (entries ?? []).Where(n => KernelText.Suffix(n, "virtfn") is not null)
                 .OrderBy(n => KernelText.Suffix(n, "virtfn")).Select(n => r.LinkName($"{d}/{n}") ?? n).ToList();
-            var overrideText = r.ReadText(d + "/driver_override");
+            var overrideText = Text("driver_override");
             list.Add(new PciDevice(
                 addr,
-                r.ReadText(d + "/class"),
-                r.ReadText(d + "/vendor"),
-                r.ReadText(d + "/device"),
+                Text("class"),
+                Text("vendor"),
+                Text("device"),
                 node is null or < 0 ? null : node,
-                CpuReader.ParseList(r.ReadText(d + "/local_cpulist")) ?? CpuReader.ParseMask(r.ReadText(d + "/local_cpus")),
-                r.LinkName(d + "/driver"),
+                CpuReader.ParseList(Text("local_cpulist")) ?? CpuReader.ParseMask(Text("local_cpus")),
+                Has("driver") ? r.LinkName(d + "/driver") : null,
                 overrideText is null or "(null)" ? null : overrideText,
-                int.TryParse(r.LinkName(d + "/iommu_group"), out var g) ? g : null,
-                r.ReadInt(d + "/sriov_totalvfs"),
-                r.ReadInt(d + "/sriov_numvfs"),
-                r.LinkName(d + "/physfn"),
+                Has("iommu_group") && int.TryParse(r.LinkName(d + "/iommu_group"), out var g) ? g : null,
+                Has("sriov_totalvfs") ? r.ReadInt(d + "/sriov_totalvfs") : null,
+                Has("sriov_numvfs") ? r.ReadInt(d + "/sriov_numvfs") : null,
+                Has("physfn") ? r.LinkName(d + "/physfn") : null,
                 virtfns,
-                (r.List(d + "/msi_irqs") ?? []).Select(n => int.TryParse(n, out var i) ? i : -1).Where(i => i >= 0).Order().ToList()));
+                (Has("msi_irqs") ? r.List(d + "/msi_irqs") ?? [] : []).Select(n => int.TryParse(n, out var i) ? i : -1).Where(i => i >= 0).Order().ToList()));
         }
         return list;
     }

@@ -67,7 +67,12 @@ public sealed record KernelArgument(string Key, string? Value);
 public sealed record KernelConfig(string Source, [property: JsonIgnore] IReadOnlyDictionary<string, string> Options)
 {
     /// <summary>"y", "m", a value, "n" for "is not set", or null when the option does not appear.</summary>
-    public string? Get(string option) => Options.TryGetValue(option, out var v) ? v : null;
+    public string? Get(string option)
+    {
+        if (!RelevantOptions.Contains(option, StringComparer.Ordinal))
+            throw new ArgumentException($"{option} is not among the options kvmtune reads; add it to RelevantOptions", nameof(option));
+        return Options.TryGetValue(option, out var v) ? v : null;
+    }
 
     /// <summary>The options the guide names and those KVM needs, for output.</summary>
     public IReadOnlyDictionary<string, string?> Relevant =>
@@ -81,23 +86,27 @@ public sealed record KernelConfig(string Source, [property: JsonIgnore] IReadOnl
         "CONFIG_HALTPOLL_CPUIDLE", "CONFIG_CPU_IDLE_GOV_HALTPOLL",
         "CONFIG_LIBNVDIMM", "CONFIG_BLK_DEV_PMEM", "CONFIG_ND_BLK", "CONFIG_ND_CLAIM", "CONFIG_ND_BTT", "CONFIG_BTT",
         "CONFIG_ND_PFN", "CONFIG_NVDIMM_PFN", "CONFIG_NVDIMM_DAX", "CONFIG_DAX_DRIVER", "CONFIG_DAX", "CONFIG_DEV_DAX",
-        "CONFIG_DEV_DAX_PMEM", "CONFIG_NVME", "CONFIG_FS_DAX", "CONFIG_FS_DAX_PMD",
+        "CONFIG_DEV_DAX_PMEM", "CONFIG_NVME", "CONFIG_BLK_DEV_NVME", "CONFIG_FS_DAX", "CONFIG_FS_DAX_PMD",
     ];
 
+    private static readonly HashSet<string> Wanted = new(RelevantOptions, StringComparer.Ordinal);
+
+    /// <summary>Keeps only the options kvmtune reads: a kernel config has ten thousand.</summary>
     public static KernelConfig Parse(string source, string text)
     {
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var raw in text.Split('\n'))
+        var lookup = Wanted.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach (var range in text.AsSpan().Split('\n'))
         {
-            var line = raw.Trim();
-            if (line.StartsWith("# CONFIG_", StringComparison.Ordinal) && line.EndsWith(" is not set", StringComparison.Ordinal))
+            var line = text.AsSpan(range).Trim();
+            if (line.StartsWith("# CONFIG_") && line.EndsWith(" is not set"))
             {
-                options[line[2..^11]] = "n";
+                if (lookup.TryGetValue(line[2..^11], out var off)) options[off] = "n";
                 continue;
             }
-            if (!line.StartsWith("CONFIG_", StringComparison.Ordinal)) continue;
+            if (!line.StartsWith("CONFIG_")) continue;
             var eq = line.IndexOf('=');
-            if (eq > 0) options[line[..eq]] = line[(eq + 1)..].Trim('"');
+            if (eq > 0 && lookup.TryGetValue(line[..eq], out var key)) options[key] = line[(eq + 1)..].Trim('"').ToString();
         }
         return new KernelConfig(source, options);
     }

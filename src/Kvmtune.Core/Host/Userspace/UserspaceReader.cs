@@ -20,8 +20,9 @@ public static class UserspaceReader
     public static UserspaceFacts Read(HostReader r)
     {
         var tools = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+        var dirs = SearchDirs.Where(d => r.Probe(d) == EntryKind.Directory).ToList();
         foreach (var t in ToolNames)
-            tools[t] = SearchDirs.Select(d => $"{d}/{t}").FirstOrDefault(p => r.Probe(p) == EntryKind.File);
+            tools[t] = dirs.Select(d => $"{d}/{t}").FirstOrDefault(p => r.Probe(p) == EntryKind.File);
         var qemu = tools["qemu-system-x86_64"] ?? tools["qemu-kvm"];
         var pkg = DpkgVersion(r, "qemu-system-x86") ?? DpkgVersion(r, "qemu-kvm");
         var irqbalance = r.ReadAll("/etc/default/irqbalance") ?? r.ReadAll("/etc/sysconfig/irqbalance");
@@ -57,18 +58,33 @@ public static class UserspaceReader
     /// <summary>The Version of an installed package in /var/lib/dpkg/status, or null.</summary>
     internal static string? DpkgVersion(HostReader r, string package)
     {
-        var status = r.ReadAll("/var/lib/dpkg/status");
+        // The status file is a megabyte of text: search its bytes, decode only the stanza found.
+        var status = r.ReadBytes("/var/lib/dpkg/status");
         if (status is null) return null;
-        var marker = $"Package: {package}\n";
-        var at = status.StartsWith(marker, StringComparison.Ordinal) ? 0 : status.IndexOf("\n" + marker, StringComparison.Ordinal);
+        ReadOnlySpan<byte> all = status;
+        var marker = System.Text.Encoding.UTF8.GetBytes($"Package: {package}\n");
+        var at = all.StartsWith(marker) ? 0 : IndexOfLineStart(all, marker);
         if (at < 0) return null;
-        var end = status.IndexOf("\n\n", at + 1, StringComparison.Ordinal);
-        var stanza = end < 0 ? status[at..] : status[at..end];
+        var rest = all[at..];
+        var end = rest.IndexOf("\n\n"u8);
+        var stanza = System.Text.Encoding.UTF8.GetString(end < 0 ? rest : rest[..end]);
         if (!stanza.Contains("Status: install ok installed", StringComparison.Ordinal)) return null;
         var v = stanza.IndexOf("\nVersion: ", StringComparison.Ordinal);
         if (v < 0) return null;
         var lineEnd = stanza.IndexOf('\n', v + 1);
         return (lineEnd < 0 ? stanza[(v + 10)..] : stanza[(v + 10)..lineEnd]).Trim();
+    }
+
+    private static int IndexOfLineStart(ReadOnlySpan<byte> all, ReadOnlySpan<byte> marker)
+    {
+        var offset = 0;
+        while (true)
+        {
+            var i = all[offset..].IndexOf(marker);
+            if (i < 0) return -1;
+            if (all[offset + i - 1] == (byte)'\n') return offset + i;
+            offset += i + 1;
+        }
     }
 
     /// <summary>"1:7.2+dfsg-7+deb12u18" -> 7.2: drop the epoch and everything after the upstream numbers.</summary>

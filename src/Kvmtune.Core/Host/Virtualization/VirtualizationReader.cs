@@ -15,7 +15,7 @@ public static class VirtualizationReader
         var dmiFacts = new DmiFacts(r.ReadText(dmi + "/sys_vendor"), r.ReadText(dmi + "/product_name"), r.ReadText(dmi + "/bios_vendor"), r.ReadText(dmi + "/board_vendor"));
         var evidence = new List<string>();
         string? hypervisor = null;
-        if (cpu.HasFlag("hypervisor")) evidence.Add("/proc/cpuinfo: flag 'hypervisor'");
+        if (cpu.HasFlag("hypervisor")) evidence.Add("/proc/cpuinfo: hypervisor flag");
         var hvType = r.ReadText("/sys/hypervisor/type");
         if (!string.IsNullOrEmpty(hvType)) { evidence.Add($"/sys/hypervisor/type: {hvType}"); hypervisor = hvType; }
         foreach (var (field, value) in new[] { ("sys_vendor", dmiFacts.SysVendor), ("product_name", dmiFacts.ProductName), ("bios_vendor", dmiFacts.BiosVendor) })

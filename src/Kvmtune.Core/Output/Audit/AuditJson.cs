@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Kvmtune.Core.Audit;
@@ -14,15 +13,12 @@ public sealed record AuditDocument(string Schema, string Profile, string Role, A
     public static AuditDocument From(AuditReport r) => new(SchemaName, r.Profile, InspectDocument.RoleName(r.Role), r.Summary, r.Findings);
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, GenerationMode = JsonSourceGenerationMode.Serialization)]
 [JsonSerializable(typeof(AuditDocument))]
 public sealed partial class AuditJsonContext : JsonSerializerContext;
 
 public static class AuditJson
 {
-    public static string Render(AuditReport report)
-    {
-        var context = new AuditJsonContext(new JsonSerializerOptions(AuditJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        return JsonSerializer.Serialize(AuditDocument.From(report), context.AuditDocument) + "\n";
-    }
+    public static string Render(AuditReport report) =>
+        JsonSerializer.Serialize(AuditDocument.From(report), AuditJsonContext.Default.AuditDocument) + "\n";
 }

@@ -1,0 +1,81 @@
+using AwesomeAssertions;
+using Kvmtune.Core;
+using Kvmtune.Core.Profiles;
+using Kvmtune.Tests.Support;
+
+namespace Kvmtune.Tests.Audit;
+
+public sealed class ProfileTests
+{
+    [Fact]
+    public void Every_built_in_profile_gives_every_setting_a_valid_value()
+    {
+        foreach (var name in BuiltInProfiles.Names)
+        {
+            var p = BuiltInProfiles.Get(name)!;
+            p.Settings.Keys.Should().BeEquivalentTo(ProfileSchema.Settings.Select(s => s.Key), name);
+            p.Choice("cpu.governor").Should().NotBeNullOrEmpty();
+        }
+        BuiltInProfiles.Get("latency")!.Choice("kernel.idle_poll").Should().Be("required");
+        BuiltInProfiles.Get("density")!.Choice("memory.ksm").Should().Be("on");
+    }
+
+    [Fact]
+    public void Profiles_show_prints_every_setting_with_section_and_reason()
+    {
+        var run = KvmtuneRunner.Run("profiles", "show", "latency");
+        run.ExitCode.Should().Be(0);
+        foreach (var def in ProfileSchema.Settings) run.Stdout.Should().Contain(def.Key);
+        run.Stdout.Should().Contain("[3.2.4]").And.Contain("idle=poll");
+        KvmtuneRunner.Run("profiles", "list").Stdout.Should().Contain("balanced").And.Contain("(default)").And.Contain("density");
+    }
+
+    [Fact]
+    public void A_custom_profile_inherits_and_overrides()
+    {
+        using var t = new TestTree();
+        t.File("/p/mine.yaml", "name: mine\ninherits: latency\nsettings:\n  memory.hugepages.percent: 25\n  kvm.halt_poll_ns: 100000-300000\n");
+        var p = new ProfileCatalog(t.Physical("/p")).Resolve("mine");
+        p.Inherits.Should().Be("latency");
+        p.Integer("memory.hugepages.percent").Should().Be(25);
+        p.Range("kvm.halt_poll_ns").Should().Be(new RangeValue(100000, 300000));
+        p.Choice("kernel.idle_poll").Should().Be("required", "inherited from latency");
+        var show = KvmtuneRunner.Run("profiles", "show", t.Physical("/p/mine.yaml"));
+        show.Stdout.Should().Contain("inherits latency").And.Contain("set by mine.yaml");
+    }
+
+    [Theory]
+    [InlineData("inherits: latency\nsettings:\n  memory.hugepagez: 3\n", 3, "memory.hugepagez", "unknown setting")]
+    [InlineData("inherits: latency\nsetings:\n  cpu.governor: performance\n", 2, "setings", "unknown key")]
+    [InlineData("inherits: latency\nsettings:\n  memory.hugepages.percent: lots\n", 3, "memory.hugepages.percent", "not a whole number")]
+    [InlineData("inherits: latency\nsettings:\n  cpu.governor: turbo\n", 3, "cpu.governor", "not one of")]
+    [InlineData("inherits: nosuch\n", 1, "inherits", "unknown profile")]
+    [InlineData("settings:\n  cpu.governor: performance\n", 1, "inherits", "must inherit")]
+    [InlineData("inherits: latency\nsysfs:\n  ../../etc/shadow: x\n", 3, "../../etc/shadow", "refused")]
+    [InlineData("inherits: latency\nsysfs:\n  /sys/../etc/passwd: x\n", 3, "/sys/../etc/passwd", "refused")]
+    [InlineData("inherits: latency\nsysfs:\n  /etc/passwd: x\n", 3, "/etc/passwd", "refused")]
+    [InlineData("inherits: [latency\n", 2, null, "not valid YAML")]
+    public void A_bad_custom_profile_names_the_file_line_and_key_and_exits_2(string yaml, int line, string? key, string problem)
+    {
+        using var t = new TestTree();
+        var file = t.Physical("/bad.yaml");
+        t.File("/bad.yaml", yaml);
+        var act = () => new ProfileCatalog(t.Physical("/none")).Resolve(file);
+        var e = act.Should().Throw<InputException>().Which;
+        e.File.Should().EndWith("bad.yaml");
+        e.Line.Should().Be(line);
+        if (key is not null) e.Key.Should().Be(key);
+        e.Message.Should().Contain(problem);
+        var run = KvmtuneRunner.Run("audit", "--profile", file);
+        run.ExitCode.Should().Be(2);
+        run.Stderr.Should().Contain($"bad.yaml:{line}:");
+    }
+
+    [Fact]
+    public void Allowed_sysfs_paths_in_a_custom_profile_are_kept()
+    {
+        using var t = new TestTree();
+        t.File("/ok.yaml", "inherits: balanced\nsysfs:\n  /sys/kernel/mm/transparent_hugepage/defrag: madvise\n");
+        new ProfileCatalog().Resolve(t.Physical("/ok.yaml")).SysfsWrites.Should().ContainKey("/sys/kernel/mm/transparent_hugepage/defrag");
+    }
+}
