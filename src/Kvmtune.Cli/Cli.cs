@@ -1,5 +1,8 @@
 using System.CommandLine;
+using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Cli.Commands.Audit;
+using Kvmtune.Cli.Commands.History;
+using Kvmtune.Cli.Commands.Rollback;
 using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Profiles;
 using Kvmtune.Cli.Commands.Snapshot;
@@ -19,6 +22,9 @@ public static class KvmtuneCli
             SnapshotCommand.Create(root, ctx),
             AuditCommand.Create(root, ctx),
             ProfilesCommand.Create(root, ctx),
+            ApplyCommand.Create(root, ctx),
+            RollbackCommand.Create(root, ctx),
+            HistoryCommand.Create(root, ctx),
         };
         return command;
     }
@@ -40,6 +46,16 @@ public static class KvmtuneCli
         catch (Core.InputException e)
         {
             ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Core.Changes.RefusedException e)
+        {
+            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            return ExitCodes.Refused;
+        }
+        catch (Core.Changes.ApplyFailedException e)
+        {
+            ctx.Error.WriteLine($"kvmtune: apply failed: {e.Message}");
             return ExitCodes.BadInput;
         }
         catch (CliException e)

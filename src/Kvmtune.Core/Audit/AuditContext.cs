@@ -18,5 +18,13 @@ public sealed record VmSize(int Vcpus, long MemoryKib)
     public override string ToString() => $"{Vcpus} vCPUs, {Parsing.Sizes.HumanKib(MemoryKib)}";
 }
 
-/// <summary>What every rule reads: the machine's facts, the profile, the role the audit runs for.</summary>
-public sealed record AuditContext(HostFacts Facts, Profile Profile, MachineRole Role, VmSize? VmSize);
+/// <summary>
+/// What every rule reads: the machine's facts, the profile, the role the audit runs for, and the current value
+/// of each extra kernel path a custom profile sets (read through the same reader: null when unreadable).
+/// </summary>
+public sealed record AuditContext(HostFacts Facts, Profile Profile, MachineRole Role, VmSize? VmSize, IReadOnlyDictionary<string, string?>? ProfileValues = null)
+{
+    /// <summary>Reads the paths a custom profile's sysfs section names, for <see cref="Rules.ProfileSysfs"/>.</summary>
+    public static IReadOnlyDictionary<string, string?> ReadProfileValues(IO.HostReader reader, Profile profile) =>
+        profile.SysfsWrites.Keys.ToDictionary(p => p, p => Parsing.KernelText.Choice(reader.ReadText(p)) is { Selected: { } sel } ? sel : reader.ReadText(p), StringComparer.Ordinal);
+}

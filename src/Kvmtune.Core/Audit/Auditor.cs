@@ -38,6 +38,7 @@ public static class Auditor
         new("4", "Persistent memory", MachineRole.Host, Section4_Pmem.Evaluate),
         new("5", "QuickAssist", MachineRole.Host, Section5_Qat.Evaluate),
         new("conflicts", "Conflicting settings", MachineRole.Unknown, Conflicts.Evaluate),
+        new("profile", "Custom profile values", MachineRole.Unknown, ProfileSysfs.Evaluate),
     ];
 
     public static AuditReport Run(AuditContext context, IReadOnlyCollection<string>? only = null, IReadOnlyCollection<string>? skip = null)

@@ -33,7 +33,7 @@ public static class AuditCommand
             var size = parse.GetValue(vmSize) is string s ? VmSize.Parse(s) : null;
             var facts = HostFacts.Read(reader);
             var r = parse.GetValue(role) switch { "host" => MachineRole.Host, "guest" => MachineRole.Guest, _ => facts.Virtualization.Role };
-            var report = Auditor.Run(new AuditContext(facts, p, r, size), Split(parse.GetValue(only)), Split(parse.GetValue(skip)));
+            var report = Auditor.Run(new AuditContext(facts, p, r, size, AuditContext.ReadProfileValues(reader, p)), Split(parse.GetValue(only)), Split(parse.GetValue(skip)));
             var content = parse.GetValue(format) switch
             {
                 "json" => AuditJson.Render(report),

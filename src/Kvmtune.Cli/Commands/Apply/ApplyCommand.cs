@@ -1,0 +1,84 @@
+using System.CommandLine;
+using Kvmtune.Cli.Commands.Audit;
+using Kvmtune.Core.Audit;
+using Kvmtune.Core.Changes;
+using Kvmtune.Core.Host;
+using Kvmtune.Core.Host.Virtualization;
+
+namespace Kvmtune.Cli.Commands.Apply;
+
+/// <summary><c>kvmtune apply</c>: make the machine match a profile, journaled so it can be rolled back exactly.</summary>
+public static class ApplyCommand
+{
+    public static Command Create(Option<string?> root, CliContext ctx)
+    {
+        var profile = ProfileOptions.Profile();
+        var profileDir = ProfileOptions.ProfileDir();
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan (path, current -> new, guide section) and change nothing" };
+        var persist = new Option<bool>("--persist") { Description = "Also write what survives a reboot: GRUB drop-in, modprobe.d, sysctl.d, tmpfiles.d, mount units" };
+        var only = new Option<string[]>("--only") { Description = "Only the fixes of these finding ids, id prefixes or guide sections (comma-separated)", AllowMultipleArgumentsPerToken = true };
+        var allowReload = new Option<bool>("--allow-module-reload") { Description = "Reload kvm_intel or vhost_net to change options that need it (never while a VM runs)" };
+        var updateBootloader = new Option<bool>("--update-bootloader") { Description = "Run update-grub (or grub2-mkconfig) after writing kernel arguments" };
+        var journalDir = JournalOptions.Dir();
+        var role = new Option<string>("--role") { Description = "Apply the host or the guest recommendations; auto decides from cpuinfo and DMI", DefaultValueFactory = _ => "auto" };
+        role.AcceptOnlyFromAmong("auto", "host", "guest");
+        var command = new Command("apply", "Make the machine match a profile; every original is journaled first, and 'kvmtune rollback' restores it")
+        { profile, profileDir, dryRun, persist, only, allowReload, updateBootloader, journalDir, role };
+        command.SetAction(parse =>
+        {
+            var reader = RootResolver.Reader(parse, root, ctx);
+            var p = ProfileOptions.Resolve(parse, profile, profileDir, reader);
+            var facts = HostFacts.Read(reader);
+            var dry = parse.GetValue(dryRun);
+            if (reader.IsLive && !dry && facts.Userspace.EffectiveUid != 0)
+                throw new CliException(ExitCodes.Refused, "apply changes the kernel's settings and needs root (or --dry-run to see the plan)");
+            var r = parse.GetValue(role) switch { "host" => MachineRole.Host, "guest" => MachineRole.Guest, _ => facts.Virtualization.Role };
+            var report = Auditor.Run(new AuditContext(facts, p, r, null, AuditContext.ReadProfileValues(reader, p)), AuditCommand.Split(parse.GetValue(only)));
+            var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
+            var options = new ApplyOptions(parse.GetValue(persist), parse.GetValue(allowReload), parse.GetValue(updateBootloader), crash);
+            var layer = new ChangeLayer(reader, new Journal(JournalOptions.Resolve(parse, journalDir, reader)));
+            var plan = layer.Plan(facts, report, options);
+            if (dry)
+            {
+                ctx.Out.WriteLine($"apply --profile {p.Name}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
+                foreach (var op in plan.Operations) ctx.Out.WriteLine($"  {op.Describe()} [{op.Section}] ({op.FindingId})");
+                Trailer(ctx, plan);
+                return ExitCodes.Success;
+            }
+            var result = layer.Apply(plan, p.Name, options, DateTimeOffset.UtcNow);
+            ctx.Out.WriteLine(result.JournalId is null ? $"apply --profile {p.Name}: nothing to change" : $"apply --profile {p.Name}: journal {result.JournalId}");
+            foreach (var line in result.Lines) ctx.Out.WriteLine("  " + line);
+            foreach (var w in result.Warnings) ctx.Error.WriteLine("kvmtune: warning: " + w);
+            Trailer(ctx, plan);
+            if (plan.BootloaderCommand is not null && options.UpdateBootloader && reader.IsLive)
+                RunBootloader(ctx, plan.BootloaderCommand);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static void Trailer(CliContext ctx, ApplyPlan plan)
+    {
+        foreach (var s in plan.Skipped) ctx.Out.WriteLine("  skipped: " + s);
+        foreach (var m in plan.Manual) ctx.Out.WriteLine("  by hand: " + m);
+        if (plan.BootloaderCommand is not null) ctx.Out.WriteLine($"  then: {plan.BootloaderCommand} and reboot for the kernel arguments");
+    }
+
+    private static void RunBootloader(CliContext ctx, string command)
+    {
+        var words = command.Split(' ');
+        var psi = new System.Diagnostics.ProcessStartInfo(words[0]) { UseShellExecute = false };
+        foreach (var w in words.Skip(1)) psi.ArgumentList.Add(w);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        p.WaitForExit();
+        ctx.Out.WriteLine($"  {command}: exit {p.ExitCode}");
+    }
+}
+
+public static class JournalOptions
+{
+    public static Option<string?> Dir() => new("--journal-dir") { Description = "The journal folder (default /var/lib/kvmtune/journal under the root)", HelpName = "DIR" };
+
+    public static string Resolve(ParseResult parse, Option<string?> dir, Core.IO.HostReader reader) =>
+        parse.GetValue(dir) ?? reader.Physical("/var/lib/kvmtune/journal");
+}
