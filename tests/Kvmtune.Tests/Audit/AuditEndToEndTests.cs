@@ -6,6 +6,7 @@ using Kvmtune.Tests.Support;
 namespace Kvmtune.Tests.Audit;
 
 /// <summary>kvmtune audit as a command: on the live machine, on every fixture, its formats and its exit codes.</summary>
+[Collection(Kvmtune.Tests.Changes.LiveSysfs.Name)]
 public sealed class AuditEndToEndTests(FixtureTrees fixtures)
 {
     private static string? Raw(string path) => File.Exists(path) ? File.ReadAllText(path).TrimEnd('\0', '\n', ' ') : null;

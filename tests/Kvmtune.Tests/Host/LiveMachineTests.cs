@@ -10,6 +10,7 @@ namespace Kvmtune.Tests.Host;
 /// This machine's own /sys and /proc: it is a KVM guest, and every fact kvmtune reports equals the file it
 /// came from (read here independently, with the test's own plain parsing).
 /// </summary>
+[Collection(Kvmtune.Tests.Changes.LiveSysfs.Name)]
 public sealed class LiveMachineTests
 {
     private readonly HostReader _reader = new("/");
