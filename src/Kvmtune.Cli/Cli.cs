@@ -3,6 +3,7 @@ using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Cli.Commands.Audit;
 using Kvmtune.Cli.Commands.History;
 using Kvmtune.Cli.Commands.Rollback;
+using Kvmtune.Cli.Commands.Vm;
 using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Profiles;
 using Kvmtune.Cli.Commands.Snapshot;
@@ -25,6 +26,7 @@ public static class KvmtuneCli
             ApplyCommand.Create(root, ctx),
             RollbackCommand.Create(root, ctx),
             HistoryCommand.Create(root, ctx),
+            VmCommand.Create(root, ctx),
         };
         return command;
     }

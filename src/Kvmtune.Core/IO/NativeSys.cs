@@ -64,6 +64,26 @@ public static partial class NativeSys
 
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
+    /// <summary>Pins one thread (a Linux task id) to a set of CPUs; errno on failure, 0 on success.</summary>
+    public static int SetAffinity(int tid, IReadOnlyList<int> cpus)
+    {
+        Span<ulong> mask = stackalloc ulong[16]; // 1024 CPUs, glibc's cpu_set_t
+        mask.Clear();
+        foreach (var c in cpus)
+        {
+            if (c < 0 || c >= 1024) return 22; // EINVAL
+            mask[c / 64] |= 1UL << (c % 64);
+        }
+        unsafe
+        {
+            fixed (ulong* p = mask)
+                return SchedSetAffinity(tid, (nint)(mask.Length * 8), p) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static unsafe partial int SchedSetAffinity(int pid, nint size, ulong* mask);
+
     private sealed class FdLock(int fd) : IDisposable
     {
         private int _fd = fd;

@@ -1,0 +1,247 @@
+using Kvmtune.Core.Host;
+using Kvmtune.Core.Parsing;
+
+namespace Kvmtune.Core.Vms;
+
+/// <summary>
+/// Places VMs on NUMA nodes: device locality first, then free huge pages of the asked size, then free whole
+/// cores; a VM too big for any node spans the fewest nodes that hold it. Greedy best fit, in order; where that
+/// leaves a VM out and the case is small, an exhaustive search over single-node choices tries again.
+/// </summary>
+public sealed class Planner(HostFacts facts)
+{
+    private const int ExhaustiveVms = 10;
+    private const int ExhaustiveNodes = 8;
+    private readonly HostModel _host = HostModel.From(facts);
+
+    public HostModel Host => _host;
+
+    /// <summary>What is still free while planning; cloned for the exhaustive search.</summary>
+    private sealed class State
+    {
+        public HashSet<int> Dedicated { get; init; } = [];
+        public Dictionary<(int Node, long Size), long> PagesUsed { get; init; } = [];
+        public Dictionary<int, long> MemoryUsed { get; init; } = [];
+
+        public State Clone() => new() { Dedicated = [.. Dedicated], PagesUsed = new(PagesUsed), MemoryUsed = new(MemoryUsed) };
+    }
+
+    private sealed record Need(VmSpec Spec, int CoresNeeded, int ThreadsPerVcpuCore, int? RequiredNode, IReadOnlyList<DevicePlacement> Devices, IReadOnlyList<string> Reasons);
+
+    public PlacementPlan Plan(IReadOnlyList<VmSpec> specs)
+    {
+        var needs = specs.Select(ToNeed).ToList();
+        var state = new State();
+        var placed = new Dictionary<string, (List<(int Node, List<int> Cpus)> Parts, string Why)>();
+        var unplaced = new List<UnplacedVm>();
+        foreach (var need in needs)
+        {
+            if (TryPlace(need, state, out var result, out var why)) placed[need.Spec.Name] = result;
+            else unplaced.Add(new UnplacedVm(need.Spec.Name, why));
+        }
+        if (unplaced.Count > 0 && specs.Count <= ExhaustiveVms && _host.Nodes.Count <= ExhaustiveNodes)
+        {
+            var assignment = new int[needs.Count];
+            if (Search(needs, 0, new State(), assignment))
+            {
+                state = new State();
+                placed.Clear();
+                unplaced.Clear();
+                for (var i = 0; i < needs.Count; i++)
+                {
+                    var node = _host.Nodes.First(n => n.Id == assignment[i]);
+                    var cpus = Take(needs[i], node, state);
+                    placed[needs[i].Spec.Name] = ([(node.Id, cpus)], $"node {node.Id} chosen by an exhaustive search: the greedy order left a VM without room");
+                }
+            }
+        }
+        var vms = needs.Where(n => placed.ContainsKey(n.Spec.Name)).Select(n => Describe(n, placed[n.Spec.Name], state)).ToList();
+        return new PlacementPlan(PlacementPlan.SchemaName, vms, unplaced);
+    }
+
+    private bool Search(List<Need> needs, int i, State state, int[] assignment)
+    {
+        if (i == needs.Count) return true;
+        foreach (var node in Candidates(needs[i]))
+        {
+            if (Shortage(needs[i], node, state, 1) is not null) continue;
+            var next = state.Clone();
+            Take(needs[i], node, next);
+            assignment[i] = node.Id;
+            if (Search(needs, i + 1, next, assignment)) return true;
+        }
+        return false;
+    }
+
+    private Need ToNeed(VmSpec s)
+    {
+        var devices = new List<DevicePlacement>();
+        var reasons = new List<string>();
+        foreach (var p in s.Passthrough)
+            devices.Add(new DevicePlacement("passthrough", p.Pci, facts.Pci.FirstOrDefault(x => x.Address == p.Pci)?.NumaNode));
+        foreach (var p in s.Pmem)
+            devices.Add(new DevicePlacement("pmem", p.Path, facts.Nvdimm.Dax.FirstOrDefault(d => d.DevicePath == p.Path)?.NumaNode));
+        foreach (var n in s.Nics.Where(n => n.Link is not null))
+            devices.Add(new DevicePlacement("nic", n.Link!, facts.Net.FirstOrDefault(x => x.Name == n.Link)?.NumaNode));
+        foreach (var d in s.Disks.Where(d => d.Path.StartsWith("/dev/", StringComparison.Ordinal)))
+        {
+            var block = facts.Block.FirstOrDefault(b => b.Name == d.Path[5..]);
+            if (block is not null) devices.Add(new DevicePlacement("disk", d.Path, block.NumaNode));
+        }
+        int? required = s.NumaNode;
+        if (required is not null) reasons.Add($"numa_node {required} given in the spec");
+        var located = devices.Where(d => d.Node is not null).GroupBy(d => d.Node!.Value).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).ToList();
+        if (required is null && located.Count > 0)
+        {
+            required = located[0].Key;
+            reasons.Add($"node {required}: where {string.Join(", ", located[0].Select(d => $"{d.Kind} {d.Id}"))} {(located[0].Count() == 1 ? "sits" : "sit")} (guide 3.2.1)");
+            foreach (var other in located.Skip(1))
+                reasons.Add($"{string.Join(", ", other.Select(d => $"{d.Kind} {d.Id}"))} on node {other.Key} will be reached across nodes");
+        }
+        var tpc = _host.ThreadsPerCore;
+        var threads = s.DedicatedCpus && tpc > 1 && s.Vcpus % tpc == 0 ? tpc : 1;
+        var cores = s.DedicatedCpus ? s.Vcpus / threads : 0;
+        if (s.DedicatedCpus && threads == 1 && tpc > 1) reasons.Add($"{s.Vcpus} vCPUs do not fill whole {tpc}-thread cores: one vCPU per core, siblings left idle");
+        return new Need(s, cores, threads, required, devices, reasons);
+    }
+
+    private IEnumerable<NodeModel> Candidates(Need n) =>
+        n.RequiredNode is int r ? _host.Nodes.Where(x => x.Id == r) : _host.Nodes;
+
+    /// <summary>Free whole cores of a node a VM may take: not housekeeping, not taken, inside its cpuset.</summary>
+    private static List<int[]> FreeCores(NodeModel node, State state, VmSpec spec) =>
+        node.Cores.Where(c => !c.Any(node.Housekeeping.Contains) && !c.Any(state.Dedicated.Contains) && (spec.Cpuset is null || c.All(spec.Cpuset.Contains))).ToList();
+
+    /// <summary>Why a share of a VM (1/parts of it) does not fit on a node, or null when it does.</summary>
+    private string? Shortage(Need n, NodeModel node, State state, int parts)
+    {
+        var s = n.Spec;
+        var cores = (n.CoresNeeded + parts - 1) / parts;
+        if (s.DedicatedCpus)
+        {
+            var free = FreeCores(node, state, s).Count;
+            if (free < cores) return $"node {node.Id}: {free} free whole cores (housekeeping {CpuList.Format(node.Housekeeping)} excluded), needs {cores}";
+        }
+        else if (!node.Cpus.Any(c => !state.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))))
+            return $"node {node.Id}: no CPU left that is not dedicated to another VM";
+        var memKib = s.MemoryKib / parts;
+        if (s.HugepageKib is long page)
+        {
+            var pages = (memKib + page - 1) / page;
+            var free = node.FreeHugepages.GetValueOrDefault(page) - state.PagesUsed.GetValueOrDefault((node.Id, page));
+            if (free < pages) return $"node {node.Id}: {free} free {Sizes.HumanKib(page)} pages, needs {pages}";
+        }
+        else
+        {
+            var free = node.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(node.Id);
+            if (free < memKib) return $"node {node.Id}: {Sizes.HumanKib(Math.Max(free, 0))} free memory, needs {Sizes.HumanKib(memKib)}";
+        }
+        return null;
+    }
+
+    private bool TryPlace(Need n, State state, out (List<(int Node, List<int> Cpus)> Parts, string Why) result, out string why)
+    {
+        result = default;
+        var candidates = Candidates(n).ToList();
+        var fitting = candidates.Where(node => Shortage(n, node, state, 1) is null).ToList();
+        if (fitting.Count > 0)
+        {
+            // Best fit: the node left with the fewest free cores (dedicated) or the most free memory (shared).
+            var node = n.Spec.DedicatedCpus
+                ? fitting.OrderBy(x => FreeCores(x, state, n.Spec).Count - n.CoresNeeded).ThenBy(x => x.Id).First()
+                : fitting.OrderByDescending(x => x.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(x.Id)).ThenBy(x => x.Id).First();
+            result = ([(node.Id, Take(n, node, state))], n.RequiredNode is null ? $"node {node.Id}: fits, best of {fitting.Count} node(s) with room" : $"node {node.Id}");
+            why = "";
+            return true;
+        }
+        if (n.RequiredNode is null && n.Spec.NumaNode is null)
+        {
+            // Too big for one node: span the fewest nodes, most room first, each taking an equal share.
+            for (var parts = 2; parts <= _host.Nodes.Count; parts++)
+            {
+                var set = _host.Nodes.Where(x => Shortage(n, x, state, parts) is null)
+                    .OrderByDescending(x => FreeCores(x, state, n.Spec).Count).ThenBy(x => x.Id).Take(parts).ToList();
+                if (set.Count < parts || n.Spec.Vcpus < parts) continue;
+                result = (set.Select(node => (node.Id, Take(n, node, state, parts))).ToList(), $"spans nodes {string.Join(", ", set.Select(x => x.Id))}: no single node holds it");
+                why = "";
+                return true;
+            }
+        }
+        why = candidates.Count == 0 ? "no NUMA node information on this host"
+            : string.Join("; ", candidates.Select(x => Shortage(n, x, state, 1)).OfType<string>().Take(4));
+        return false;
+    }
+
+    /// <summary>Takes a VM's (share of) cores, pages and memory on a node; returns the dedicated CPUs in vCPU order.</summary>
+    private List<int> Take(Need n, NodeModel node, State state, int parts = 1)
+    {
+        var s = n.Spec;
+        var cpus = new List<int>();
+        if (s.DedicatedCpus)
+        {
+            var cores = FreeCores(node, state, s).Take((n.CoresNeeded + parts - 1) / parts).ToList();
+            foreach (var core in cores)
+            {
+                var threads = core.Take(n.ThreadsPerVcpuCore).ToList();
+                cpus.AddRange(threads);
+                // A core is the VM's whole: its idle sibling is reserved too, so no one else lands on it.
+                foreach (var t in core) state.Dedicated.Add(t);
+            }
+        }
+        var memKib = s.MemoryKib / parts;
+        if (s.HugepageKib is long page) state.PagesUsed[(node.Id, page)] = state.PagesUsed.GetValueOrDefault((node.Id, page)) + (memKib + page - 1) / page;
+        else state.MemoryUsed[node.Id] = state.MemoryUsed.GetValueOrDefault(node.Id) + memKib;
+        return cpus;
+    }
+
+    private PlannedVm Describe(Need n, (List<(int Node, List<int> Cpus)> Parts, string Why) placed, State final)
+    {
+        var s = n.Spec;
+        var nodes = placed.Parts.Select(p => _host.Nodes.First(x => x.Id == p.Node)).ToList();
+        var emulator = nodes.SelectMany(x => x.Housekeeping).Order().ToList();
+        var reasons = new List<string>(n.Reasons) { placed.Why };
+        var parts = nodes.Count;
+        var threads = s.DedicatedCpus ? n.ThreadsPerVcpuCore : 1;
+        // Guest node of each vCPU: whole guest cores stay on one node, so the guest topology is true.
+        int GuestNodeOf(int v) => v / threads * parts / (s.Vcpus / threads);
+        var pins = new List<VcpuPin>();
+        if (s.DedicatedCpus)
+        {
+            for (var i = 0; i < parts; i++)
+            {
+                var cpus = placed.Parts[i].Cpus;
+                var vcpus = Enumerable.Range(0, s.Vcpus).Where(v => GuestNodeOf(v) == i).ToList();
+                pins.AddRange(vcpus.Select((v, k) => new VcpuPin(v, [cpus[k]])));
+            }
+            pins.Sort((a, b) => a.Vcpu.CompareTo(b.Vcpu));
+            reasons.Add($"dedicated: each vCPU on its own host CPU ({CpuList.Format(pins.SelectMany(p => p.Cpus))}), whole cores; emulator and I/O threads on housekeeping CPUs {CpuList.Format(emulator)}");
+        }
+        else
+        {
+            // Shared vCPUs float over the CPUs of their node that no VM owns, leaving housekeeping CPUs alone where possible.
+            for (var v = 0; v < s.Vcpus; v++)
+            {
+                var node = nodes[GuestNodeOf(v)];
+                var shared = node.Cpus.Where(c => !final.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))).ToList();
+                var withoutHk = shared.Where(c => !node.Housekeeping.Contains(c)).ToList();
+                pins.Add(new VcpuPin(v, withoutHk.Count > 0 ? withoutHk : shared));
+            }
+            reasons.Add($"shared: vCPUs float over CPUs {CpuList.Format(pins.SelectMany(p => p.Cpus).Distinct())}");
+        }
+        var pageKib = s.HugepageKib ?? 4;
+        var guestNodes = new List<GuestNode>();
+        var memory = new List<MemoryPlacement>();
+        for (var i = 0; i < parts; i++)
+        {
+            var vcpus = Enumerable.Range(0, s.Vcpus).Where(v => GuestNodeOf(v) == i).ToList();
+            var share = s.MemoryKib / parts / pageKib * pageKib;
+            if (i == parts - 1) share = s.MemoryKib - share * (parts - 1);
+            memory.Add(new MemoryPlacement(nodes[i].Id, share, pageKib));
+            guestNodes.Add(new GuestNode(i, nodes[i].Id, vcpus, share));
+        }
+        if (s.HugepageKib is long hp) reasons.Add($"memory on {Sizes.HumanKib(hp)} huge pages of node(s) {string.Join(", ", nodes.Select(x => x.Id))}");
+        var topology = new GuestTopology(1, s.Vcpus / threads, threads);
+        var iothreads = s.Disks.Select((d, i) => (d, i)).Where(x => x.d.Iothread).Select(x => new IothreadPin($"io{x.i}", emulator)).ToList();
+        return new PlannedVm(s.Name, nodes.Select(x => x.Id).ToList(), pins, emulator, iothreads, memory, n.Devices, reasons.Where(r => r.Length > 0).ToList(), s.DedicatedCpus, topology, guestNodes);
+    }
+}
