@@ -39,3 +39,17 @@ public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCor
         return new HostModel(nodes, tpc);
     }
 }
+
+/// <summary>The NUMA node of each device a VM spec can name; null where the firmware does not say.</summary>
+public sealed record DeviceLocator(
+    Func<string, int?> Pci, Func<string, int?> Dax, Func<string, int?> Net, Func<string, bool> HasBlock, Func<string, int?> Block)
+{
+    public static readonly DeviceLocator None = new(_ => null, _ => null, _ => null, _ => false, _ => null);
+
+    public static DeviceLocator From(HostFacts f) => new(
+        a => f.Pci.FirstOrDefault(x => x.Address == a)?.NumaNode,
+        p => f.Nvdimm.Dax.FirstOrDefault(d => d.DevicePath == p)?.NumaNode,
+        n => f.Net.FirstOrDefault(x => x.Name == n)?.NumaNode,
+        b => f.Block.Any(x => x.Name == b),
+        b => f.Block.FirstOrDefault(x => x.Name == b)?.NumaNode);
+}

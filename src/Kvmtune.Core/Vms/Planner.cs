@@ -8,11 +8,15 @@ namespace Kvmtune.Core.Vms;
 /// cores; a VM too big for any node spans the fewest nodes that hold it. Greedy best fit, in order; where that
 /// leaves a VM out and the case is small, an exhaustive search over single-node choices tries again.
 /// </summary>
-public sealed class Planner(HostFacts facts)
+public sealed class Planner(HostModel host, DeviceLocator devices)
 {
     private const int ExhaustiveVms = 10;
     private const int ExhaustiveNodes = 8;
-    private readonly HostModel _host = HostModel.From(facts);
+    private readonly HostModel _host = host;
+
+    public Planner(HostFacts facts) : this(HostModel.From(facts), DeviceLocator.From(facts)) { }
+
+    private readonly DeviceLocator _devices = devices;
 
     public HostModel Host => _host;
 
@@ -39,7 +43,7 @@ public sealed class Planner(HostFacts facts)
             if (TryPlace(need, state, out var result, out var why)) placed[need.Spec.Name] = result;
             else unplaced.Add(new UnplacedVm(need.Spec.Name, why));
         }
-        if (unplaced.Count > 0 && specs.Count <= ExhaustiveVms && _host.Nodes.Count <= ExhaustiveNodes)
+        if ((unplaced.Count > 0 || placed.Values.Any(p => p.Parts.Count > 1)) && specs.Count <= ExhaustiveVms && _host.Nodes.Count <= ExhaustiveNodes)
         {
             var assignment = new int[needs.Count];
             if (Search(needs, 0, new State(), assignment))
@@ -51,7 +55,7 @@ public sealed class Planner(HostFacts facts)
                 {
                     var node = _host.Nodes.First(n => n.Id == assignment[i]);
                     var cpus = Take(needs[i], node, state);
-                    placed[needs[i].Spec.Name] = ([(node.Id, cpus)], $"node {node.Id} chosen by an exhaustive search: the greedy order left a VM without room");
+                    placed[needs[i].Spec.Name] = ([(node.Id, cpus)], $"node {node.Id} chosen by an exhaustive search: in the given order a VM found no single node");
                 }
             }
         }
@@ -78,16 +82,13 @@ public sealed class Planner(HostFacts facts)
         var devices = new List<DevicePlacement>();
         var reasons = new List<string>();
         foreach (var p in s.Passthrough)
-            devices.Add(new DevicePlacement("passthrough", p.Pci, facts.Pci.FirstOrDefault(x => x.Address == p.Pci)?.NumaNode));
+            devices.Add(new DevicePlacement("passthrough", p.Pci, _devices.Pci(p.Pci)));
         foreach (var p in s.Pmem)
-            devices.Add(new DevicePlacement("pmem", p.Path, facts.Nvdimm.Dax.FirstOrDefault(d => d.DevicePath == p.Path)?.NumaNode));
+            devices.Add(new DevicePlacement("pmem", p.Path, _devices.Dax(p.Path)));
         foreach (var n in s.Nics.Where(n => n.Link is not null))
-            devices.Add(new DevicePlacement("nic", n.Link!, facts.Net.FirstOrDefault(x => x.Name == n.Link)?.NumaNode));
-        foreach (var d in s.Disks.Where(d => d.Path.StartsWith("/dev/", StringComparison.Ordinal)))
-        {
-            var block = facts.Block.FirstOrDefault(b => b.Name == d.Path[5..]);
-            if (block is not null) devices.Add(new DevicePlacement("disk", d.Path, block.NumaNode));
-        }
+            devices.Add(new DevicePlacement("nic", n.Link!, _devices.Net(n.Link!)));
+        foreach (var d in s.Disks.Where(d => d.Path.StartsWith("/dev/", StringComparison.Ordinal) && _devices.HasBlock(d.Path[5..])))
+            devices.Add(new DevicePlacement("disk", d.Path, _devices.Block(d.Path[5..])));
         int? required = s.NumaNode;
         if (required is not null) reasons.Add($"numa_node {required} given in the spec");
         var located = devices.Where(d => d.Node is not null).GroupBy(d => d.Node!.Value).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).ToList();
