@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Real programs the tests run against: lstopo, numactl, virt-xml-validate (with xmllint), QEMU, busybox.
-packages=(hwloc-nox numactl libvirt-clients libxml2-utils qemu-system-x86 qemu-utils busybox-static time cpio)
+packages=(hwloc-nox numactl libvirt-clients libxml2-utils qemu-system-x86 qemu-utils busybox-static time cpio kmod)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,6 +25,10 @@ dotnet build kvmtune.slnx -c Release --no-restore -nologo -v quiet
 # The launcher builds the Native AOT binary; tests that run the real executable use it.
 ./kvmtune --version >/dev/null
 export KVMTUNE_BIN="$PWD/.build/aot/kvmtune"
+# The guest for the boot test: Debian's kernel (apt-get download, unpacked) and a busybox initramfs with kvmtune in it.
+if [[ $(id -u) -eq 0 ]]; then
+  tests/guest/build-guest.sh .build/guest "$KVMTUNE_BIN" || echo "test.sh: guest image not built; the guest boot test will be skipped" >&2
+fi
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

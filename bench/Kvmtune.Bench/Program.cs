@@ -5,6 +5,7 @@ using System.Globalization;
 // alternately in one session so both see the same machine state; prints a Markdown table for BENCHMARKS.md.
 // Usage: bench [--runs N] [--kvmtune PATH] [--fixtures DIR]
 
+if (args.Contains("--plan")) return PlanBench.Run();
 var runs = 31;
 var kvmtune = Path.GetFullPath(".build/aot/kvmtune");
 var fixtures = Path.GetFullPath("../shared/fixtures/hwloc");
@@ -105,4 +106,50 @@ static long PeakRssKib(string kvmtune, string fixtures, string scratch)
         peak = Math.Max(peak, long.Parse(err.Trim().Split('\n').Last(), CultureInfo.InvariantCulture));
     }
     return peak;
+}
+
+/// <summary>vm plan's placement on synthetic hosts: how time grows with VMs and with nodes (in-process, median of 7).</summary>
+static class PlanBench
+{
+    public static int Run()
+    {
+        Console.WriteLine("| nodes | CPUs | VMs | median ms |");
+        Console.WriteLine("|---:|---:|---:|---:|");
+        foreach (var (nodes, vms) in new[] { (8, 10), (8, 100), (8, 1000), (8, 2000), (2, 1000), (4, 1000), (16, 1000), (32, 1000) })
+        {
+            var host = Host(nodes, 28);
+            var specs = Specs(vms);
+            var times = new List<double>();
+            for (var i = 0; i < 7; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                var plan = new Kvmtune.Core.Vms.Planner(host, Kvmtune.Core.Vms.DeviceLocator.None).Plan(specs);
+                sw.Stop();
+                times.Add(sw.Elapsed.TotalMilliseconds);
+                if (plan.Vms.Count + plan.Unplaced.Count != vms) throw new InvalidOperationException("lost a VM");
+            }
+            times.Sort();
+            Console.WriteLine($"| {nodes} | {nodes * 56} | {vms} | {times[3]:0.0} |");
+        }
+        return 0;
+    }
+
+    /// <summary>nodes x 28 cores x 2 threads (8 nodes: 448 CPUs), 64 free 1 GiB pages and 256 GiB per node.</summary>
+    private static Kvmtune.Core.Vms.HostModel Host(int nodes, int cores)
+    {
+        var list = new List<Kvmtune.Core.Vms.NodeModel>();
+        var cpu = 0;
+        for (var n = 0; n < nodes; n++)
+        {
+            var nodeCores = Enumerable.Range(0, cores).Select(_ => new[] { cpu++, cpu++ }).ToList();
+            var cpus = nodeCores.SelectMany(c => c).ToList();
+            list.Add(new Kvmtune.Core.Vms.NodeModel(n, cpus, nodeCores, [cpus[0]], new Dictionary<long, long> { [1 << 20] = 64 }, 256L << 20));
+        }
+        return new Kvmtune.Core.Vms.HostModel(list, 2);
+    }
+
+    /// <summary>A mix: a quarter dedicated on 1 GiB pages, the rest shared 2-8 vCPU VMs.</summary>
+    private static List<Kvmtune.Core.Vms.VmSpec> Specs(int count) =>
+        Enumerable.Range(0, count).Select(i => new Kvmtune.Core.Vms.VmSpec($"vm{i}", 2 + i % 4 * 2, (1L + i % 4) << 20, "throughput", i % 4 == 0, i % 4 == 0 ? 1 << 20 : null,
+            null, null, [], [], [], [], false, false, false, null, "bench", i)).ToList();
 }

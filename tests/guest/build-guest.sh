@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds a tiny Linux guest for the boot test: Debian's own kernel (taken with apt-get download and unpacked with
+# dpkg-deb, not installed), and a busybox initramfs that loads the virtio, nvdimm and nfit modules in the order
+# `modinfo -F depends` gives, checks what the guest sees, and runs kvmtune's guest audit.
+# Usage: build-guest.sh OUT_DIR KVMTUNE_BINARY
+set -euo pipefail
+out="$(mkdir -p "$1" && cd "$1" && pwd)"; bin="$(realpath "$2")"
+mkdir -p "$out/cache"
+if [[ -s "$out/initramfs.gz" && -s "$out/vmlinuz" && "$out/initramfs.gz" -nt "$bin" && "$out/initramfs.gz" -nt "${BASH_SOURCE[0]}" ]]; then exit 0; fi
+
+pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
+if [[ -z "$pkg" ]]; then apt-get update -qq; pkg="$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"; fi
+deb="$(ls "$out"/cache/"$pkg"_*.deb 2>/dev/null | head -1 || true)"
+if [[ -z "$deb" ]]; then (cd "$out/cache" && apt-get download -q "$pkg" 2>/dev/null); deb="$(ls "$out"/cache/"$pkg"_*.deb | head -1)"; fi
+
+x="$out/kernel"; rm -rf "$x"; mkdir -p "$x"
+dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$x" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/drivers/virtio/*' \
+  './lib/modules/*/kernel/drivers/block/virtio_blk.ko*' './lib/modules/*/kernel/drivers/net/*.ko*' './lib/modules/*/kernel/net/core/failover.ko*' \
+  './lib/modules/*/kernel/drivers/nvdimm/*' './lib/modules/*/kernel/drivers/acpi/nfit/*' './lib/modules/*/kernel/drivers/dax/*'
+cp "$x"/boot/vmlinuz-* "$out/vmlinuz"
+mods="$(echo "$x"/lib/modules/*/kernel)"
+
+# Load order: every module after the ones it depends on.
+declare -A path done
+while IFS= read -r f; do n="$(basename "$f")"; n="${n%%.ko*}"; path[${n//-/_}]="$f"; done < <(find "$mods" -name '*.ko*')
+order=()
+visit() {
+  local m="${1//-/_}"
+  [[ -n "${done[$m]:-}" ]] && return
+  done[$m]=1
+  [[ -z "${path[$m]:-}" ]] && return   # built into the kernel
+  local d
+  for d in $(modinfo -F depends "${path[$m]}" | tr ',' ' '); do visit "$d"; done
+  order+=("$m")
+}
+for m in virtio_pci virtio_blk virtio_net nfit nd_pmem; do visit "$m"; done
+
+root="$out/initramfs"; rm -rf "$root"; mkdir -p "$root"/{bin,proc,sys,dev,lib/modules,tmp,lib64,lib/x86_64-linux-gnu}
+cp /bin/busybox "$root/bin/busybox"
+for m in "${order[@]}"; do cp "${path[$m]}" "$root/lib/modules/$m.ko"; echo "$m" >> "$root/lib/modules/order"; done
+cp "$bin" "$root/kvmtune"
+for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; done
+cat > "$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko || echo "insmod $m failed"; done
+sleep 1
+echo KVMTUNE-GUEST-BEGIN
+echo "blk_mq=$(ls /sys/block/vda/mq | wc -l)"
+echo "blk_features=$(cat /sys/block/vda/device/features)"
+echo "net_queues=$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
+echo "net_features=$(cat /sys/class/net/eth0/device/features)"
+echo "pmem=$(ls /dev/pmem0)"
+echo "vcpus=$(grep -c ^processor /proc/cpuinfo)"
+/kvmtune audit --role guest --format json > /tmp/audit.json
+echo "audit_rc=$?"
+echo AUDIT-BEGIN
+cat /tmp/audit.json
+echo AUDIT-END
+echo KVMTUNE-GUEST-END
+poweroff -f
+INIT
+chmod +x "$root/init"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1 > "$out/initramfs.gz.tmp")
+mv "$out/initramfs.gz.tmp" "$out/initramfs.gz"
+echo "guest: $(basename "$deb"), modules: ${order[*]}" >&2
