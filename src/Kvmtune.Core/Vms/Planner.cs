@@ -230,15 +230,25 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
             reasons.Add($"shared: vCPUs float over CPUs {CpuList.Format(pins.SelectMany(p => p.Cpus).Distinct())}");
         }
         var pageKib = s.HugepageKib ?? 4;
+        // Guest NUMA nodes: one per host node spanned, or more where the spec asks (each host node's share split evenly).
+        var guestCount = s.GuestNumaNodes is int g && g % parts == 0 ? g : parts;
+        if (s.GuestNumaNodes is int asked && asked != guestCount) reasons.Add($"guest_numa_nodes {asked} is not a multiple of the {parts} host node(s) spanned: {guestCount} guest nodes");
+        int GuestOf(int v) => v / threads * guestCount / (s.Vcpus / threads);
         var guestNodes = new List<GuestNode>();
         var memory = new List<MemoryPlacement>();
         for (var i = 0; i < parts; i++)
         {
-            var vcpus = Enumerable.Range(0, s.Vcpus).Where(v => GuestNodeOf(v) == i).ToList();
             var share = s.MemoryKib / parts / pageKib * pageKib;
             if (i == parts - 1) share = s.MemoryKib - share * (parts - 1);
             memory.Add(new MemoryPlacement(nodes[i].Id, share, pageKib));
-            guestNodes.Add(new GuestNode(i, nodes[i].Id, vcpus, share));
+            var per = guestCount / parts;
+            for (var k = 0; k < per; k++)
+            {
+                var id = i * per + k;
+                var part = share / per / pageKib * pageKib;
+                if (k == per - 1) part = share - part * (per - 1);
+                guestNodes.Add(new GuestNode(id, nodes[i].Id, Enumerable.Range(0, s.Vcpus).Where(v => GuestOf(v) == id).ToList(), part));
+            }
         }
         if (s.HugepageKib is long hp) reasons.Add($"memory on {Sizes.HumanKib(hp)} huge pages of node(s) {string.Join(", ", nodes.Select(x => x.Id))}");
         var topology = new GuestTopology(1, s.Vcpus / threads, threads);

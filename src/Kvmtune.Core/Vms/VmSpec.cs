@@ -19,7 +19,8 @@ public sealed record VmSpec(
     bool MemMerge,
     BootSpec? Boot,
     string File,
-    long Line);
+    long Line,
+    int? GuestNumaNodes = null);
 
 public sealed record DiskSpec(string Path, string Format, string Cache, string Aio, int Queues, bool Iothread, bool Packed);
 

@@ -13,7 +13,7 @@ namespace Kvmtune.Core.Vms;
 /// </summary>
 public static partial class VmSpecParser
 {
-    private static readonly string[] TopKeys = ["name", "vcpus", "memory", "workload", "dedicated_cpus", "hugepages", "numa_node", "cpuset", "disks", "nics", "passthrough", "pmem", "mem_lock", "cpu_pm", "mem_merge", "boot"];
+    private static readonly string[] TopKeys = ["name", "vcpus", "memory", "workload", "dedicated_cpus", "hugepages", "numa_node", "cpuset", "disks", "nics", "passthrough", "pmem", "mem_lock", "cpu_pm", "mem_merge", "boot", "guest_numa_nodes"];
     private static readonly string[] DiskKeys = ["path", "format", "cache", "aio", "queues", "iothread", "packed"];
     private static readonly string[] NicKeys = ["type", "ifname", "queues", "mac", "vhost", "poll_us", "packed", "link"];
     private static readonly string[] PmemKeys = ["path", "size", "align"];
@@ -104,8 +104,9 @@ public static partial class VmSpecParser
         var cpuPm = r.Bool("cpu_pm", d.CpuPm && dedicated);
         if (cpuPm && !dedicated) throw r.Error("cpu_pm", "cpu-pm=on needs dedicated_cpus: true (guide 3.3.1: an idle vCPU keeps its host CPU)");
         var memMerge = r.Bool("mem_merge", d.MemMerge);
+        int? guestNodes = r.Optional("guest_numa_nodes") is null ? null : (int)r.Integer("guest_numa_nodes", 1, Math.Min(64, vcpus), null);
         r.RejectUnknown();
-        return new VmSpec(name, vcpus, memory / 1024, workload, dedicated, hugeKib, node, cpuset, disks, nics, passthrough, pmem, memLock, cpuPm, memMerge, boot, file, map.Start.Line);
+        return new VmSpec(name, vcpus, memory / 1024, workload, dedicated, hugeKib, node, cpuset, disks, nics, passthrough, pmem, memLock, cpuPm, memMerge, boot, file, map.Start.Line, guestNodes);
     }
 
     private static DiskSpec ParseDisk(YamlNode n, string file, WorkloadDefaults d)

@@ -63,6 +63,31 @@ public sealed class LiveKernelTests
     }
 
     [Fact]
+    public void A_hugetlbfs_mount_for_a_reserved_pool_is_mounted_and_unmounted_again()
+    {
+        SkipUnlessWritable();
+        Assert.SkipWhen(File.ReadAllText("/proc/mounts").Contains(" hugetlbfs "), "a hugetlbfs is already mounted here");
+        var huge = File.ReadAllText(Huge).Trim();
+        using var work = new TestTree();
+        try
+        {
+            File.WriteAllText(Huge, (long.Parse(huge) + 2).ToString());
+            var apply = KvmtuneRunner.Run("apply", "--role", "host", "--only", "host.memory.hugetlbfs", "--journal-dir", work.Physical("/journal"));
+            apply.ExitCode.Should().Be(0, apply.Stderr);
+            apply.Stdout.Should().Contain("mount hugetlbfs at /dev/hugepages2M (pagesize=2M)");
+            File.ReadAllText("/proc/mounts").Should().Contain("/dev/hugepages2M hugetlbfs").And.Contain("pagesize=2M");
+            KvmtuneRunner.Run("rollback", "--journal-dir", work.Physical("/journal")).ExitCode.Should().Be(0);
+            File.ReadAllText("/proc/mounts").Should().NotContain("/dev/hugepages2M");
+            Directory.Exists("/dev/hugepages2M").Should().BeFalse("kvmtune made the folder and takes it away");
+        }
+        finally
+        {
+            if (File.ReadAllText("/proc/mounts").Contains("/dev/hugepages2M ")) Processes.Run("umount", ["/dev/hugepages2M"]);
+            File.WriteAllText(Huge, huge);
+        }
+    }
+
+    [Fact]
     public void A_value_the_kernel_rejects_fails_the_apply_and_undoes_what_came_before()
     {
         SkipUnlessWritable();

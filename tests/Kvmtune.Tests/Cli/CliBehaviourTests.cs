@@ -65,6 +65,24 @@ public sealed class CliBehaviourTests
     }
 
     [Fact]
+    public void Colour_only_on_a_terminal_and_never_with_NO_COLOR()
+    {
+        using var h = new SyntheticHost();
+        static string Run(bool tty, string? noColor, string root)
+        {
+            var stdout = new StringWriter();
+            var env = new Dictionary<string, string>();
+            if (noColor is not null) env["NO_COLOR"] = noColor;
+            var ctx = new Kvmtune.Cli.CliContext(stdout, new StringWriter(), n => env.TryGetValue(n, out var v) ? v : null, tty);
+            Kvmtune.Cli.KvmtuneCli.Run(["audit", "--root", root], ctx);
+            return stdout.ToString();
+        }
+        Run(tty: true, noColor: null, h.Root).Should().Contain("\e[31mFAIL");
+        Run(tty: true, noColor: "1", h.Root).Should().NotContain("\e[");
+        Run(tty: false, noColor: null, h.Root).Should().NotContain("\e[");
+    }
+
+    [Fact]
     public void Json_output_is_one_document_and_nothing_else()
     {
         var run = KvmtuneRunner.Run("inspect", "--format", "json");

@@ -51,6 +51,7 @@ public sealed class QemuAcceptanceTests : IClassFixture<LiveHugepages>, IDisposa
         ["uring-1q-split"] = "vcpus: 1\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: @raw, cache: none, aio: io_uring, queues: 1, packed: false, iothread: false }\n",
         ["four-vcpus-two-nics"] = "vcpus: 4\nmemory: 256MiB\nhugepages: none\nnics:\n  - { ifname: @tap, queues: 4, vhost: false }\n  - { ifname: @tap2, queues: 2, vhost: false }\n",
         ["throughput-2m-iothreads"] = "vcpus: 2\nmemory: 256MiB\nworkload: throughput\nhugepages: 2MiB\ndisks:\n  - { path: @raw, queues: 2, iothread: true }\n  - { path: @raw2, queues: 2, iothread: true }\n",
+        ["several-guest-nodes"] = "vcpus: 4\nmemory: 256MiB\nhugepages: none\nguest_numa_nodes: 2\ndisks:\n  - { path: @raw, queues: 2 }\n",
         ["odd-path"] = "vcpus: 1\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: \"@odd\", queues: 1 }\n",
     };
 
@@ -131,6 +132,11 @@ public sealed class QemuAcceptanceTests : IClassFixture<LiveHugepages>, IDisposa
             Get(qmp, "/objects/ram-node0", "merge").GetBoolean().Should().Be(spec.MemMerge);
             Get(qmp, "/objects/ram-node0", "policy").GetString().Should().Be("bind");
             if (spec.HugepageKib is not null) Get(qmp, "/objects/ram-node0", "mem-path").GetString().Should().Be(_pages.Mount);
+            var memdevs = qmp.Execute("query-memdev").EnumerateArray().Where(m => m.GetProperty("id").GetString()!.StartsWith("ram-node")).ToList();
+            memdevs.Should().HaveCount(spec.GuestNumaNodes ?? 1, "one memory backend per guest node");
+            memdevs.Should().OnlyContain(m => m.GetProperty("policy").GetString() == "bind");
+            var cpus = qmp.Execute("query-cpus-fast").EnumerateArray().ToList();
+            cpus.Select(c => c.GetProperty("props").GetProperty("node-id").GetInt32()).Distinct().Should().HaveCount(spec.GuestNumaNodes ?? 1, "vCPUs spread over the guest nodes");
             qmp.Execute("query-cpus-fast").GetArrayLength().Should().Be(spec.Vcpus);
             qmp.Execute("query-iothreads").GetArrayLength().Should().Be(spec.Disks.Count(d => d.Iothread));
             qmp.Execute("quit");
