@@ -4,6 +4,9 @@ using Kvmtune.Cli.Commands.Audit;
 using Kvmtune.Cli.Commands.History;
 using Kvmtune.Cli.Commands.Rollback;
 using Kvmtune.Cli.Commands.Vm;
+using Kvmtune.Cli.Commands.Vfio;
+using Kvmtune.Cli.Commands.Irq;
+using Kvmtune.Cli.Commands.Pmem;
 using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Profiles;
 using Kvmtune.Cli.Commands.Snapshot;
@@ -27,6 +30,9 @@ public static class KvmtuneCli
             RollbackCommand.Create(root, ctx),
             HistoryCommand.Create(root, ctx),
             VmCommand.Create(root, ctx),
+            VfioCommand.Create(root, ctx),
+            IrqCommand.Create(root, ctx),
+            PmemCommand.Create(root, ctx),
         };
         return command;
     }

@@ -226,8 +226,49 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
                 Run("modprobe", ["-r", op.Module!]);
                 Run("modprobe", [op.Module!, .. op.NewParameters!.Select(kv => $"{kv.Key}={kv.Value}")]);
                 return "reloaded";
+            case OperationKind.Driver:
+                MoveDriver(op.Path, op.OriginalValue, op.NewValue!, overrideValue: op.NewValue!);
+                return op.NewValue!;
         }
         throw new InvalidOperationException($"unknown operation kind {op.Kind}");
+    }
+
+    /// <summary>
+    /// Moves a PCI device (op.Path is its BDF) from one driver to another the way the guide does: driver_override
+    /// where the kernel has it (else new_id), unbind from the current driver, bind to the new one; then waits
+    /// for the driver link to show it.
+    /// </summary>
+    private void MoveDriver(string bdf, string? from, string? to, string? overrideValue)
+    {
+        var dev = $"/sys/bus/pci/devices/{bdf}";
+        var hasOverride = File.Exists(reader.Physical(dev + "/driver_override"));
+        if (hasOverride) WriteValue(SafePaths.Resolve(Root, dev + "/driver_override"), dev + "/driver_override", overrideValue ?? "");
+        else if (to is not null)
+        {
+            var vendor = File.ReadAllText(reader.Physical(dev + "/vendor")).Trim().Replace("0x", "");
+            var device = File.ReadAllText(reader.Physical(dev + "/device")).Trim().Replace("0x", "");
+            WriteExact($"/sys/bus/pci/drivers/{to}/new_id", $"{vendor} {device}");
+        }
+        var current = CurrentDriver(bdf);
+        if (current is not null && current != to) WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);
+        if (to is not null && CurrentDriver(bdf) != to) WriteExact($"/sys/bus/pci/drivers/{to}/bind", bdf);
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (CurrentDriver(bdf) != to && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        if (CurrentDriver(bdf) != to) throw new ApplyFailedException($"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding to {to ?? "none"}");
+    }
+
+    private string? CurrentDriver(string bdf)
+    {
+        var target = new FileInfo(reader.Physical($"/sys/bus/pci/devices/{bdf}/driver")).LinkTarget;
+        return target is null ? null : target.TrimEnd('/')[(target.TrimEnd('/').LastIndexOf('/') + 1)..];
+    }
+
+    /// <summary>bind, unbind and new_id take the bytes as given (the guide uses echo -n).</summary>
+    private void WriteExact(string path, string value)
+    {
+        var physical = SafePaths.Resolve(Root, path);
+        var errno = NativeSys.WriteAttribute(physical, Encoding.UTF8.GetBytes(value), truncate: !reader.IsLive);
+        if (errno != 0) throw new ApplyFailedException($"{path}: the kernel refused '{value}': {NativeSys.ErrorText(errno)}");
     }
 
     private static void WriteValue(string physical, string path, string value)
@@ -310,6 +351,18 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
                 if (mounted) Run("umount", [op.Path]);
                 if (!op.OriginalExists && Directory.Exists(op.Path) && !Directory.EnumerateFileSystemEntries(op.Path).Any()) Directory.Delete(op.Path);
                 return mounted ? $"{op.Path}: unmounted" : $"{op.Path}: not mounted";
+            }
+            case OperationKind.Driver:
+            {
+                var now = CurrentDriver(op.Path);
+                if (now == op.OriginalValue && !op.Applied) return $"{op.Path}: still on {now ?? "no driver"}";
+                if (now != op.NewValue && now != op.OriginalValue && !force)
+                {
+                    conflict = true;
+                    return $"{op.Path}: moved to {now ?? "no driver"} since the apply; left alone (--force binds it to {op.OriginalValue ?? "no driver"})";
+                }
+                MoveDriver(op.Path, now, op.OriginalValue, overrideValue: op.OriginalBytes is null ? "" : Encoding.UTF8.GetString(Convert.FromBase64String(op.OriginalBytes)));
+                return $"{op.Path}: back on {op.OriginalValue ?? "no driver"}";
             }
             case OperationKind.ModuleReload:
             {

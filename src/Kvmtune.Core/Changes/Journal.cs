@@ -16,6 +16,8 @@ public static class OperationKind
     public const string Mount = "mount";
     /// <summary>A module reloaded with new options: undone by reloading with the original values.</summary>
     public const string ModuleReload = "module-reload";
+    /// <summary>A PCI device moved to another driver: undone by binding it back to the original one.</summary>
+    public const string Driver = "driver";
 }
 
 /// <summary>One change: what it touches, what was there before (recorded before anything is written), what kvmtune wrote.</summary>
@@ -47,6 +49,7 @@ public sealed record JournalOperation
     {
         OperationKind.File => $"{Path}: {(OriginalExists ? "rewrite" : "create")}",
         OperationKind.Mount => $"mount hugetlbfs at {Path} ({NewValue})",
+        OperationKind.Driver => $"{Path}: driver {OriginalValue ?? "none"} -> {NewValue}",
         OperationKind.ModuleReload => $"reload {Module} with {string.Join(' ', (NewParameters ?? new Dictionary<string, string>()).Select(kv => $"{kv.Key}={kv.Value}"))}",
         _ => $"{Path}: {OriginalValue ?? "(absent)"} -> {NewValue}",
     };

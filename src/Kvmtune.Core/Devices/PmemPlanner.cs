@@ -1,0 +1,41 @@
+using Kvmtune.Core.Host;
+using Kvmtune.Core.Parsing;
+
+namespace Kvmtune.Core.Devices;
+
+/// <summary>Guide 4.1 and 4.2 for this machine: the ipmctl and ndctl steps with its real region and namespace names.</summary>
+public static class PmemPlanner
+{
+    public static IReadOnlyList<string> Steps(HostFacts f)
+    {
+        var n = f.Nvdimm;
+        var steps = new List<string>();
+        var ipmctl = f.Userspace.Tool("ipmctl") is not null;
+        var ndctl = f.Userspace.Tool("ndctl") is not null;
+        if (!ipmctl || !ndctl) steps.Add($"apt-get install {string.Join(' ', new[] { ipmctl ? null : "ipmctl", ndctl ? null : "ndctl" }.OfType<string>())}   # or your distribution's packages (guide 4.1)");
+        if (n.Regions.Count == 0)
+        {
+            steps.Add("ipmctl show -dimm                                   # the Optane modules and their health");
+            steps.Add("ipmctl create -goal PersistentMemoryType=AppDirect  # App Direct mode (guide 4.1)");
+            steps.Add("reboot                                              # the goal takes effect at boot");
+            steps.Add("ipmctl show -memoryresources                        # AppDirect capacity now shown");
+            steps.Add("kvmtune pmem plan                                   # again: the namespace steps for the new regions");
+            return steps;
+        }
+        foreach (var region in n.Regions)
+        {
+            var inRegion = n.Namespaces.Where(x => x.Region == region.Name).ToList();
+            var devdax = n.Dax.Where(d => d.Region == region.Name).ToList();
+            steps.Add($"# {region.Name}: {(region.SizeBytes is long s ? Sizes.HumanKib(s / 1024) : "size unknown")}, node {region.NumaNode?.ToString() ?? "unknown"}");
+            foreach (var d in devdax)
+                steps.Add($"#   {d.DevicePath}: devdax, {(d.SizeBytes is long s2 ? Sizes.ToQemu(s2) : "?")} align {(d.AlignBytes is long al ? Sizes.ToQemu(al) : "?")}; VM spec: pmem: [ {{ path: {d.DevicePath}, size: {(d.SizeBytes is long s3 ? Sizes.ToQemu(s3 / (2L << 20) * (2L << 20)) : "?")}, align: {(d.AlignBytes is long a2 ? Sizes.ToQemu(a2) : "2M")} }} ]");
+            var raw = inRegion.Where(x => x.Mode == "raw" && x.Name.StartsWith("namespace", StringComparison.Ordinal)).ToList();
+            foreach (var ns in raw)
+                steps.Add($"ndctl create-namespace -m dax -e {ns.Name} -f          # {ns.Name} to devdax (guide 4.2)");
+            if (raw.Count == 0 && devdax.Count == 0)
+                steps.Add($"ndctl create-namespace -m dax -r {region.Name}          # a devdax namespace on {region.Name} (guide 4.2)");
+        }
+        steps.Add("ls /dev/dax*                                          # the devdax devices to give VMs");
+        return steps;
+    }
+}
