@@ -33,13 +33,19 @@ visit() {
   for d in $(modinfo -F depends "${path[$m]}" | tr ',' ' '); do visit "$d"; done
   order+=("$m")
 }
-for m in virtio_pci virtio_blk virtio_net nfit nd_pmem; do visit "$m"; done
+for m in virtio_pci virtio_blk virtio_net nfit nd_pmem dax_pmem device_dax; do visit "$m"; done
 
 root="$out/initramfs"; rm -rf "$root"; mkdir -p "$root"/{bin,proc,sys,dev,lib/modules,tmp,lib64,lib/x86_64-linux-gnu}
 cp /bin/busybox "$root/bin/busybox"
 for m in "${order[@]}"; do cp "${path[$m]}" "$root/lib/modules/$m.ko"; echo "$m" >> "$root/lib/modules/order"; done
 cp "$bin" "$root/kvmtune"
-for lib in $(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; done
+copy_with_libs() {
+  local lib
+  for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}'); do mkdir -p "$root$(dirname "$lib")"; cp -L "$lib" "$root$lib"; done
+}
+copy_with_libs "$bin"
+# ndctl, when the host has it, for `kvmtune pmem plan --execute` inside the guest.
+if command -v ndctl >/dev/null; then mkdir -p "$root/usr/bin"; cp "$(command -v ndctl)" "$root/usr/bin/ndctl"; copy_with_libs "$(command -v ndctl)"; fi
 cat > "$root/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
@@ -60,6 +66,18 @@ echo "audit_rc=$?"
 echo AUDIT-BEGIN
 cat /tmp/audit.json
 echo AUDIT-END
+if [ -x /usr/bin/ndctl ]; then
+  mkdir -p /run /var/lib
+  echo "ns_before=$(ls /sys/bus/nd/devices | tr '\n' ' ')"
+  /kvmtune pmem plan --execute --journal-dir /tmp/journal
+  echo "pmem_exec_rc=$?"
+  echo "dax_after=$(ls /dev/dax* 2>/dev/null | tr '\n' ' ')"
+  /kvmtune history --journal-dir /tmp/journal
+  /kvmtune rollback --journal-dir /tmp/journal
+  echo "pmem_rollback_rc=$?"
+  echo "dax_rolled=$(ls /dev/dax* 2>/dev/null | wc -l)"
+  echo "pmem_back=$(ls /dev/pmem0)"
+fi
 echo KVMTUNE-GUEST-END
 poweroff -f
 INIT

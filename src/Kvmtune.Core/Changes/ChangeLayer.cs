@@ -229,6 +229,10 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
             case OperationKind.Driver:
                 MoveDriver(op.Path, op.OriginalValue, op.NewValue!, overrideValue: op.NewValue!);
                 return op.NewValue!;
+            case OperationKind.Namespace:
+                // 2 MiB, the page size QEMU's memory-backend-file maps a devdax device with (its align=).
+                Run(op.Module ?? "ndctl", ["create-namespace", "-e", op.Path, "-m", op.NewValue!, "-a", "2M", "-f"]);
+                return NamespaceMode(op.Path) ?? throw new ApplyFailedException($"{op.Path} is gone after ndctl");
         }
         throw new InvalidOperationException($"unknown operation kind {op.Kind}");
     }
@@ -256,6 +260,13 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
         while (CurrentDriver(bdf) != to && DateTime.UtcNow < deadline) Thread.Sleep(10);
         if (CurrentDriver(bdf) != to) throw new ApplyFailedException($"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding to {to ?? "none"}");
     }
+
+    /// <summary>A namespace's mode as the kernel shows it now (a fresh read: ndctl just changed it).</summary>
+    private string? NamespaceMode(string name) =>
+        Host.Devices.DeviceReader.ReadNvdimm(new HostReader(Root)).Namespaces.FirstOrDefault(n => n.Name == name)?.Mode switch
+        {
+            "devdax" => "devdax", "fsdax" => "fsdax", "sector" => "sector", null => null, _ => "raw",
+        };
 
     private string? CurrentDriver(string bdf)
     {
@@ -351,6 +362,18 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
                 if (mounted) Run("umount", [op.Path]);
                 if (!op.OriginalExists && Directory.Exists(op.Path) && !Directory.EnumerateFileSystemEntries(op.Path).Any()) Directory.Delete(op.Path);
                 return mounted ? $"{op.Path}: unmounted" : $"{op.Path}: not mounted";
+            }
+            case OperationKind.Namespace:
+            {
+                var mode = NamespaceMode(op.Path);
+                if (mode == op.OriginalValue) return $"{op.Path}: already {mode}";
+                if (mode != op.NewValue && !force)
+                {
+                    conflict = true;
+                    return $"{op.Path}: now {mode ?? "gone"}, not what kvmtune made; left alone (--force reconfigures it to {op.OriginalValue})";
+                }
+                Run(op.Module ?? "ndctl", ["create-namespace", "-e", op.Path, "-m", op.OriginalValue!, "-f"]);
+                return $"{op.Path}: back to {op.OriginalValue}";
             }
             case OperationKind.Driver:
             {

@@ -18,6 +18,8 @@ public static class OperationKind
     public const string ModuleReload = "module-reload";
     /// <summary>A PCI device moved to another driver: undone by binding it back to the original one.</summary>
     public const string Driver = "driver";
+    /// <summary>An nvdimm namespace reconfigured by ndctl: undone by reconfiguring it to its original mode.</summary>
+    public const string Namespace = "namespace";
 }
 
 /// <summary>One change: what it touches, what was there before (recorded before anything is written), what kvmtune wrote.</summary>
@@ -50,6 +52,7 @@ public sealed record JournalOperation
         OperationKind.File => $"{Path}: {(OriginalExists ? "rewrite" : "create")}",
         OperationKind.Mount => $"mount hugetlbfs at {Path} ({NewValue})",
         OperationKind.Driver => $"{Path}: driver {OriginalValue ?? "none"} -> {NewValue}",
+        OperationKind.Namespace => $"{Path}: mode {OriginalValue} -> {NewValue} (ndctl create-namespace -e {Path} -m {NewValue} -a 2M -f)",
         OperationKind.ModuleReload => $"reload {Module} with {string.Join(' ', (NewParameters ?? new Dictionary<string, string>()).Select(kv => $"{kv.Key}={kv.Value}"))}",
         _ => $"{Path}: {OriginalValue ?? "(absent)"} -> {NewValue}",
     };

@@ -29,7 +29,8 @@ public sealed class GuestBootTests : IDisposable
         var disk = Path.Combine(_dir, "disk.raw");
         Processes.Run("qemu-img", ["create", "-f", "raw", disk, "64M"]).ExitCode.Should().Be(0);
         var pmem = Path.Combine(_dir, "pmem.img");
-        using (var f = File.Create(pmem)) f.SetLength(64L << 20);
+        // 130 MiB: after the 128 KiB label area the region is 128 MiB, a multiple of the 16 MiB region alignment ndctl wants.
+        using (var f = File.Create(pmem)) f.SetLength(130L << 20);
         var spec = Path.Combine(_dir, "guest.yaml");
         File.WriteAllText(spec, $"""
             name: boot1
@@ -41,7 +42,7 @@ public sealed class GuestBootTests : IDisposable
             nics:
               - {"{"} ifname: kvtboot0, queues: 2, vhost: false, packed: true {"}"}
             pmem:
-              - {"{"} path: {pmem}, size: 64MiB, align: 2MiB {"}"}
+              - {"{"} path: {pmem}, size: 130MiB, align: 2MiB {"}"}
             boot:
               kernel: {Path.Combine(_guest, "vmlinuz")}
               initrd: {Path.Combine(_guest, "initramfs.gz")}
@@ -74,5 +75,14 @@ public sealed class GuestBootTests : IDisposable
         var findings = audit.RootElement.GetProperty("findings").EnumerateArray().ToDictionary(f => f.GetProperty("id").GetString()!);
         findings["guest.net.queues"].GetProperty("status").GetString().Should().Be("pass");
         findings["guest.block.rq_affinity"].GetProperty("current").GetString().Should().StartWith("vda: 2 queues");
+
+        // kvmtune pmem plan --execute inside the guest: ndctl turns the raw namespace into devdax, journaled;
+        // rollback turns it back.
+        Value("pmem_exec_rc").Should().Be("0", log);
+        Value("dax_after").Should().Be("/dev/dax0.0");
+        Value("pmem_rollback_rc").Should().Be("0");
+        Value("dax_rolled").Should().Be("0");
+        Value("pmem_back").Should().Be("/dev/pmem0");
+        log.Should().Contain("namespace0.0: mode raw -> devdax").And.Contain("namespace0.0: back to raw");
     }
 }

@@ -9,12 +9,24 @@ public static class PmemCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var plan = new Command("plan", "Print the steps (ipmctl goal, reboot, ndctl create-namespace -m dax) for this machine; runs nothing");
+        var execute = new Option<bool>("--execute") { Description = "Run the namespace step: ndctl create-namespace -m devdax on raw namespaces (journaled; never anything that needs a reboot)" };
+        var ns = new Option<string?>("--namespace") { Description = "Only this namespace (with --execute)", HelpName = "NAME" };
+        var journal = Apply.JournalOptions.Dir();
+        var plan = new Command("plan", "Print the steps (ipmctl goal, reboot, ndctl create-namespace -m dax) for this machine; --execute runs the namespace step") { execute, ns, journal };
         plan.SetAction(parse =>
         {
-            var facts = HostFacts.Read(RootResolver.Reader(parse, root, ctx));
-            foreach (var step in PmemPlanner.Steps(facts)) ctx.Out.WriteLine(step);
-            return ExitCodes.Success;
+            var reader = RootResolver.Reader(parse, root, ctx);
+            var facts = HostFacts.Read(reader);
+            if (!parse.GetValue(execute))
+            {
+                foreach (var step in PmemPlanner.Steps(facts)) ctx.Out.WriteLine(step);
+                return ExitCodes.Success;
+            }
+            if (!reader.IsLive) throw new CliException(ExitCodes.Refused, "--execute runs ndctl on this machine: not with --root");
+            Vfio.VfioCommand.RequireRoot(reader, facts, dryRun: false);
+            var ops = PmemPlanner.DevdaxOperations(facts, parse.GetValue(ns));
+            if (ops.Count == 0) { ctx.Out.WriteLine("pmem plan --execute: no raw namespace to turn into devdax"); return ExitCodes.Success; }
+            return Vfio.VfioCommand.Apply(ctx, reader, parse.GetValue(journal), parse, ops, "pmem devdax", dryRun: false);
         });
         return new Command("pmem", "Intel Optane persistent memory in App Direct mode for VMs (guide 4)") { plan };
     }
