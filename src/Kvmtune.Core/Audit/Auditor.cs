@@ -58,6 +58,19 @@ public static class Auditor
         return new AuditReport(context.Profile.Name, role, selected);
     }
 
+    /// <summary>The heading of a guide section, for sections that findings name below their rule set's own.</summary>
+    public static string SectionTitle(string section) => RuleSets.FirstOrDefault(s => s.Section == section)?.Title ?? section switch
+    {
+        "3.3.1" => "Host resource overcommit",
+        "3.3.3" => "virtio-net and vhost-net",
+        "3.3.4" => "virtio-blk",
+        "3.4.1" => "Guest halt polling",
+        "3.4.2" => "Request queue affinity",
+        "4.1" => "App Direct mode",
+        "4.2" => "App Direct NVDIMM for VMs",
+        _ => "",
+    };
+
     /// <summary>A selector names a finding id, an id prefix ("host.bios"), or a guide section ("3.2" takes 3.2.x too).</summary>
     public static bool Matches(Finding f, string selector) =>
         f.Id == selector || f.Id.StartsWith(selector + ".", StringComparison.Ordinal) ||

@@ -18,14 +18,15 @@ public static class AuditCommand
         var profileDir = ProfileOptions.ProfileDir();
         var role = new Option<string>("--role") { Description = "Audit as a host or a guest; auto decides from cpuinfo and DMI", DefaultValueFactory = _ => "auto" };
         role.AcceptOnlyFromAmong("auto", "host", "guest");
-        var format = GlobalOptions.Format("text", "json", "prometheus");
+        var format = GlobalOptions.Format("text", "json", "html", "prometheus");
+        var planSpec = new Option<string?>("--plan") { Description = "With --format html: a VM spec file whose placement the host picture shows", HelpName = "SPEC" };
         var output = new Option<string?>("--output", "-o") { Description = "Write to FILE (atomically) instead of stdout", HelpName = "FILE" };
         var only = new Option<string[]>("--only") { Description = "Only these finding ids, id prefixes or guide sections (comma-separated)", AllowMultipleArgumentsPerToken = true };
         var skip = new Option<string[]>("--skip") { Description = "Leave out these finding ids, id prefixes or guide sections (comma-separated)", AllowMultipleArgumentsPerToken = true };
         var vmSize = new Option<string?>("--vm-size") { Description = "Also count how many VMs of this size fit per node, e.g. 4c8g", HelpName = "SIZE" };
         var details = new Option<bool>("--details") { Description = "Show each finding's id, reason, evidence and every fix" };
         var command = new Command("audit", "Check the machine against every recommendation of the tuning guide, for a profile (exit 1 when anything fails)")
-        { profile, profileDir, role, format, output, only, skip, vmSize, details };
+        { profile, profileDir, role, format, output, only, skip, vmSize, details, planSpec };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
@@ -38,6 +39,7 @@ public static class AuditCommand
             {
                 "json" => AuditJson.Render(report),
                 "prometheus" => AuditPrometheusRenderer.Render(report, DateTimeOffset.UtcNow),
+                "html" => AuditHtmlRenderer.Render(report, facts, parse.GetValue(planSpec) is string spec ? new Core.Vms.Planner(facts).Plan(Core.Vms.VmSpecParser.ParseFile(spec, facts)) : null, DateTimeOffset.UtcNow),
                 _ => AuditTextRenderer.Render(report, new TextStyle(ctx.Colour && parse.GetValue(output) is null), parse.GetValue(details)),
             };
             OutputFile.Write(ctx, parse.GetValue(output), content);

@@ -11,15 +11,19 @@ public static class InspectCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var format = GlobalOptions.Format("text", "json");
-        var command = new Command("inspect", "Show the host or guest facts: CPUs, NUMA, memory and huge pages, power management, KVM, devices") { format };
+        var format = GlobalOptions.Format("text", "json", "svg");
+        var planSpec = new Option<string?>("--plan") { Description = "With --format svg: a VM spec file whose placement the picture shows", HelpName = "SPEC" };
+        var command = new Command("inspect", "Show the host or guest facts: CPUs, NUMA, memory and huge pages, power management, KVM, devices") { format, planSpec };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
-            ctx.Out.Write(parse.GetValue(format) == "json"
-                ? InspectJson.Serialize(facts) + "\n"
-                : InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)));
+            ctx.Out.Write(parse.GetValue(format) switch
+            {
+                "json" => InspectJson.Serialize(facts) + "\n",
+                "svg" => Core.Output.Svg.HostSvgRenderer.Render(facts, parse.GetValue(planSpec) is string spec ? new Core.Vms.Planner(facts).Plan(Core.Vms.VmSpecParser.ParseFile(spec, facts)) : null),
+                _ => InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)),
+            });
             return ExitCodes.Success;
         });
         return command;

@@ -151,7 +151,7 @@ public static class Section2_1_Bios
         var f = c.Facts;
         const string id = "host.bios.speedstep", title = "Enhanced Intel SpeedStep (a cpufreq driver)";
         var online = f.Cpu.Cpus.Where(x => x.Online).ToList();
-        var evidence = online.Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_driver").DefaultIfEmpty("/sys/devices/system/cpu").ToList();
+        var evidence = online.Count > 16 ? ["/sys/devices/system/cpu/cpu*/cpufreq/scaling_driver"] : online.Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_driver").DefaultIfEmpty("/sys/devices/system/cpu").ToList();
         var rationale = "Without SpeedStep the OS has no P-state control: no governor, no turbo requests";
         var bios = new ManualStep(S, Bios + "Advanced/Power & Performance/CPU P State Control/CPU P State Control/Enhanced Intel SpeedStep(R) Tech = Enabled");
         if (online.Count == 0) return Rule.Make(id, S, title, FindingStatus.Unknown, "no CPU information", "a cpufreq driver", rationale, evidence);

@@ -13,8 +13,7 @@ public static class AuditTextRenderer
         sb.Append(style.Bold("kvmtune audit")).Append(": profile ").Append(report.Profile).Append(", role ").Append(InspectDocument.RoleName(report.Role)).AppendLine();
         foreach (var group in report.Findings.GroupBy(f => f.Section).OrderBy(g => SectionKey(g.Key), StringComparer.Ordinal))
         {
-            var set = Auditor.RuleSets.FirstOrDefault(s => s.Section == group.Key);
-            sb.AppendLine().Append(style.Bold($"{group.Key} {set?.Title ?? SectionTitle(group.Key)}")).AppendLine();
+            sb.AppendLine().Append(style.Bold($"{group.Key} {Auditor.SectionTitle(group.Key)}")).AppendLine();
             foreach (var f in group)
             {
                 sb.Append("  ").Append(Mark(f.Status, style)).Append(' ').Append(f.Title).Append(": ").Append(f.Current ?? "unknown");
@@ -42,18 +41,6 @@ public static class AuditTextRenderer
     /// <summary>"3.2.10" after "3.2.9": each number padded, so sections sort in the guide's order.</summary>
     private static string SectionKey(string section) =>
         string.Join('.', section.Split('.').Select(p => int.TryParse(p, out var n) ? n.ToString("D3") : "999" + p));
-
-    private static string SectionTitle(string section) => section switch
-    {
-        "3.3.1" => "Host resource overcommit",
-        "3.3.3" => "virtio-net and vhost-net",
-        "3.3.4" => "virtio-blk",
-        "3.4.1" => "Guest halt polling",
-        "3.4.2" => "Request queue affinity",
-        "4.1" => "App Direct mode",
-        "4.2" => "App Direct NVDIMM for VMs",
-        _ => "",
-    };
 
     public static string Mark(FindingStatus s, TextStyle style) => s switch
     {
