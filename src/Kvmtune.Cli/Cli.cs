@@ -7,6 +7,7 @@ using Kvmtune.Cli.Commands.Vm;
 using Kvmtune.Cli.Commands.Vfio;
 using Kvmtune.Cli.Commands.Irq;
 using Kvmtune.Cli.Commands.Pmem;
+using Kvmtune.Cli.Commands.Fleet;
 using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Profiles;
 using Kvmtune.Cli.Commands.Snapshot;
@@ -33,6 +34,7 @@ public static class KvmtuneCli
             VfioCommand.Create(root, ctx),
             IrqCommand.Create(root, ctx),
             PmemCommand.Create(root, ctx),
+            FleetCommand.Create(ctx),
         };
         return command;
     }

@@ -8,7 +8,7 @@ public sealed record RuleSet(string Section, string Title, MachineRole AppliesTo
 
 public sealed record AuditSummary(int Pass, int Warn, int Fail, int Info, int Unknown);
 
-public sealed record AuditReport(string Profile, MachineRole Role, IReadOnlyList<Finding> Findings)
+public sealed record AuditReport(string Profile, MachineRole Role, IReadOnlyList<Finding> Findings, string? Host = null)
 {
     public AuditSummary Summary => new(
         Findings.Count(f => f.Status == FindingStatus.Pass), Findings.Count(f => f.Status == FindingStatus.Warn),
@@ -55,7 +55,7 @@ public static class Auditor
             findings.AddRange(set.Evaluate(ctx));
         }
         var selected = findings.Where(f => (only is null || only.Count == 0 || only.Any(o => Matches(f, o))) && (skip is null || !skip.Any(s => Matches(f, s)))).ToList();
-        return new AuditReport(context.Profile.Name, role, selected);
+        return new AuditReport(context.Profile.Name, role, selected, context.Facts.Kernel.Hostname);
     }
 
     /// <summary>The heading of a guide section, for sections that findings name below their rule set's own.</summary>

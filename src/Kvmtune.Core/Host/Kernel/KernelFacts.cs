@@ -11,7 +11,8 @@ public sealed record KernelFacts(
     IReadOnlyList<string>? LoadedModules,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ModuleParameters,
     int? IoUringDisabled,
-    long? MemlockLimitKib)
+    long? MemlockLimitKib,
+    string? Hostname = null)
 {
     /// <summary>A module's parameter, null when the module or the parameter is absent.</summary>
     public string? Param(string module, string name) =>

@@ -35,7 +35,8 @@ public static class KernelReader
             loaded,
             parameters,
             r.ReadInt("/proc/sys/kernel/io_uring_disabled"),
-            MemlockKib(r.ReadAll("/proc/self/limits")));
+            MemlockKib(r.ReadAll("/proc/self/limits")),
+            r.ReadText("/proc/sys/kernel/hostname"));
     }
 
     private static KernelConfig? ReadConfig(HostReader r, string? release)

@@ -38,7 +38,7 @@ public sealed record InspectDocument(
         f.Cpu, f.Numa, f.Memory, f.Power,
         new KernelDocument(f.Kernel.Release, f.Kernel.Version, f.Kernel.CommandLine,
             f.Kernel.Config is null ? null : new KernelConfigDocument(f.Kernel.Config.Source, f.Kernel.Config.Relevant),
-            f.Kernel.LoadedModules, f.Kernel.ModuleParameters, f.Kernel.IoUringDisabled, f.Kernel.MemlockLimitKib),
+            f.Kernel.LoadedModules, f.Kernel.ModuleParameters, f.Kernel.IoUringDisabled, f.Kernel.MemlockLimitKib, f.Kernel.Hostname),
         f.Virtualization, f.Pci, f.Irqs, f.Block, f.Net, f.Nvdimm, f.Userspace);
 
     public static string RoleName(MachineRole role) => role switch
@@ -57,7 +57,8 @@ public sealed record KernelDocument(
     IReadOnlyList<string>? LoadedModules,
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ModuleParameters,
     int? IoUringDisabled,
-    long? MemlockLimitKib);
+    long? MemlockLimitKib,
+    string? Hostname);
 
 public sealed record KernelConfigDocument(string Source, IReadOnlyDictionary<string, string?> Options);
 

@@ -1,0 +1,23 @@
+using System.CommandLine;
+using Kvmtune.Core.Fleet;
+
+namespace Kvmtune.Cli.Commands.Fleet;
+
+/// <summary><c>kvmtune fleet DIR</c>: many hosts' audit JSON merged into one table.</summary>
+public static class FleetCommand
+{
+    public static Command Create(CliContext ctx)
+    {
+        var dir = new Argument<string>("DIR") { Description = "A folder of kvmtune audit JSON files (one per host; sub-folders too)" };
+        var format = GlobalOptions.Format("text", "html");
+        var output = new Option<string?>("--output", "-o") { Description = "Write to FILE instead of stdout", HelpName = "FILE" };
+        var command = new Command("fleet", "Merge many hosts' audit results: which hosts fail which checks, and what differs between hosts audited alike") { dir, format, output };
+        command.SetAction(parse =>
+        {
+            var report = FleetReport.Load(parse.GetValue(dir)!);
+            OutputFile.Write(ctx, parse.GetValue(output), parse.GetValue(format) == "html" ? report.Html() : report.Text());
+            return report.Hosts.Any(h => h.Findings.Values.Any(f => f.Status == "fail")) ? ExitCodes.Failing : ExitCodes.Success;
+        });
+        return command;
+    }
+}
