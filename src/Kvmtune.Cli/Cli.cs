@@ -8,6 +8,7 @@ using Kvmtune.Cli.Commands.Vfio;
 using Kvmtune.Cli.Commands.Irq;
 using Kvmtune.Cli.Commands.Pmem;
 using Kvmtune.Cli.Commands.Fleet;
+using Kvmtune.Cli.Commands.Docs;
 using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Profiles;
 using Kvmtune.Cli.Commands.Snapshot;
@@ -36,6 +37,8 @@ public static class KvmtuneCli
             PmemCommand.Create(root, ctx),
             FleetCommand.Create(ctx),
         };
+        command.Add(DocsCommands.Man(() => command, ctx));
+        command.Add(DocsCommands.Completion(() => command, ctx));
         return command;
     }
 

@@ -4,8 +4,11 @@ using Kvmtune.Core.IO;
 namespace Kvmtune.Cli;
 
 /// <summary>What a command needs from the outside world: its output streams, its environment, and the machine root.</summary>
-public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string, string?> environment, bool stdoutIsTerminal)
+public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string, string?> environment, bool stdoutIsTerminal, bool stderrIsTerminal = false)
 {
+    /// <summary>Progress lines for long operations go to a terminal only; pipes and logs stay quiet.</summary>
+    public bool ShowProgress => stderrIsTerminal;
+
     public TextWriter Out { get; } = stdout;
     public TextWriter Error { get; } = stderr;
     public Func<string, string?> Environment { get; } = environment;
@@ -16,7 +19,7 @@ public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string
     /// <summary>The process's streams, stdout buffered (one write per 64 KiB rather than per line); flush before exit.</summary>
     public static CliContext FromProcess() =>
         new(new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false },
-            Console.Error, System.Environment.GetEnvironmentVariable, !Console.IsOutputRedirected);
+            Console.Error, System.Environment.GetEnvironmentVariable, !Console.IsOutputRedirected, !Console.IsErrorRedirected);
 }
 
 /// <summary>The options every read-only command takes.</summary>

@@ -157,7 +157,7 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
         return File.Exists(p) ? File.ReadAllText(p) : null;
     }
 
-    public ChangeResult Apply(ApplyPlan plan, string profile, ApplyOptions options, DateTimeOffset now)
+    public ChangeResult Apply(ApplyPlan plan, string profile, ApplyOptions options, DateTimeOffset now, Action<int, int, string>? progress = null)
     {
         using var lockHandle = journal.TryLock() ?? throw new RefusedException($"another kvmtune apply or rollback holds {Path.Combine(journal.Directory, Journal.LockName)}");
         var unfinished = journal.All().FirstOrDefault(e => e.Incomplete);
@@ -174,6 +174,7 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
         var warnings = new List<string>();
         for (var i = 0; i < ops.Count; i++)
         {
+            progress?.Invoke(i + 1, ops.Count, ops[i].Path);
             try
             {
                 var readBack = Execute(ops[i]);

@@ -83,6 +83,20 @@ public sealed class CliBehaviourTests
     }
 
     [Fact]
+    public void Apply_shows_progress_on_a_terminal_and_nothing_otherwise()
+    {
+        foreach (var tty in new[] { true, false })
+        {
+            using var h = new SyntheticHost();
+            var stderr = new StringWriter();
+            var ctx = new Kvmtune.Cli.CliContext(new StringWriter(), stderr, _ => null, stdoutIsTerminal: false, stderrIsTerminal: tty);
+            Kvmtune.Cli.KvmtuneCli.Run(["apply", "--root", h.Root, "--profile", "latency"], ctx).Should().Be(0);
+            if (tty) stderr.ToString().Should().Contain("[1/").And.Contain("scaling_governor");
+            else stderr.ToString().Should().NotContain("[1/");
+        }
+    }
+
+    [Fact]
     public void Json_output_is_one_document_and_nothing_else()
     {
         var run = KvmtuneRunner.Run("inspect", "--format", "json");

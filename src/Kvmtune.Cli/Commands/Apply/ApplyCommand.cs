@@ -45,7 +45,7 @@ public static class ApplyCommand
                 Trailer(ctx, plan);
                 return ExitCodes.Success;
             }
-            var result = layer.Apply(plan, p.Name, options, DateTimeOffset.UtcNow);
+            var result = layer.Apply(plan, p.Name, options, DateTimeOffset.UtcNow, Progress.For(ctx));
             ctx.Out.WriteLine(result.JournalId is null ? $"apply --profile {p.Name}: nothing to change" : $"apply --profile {p.Name}: journal {result.JournalId}");
             foreach (var line in result.Lines) ctx.Out.WriteLine("  " + line);
             foreach (var w in result.Warnings) ctx.Error.WriteLine("kvmtune: warning: " + w);
@@ -81,4 +81,15 @@ public static class JournalOptions
 
     public static string Resolve(ParseResult parse, Option<string?> dir, Core.IO.HostReader reader) =>
         parse.GetValue(dir) ?? reader.Physical("/var/lib/kvmtune/journal");
+}
+
+/// <summary>A one-line counter on a terminal ("[3/42] /sys/..."), nothing at all elsewhere.</summary>
+public static class Progress
+{
+    public static Action<int, int, string>? For(CliContext ctx) => !ctx.ShowProgress ? null : (done, total, what) =>
+    {
+        ctx.Error.Write($"\r\e[K[{done}/{total}] {what}");
+        if (done == total) ctx.Error.WriteLine();
+        ctx.Error.Flush();
+    };
 }

@@ -76,7 +76,7 @@ public static class VfioCommand
         }
         var layer = new ChangeLayer(reader, new Journal(journalDir ?? reader.Physical("/var/lib/kvmtune/journal")));
         var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
-        var result = layer.Apply(plan, label, new ApplyOptions(false, false, false, crash), DateTimeOffset.UtcNow);
+        var result = layer.Apply(plan, label, new ApplyOptions(false, false, false, crash), DateTimeOffset.UtcNow, Progress.For(ctx));
         ctx.Out.WriteLine(result.JournalId is null ? $"{label}: nothing to change" : $"{label}: journal {result.JournalId} ('kvmtune rollback' undoes it)");
         foreach (var line in result.Lines) ctx.Out.WriteLine("  " + line);
         foreach (var w in result.Warnings) ctx.Error.WriteLine("kvmtune: warning: " + w);

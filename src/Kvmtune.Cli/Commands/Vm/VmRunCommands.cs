@@ -29,6 +29,7 @@ public static class VmRunCommands
                 throw new CliException(ExitCodes.Failing, $"{miss.Name} cannot be placed: {miss.Reason}");
             if (selected.Count != 1) throw new CliException(ExitCodes.BadInput, "vm run starts one VM: pick it with --name");
             var launcher = new VmLauncher(parse.GetValue(runDir)!);
+            if (ctx.ShowProgress) ctx.Error.WriteLine($"starting QEMU for {selected[0].Spec.Name} (paused), waiting for QMP, pinning threads...");
             RunState state;
             try { state = launcher.Run(selected[0].Spec, selected[0].Vm, facts, parse.GetValue(accel)!, TimeSpan.FromSeconds(parse.GetValue(timeout))); }
             catch (InvalidOperationException e) { throw new CliException(ExitCodes.Refused, e.Message); }
