@@ -248,11 +248,14 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
         var dev = $"/sys/bus/pci/devices/{bdf}";
         var hasOverride = File.Exists(reader.Physical(dev + "/driver_override"));
         if (hasOverride) WriteValue(SafePaths.Resolve(Root, dev + "/driver_override"), dev + "/driver_override", overrideValue ?? "");
-        else if (to is not null)
+        else
         {
+            // Kernels without driver_override: teach vfio-pci the device's id (the guide's new_id), and make it
+            // forget it again when the device goes back.
             var vendor = File.ReadAllText(reader.Physical(dev + "/vendor")).Trim().Replace("0x", "");
             var device = File.ReadAllText(reader.Physical(dev + "/device")).Trim().Replace("0x", "");
-            WriteExact($"/sys/bus/pci/drivers/{to}/new_id", $"{vendor} {device}");
+            if (to == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/new_id", $"{vendor} {device}");
+            else if (from == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", $"{vendor} {device}");
         }
         var current = CurrentDriver(bdf);
         if (current is not null && current != to) WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);

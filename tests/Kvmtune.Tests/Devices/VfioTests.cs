@@ -58,6 +58,25 @@ public sealed class VfioTests
     }
 
     [Fact]
+    public void Without_driver_override_bind_uses_new_id_and_rollback_removes_it()
+    {
+        using var h = QatHost();
+        using var emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20);
+        KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "1", "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1")).ExitCode.Should().Be(0);
+        SysfsPciEmulator.WaitFor(() => Directory.GetFileSystemEntries(h.Tree.Physical(Dev(Pf)), "virtfn*").Length == 1, "1 VF");
+        var vf = "0000:6b:01.0";
+        h.Remove($"{Dev(vf)}/driver_override"); // an old kernel
+        var before = TreeState.Of(h.Root);
+        KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root).ExitCode.Should().Be(0);
+        new FileInfo(h.Tree.Physical($"{Dev(vf)}/driver")).LinkTarget.Should().EndWith("/vfio-pci");
+        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        new FileInfo(h.Tree.Physical($"{Dev(vf)}/driver")).LinkTarget.Should().EndWith("/c6xxvf");
+        SysfsPciEmulator.WaitFor(() => emu.NewIds.Count == 2, "new_id and remove_id");
+        emu.NewIds.Should().Equal("vfio-pci new_id 8086 37c9", "vfio-pci remove_id 8086 37c9");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Bind_is_refused_while_another_device_of_the_iommu_group_has_a_host_driver()
     {
         using var h = QatHost();

@@ -25,6 +25,9 @@ public sealed class SysfsPciEmulator : IDisposable
         _watcher.EnableRaisingEvents = true;
     }
 
+    /// <summary>Every new_id and remove_id written, in order ("vfio-pci new_id 8086 37c9").</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> NewIds { get; } = new();
+
     public static void AddDriver(TestTree t, string driver)
     {
         foreach (var f in new[] { "bind", "unbind", "new_id", "remove_id" }) t.File($"/sys/bus/pci/drivers/{driver}/{f}", "");
@@ -38,6 +41,11 @@ public sealed class SysfsPciEmulator : IDisposable
         if (value.Length == 0) return; // the truncate before the write
         var parts = machine.Split('/');
         if (machine.EndsWith("/sriov_numvfs") && int.TryParse(value.Trim(), out var n)) SetVfs(Path.GetDirectoryName(machine)!, n);
+        else if (machine.StartsWith("/sys/bus/pci/drivers/") && parts[^1] is "new_id" or "remove_id")
+        {
+            NewIds.Enqueue($"{parts[^2]} {parts[^1]} {value.Trim()}");
+            File.WriteAllText(physical, "");
+        }
         else if (machine.StartsWith("/sys/bus/pci/drivers/") && parts[^1] is "bind" or "unbind")
         {
             var bdf = value.Trim();
