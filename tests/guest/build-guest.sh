@@ -16,9 +16,11 @@ if [[ -z "$deb" ]]; then (cd "$out/cache" && apt-get download -q "$pkg" 2>/dev/n
 x="$out/kernel"; rm -rf "$x"; mkdir -p "$x"
 dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$x" --wildcards './boot/vmlinuz-*' './lib/modules/*/kernel/drivers/virtio/*' \
   './lib/modules/*/kernel/drivers/block/virtio_blk.ko*' './lib/modules/*/kernel/drivers/net/*.ko*' './lib/modules/*/kernel/net/core/failover.ko*' \
-  './lib/modules/*/kernel/drivers/nvdimm/*' './lib/modules/*/kernel/drivers/acpi/nfit/*' './lib/modules/*/kernel/drivers/dax/*'
+  './lib/modules/*/kernel/drivers/nvdimm/*' './lib/modules/*/kernel/drivers/acpi/nfit/*' './lib/modules/*/kernel/drivers/dax/*' \
+  './lib/modules/*/kernel/drivers/vhost/*'
 cp "$x"/boot/vmlinuz-* "$out/vmlinuz"
 mods="$(echo "$x"/lib/modules/*/kernel)"
+rel="$(basename "$(dirname "$mods")")"
 
 # Load order: every module after the ones it depends on.
 declare -A path done
@@ -33,11 +35,13 @@ visit() {
   for d in $(modinfo -F depends "${path[$m]}" | tr ',' ' '); do visit "$d"; done
   order+=("$m")
 }
-for m in virtio_pci virtio_blk virtio_net nfit nd_pmem dax_pmem device_dax; do visit "$m"; done
+for m in virtio_pci virtio_blk virtio_net nfit nd_pmem dax_pmem device_dax vhost_net; do visit "$m"; done
 
-root="$out/initramfs"; rm -rf "$root"; mkdir -p "$root"/{bin,proc,sys,dev,lib/modules,tmp,lib64,lib/x86_64-linux-gnu}
+root="$out/initramfs"; rm -rf "$root"; mkdir -p "$root"/{bin,proc,sys,dev,lib/modules/"$rel",tmp,lib64,lib/x86_64-linux-gnu}
 cp /bin/busybox "$root/bin/busybox"
-for m in "${order[@]}"; do cp "${path[$m]}" "$root/lib/modules/$m.ko"; echo "$m" >> "$root/lib/modules/order"; done
+for m in "${order[@]}"; do cp "${path[$m]}" "$root/lib/modules/$rel/$m.ko"; echo "$m" >> "$root/lib/modules/$rel/order"; done
+# modules.dep, so the guest's modprobe can unload and reload a module with new options (apply --allow-module-reload)
+depmod -b "$root" "$rel" 2> >(grep -v "modules.builtin" >&2)
 cp "$bin" "$root/kvmtune"
 copy_with_libs() {
   local lib
@@ -52,7 +56,7 @@ cat > "$root/init" <<'INIT'
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for m in $(cat /lib/modules/order); do insmod /lib/modules/$m.ko || echo "insmod $m failed"; done
+for m in $(cat /lib/modules/$(uname -r)/order); do insmod /lib/modules/$(uname -r)/$m.ko || echo "insmod $m failed"; done
 sleep 1
 echo KVMTUNE-GUEST-BEGIN
 echo "blk_mq=$(ls /sys/block/vda/mq | wc -l)"
@@ -78,6 +82,13 @@ if [ -x /usr/bin/ndctl ]; then
   echo "dax_rolled=$(ls /dev/dax* 2>/dev/null | wc -l)"
   echo "pmem_back=$(ls /dev/pmem0)"
 fi
+echo "zcopy_before=$(cat /sys/module/vhost_net/parameters/experimental_zcopytx)"
+/kvmtune apply --role host --profile latency --only host.qemu.zerocopy_tx --allow-module-reload --journal-dir /tmp/j2
+echo "reload_rc=$?"
+echo "zcopy_applied=$(cat /sys/module/vhost_net/parameters/experimental_zcopytx)"
+/kvmtune rollback --journal-dir /tmp/j2
+echo "reload_rollback_rc=$?"
+echo "zcopy_rolled=$(cat /sys/module/vhost_net/parameters/experimental_zcopytx)"
 echo KVMTUNE-GUEST-END
 poweroff -f
 INIT

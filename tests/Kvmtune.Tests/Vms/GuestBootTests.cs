@@ -8,7 +8,8 @@ namespace Kvmtune.Tests.Vms;
 /// <summary>
 /// A real Linux guest (Debian's kernel and a busybox initramfs that test.sh builds with tests/guest/build-guest.sh)
 /// boots under TCG from kvmtune's command line and reports what it sees: blk-mq queues, the packed-ring feature,
-/// virtio-net queues, /dev/pmem0; then kvmtune itself audits the guest from inside.
+/// virtio-net queues, /dev/pmem0; then kvmtune itself audits the guest from inside, turns a namespace into devdax with ndctl and reloads vhost_net
+/// with new options, each journaled and rolled back.
 /// </summary>
 [Collection(Kvmtune.Tests.Changes.LiveSysfs.Name)]
 public sealed class GuestBootTests : IDisposable
@@ -84,5 +85,13 @@ public sealed class GuestBootTests : IDisposable
         Value("dax_rolled").Should().Be("0");
         Value("pmem_back").Should().Be("/dev/pmem0");
         log.Should().Contain("namespace0.0: mode raw -> devdax").And.Contain("namespace0.0: back to raw");
+
+        // apply --allow-module-reload inside the guest: vhost_net reloaded with experimental_zcopytx=1, then
+        // rollback reloads it with the original value.
+        Value("zcopy_before").Should().Be("0");
+        Value("reload_rc").Should().Be("0", log);
+        Value("zcopy_applied").Should().Be("1");
+        Value("reload_rollback_rc").Should().Be("0");
+        Value("zcopy_rolled").Should().Be("0");
     }
 }
