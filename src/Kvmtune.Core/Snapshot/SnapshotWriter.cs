@@ -18,7 +18,7 @@ public sealed class SnapshotWriter
     private readonly SortedDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
     private abstract record Entry;
-    private sealed record FileEntry(byte[] Data, UnixFileMode Mode) : Entry;
+    private sealed record FileEntry(byte[] Data, UnixFileMode Mode, bool Placeholder = false) : Entry;
     private sealed record DirEntry(UnixFileMode Mode) : Entry;
     private sealed record LinkEntry(string Target) : Entry;
 
@@ -73,7 +73,7 @@ public sealed class SnapshotWriter
         // Every folder on the way to an entry, with its own mode.
         foreach (var path in _entries.Keys.ToList())
             for (var slash = path.LastIndexOf('/'); slash > 0; slash = path.LastIndexOf('/', slash - 1))
-                if (!_entries.ContainsKey(path[..slash])) AddDir(path[..slash]);
+                if (!_entries.TryGetValue(path[..slash], out var parent) || parent is FileEntry { Placeholder: true }) AddDir(path[..slash]);
     }
 
     /// <summary>A listed entry nobody read: a folder stays a folder, a link a link; a file is stored empty.</summary>
@@ -84,12 +84,14 @@ public sealed class SnapshotWriter
         if (info.LinkTarget is string target) { _entries[real] = new LinkEntry(target); return; }
         if (Directory.Exists(physical)) { AddDir(real); return; }
         // Device nodes (/dev/kvm) become empty files with the same permissions: existence and mode are what is read.
-        _entries[real] = new FileEntry([], ModeOf(real, (UnixFileMode)0b110_100_100));
+        // So does a listed entry that has vanished since (a process that exited): a folder below it upgrades it.
+        _entries[real] = new FileEntry([], ModeOf(real, (UnixFileMode)0b110_100_100), Placeholder: true);
     }
 
     private void AddDir(string real)
     {
         if (_entries.TryGetValue(real, out var e) && e is DirEntry) return;
+        if (e is FileEntry { Placeholder: true }) _entries.Remove(real);
         _entries[real] = new DirEntry(ModeOf(real, (UnixFileMode)0b111_101_101));
     }
 

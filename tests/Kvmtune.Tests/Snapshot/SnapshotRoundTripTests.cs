@@ -41,6 +41,24 @@ public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
     }
 
     [Fact]
+    public void A_process_that_exits_between_the_read_and_the_snapshot_is_still_captured_as_read()
+    {
+        using var t = new TestTree();
+        t.File("/proc/77/comm", "irqbalance\n").File("/proc/78/comm", "sshd\n");
+        var reader = new HostReader(t.Root);
+        var before = HostFacts.Read(reader).Userspace.Processes;
+        t.Delete("/proc/77");
+        using var work = new TestTree();
+        var archive = Path.Combine(work.Root, "snap.tar.gz");
+        using (var stream = File.Create(archive)) new SnapshotWriter(reader).Write(stream, "{}");
+        var extracted = Path.Combine(work.Root, "x");
+        Directory.CreateDirectory(extracted);
+        var tar = Processes.Run("tar", ["-xzf", archive, "-C", extracted]);
+        tar.ExitCode.Should().Be(0, tar.Stderr);
+        HostFacts.Read(new HostReader(extracted)).Userspace.Processes.Should().BeEquivalentTo(before);
+    }
+
+    [Fact]
     public void The_snapshot_command_writes_an_archive_with_a_manifest()
     {
         using var work = new TestTree();
