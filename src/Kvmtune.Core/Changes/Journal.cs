@@ -144,7 +144,5 @@ public sealed class Journal(string directory)
         return list.OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
     }
 
-    public JournalEntry? Find(string id) => All().FirstOrDefault(e => e.Id == id);
-
     public static string NewId(DateTimeOffset now) => $"{now.UtcDateTime:yyyyMMdd'T'HHmmss'.'fff'Z'}-{Environment.ProcessId}";
 }

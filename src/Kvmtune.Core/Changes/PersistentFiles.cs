@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Kvmtune.Core.Changes;
 
 /// <summary>
@@ -138,6 +136,4 @@ public static class PersistentFiles
         }
         return args;
     }
-
-    public static string Describe(string path, string content) => new StringBuilder().Append(path).Append(": ").Append(content.Split('\n').Count(l => l.Length > 0 && !l.StartsWith('#'))).Append(" line(s)").ToString();
 }

@@ -40,33 +40,5 @@ public static partial class SafePaths
     }
 
     /// <summary>The machine path after following links component by component; null when a link loops or climbs above '/'.</summary>
-    public static string? RealMachinePath(string root, string machinePath)
-    {
-        var resolved = new List<string>();
-        var pending = new LinkedList<string>(machinePath.Split('/', StringSplitOptions.RemoveEmptyEntries));
-        var hops = 0;
-        while (pending.First is { } node)
-        {
-            pending.RemoveFirst();
-            var part = node.Value;
-            if (part == ".") continue;
-            if (part == "..")
-            {
-                if (resolved.Count == 0) return null;
-                resolved.RemoveAt(resolved.Count - 1);
-                continue;
-            }
-            var candidate = "/" + string.Join('/', resolved.Append(part));
-            var physical = root == "/" ? candidate : root.TrimEnd('/') + candidate;
-            string? target;
-            try { target = new FileInfo(physical).LinkTarget; }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { target = null; }
-            if (target is null) { resolved.Add(part); continue; }
-            if (++hops > 40) return null;
-            if (target.StartsWith('/')) resolved.Clear();
-            var parts = target.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            for (var i = parts.Length - 1; i >= 0; i--) pending.AddFirst(parts[i]);
-        }
-        return "/" + string.Join('/', resolved);
-    }
+    public static string? RealMachinePath(string root, string machinePath) => IO.LinkWalker.Resolve(root, machinePath);
 }

@@ -13,7 +13,6 @@ namespace Kvmtune.Core.Snapshot;
 /// </summary>
 public sealed class SnapshotWriter
 {
-    private const int MaxLinkHops = 40;
     private readonly HostReader _reader;
     private readonly SortedDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
@@ -104,37 +103,12 @@ public sealed class SnapshotWriter
     private string Physical(string real) => _reader.IsLive ? "/" + real : _reader.Root + "/" + real;
 
     /// <summary>
-    /// The real path (relative to the root, no leading slash) of a machine path, recording each link met
-    /// on the way. Null when a component does not exist or links loop.
+    /// The real path (relative to the root, no leading slash) of a machine path, recording each link met on the
+    /// way. Null when links loop or climb above the root.
     /// </summary>
     private string? Walk(string path, bool followLast, bool recordLast = false)
     {
-        var resolved = new List<string>();
-        var pending = new LinkedList<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries));
-        var hops = 0;
-        while (pending.First is { } node)
-        {
-            pending.RemoveFirst();
-            var part = node.Value;
-            if (part == ".") continue;
-            if (part == "..") { if (resolved.Count > 0) resolved.RemoveAt(resolved.Count - 1); continue; }
-            var candidate = resolved.Count == 0 ? part : string.Join('/', resolved) + "/" + part;
-            var isLast = pending.Count == 0;
-            string? target;
-            try { target = new FileInfo(Physical(candidate)).LinkTarget; }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { target = null; }
-            if (target is null || (isLast && !followLast))
-            {
-                if (target is not null && recordLast) _entries[candidate] = new LinkEntry(target);
-                resolved.Add(part);
-                continue;
-            }
-            if (++hops > MaxLinkHops) return null;
-            _entries[candidate] = new LinkEntry(target);
-            if (target.StartsWith('/')) resolved.Clear();
-            var parts = target.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            for (var i = parts.Length - 1; i >= 0; i--) pending.AddFirst(parts[i]);
-        }
-        return resolved.Count == 0 ? null : string.Join('/', resolved);
+        var real = LinkWalker.Resolve(_reader.Root, path, followLast, (link, target) => _entries[link.TrimStart('/')] = new LinkEntry(target), recordLast);
+        return real is null or "/" ? null : real.TrimStart('/');
     }
 }

@@ -18,8 +18,6 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
 
     private readonly DeviceLocator _devices = devices;
 
-    public HostModel Host => _host;
-
     /// <summary>What is still free while planning; cloned for the exhaustive search.</summary>
     private sealed class State
     {
