@@ -5,11 +5,14 @@ using Kvmtune.Core.Profiles;
 namespace Kvmtune.Core.Audit;
 
 /// <summary>A VM size for sizing questions: "4c8g" is 4 vCPUs and 8 GiB.</summary>
-public sealed record VmSize(int Vcpus, long MemoryKib)
+public sealed partial record VmSize(int Vcpus, long MemoryKib)
 {
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\d+)c(\d+)(g|gib|m|mib)$")]
+    private static partial System.Text.RegularExpressions.Regex Shape();
+
     public static VmSize Parse(string text)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(text.Trim().ToLowerInvariant(), @"^(\d+)c(\d+)(g|gib|m|mib)$");
+        var m = Shape().Match(text.Trim().ToLowerInvariant());
         if (!m.Success || !int.TryParse(m.Groups[1].Value, out var cpus) || cpus == 0 || !long.TryParse(m.Groups[2].Value, out var mem) || mem == 0)
             throw new InputException(null, null, "--vm-size", $"'{text}' is not a VM size such as 4c8g (vCPUs 'c' memory 'g' or 'm')");
         return new VmSize(cpus, m.Groups[3].Value.StartsWith('g') ? mem << 20 : mem << 10);

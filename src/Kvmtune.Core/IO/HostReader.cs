@@ -42,7 +42,15 @@ public sealed class HostReader
     public byte[]? ReadBytes(string path)
     {
         if (_files.TryGetValue(path, out var cached)) return cached;
-        var data = NativeFile.ReadAll(Physical(path), singleRead: path.StartsWith("/sys/", StringComparison.Ordinal), ref _scratch);
+        var kernel = path.StartsWith("/sys/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
+        // Kernel files report no true size; an ordinary file's size lets a large one be read without regrowing.
+        long hint = 0;
+        if (!kernel)
+        {
+            try { hint = new FileInfo(Physical(path)).Length; }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { hint = 0; }
+        }
+        var data = NativeFile.ReadAll(Physical(path), singleRead: path.StartsWith("/sys/", StringComparison.Ordinal), ref _scratch, hint);
         _files[path] = data;
         return data;
     }

@@ -12,18 +12,19 @@ internal static partial class NativeFile
     private const int OCloexec = 0x80000;
 
     /// <summary>The file's bytes, or null when it cannot be opened or read (missing, no permission, a folder).</summary>
-    public static byte[]? ReadAll(string path, bool singleRead, ref byte[] scratch)
+    public static byte[]? ReadAll(string path, bool singleRead, ref byte[] scratch, long sizeHint = 0)
     {
         var fd = Open(path, ORdonly | OCloexec);
         if (fd < 0) return null;
         try
         {
-            // One scratch buffer per reader, grown as needed: most attributes are a few bytes.
-            var buffer = scratch;
+            // One scratch buffer per reader, grown as needed: most attributes are a few bytes. A large ordinary
+            // file (the dpkg status database) gets its own buffer of the size stat reports, read in one go.
+            var buffer = sizeHint >= scratch.Length ? new byte[sizeHint + 1] : scratch;
             var length = 0;
             while (true)
             {
-                if (length == buffer.Length) { Array.Resize(ref buffer, buffer.Length * 4); scratch = buffer; }
+                if (length == buffer.Length) { Array.Resize(ref buffer, buffer.Length * 4); if (sizeHint < scratch.Length) scratch = buffer; }
                 nint n;
                 unsafe
                 {

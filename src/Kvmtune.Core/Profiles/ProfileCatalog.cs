@@ -78,7 +78,7 @@ public sealed class ProfileCatalog(string? profileDir = null)
         }
         if (inherits is null) throw new InputException(path, root.Start.Line, "inherits", $"a custom profile must inherit one (built-in: {string.Join(", ", BuiltInProfiles.Names)})");
         name ??= Path.GetFileNameWithoutExtension(path);
-        if (!System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9._-]+$"))
+        if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
             throw new InputException(path, root.Start.Line, "name", $"'{name}' may use only letters, digits, '.', '_' and '-'");
         Profile parent;
         try

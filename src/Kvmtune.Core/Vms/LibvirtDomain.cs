@@ -1,4 +1,4 @@
-using System.Xml.Linq;
+using Kvmtune.Core.Output;
 using Kvmtune.Core.Parsing;
 
 namespace Kvmtune.Core.Vms;
@@ -9,92 +9,91 @@ public static class LibvirtDomain
     public static string Build(VmSpec s, PlannedVm p, Host.HostFacts host, string accel = "kvm")
     {
         var iothreadIds = p.IothreadPins.Select((io, i) => (io, Id: i + 1)).ToDictionary(x => x.io.Iothread, x => x.Id);
-        var domain = new XElement("domain", new XAttribute("type", accel == "kvm" ? "kvm" : "qemu"),
-            new XElement("name", s.Name),
-            new XElement("memory", new XAttribute("unit", "KiB"), s.MemoryKib + s.Pmem.Sum(x => x.SizeBytes / 1024)),
-            s.Pmem.Count > 0 ? new XElement("maxMemory", new XAttribute("slots", Math.Max(2, s.Pmem.Count + 1)), new XAttribute("unit", "KiB"), s.MemoryKib + s.Pmem.Sum(x => x.SizeBytes / 1024)) : null,
-            new XElement("currentMemory", new XAttribute("unit", "KiB"), s.MemoryKib),
+        var domain = XmlText.El("domain", new XA("type", accel == "kvm" ? "kvm" : "qemu"),
+            XmlText.El("name", s.Name),
+            XmlText.El("memory", new XA("unit", "KiB"), s.MemoryKib + s.Pmem.Sum(x => x.SizeBytes / 1024)),
+            s.Pmem.Count > 0 ? XmlText.El("maxMemory", new XA("slots", Math.Max(2, s.Pmem.Count + 1)), new XA("unit", "KiB"), s.MemoryKib + s.Pmem.Sum(x => x.SizeBytes / 1024)) : null,
+            XmlText.El("currentMemory", new XA("unit", "KiB"), s.MemoryKib),
             MemoryBacking(s),
-            new XElement("vcpu", new XAttribute("placement", "static"), s.Vcpus),
-            p.IothreadPins.Count > 0 ? new XElement("iothreads", p.IothreadPins.Count) : null,
-            new XElement("cputune",
-                p.VcpuPins.Select(v => new XElement("vcpupin", new XAttribute("vcpu", v.Vcpu), new XAttribute("cpuset", CpuList.Format(v.Cpus)))),
-                new XElement("emulatorpin", new XAttribute("cpuset", CpuList.Format(p.EmulatorCpus))),
-                p.IothreadPins.Select(io => new XElement("iothreadpin", new XAttribute("iothread", iothreadIds[io.Iothread]), new XAttribute("cpuset", CpuList.Format(io.Cpus))))),
-            new XElement("numatune",
-                new XElement("memory", new XAttribute("mode", "strict"), new XAttribute("nodeset", CpuList.Format(p.Nodes))),
-                p.GuestNodes.Select(g => new XElement("memnode", new XAttribute("cellid", g.Id), new XAttribute("mode", "strict"), new XAttribute("nodeset", g.HostNode)))),
-            new XElement("os",
-                new XElement("type", new XAttribute("arch", "x86_64"), new XAttribute("machine", "q35"), "hvm"),
-                s.Boot is { } b ? new XElement("kernel", b.Kernel) : null,
-                s.Boot?.Initrd is { } initrd ? new XElement("initrd", initrd) : null,
-                s.Boot?.Append is { } append ? new XElement("cmdline", append) : null),
-            new XElement("features", new XElement("acpi"), new XElement("apic"),
-                s.CpuPm ? new XElement("kvm", new XElement("hint-dedicated", new XAttribute("state", "on"))) : null),
-            new XElement("cpu", new XAttribute("mode", accel == "kvm" ? "host-passthrough" : "maximum"), new XAttribute("check", "none"),
-                new XElement("topology", new XAttribute("sockets", p.Topology.Sockets), new XAttribute("dies", 1), new XAttribute("cores", p.Topology.Cores), new XAttribute("threads", p.Topology.Threads)),
-                new XElement("numa", p.GuestNodes.Select(g => new XElement("cell",
-                    new XAttribute("id", g.Id), new XAttribute("cpus", CpuList.Format(g.Vcpus)), new XAttribute("memory", g.MemoryKib), new XAttribute("unit", "KiB"))))),
-            new XElement("on_poweroff", "destroy"),
-            new XElement("on_reboot", "restart"),
-            new XElement("on_crash", "destroy"),
-            new XElement("devices",
-                new XElement("emulator", host.Userspace.QemuPath ?? "/usr/bin/qemu-system-x86_64"),
+            XmlText.El("vcpu", new XA("placement", "static"), s.Vcpus),
+            p.IothreadPins.Count > 0 ? XmlText.El("iothreads", p.IothreadPins.Count) : null,
+            XmlText.El("cputune",
+                p.VcpuPins.Select(v => XmlText.El("vcpupin", new XA("vcpu", v.Vcpu), new XA("cpuset", CpuList.Format(v.Cpus)))),
+                XmlText.El("emulatorpin", new XA("cpuset", CpuList.Format(p.EmulatorCpus))),
+                p.IothreadPins.Select(io => XmlText.El("iothreadpin", new XA("iothread", iothreadIds[io.Iothread]), new XA("cpuset", CpuList.Format(io.Cpus))))),
+            XmlText.El("numatune",
+                XmlText.El("memory", new XA("mode", "strict"), new XA("nodeset", CpuList.Format(p.Nodes))),
+                p.GuestNodes.Select(g => XmlText.El("memnode", new XA("cellid", g.Id), new XA("mode", "strict"), new XA("nodeset", g.HostNode)))),
+            XmlText.El("os",
+                XmlText.El("type", new XA("arch", "x86_64"), new XA("machine", "q35"), "hvm"),
+                s.Boot is { } b ? XmlText.El("kernel", b.Kernel) : null,
+                s.Boot?.Initrd is { } initrd ? XmlText.El("initrd", initrd) : null,
+                s.Boot?.Append is { } append ? XmlText.El("cmdline", append) : null),
+            XmlText.El("features", XmlText.El("acpi"), XmlText.El("apic"),
+                s.CpuPm ? XmlText.El("kvm", XmlText.El("hint-dedicated", new XA("state", "on"))) : null),
+            XmlText.El("cpu", new XA("mode", accel == "kvm" ? "host-passthrough" : "maximum"), new XA("check", "none"),
+                XmlText.El("topology", new XA("sockets", p.Topology.Sockets), new XA("dies", 1), new XA("cores", p.Topology.Cores), new XA("threads", p.Topology.Threads)),
+                XmlText.El("numa", p.GuestNodes.Select(g => XmlText.El("cell",
+                    new XA("id", g.Id), new XA("cpus", CpuList.Format(g.Vcpus)), new XA("memory", g.MemoryKib), new XA("unit", "KiB"))))),
+            XmlText.El("on_poweroff", "destroy"),
+            XmlText.El("on_reboot", "restart"),
+            XmlText.El("on_crash", "destroy"),
+            XmlText.El("devices",
+                XmlText.El("emulator", host.Userspace.QemuPath ?? "/usr/bin/qemu-system-x86_64"),
                 s.Disks.Select((d, i) => Disk(d, i, iothreadIds)),
                 s.Nics.Select(Interface),
                 s.Passthrough.Select(Hostdev),
                 s.Pmem.Select((m, i) => Nvdimm(m, p)),
-                new XElement("memballoon", new XAttribute("model", "none"))));
-        var doc = new XDocument(domain);
-        return doc.ToString() + "\n";
+                XmlText.El("memballoon", new XA("model", "none"))));
+        return domain + "\n";
     }
 
-    private static XElement MemoryBacking(VmSpec s) => new("memoryBacking",
-        s.HugepageKib is long page ? new XElement("hugepages", new XElement("page", new XAttribute("size", page), new XAttribute("unit", "KiB"))) : null,
-        s.MemMerge ? null : new XElement("nosharepages"),
-        s.MemLock ? new XElement("locked") : null);
+    private static XmlText MemoryBacking(VmSpec s) => XmlText.El("memoryBacking",
+        s.HugepageKib is long page ? XmlText.El("hugepages", XmlText.El("page", new XA("size", page), new XA("unit", "KiB"))) : null,
+        s.MemMerge ? null : XmlText.El("nosharepages"),
+        s.MemLock ? XmlText.El("locked") : null);
 
-    private static XElement Disk(DiskSpec d, int i, IReadOnlyDictionary<string, int> iothreads)
+    private static XmlText Disk(DiskSpec d, int i, IReadOnlyDictionary<string, int> iothreads)
     {
         var block = d.Path.StartsWith("/dev/", StringComparison.Ordinal);
-        var driver = new XElement("driver", new XAttribute("name", "qemu"), new XAttribute("type", d.Format), new XAttribute("cache", d.Cache), new XAttribute("io", d.Aio),
-            new XAttribute("queues", d.Queues));
-        if (d.Packed) driver.Add(new XAttribute("packed", "on"));
-        if (d.Iothread) driver.Add(new XAttribute("iothread", iothreads[$"io{i}"]));
-        return new XElement("disk", new XAttribute("type", block ? "block" : "file"), new XAttribute("device", "disk"),
+        var driver = XmlText.El("driver", new XA("name", "qemu"), new XA("type", d.Format), new XA("cache", d.Cache), new XA("io", d.Aio),
+            new XA("queues", d.Queues));
+        if (d.Packed) driver.Add(new XA("packed", "on"));
+        if (d.Iothread) driver.Add(new XA("iothread", iothreads[$"io{i}"]));
+        return XmlText.El("disk", new XA("type", block ? "block" : "file"), new XA("device", "disk"),
             driver,
-            new XElement("source", new XAttribute(block ? "dev" : "file", d.Path)),
-            new XElement("target", new XAttribute("dev", "vd" + (char)('a' + i)), new XAttribute("bus", "virtio")));
+            XmlText.El("source", new XA(block ? "dev" : "file", d.Path)),
+            XmlText.El("target", new XA("dev", "vd" + (char)('a' + i)), new XA("bus", "virtio")));
     }
 
-    private static XElement Interface(NicSpec n)
+    private static XmlText Interface(NicSpec n)
     {
-        var driver = new XElement("driver", new XAttribute("name", n.Vhost ? "vhost" : "qemu"), new XAttribute("queues", n.Queues));
-        if (n.Packed) driver.Add(new XAttribute("packed", "on"));
-        return new XElement("interface", new XAttribute("type", "ethernet"),
-            n.Mac is not null ? new XElement("mac", new XAttribute("address", n.Mac)) : null,
-            new XElement("target", new XAttribute("dev", n.Ifname), new XAttribute("managed", "no")),
-            new XElement("model", new XAttribute("type", "virtio")),
+        var driver = XmlText.El("driver", new XA("name", n.Vhost ? "vhost" : "qemu"), new XA("queues", n.Queues));
+        if (n.Packed) driver.Add(new XA("packed", "on"));
+        return XmlText.El("interface", new XA("type", "ethernet"),
+            n.Mac is not null ? XmlText.El("mac", new XA("address", n.Mac)) : null,
+            XmlText.El("target", new XA("dev", n.Ifname), new XA("managed", "no")),
+            XmlText.El("model", new XA("type", "virtio")),
             driver);
     }
 
-    private static XElement Hostdev(PassthroughSpec p)
+    private static XmlText Hostdev(PassthroughSpec p)
     {
         var parts = p.Pci.Split(':', '.');
-        return new XElement("hostdev", new XAttribute("mode", "subsystem"), new XAttribute("type", "pci"), new XAttribute("managed", "yes"),
-            new XElement("driver", new XAttribute("name", "vfio")),
-            new XElement("source", new XElement("address",
-                new XAttribute("domain", "0x" + parts[0]), new XAttribute("bus", "0x" + parts[1]), new XAttribute("slot", "0x" + parts[2]), new XAttribute("function", "0x" + parts[3]))));
+        return XmlText.El("hostdev", new XA("mode", "subsystem"), new XA("type", "pci"), new XA("managed", "yes"),
+            XmlText.El("driver", new XA("name", "vfio")),
+            XmlText.El("source", XmlText.El("address",
+                new XA("domain", "0x" + parts[0]), new XA("bus", "0x" + parts[1]), new XA("slot", "0x" + parts[2]), new XA("function", "0x" + parts[3]))));
     }
 
-    private static XElement Nvdimm(PmemSpec m, PlannedVm p)
+    private static XmlText Nvdimm(PmemSpec m, PlannedVm p)
     {
         var guestNode = p.GuestNodes.FirstOrDefault(g => g.HostNode == p.Devices.FirstOrDefault(d => d.Kind == "pmem" && d.Id == m.Path)?.Node)?.Id ?? 0;
-        return new XElement("memory", new XAttribute("model", "nvdimm"), new XAttribute("access", "shared"),
-            new XElement("source", new XElement("path", m.Path), new XElement("alignsize", new XAttribute("unit", "KiB"), m.AlignBytes / 1024)),
-            new XElement("target",
-                new XElement("size", new XAttribute("unit", "KiB"), m.SizeBytes / 1024),
-                new XElement("node", guestNode),
-                new XElement("label", new XElement("size", new XAttribute("unit", "KiB"), 128))));
+        return XmlText.El("memory", new XA("model", "nvdimm"), new XA("access", "shared"),
+            XmlText.El("source", XmlText.El("path", m.Path), XmlText.El("alignsize", new XA("unit", "KiB"), m.AlignBytes / 1024)),
+            XmlText.El("target",
+                XmlText.El("size", new XA("unit", "KiB"), m.SizeBytes / 1024),
+                XmlText.El("node", guestNode),
+                XmlText.El("label", XmlText.El("size", new XA("unit", "KiB"), 128))));
     }
 }
