@@ -19,6 +19,8 @@ public sealed class HostReader
     private readonly Dictionary<string, string?> _links = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnixFileMode?> _modes = new(StringComparer.Ordinal);
     private byte[] _scratch = new byte[8192];
+    private NativeFile.DirHandle? _openDir;
+    private string? _openDirPath;
 
     public HostReader(string root)
     {
@@ -50,7 +52,22 @@ public sealed class HostReader
             try { hint = new FileInfo(Physical(path)).Length; }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { hint = 0; }
         }
-        var data = NativeFile.ReadAll(Physical(path), singleRead: path.StartsWith("/sys/", StringComparison.Ordinal), ref _scratch, hint);
+        var single = path.StartsWith("/sys/", StringComparison.Ordinal);
+        byte[]? data;
+        var slash = path.LastIndexOf('/');
+        if (kernel && slash > 0)
+        {
+            // Attributes come in runs from one folder (a device, a CPU): keep that folder open and read by name.
+            var dir = path[..slash];
+            if (dir != _openDirPath)
+            {
+                _openDir?.Dispose();
+                _openDir = NativeFile.OpenDirectory(Physical(dir));
+                _openDirPath = dir;
+            }
+            data = _openDir is null ? null : NativeFile.ReadAllAt(_openDir, path[(slash + 1)..], single, ref _scratch);
+        }
+        else data = NativeFile.ReadAll(Physical(path), single, ref _scratch, hint);
         _files[path] = data;
         return data;
     }

@@ -10,11 +10,35 @@ internal static partial class NativeFile
 {
     private const int ORdonly = 0;
     private const int OCloexec = 0x80000;
+    private const int OPath = 0x200000;
+    private const int ODirectory = 0x10000;
+
+    /// <summary>An open folder; closed when disposed or, failing that, when collected.</summary>
+    public sealed class DirHandle : SafeHandle
+    {
+        public DirHandle(int fd) : base(-1, ownsHandle: true) => SetHandle(fd);
+        public int Fd => (int)handle;
+        public override bool IsInvalid => handle == -1;
+        protected override bool ReleaseHandle() => NativeFile.Close((int)handle) == 0;
+    }
 
     /// <summary>The file's bytes, or null when it cannot be opened or read (missing, no permission, a folder).</summary>
-    public static byte[]? ReadAll(string path, bool singleRead, ref byte[] scratch, long sizeHint = 0)
+    public static byte[]? ReadAll(string path, bool singleRead, ref byte[] scratch, long sizeHint = 0) =>
+        ReadFd(Open(path, ORdonly | OCloexec), singleRead, ref scratch, sizeHint);
+
+    /// <summary>A file by its name in an already open folder: the kernel walks one component, not the whole path.</summary>
+    public static byte[]? ReadAllAt(DirHandle dir, string name, bool singleRead, ref byte[] scratch) =>
+        ReadFd(OpenAt(dir.Fd, name, ORdonly | OCloexec), singleRead, ref scratch, 0);
+
+    /// <summary>Opens a folder (following links) to read files in it by name; null when it is not one.</summary>
+    public static DirHandle? OpenDirectory(string path)
     {
-        var fd = Open(path, ORdonly | OCloexec);
+        var fd = Open(path, OPath | ODirectory | OCloexec);
+        return fd < 0 ? null : new DirHandle(fd);
+    }
+
+    private static byte[]? ReadFd(int fd, bool singleRead, ref byte[] scratch, long sizeHint)
+    {
         if (fd < 0) return null;
         try
         {
@@ -105,6 +129,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "openat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int OpenAt(int dirfd, string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint Read(int fd, byte* buffer, nint count);
