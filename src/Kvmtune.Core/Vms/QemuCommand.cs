@@ -18,7 +18,7 @@ public sealed partial record QemuCommand(IReadOnlyList<string> Argv, IReadOnlyDi
         foreach (var (k, v) in Env) sb.Append(k).Append('=').Append(Quote(v)).Append(' ');
         for (var i = 0; i < Argv.Count; i++)
         {
-            if (i > 0) sb.Append(Argv[i].StartsWith('-') && i > 0 ? " \\\n    " : " ");
+            if (i > 0) sb.Append(Argv[i].StartsWith('-') ? " \\\n    " : " ");
             sb.Append(Quote(Argv[i]));
         }
         return sb.Append('\n').ToString();

@@ -9,6 +9,15 @@ public sealed class VfioTests
     private const string Pf = SyntheticHost.Qat;
     private static string Dev(string bdf) => $"/sys/devices/pci0000:30/{bdf}";
 
+    private static int VfCount(SyntheticHost h) => Directory.GetFileSystemEntries(h.Tree.Physical(Dev(Pf)), "virtfn*").Length;
+
+    /// <summary>VFs made beforehand, in a journal of their own so the test's rollback undoes only what it is about.</summary>
+    private static void WithVfs(SyntheticHost h, int count)
+    {
+        KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", count.ToString(), "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1")).ExitCode.Should().Be(0);
+        SysfsPciEmulator.WaitFor(() => VfCount(h) == count, $"{count} VFs");
+    }
+
     private static SyntheticHost QatHost()
     {
         var h = new SyntheticHost();
@@ -26,11 +35,11 @@ public sealed class VfioTests
         var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "4", "--root", h.Root);
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().Contain($"/sys/bus/pci/devices/{Pf}/sriov_numvfs: 0 -> 4");
-        SysfsPciEmulator.WaitFor(() => Directory.GetFileSystemEntries(h.Tree.Physical(Dev(Pf)), "virtfn*").Length == 4, "4 VFs");
+        SysfsPciEmulator.WaitFor(() => VfCount(h) == 4, "4 VFs");
         var list = KvmtuneRunner.Run("vfio", "list", "--root", h.Root);
         list.Stdout.Should().Contain("QAT C62x PF").And.Contain("VFs 4/16").And.Contain("0000:6b:01.3  QAT C62x VF");
         KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(() => Directory.GetFileSystemEntries(h.Tree.Physical(Dev(Pf)), "virtfn*").Length == 0, "VFs removed");
+        SysfsPciEmulator.WaitFor(() => VfCount(h) == 0, "VFs removed");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
@@ -39,8 +48,7 @@ public sealed class VfioTests
     {
         using var h = QatHost();
         using var emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20);
-        KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "2", "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1")).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(() => Directory.GetFileSystemEntries(h.Tree.Physical(Dev(Pf)), "virtfn*").Length == 2, "2 VFs");
+        WithVfs(h, 2);
         var vf = "0000:6b:01.1";
         var before = TreeState.Of(h.Root);
         var bind = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
@@ -62,8 +70,7 @@ public sealed class VfioTests
     {
         using var h = QatHost();
         using var emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20);
-        KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "1", "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1")).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(() => Directory.GetFileSystemEntries(h.Tree.Physical(Dev(Pf)), "virtfn*").Length == 1, "1 VF");
+        WithVfs(h, 1);
         var vf = "0000:6b:01.0";
         h.Remove($"{Dev(vf)}/driver_override"); // an old kernel
         var before = TreeState.Of(h.Root);

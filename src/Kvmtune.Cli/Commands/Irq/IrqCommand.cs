@@ -19,13 +19,13 @@ public static class IrqCommand
         pin.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
-            var (facts, specs, plan) = VmCommand.Load(parse, root, spec, ctx);
+            var (facts, specs, plan) = VmCommand.Load(parse, reader, spec);
             VfioCommand.RequireRoot(reader, facts, parse.GetValue(dry));
             var selected = VmCommand.Select(specs, plan, parse.GetValue(name));
             if (selected.Count != 1) throw new CliException(ExitCodes.BadInput, "irq pin takes one VM: pick it with --name");
             var irq = IrqPlanner.Plan(facts, selected[0].Spec, selected[0].Vm);
             foreach (var note in irq.Notes) ctx.Error.WriteLine("kvmtune: " + note);
-            return VfioCommand.Apply(ctx, reader, parse.GetValue(journal), parse, irq.Operations, $"irq pin {selected[0].Spec.Name}", parse.GetValue(dry));
+            return VfioCommand.Apply(ctx, reader, parse.GetValue(journal), irq.Operations, $"irq pin {selected[0].Spec.Name}", parse.GetValue(dry));
         });
         return new Command("irq", "Device interrupt affinity (guide 3.2.1)") { pin };
     }

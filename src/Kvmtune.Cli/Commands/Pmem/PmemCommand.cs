@@ -26,7 +26,7 @@ public static class PmemCommand
             Vfio.VfioCommand.RequireRoot(reader, facts, dryRun: false);
             var ops = PmemPlanner.DevdaxOperations(facts, parse.GetValue(ns));
             if (ops.Count == 0) { ctx.Out.WriteLine("pmem plan --execute: no raw namespace to turn into devdax"); return ExitCodes.Success; }
-            return Vfio.VfioCommand.Apply(ctx, reader, parse.GetValue(journal), parse, ops, "pmem devdax", dryRun: false);
+            return Vfio.VfioCommand.Apply(ctx, reader, parse.GetValue(journal), ops, "pmem devdax", dryRun: false);
         });
         return new Command("pmem", "Intel Optane persistent memory in App Direct mode for VMs (guide 4)") { plan };
     }

@@ -41,7 +41,7 @@ public static class VfioCommand
             var facts = HostFacts.Read(reader);
             RequireRoot(reader, facts, parse.GetValue(createDry));
             var op = VfioPlanner.CreateVfs(facts, parse.GetValue(pf)!, parse.GetValue(count));
-            return Apply(ctx, reader, parse.GetValue(createJournal), parse, [op], "vfio create-vfs", parse.GetValue(createDry));
+            return Apply(ctx, reader, parse.GetValue(createJournal), [op], "vfio create-vfs", parse.GetValue(createDry));
         });
 
         var bdf = new Argument<string>("BDF") { Description = "The device (often a VF) to give to vfio-pci" };
@@ -54,7 +54,7 @@ public static class VfioCommand
             var facts = HostFacts.Read(reader);
             RequireRoot(reader, facts, parse.GetValue(bindDry));
             var op = VfioPlanner.Bind(facts, reader, parse.GetValue(bdf)!);
-            return Apply(ctx, reader, parse.GetValue(bindJournal), parse, [op], "vfio bind", parse.GetValue(bindDry));
+            return Apply(ctx, reader, parse.GetValue(bindJournal), [op], "vfio bind", parse.GetValue(bindDry));
         });
         return new Command("vfio", "SR-IOV virtual functions and vfio-pci for device passthrough (guide 5)") { list, create, bind };
     }
@@ -65,7 +65,7 @@ public static class VfioCommand
             throw new CliException(ExitCodes.Refused, "this changes the kernel's settings and needs root (or --dry-run)");
     }
 
-    internal static int Apply(CliContext ctx, Core.IO.HostReader reader, string? journalDir, ParseResult parse, IReadOnlyList<JournalOperation> ops, string label, bool dryRun)
+    internal static int Apply(CliContext ctx, Core.IO.HostReader reader, string? journalDir, IReadOnlyList<JournalOperation> ops, string label, bool dryRun)
     {
         var plan = new ApplyPlan(ops.Select((o, i) => o with { Seq = i + 1 }).ToList(), [], [], null);
         if (dryRun)

@@ -26,9 +26,11 @@ public static class VmCommand
 
     public static Argument<string> SpecArgument() => new("SPEC") { Description = "A YAML file of VM specs (one VM per document, '---' between them)" };
 
-    internal static (HostFacts Facts, IReadOnlyList<VmSpec> Specs, PlacementPlan Plan) Load(ParseResult parse, Option<string?> root, Argument<string> spec, CliContext ctx)
+    internal static (HostFacts Facts, IReadOnlyList<VmSpec> Specs, PlacementPlan Plan) Load(ParseResult parse, Option<string?> root, Argument<string> spec, CliContext ctx) =>
+        Load(parse, RootResolver.Reader(parse, root, ctx), spec);
+
+    internal static (HostFacts Facts, IReadOnlyList<VmSpec> Specs, PlacementPlan Plan) Load(ParseResult parse, Core.IO.HostReader reader, Argument<string> spec)
     {
-        var reader = RootResolver.Reader(parse, root, ctx);
         var facts = HostFacts.Read(reader);
         var specs = VmSpecParser.ParseFile(parse.GetValue(spec)!, facts);
         return (facts, specs, new Planner(facts).Plan(specs));

@@ -44,5 +44,4 @@ public sealed record LogicalCpu(
     long? MinKhz,
     long? MaxKhz,
     string? EnergyPerformancePreference,
-    int? EnergyPerfBias,
-    IReadOnlyList<string>? IdleStatesDisabled);
+    int? EnergyPerfBias);

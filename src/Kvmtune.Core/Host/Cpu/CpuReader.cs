@@ -41,7 +41,6 @@ public static class CpuReader
             }
             var freq = dir + "/cpufreq";
             var hasFreq = online && Has("cpufreq");
-            var idle = online && Has("cpuidle") ? ReadDisabledIdleStates(r, dir + "/cpuidle") : null;
             cpus.Add(new LogicalCpu(
                 id, online, package is < 0 ? null : package, die is < 0 ? null : die, core, siblings,
                 nodeOfCpu.TryGetValue(id, out var node) ? node : null,
@@ -51,8 +50,7 @@ public static class CpuReader
                 hasFreq ? r.ReadLong(freq + "/scaling_min_freq") : null,
                 hasFreq ? r.ReadLong(freq + "/scaling_max_freq") : null,
                 hasFreq ? r.ReadText(freq + "/energy_performance_preference") : null,
-                online && Has("power") ? r.ReadInt(dir + "/power/energy_perf_bias") : null,
-                idle));
+                online && Has("power") ? r.ReadInt(dir + "/power/energy_perf_bias") : null));
         }
 
         var onlineCpus = cpus.Where(c => c.Online).ToList();
@@ -92,20 +90,6 @@ public static class CpuReader
         // and the kernel removes the topology folder of an offline CPU.
         if (info.Processors.Count > 0) return info.Processors.ContainsKey(id);
         return r.Probe(dir + "/topology") == EntryKind.Directory;
-    }
-
-    private static IReadOnlyList<string>? ReadDisabledIdleStates(HostReader r, string cpuidleDir)
-    {
-        var states = r.List(cpuidleDir);
-        if (states is null) return null;
-        var disabled = new List<string>();
-        foreach (var s in states)
-        {
-            if (KernelText.Suffix(s, "state") is null) continue;
-            if (r.ReadText($"{cpuidleDir}/{s}/disable") == "1")
-                disabled.Add(r.ReadText($"{cpuidleDir}/{s}/name") ?? s);
-        }
-        return disabled;
     }
 
     private static int? CountDistinct(List<LogicalCpu> cpus, Func<LogicalCpu, int?> key)
