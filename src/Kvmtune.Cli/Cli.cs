@@ -71,6 +71,11 @@ public static class KvmtuneCli
             ctx.Error.WriteLine($"kvmtune: apply failed: {e.Message}");
             return ExitCodes.BadInput;
         }
+        catch (Core.IO.UnsafePathException e)
+        {
+            ctx.Error.WriteLine($"kvmtune: {e.Message}; nothing was changed there");
+            return ExitCodes.BadInput;
+        }
         catch (CliException e)
         {
             ctx.Error.WriteLine($"kvmtune: {e.Message}");

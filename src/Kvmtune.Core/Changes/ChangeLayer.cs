@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Kvmtune.Core.Audit;
 using Kvmtune.Core.Host;
@@ -9,8 +8,9 @@ namespace Kvmtune.Core.Changes;
 
 public sealed record ApplyOptions(bool Persist, bool AllowModuleReload, bool UpdateBootloader, int? CrashAfter);
 
-/// <summary>What apply would do: the journaled operations, what it leaves for a person, and why some fixes are not made.</summary>
-public sealed record ApplyPlan(IReadOnlyList<JournalOperation> Operations, IReadOnlyList<string> Skipped, IReadOnlyList<string> Manual, string? BootloaderCommand);
+/// <summary>What apply would do: the journaled operations, what it leaves for a person, why some fixes are not made.</summary>
+public sealed record ApplyPlan(
+    IReadOnlyList<Operation> Operations, IReadOnlyList<string> Skipped, IReadOnlyList<string> Manual, string? BootloaderCommand);
 
 /// <summary>The outcome of an apply or a rollback, for the command to print.</summary>
 public sealed record ChangeResult(string? JournalId, IReadOnlyList<string> Lines, IReadOnlyList<string> Warnings, bool Failed);
@@ -24,15 +24,35 @@ public sealed class RefusedException(string message) : Exception(message);
 /// <summary>
 /// The only code in kvmtune that writes to a machine. It plans operations from the audit's proposed changes,
 /// records every original durably before the first write, makes and reads back each change, and undoes them
-/// exactly: in reverse, on failure, or on request.
+/// exactly: in reverse, on failure (including a failure to record progress), or on request. Every path goes through
+/// <see cref="SafeTree"/>; every journal read back is validated before it is acted on.
 /// </summary>
-public sealed class ChangeLayer(HostReader reader, Journal journal)
+public sealed class ChangeLayer : IDisposable
 {
-    private string Root => reader.Root;
+    private readonly HostReader _reader;
+    private readonly Journal _journal;
+    private readonly SafeTree _tree;
+    private readonly OperationContext _ctx;
+
+    public ChangeLayer(HostReader reader, Journal journal, ProgramRunner? programs = null)
+    {
+        _reader = reader;
+        _journal = journal;
+        _tree = new SafeTree(reader.Root);
+        _ctx = new OperationContext(_tree, programs ?? new ProgramRunner());
+    }
+
+    public void Dispose()
+    {
+        _tree.Dispose();
+        _journal.Dispose();
+    }
+
+    private string Root => _reader.Root;
 
     public ApplyPlan Plan(HostFacts facts, AuditReport report, ApplyOptions options)
     {
-        var ops = new List<JournalOperation>();
+        var ops = new List<Operation>();
         var skipped = new List<string>();
         var manual = new List<string>();
         var persistentChanges = new List<PlannedChange>();
@@ -42,22 +62,25 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
         {
             foreach (var change in finding.Changes)
             {
+                RequireGrammar(change);
                 switch (change)
                 {
                     case SysfsWrite w:
-                        if (seenPaths.Add(w.Path)) ops.Add(ValueOperation(finding, w.Section, w.Path, w.Value));
+                        if (seenPaths.Add(w.Path)) ops.Add(Value(finding.Id, w.Section, w.Path, w.Value));
                         persistentChanges.Add(w);
                         break;
                     case ModuleParameter p:
-                        if (seenPaths.Add(p.Path)) ops.Add(ValueOperation(finding, p.Section, p.Path, p.Value));
+                        if (seenPaths.Add(p.Path)) ops.Add(Value(finding.Id, p.Section, p.Path, p.Value));
                         persistentChanges.Add(p);
                         break;
                     case ModuleOption o:
                         persistentChanges.Add(o);
-                        if (!options.AllowModuleReload) skipped.Add($"{o.Module} {o.Parameter}={o.Value}: needs a module reload (--allow-module-reload) [{o.Section}]");
-                        else if (!reader.IsLive) skipped.Add($"{o.Module} {o.Parameter}={o.Value}: modules cannot be reloaded under --root [{o.Section}]");
-                        else if (running is null || running.Count > 0) skipped.Add($"{o.Module} {o.Parameter}={o.Value}: not reloaded while VMs run ({running?.Count.ToString() ?? "unknown"}) [{o.Section}]");
-                        else ops.Add(ModuleReloadOperation(finding, o));
+                        var what = $"{o.Module} {o.Parameter}={o.Value}";
+                        if (!options.AllowModuleReload) skipped.Add($"{what}: needs a module reload (--allow-module-reload) [{o.Section}]");
+                        else if (!_reader.IsLive) skipped.Add($"{what}: modules cannot be reloaded under --root [{o.Section}]");
+                        else if (running is null || running.Count > 0)
+                            skipped.Add($"{what}: not reloaded while VMs run ({running?.Count.ToString() ?? "unknown"}) [{o.Section}]");
+                        else ops.Add(ModuleReload(finding.Id, o));
                         break;
                     case ModuleLoad l:
                         persistentChanges.Add(l);
@@ -72,8 +95,13 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
                         break;
                     case HugetlbfsMountChange m:
                         persistentChanges.Add(m);
-                        if (!reader.IsLive) skipped.Add($"mount hugetlbfs at {m.MountPoint}: not mounted under --root [{m.Section}]");
-                        else if (seenPaths.Add(m.MountPoint)) ops.Add(MountOperation(finding, m));
+                        if (!_reader.IsLive) skipped.Add($"mount hugetlbfs at {m.MountPoint}: not mounted under --root [{m.Section}]");
+                        else if (seenPaths.Add(m.MountPoint))
+                            ops.Add(new MountOperation
+                            {
+                                Section = m.Section, FindingId = finding.Id, MountPoint = m.MountPoint, PageSize = m.PageSizeOption,
+                                FolderExisted = Directory.Exists(m.MountPoint),
+                            });
                         break;
                     case ManualStep s:
                         manual.Add($"{s.Text} [{s.Section}]");
@@ -84,118 +112,191 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
         string? bootloader = null;
         if (options.Persist)
         {
-            foreach (var (path, content) in PersistentFiles.Build(persistentChanges, p => ReadFileText(p)))
-                ops.Add(FileOperation(path, content));
+            foreach (var (path, content) in PersistentFiles.Build(persistentChanges, ReadOwnedText))
+                ops.Add(File(path, content));
             if (persistentChanges.Any(c => c is KernelArgument { Remove: false }))
                 bootloader = facts.Userspace.Tool("update-grub") is not null ? "update-grub"
                     : facts.Userspace.Tool("grub2-mkconfig") is not null ? "grub2-mkconfig -o /boot/grub2/grub.cfg"
                     : facts.Userspace.Tool("grub-mkconfig") is not null ? "grub-mkconfig -o /boot/grub/grub.cfg"
                     : "update-grub (or grub2-mkconfig -o /boot/grub2/grub.cfg)";
-            if (persistentChanges.OfType<HugetlbfsMountChange>().Any())
-                manual.AddRange(persistentChanges.OfType<HugetlbfsMountChange>().Select(m => $"systemctl enable {m.SystemdUnitName} [3.2.3]"));
+            manual.AddRange(persistentChanges.OfType<HugetlbfsMountChange>().Select(m => $"systemctl enable {m.SystemdUnitName} [3.2.3]"));
         }
         else if (persistentChanges.Count > 0)
             skipped.Add("nothing is written to survive a reboot without --persist");
         // Huge pages before the mounts that serve them; files last, after the runtime changes they describe.
-        var ordered = ops.OrderBy(o => o.Kind switch { OperationKind.Value => 0, OperationKind.ModuleReload => 1, OperationKind.Mount => 2, _ => 3 })
+        var ordered = ops.OrderBy(o => o switch { ValueOperation => 0, ModuleReloadOperation => 1, MountOperation => 2, _ => 3 })
             .Select((o, i) => o with { Seq = i + 1 }).ToList();
+        foreach (var op in ordered)
+            if (op.Problem(_ctx) is { } problem) throw new InputException(null, null, op.Target, $"refused: {problem}");
         return new ApplyPlan(ordered, skipped.Distinct().ToList(), manual.Distinct().ToList(), bootloader);
     }
 
-    private JournalOperation ValueOperation(Finding f, string section, string path, string value)
+    /// <summary>Values are data: a change whose value or name is outside its grammar is refused before anything else.</summary>
+    private static void RequireGrammar(PlannedChange change)
     {
-        var physical = SafePaths.Resolve(Root, path);
-        var current = ReadValue(physical) ?? throw new InputException(null, null, path, "not present on this machine (the kernel does not offer it)");
-        return new JournalOperation { Kind = OperationKind.Value, Section = section, FindingId = f.Id, Path = path, OriginalExists = true, OriginalValue = current, NewValue = value };
+        var (what, ok) = change switch
+        {
+            SysfsWrite w => (w.Value, Grammar.IsValue(w.Value)),
+            ModuleParameter p => ($"{p.Module} {p.Parameter}={p.Value}", Grammar.IsName(p.Module) && Grammar.IsName(p.Parameter) && Grammar.IsValue(p.Value)),
+            ModuleOption o => ($"{o.Module} {o.Parameter}={o.Value}", Grammar.IsName(o.Module) && Grammar.IsName(o.Parameter) && Grammar.IsValue(o.Value)),
+            ModuleLoad l => (l.Module, Grammar.IsName(l.Module)),
+            KernelArgument k => (k.Text, Grammar.IsArgumentKey(k.Key) && (k.Value is null || Grammar.IsArgumentValue(k.Value))),
+            HugetlbfsMountChange m => (m.MountPoint, SafePaths.IsMountPoint(m.MountPoint)),
+            _ => ("", true),
+        };
+        if (!ok) throw new InputException(null, null, change.Section, $"refused: '{Grammar.Show(what)}' is not a well-formed setting");
     }
 
-    private JournalOperation FileOperation(string path, string content)
+    private ValueOperation Value(string findingId, string section, string path, string value)
     {
-        var physical = SafePaths.Resolve(Root, path);
-        var exists = File.Exists(physical);
-        var created = new List<string>();
-        for (var dir = Path.GetDirectoryName(path); dir is not null && dir != "/" && !Directory.Exists(reader.Physical(dir)); dir = Path.GetDirectoryName(dir))
-            created.Add(dir);
-        return new JournalOperation
+        if (!WriteAllowlist.IsAllowed(path, out var why)) throw new InputException(null, null, path, $"refused: {why}");
+        string? current;
+        try { current = _ctx.ReadValue(path); }
+        catch (UnsafePathException e) { throw new InputException(null, null, path, $"refused: {e.Problem}"); }
+        if (current is null) throw new InputException(null, null, path, "not present on this machine (the kernel does not offer it)");
+        return new ValueOperation { Section = section, FindingId = findingId, Path = path, Original = current, New = value };
+    }
+
+    /// <summary>Builds a value operation for a planner outside the audit (vfio, irq): the current value is read now.</summary>
+    public ValueOperation PlanValue(string findingId, string section, string path, string value) => Value(findingId, section, path, value);
+
+    private FileOperation File(string path, string content)
+    {
+        FileImage? original;
+        IReadOnlyList<string> missing;
+        try
         {
-            Kind = OperationKind.File, Section = "persist", FindingId = "persist", Path = path, OriginalExists = exists,
-            CreatedDirectories = created.Count == 0 ? null : created,
-            OriginalBytes = exists ? Convert.ToBase64String(File.ReadAllBytes(physical)) : null,
-            NewBytes = Convert.ToBase64String(Encoding.UTF8.GetBytes(content)),
+            original = _tree.ReadOwnedFile(path);
+            missing = _tree.MissingFolders(path);
+        }
+        catch (UnsafePathException e) { throw new InputException(null, null, path, $"refused: {e.Problem}"); }
+        return new FileOperation
+        {
+            Section = "persist", FindingId = "persist", Path = path, OriginalExists = original is not null,
+            Original = original is null ? null : Convert.ToBase64String(original.Bytes),
+            OriginalMode = original?.Mode ?? 0, OriginalUid = original?.Uid ?? 0, OriginalGid = original?.Gid ?? 0,
+            New = Convert.ToBase64String(Encoding.UTF8.GetBytes(content)), CreatedFolders = missing,
         };
     }
 
-    private JournalOperation MountOperation(Finding f, HugetlbfsMountChange m)
-    {
-        SafePaths.Resolve(Root, m.MountPoint);
-        return new JournalOperation { Kind = OperationKind.Mount, Section = m.Section, FindingId = f.Id, Path = m.MountPoint, OriginalExists = Directory.Exists(m.MountPoint), NewValue = $"pagesize={m.PageSizeOption}" };
-    }
-
-    private JournalOperation ModuleReloadOperation(Finding f, ModuleOption o)
+    private ModuleReloadOperation ModuleReload(string findingId, ModuleOption o)
     {
         var dir = $"/sys/module/{o.Module}/parameters";
-        var original = (reader.List(dir) ?? []).ToDictionary(n => n, n => File.ReadAllText($"{dir}/{n}").Trim(), StringComparer.Ordinal);
-        return new JournalOperation
+        var original = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var n in _reader.List(dir) ?? [])
+            if (_reader.ReadText($"{dir}/{n}") is { } v && Grammar.IsName(n) && Grammar.IsValue(v)) original[n] = v;
+        return new ModuleReloadOperation
         {
-            Kind = OperationKind.ModuleReload, Section = o.Section, FindingId = f.Id, Path = dir, Module = o.Module,
+            Section = o.Section, FindingId = findingId, Module = o.Module,
             OriginalParameters = original, NewParameters = new Dictionary<string, string> { [o.Parameter] = o.Value },
         };
     }
 
-    /// <summary>A kernel attribute's value as it would be written back: a choice file's selection, else its text.</summary>
-    public static string? ReadValue(string physical)
+    private string? ReadOwnedText(string machinePath)
     {
-        string text;
-        try { text = File.ReadAllText(physical).TrimEnd('\0', '\n', ' '); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-        return text.Contains('[') && KernelText.Choice(text).Selected is { } selected ? selected : text;
+        try { return _tree.ReadOwnedFile(machinePath) is { } f ? Encoding.UTF8.GetString(f.Bytes) : null; }
+        catch (UnsafePathException e) { throw new InputException(null, null, machinePath, $"refused: {e.Problem}"); }
     }
 
-    private string? ReadFileText(string machinePath)
+    /// <summary>Takes the journal's lock and removes the temporary files a killed run left behind.</summary>
+    private IDisposable Lock()
     {
-        var p = reader.IsLive ? machinePath : Root + machinePath;
-        return File.Exists(p) ? File.ReadAllText(p) : null;
+        var handle = _journal.TryLock()
+            ?? throw new RefusedException($"another kvmtune apply or rollback holds {Path.Combine(_journal.Directory, Journal.LockName)}");
+        foreach (var folder in SafePaths.PersistentFolders) _tree.CleanTemporaryFiles(folder);
+        return handle;
     }
 
-    public ChangeResult Apply(ApplyPlan plan, string profile, ApplyOptions options, DateTimeOffset now, Action<int, int, string>? progress = null)
+    public ChangeResult Apply(ApplyPlan plan, string profile, ApplyOptions options, DateTimeOffset now,
+        Action<int, int, string>? progress = null)
     {
-        using var lockHandle = journal.TryLock() ?? throw new RefusedException($"another kvmtune apply or rollback holds {Path.Combine(journal.Directory, Journal.LockName)}");
-        var unfinished = journal.All().FirstOrDefault(e => e.Incomplete);
+        using var lockHandle = Lock();
+        var unfinished = _journal.All(_ctx).FirstOrDefault(e => e.Incomplete);
         if (unfinished is not null)
-            throw new RefusedException($"apply {unfinished.Id} did not finish (a crash?); run 'kvmtune rollback {unfinished.Id}' first");
+            throw new RefusedException($"{unfinished.Id} did not finish (a crash?); run 'kvmtune rollback {unfinished.Id}' first");
         if (plan.Operations.Count == 0)
             return new ChangeResult(null, ["nothing to change"], [], false);
+        foreach (var op in plan.Operations)
+            if (op.Problem(_ctx) is { } problem) throw new InputException(null, null, op.Target, $"refused: {problem}");
 
         var ops = plan.Operations.ToList();
-        var entry = new JournalEntry { Id = Journal.NewId(now), Created = now.ToString("O"), Profile = profile, Root = Root, Persist = options.Persist, Operations = ops };
-        journal.Save(entry); // every original is on disk before the first write
+        var entry = new JournalEntry
+        {
+            Id = Journal.NewId(now), Created = now.ToString("O"), Profile = profile, Root = Root, Persist = options.Persist, Operations = ops,
+        };
+        try { _journal.Save(entry); } // every original is on disk before the first write
+        catch (IOException e) { throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); nothing was changed"); }
         CrashPoint(options, 0);
         var lines = new List<string>();
         var warnings = new List<string>();
         for (var i = 0; i < ops.Count; i++)
         {
-            progress?.Invoke(i + 1, ops.Count, ops[i].Path);
+            progress?.Invoke(i + 1, ops.Count, ops[i].Target);
             try
             {
-                var readBack = Execute(ops[i]);
-                var note = ops[i].Kind == OperationKind.Value && readBack != ops[i].NewValue ? $"the kernel kept {readBack} (asked {ops[i].NewValue})" : null;
-                if (note is not null) warnings.Add($"{ops[i].Path}: {note}");
+                var readBack = ops[i].Apply(_ctx);
+                var note = ops[i] is ValueOperation v && readBack != v.New ? $"the kernel kept {readBack} (asked {v.New})" : null;
+                if (note is not null) warnings.Add($"{ops[i].Target}: {note}");
                 ops[i] = ops[i] with { Applied = true, ReadBack = readBack, Note = note };
                 lines.Add($"{ops[i].Describe()}{(note is null ? "" : $" ({note})")} [{ops[i].Section}]");
-                journal.Save(entry = entry with { Operations = ops });
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ApplyFailedException)
             {
-                var events = new List<string> { $"operation {ops[i].Seq} failed: {e.Message}" };
-                for (var j = i - 1; j >= 0; j--)
-                    events.Add(Undo(ops[j], force: true, out _));
-                journal.Save(entry with { State = JournalState.Failed, Operations = ops, Events = events });
-                throw new ApplyFailedException($"{e.Message}; the {i} change(s) made before it were undone (journal {entry.Id})");
+                // The failing operation itself may be half done (a device unbound, not yet bound): undo it too.
+                var events = UndoFrom(ops, i, $"operation {ops[i].Seq} failed: {e.Message}");
+                Record(entry with { State = JournalState.Failed, Operations = ops, Events = events });
+                throw new ApplyFailedException($"{e.Message}; what was changed before it was undone (journal {entry.Id})");
+            }
+            try { _journal.Save(entry = entry with { Operations = ops }); }
+            catch (IOException e)
+            {
+                var events = UndoFrom(ops, i, $"the journal could not record operation {ops[i].Seq}: {e.Message}");
+                Record(entry with { State = JournalState.Failed, Operations = ops, Events = events });
+                throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); every change was undone");
             }
             CrashPoint(options, i + 1);
         }
-        journal.Save(entry with { State = JournalState.Completed, Operations = ops });
+        try { _journal.Save(entry with { State = JournalState.Completed, Operations = ops }); }
+        catch (IOException e)
+        {
+            var events = UndoFrom(ops, ops.Count - 1, $"the journal could not record the end of the apply: {e.Message}");
+            Record(entry with { State = JournalState.Failed, Operations = ops, Events = events });
+            throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); every change was undone");
+        }
         return new ChangeResult(entry.Id, lines, warnings, false);
+    }
+
+    /// <summary>Undoes operations <paramref name="last"/> down to the first from the originals held in memory.</summary>
+    private List<string> UndoFrom(List<Operation> ops, int last, string reason)
+    {
+        var events = new List<string> { reason };
+        for (var j = last; j >= 0; j--)
+        {
+            try
+            {
+                events.Add(ops[j].Undo(_ctx, force: true).Line);
+                ops[j] = ops[j] with { RolledBack = DateTimeOffset.UtcNow.ToString("O") };
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ApplyFailedException)
+            {
+                events.Add($"{ops[j].Target}: could not be undone: {e.Message}");
+            }
+        }
+        return events;
+    }
+
+    /// <summary>Records a failed apply; when even that cannot be written, the entry goes (nothing is left to undo).</summary>
+    private void Record(JournalEntry failed)
+    {
+        try { _journal.Save(failed); }
+        catch (IOException)
+        {
+            if (failed.Operations.All(o => o.RolledBack is not null || !o.Applied))
+            {
+                try { _journal.Delete(failed.Id); }
+                catch (IOException) { /* the pending entry stays; its rollback finds everything as before */ }
+            }
+        }
     }
 
     /// <summary>KVMTUNE_TEST_CRASH_AFTER=N: stop dead right after the N-th change, as a power cut would.</summary>
@@ -204,227 +305,39 @@ public sealed class ChangeLayer(HostReader reader, Journal journal)
         if (options.CrashAfter == done) NativeSys.ExitAbruptly(99);
     }
 
-    private string Execute(JournalOperation op)
-    {
-        switch (op.Kind)
-        {
-            case OperationKind.Value:
-            {
-                var physical = SafePaths.Resolve(Root, op.Path);
-                // SR-IOV only changes the VF count from zero: go through zero first.
-                if (op.Path.EndsWith("/sriov_numvfs", StringComparison.Ordinal) && op.OriginalValue != "0" && op.NewValue != "0") WriteValue(physical, op.Path, "0");
-                WriteValue(physical, op.Path, op.NewValue!);
-                return ReadValue(physical) ?? throw new ApplyFailedException($"{op.Path} cannot be read back");
-            }
-            case OperationKind.File:
-                WriteFileDurably(SafePaths.Resolve(Root, op.Path), Convert.FromBase64String(op.NewBytes!));
-                return "written";
-            case OperationKind.Mount:
-                Directory.CreateDirectory(op.Path);
-                Run("mount", ["-t", "hugetlbfs", "-o", op.NewValue!, "none", op.Path]);
-                return "mounted";
-            case OperationKind.ModuleReload:
-                Run("modprobe", ["-r", op.Module!]);
-                Run("modprobe", [op.Module!, .. op.NewParameters!.Select(kv => $"{kv.Key}={kv.Value}")]);
-                return "reloaded";
-            case OperationKind.Driver:
-                MoveDriver(op.Path, op.OriginalValue, op.NewValue!, overrideValue: op.NewValue!);
-                return op.NewValue!;
-            case OperationKind.Namespace:
-                // 2 MiB, the page size QEMU's memory-backend-file maps a devdax device with (its align=).
-                Run(op.Module ?? "ndctl", ["create-namespace", "-e", op.Path, "-m", op.NewValue!, "-a", "2M", "-f"]);
-                return NamespaceMode(op.Path) ?? throw new ApplyFailedException($"{op.Path} is gone after ndctl");
-        }
-        throw new InvalidOperationException($"unknown operation kind {op.Kind}");
-    }
-
-    /// <summary>
-    /// Moves a PCI device (op.Path is its BDF) from one driver to another the way the guide does: driver_override
-    /// where the kernel has it (else new_id), unbind from the current driver, bind to the new one; then waits
-    /// for the driver link to show it.
-    /// </summary>
-    private void MoveDriver(string bdf, string? from, string? to, string? overrideValue)
-    {
-        var dev = $"/sys/bus/pci/devices/{bdf}";
-        var hasOverride = File.Exists(reader.Physical(dev + "/driver_override"));
-        if (hasOverride) WriteValue(SafePaths.Resolve(Root, dev + "/driver_override"), dev + "/driver_override", overrideValue ?? "");
-        else
-        {
-            // Kernels without driver_override: teach vfio-pci the device's id (the guide's new_id), and make it
-            // forget it again when the device goes back.
-            var vendor = File.ReadAllText(reader.Physical(dev + "/vendor")).Trim().Replace("0x", "");
-            var device = File.ReadAllText(reader.Physical(dev + "/device")).Trim().Replace("0x", "");
-            if (to == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/new_id", $"{vendor} {device}");
-            else if (from == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", $"{vendor} {device}");
-        }
-        var current = CurrentDriver(bdf);
-        if (current is not null && current != to) WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);
-        if (to is not null && CurrentDriver(bdf) != to) WriteExact($"/sys/bus/pci/drivers/{to}/bind", bdf);
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        while (CurrentDriver(bdf) != to && DateTime.UtcNow < deadline) Thread.Sleep(10);
-        if (CurrentDriver(bdf) != to) throw new ApplyFailedException($"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding to {to ?? "none"}");
-    }
-
-    /// <summary>A namespace's mode as the kernel shows it now (a fresh read: ndctl just changed it).</summary>
-    private string? NamespaceMode(string name) =>
-        Host.Devices.DeviceReader.ReadNvdimm(new HostReader(Root)).Namespaces.FirstOrDefault(n => n.Name == name)?.Mode switch
-        {
-            "devdax" => "devdax", "fsdax" => "fsdax", "sector" => "sector", null => null, _ => "raw",
-        };
-
-    private string? CurrentDriver(string bdf)
-    {
-        var target = new FileInfo(reader.Physical($"/sys/bus/pci/devices/{bdf}/driver")).LinkTarget;
-        return target is null ? null : target.TrimEnd('/')[(target.TrimEnd('/').LastIndexOf('/') + 1)..];
-    }
-
-    /// <summary>bind, unbind and new_id take the bytes as given (the guide uses echo -n).</summary>
-    private void WriteExact(string path, string value)
-    {
-        var physical = SafePaths.Resolve(Root, path);
-        var errno = NativeSys.WriteAttribute(physical, Encoding.UTF8.GetBytes(value), truncate: !reader.IsLive);
-        if (errno != 0) throw new ApplyFailedException($"{path}: the kernel refused '{value}': {NativeSys.ErrorText(errno)}");
-    }
-
-    private static void WriteValue(string physical, string path, string value)
-    {
-        var errno = NativeSys.WriteAttribute(physical, Encoding.UTF8.GetBytes(value + "\n"), truncate: !physical.StartsWith("/sys/", StringComparison.Ordinal) && !physical.StartsWith("/proc/", StringComparison.Ordinal));
-        if (errno != 0) throw new ApplyFailedException($"{path}: the kernel refused '{value}': {NativeSys.ErrorText(errno)}");
-    }
-
-    private static void WriteFileDurably(string physical, byte[] bytes)
-    {
-        var dir = Path.GetDirectoryName(physical)!;
-        Directory.CreateDirectory(dir);
-        var temp = physical + ".kvmtune.tmp";
-        using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = (UnixFileMode)0b110_100_100 }))
-        {
-            stream.Write(bytes);
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, physical, overwrite: true);
-        NativeSys.Fsync(dir, directory: true);
-    }
-
-    private static void Run(string program, string[] args)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new ApplyFailedException($"cannot start {program}");
-        var err = p.StandardError.ReadToEnd();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new ApplyFailedException($"{program} {string.Join(' ', args)} exited {p.ExitCode}: {err.Trim()}");
-    }
-
-    /// <summary>Undoes one operation. Something changed by someone else since is left alone unless forced.</summary>
-    private string Undo(JournalOperation op, bool force, out bool conflict)
-    {
-        conflict = false;
-        switch (op.Kind)
-        {
-            case OperationKind.Value:
-            {
-                var physical = SafePaths.Resolve(Root, op.Path);
-                var current = ReadValue(physical);
-                if (current == op.OriginalValue) return $"{op.Path}: already {current}";
-                if (current != op.NewValue && current != op.ReadBack && !force)
-                {
-                    conflict = true;
-                    return $"{op.Path}: changed since the apply (now {current ?? "unreadable"}, kvmtune wrote {op.NewValue}); left alone (--force restores {op.OriginalValue})";
-                }
-                if (op.Path.EndsWith("/sriov_numvfs", StringComparison.Ordinal) && current != "0" && op.OriginalValue != "0") WriteValue(physical, op.Path, "0");
-                WriteValue(physical, op.Path, op.OriginalValue!);
-                return $"{op.Path}: restored {op.OriginalValue}";
-            }
-            case OperationKind.File:
-            {
-                var physical = SafePaths.Resolve(Root, op.Path);
-                var current = File.Exists(physical) ? Convert.ToBase64String(File.ReadAllBytes(physical)) : null;
-                if (current == op.OriginalBytes) return $"{op.Path}: already as before";
-                if (current != op.NewBytes && !force)
-                {
-                    conflict = true;
-                    return $"{op.Path}: edited since the apply; left alone (--force restores it)";
-                }
-                if (op.OriginalExists) WriteFileDurably(physical, Convert.FromBase64String(op.OriginalBytes!));
-                else
-                {
-                    File.Delete(physical);
-                    NativeSys.Fsync(Path.GetDirectoryName(physical)!, directory: true);
-                    foreach (var dir in op.CreatedDirectories ?? [])
-                    {
-                        var d = reader.Physical(dir);
-                        if (Directory.Exists(d) && !Directory.EnumerateFileSystemEntries(d).Any()) Directory.Delete(d);
-                    }
-                }
-                return op.OriginalExists ? $"{op.Path}: restored" : $"{op.Path}: removed";
-            }
-            case OperationKind.Mount:
-            {
-                var mounted = File.ReadAllText("/proc/mounts").Split('\n').Any(l => l.Split(' ') is { Length: > 2 } f && f[1] == op.Path && f[2] == "hugetlbfs");
-                if (mounted) Run("umount", [op.Path]);
-                if (!op.OriginalExists && Directory.Exists(op.Path) && !Directory.EnumerateFileSystemEntries(op.Path).Any()) Directory.Delete(op.Path);
-                return mounted ? $"{op.Path}: unmounted" : $"{op.Path}: not mounted";
-            }
-            case OperationKind.Namespace:
-            {
-                var mode = NamespaceMode(op.Path);
-                if (mode == op.OriginalValue) return $"{op.Path}: already {mode}";
-                if (mode != op.NewValue && !force)
-                {
-                    conflict = true;
-                    return $"{op.Path}: now {mode ?? "gone"}, not what kvmtune made; left alone (--force reconfigures it to {op.OriginalValue})";
-                }
-                Run(op.Module ?? "ndctl", ["create-namespace", "-e", op.Path, "-m", op.OriginalValue!, "-f"]);
-                return $"{op.Path}: back to {op.OriginalValue}";
-            }
-            case OperationKind.Driver:
-            {
-                var now = CurrentDriver(op.Path);
-                if (now == op.OriginalValue && !op.Applied) return $"{op.Path}: still on {now ?? "no driver"}";
-                if (now != op.NewValue && now != op.OriginalValue && !force)
-                {
-                    conflict = true;
-                    return $"{op.Path}: moved to {now ?? "no driver"} since the apply; left alone (--force binds it to {op.OriginalValue ?? "no driver"})";
-                }
-                MoveDriver(op.Path, now, op.OriginalValue, overrideValue: op.OriginalBytes is null ? "" : Encoding.UTF8.GetString(Convert.FromBase64String(op.OriginalBytes)));
-                return $"{op.Path}: back on {op.OriginalValue ?? "no driver"}";
-            }
-            case OperationKind.ModuleReload:
-            {
-                Run("modprobe", ["-r", op.Module!]);
-                var keys = op.NewParameters!.Keys;
-                Run("modprobe", [op.Module!, .. op.OriginalParameters!.Where(kv => keys.Contains(kv.Key)).Select(kv => $"{kv.Key}={kv.Value}")]);
-                return $"{op.Module}: reloaded with its original parameters";
-            }
-        }
-        throw new InvalidOperationException($"unknown operation kind {op.Kind}");
-    }
-
     public ChangeResult Rollback(string? id, bool force)
     {
-        using var lockHandle = journal.TryLock() ?? throw new RefusedException($"another kvmtune apply or rollback holds {Path.Combine(journal.Directory, Journal.LockName)}");
-        var all = journal.All();
+        using var lockHandle = Lock();
+        var all = _journal.All(_ctx);
         var entry = id is null ? all.LastOrDefault() : all.FirstOrDefault(e => e.Id == id);
         if (entry is null)
-            throw new InputException(journal.Directory, null, id is null ? "--last" : id, id is null ? "the journal is empty: nothing to roll back" : $"no journal entry '{id}' (see kvmtune history)");
-        if (entry.State is JournalState.RolledBack or JournalState.Failed)
+            throw new InputException(_journal.Directory, null, id is null ? "--last" : id,
+                id is null ? "the journal is empty: nothing to roll back" : $"no journal entry '{Grammar.Show(id)}' (see kvmtune history)");
+        if (entry.Root != Root)
+            throw new RefusedException($"journal entry {entry.Id} was written for root '{Grammar.Show(entry.Root)}', not '{Root}'; nothing was changed");
+        if (entry.State == JournalState.RolledBack)
             return new ChangeResult(entry.Id, [$"{entry.Id} is already {entry.State}: nothing to do"], [], false);
+        var before = entry.State == JournalState.RollingBack ? JournalState.Completed : entry.State;
         var lines = new List<string>();
         var conflicts = new List<string>();
         var ops = entry.Operations.ToList();
+        // Rollback is journaled too: killed half way, it is run again, and each undo finds what is already restored.
+        _journal.Save(entry = entry with { State = JournalState.RollingBack });
         for (var i = ops.Count - 1; i >= 0; i--)
         {
-            // An unfinished apply may have made its last change without recording it: undo every operation,
-            // each comparing what is there with the original and with what kvmtune wrote.
-            if (!ops[i].Applied && entry.State != JournalState.Pending) continue;
-            var line = Undo(ops[i], force, out var conflict);
-            (conflict ? conflicts : lines).Add(line);
-            if (!conflict) ops[i] = ops[i] with { RolledBack = DateTimeOffset.UtcNow.ToString("O") };
+            // A completed apply made every change; an unfinished or failed one may have made its last change without
+            // recording it, so every operation is checked against its original and what kvmtune wrote.
+            if (!ops[i].Applied && before == JournalState.Completed) continue;
+            var undone = ops[i].Undo(_ctx, force);
+            (undone.Conflict ? conflicts : lines).Add(undone.Line);
+            if (!undone.Conflict) ops[i] = ops[i] with { RolledBack = DateTimeOffset.UtcNow.ToString("O") };
+            _journal.Save(entry = entry with { Operations = ops });
         }
         var events = entry.Events.Concat(lines).Concat(conflicts).ToList();
-        journal.Save(entry with { State = conflicts.Count == 0 ? JournalState.RolledBack : entry.State, Operations = ops, Events = events });
+        _journal.Save(entry with { State = conflicts.Count == 0 ? JournalState.RolledBack : before, Operations = ops, Events = events });
         return new ChangeResult(entry.Id, lines, conflicts, conflicts.Count > 0);
     }
+
+    /// <summary>Every journal entry, validated (history).</summary>
+    public IReadOnlyList<JournalEntry> History() => _journal.All(_ctx);
 }

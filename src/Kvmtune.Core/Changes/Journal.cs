@@ -5,144 +5,186 @@ using Kvmtune.Core.IO;
 
 namespace Kvmtune.Core.Changes;
 
-/// <summary>What kind of thing one journaled operation changes, which decides how it is undone.</summary>
-public static class OperationKind
-{
-    /// <summary>A kernel attribute (sysfs, procfs): restored by writing the original value back.</summary>
-    public const string Value = "value";
-    /// <summary>An ordinary file kvmtune owns: restored byte for byte, or removed when it did not exist.</summary>
-    public const string File = "file";
-    /// <summary>A hugetlbfs mount: undone by unmounting (and removing the folder if kvmtune made it).</summary>
-    public const string Mount = "mount";
-    /// <summary>A module reloaded with new options: undone by reloading with the original values.</summary>
-    public const string ModuleReload = "module-reload";
-    /// <summary>A PCI device moved to another driver: undone by binding it back to the original one.</summary>
-    public const string Driver = "driver";
-    /// <summary>An nvdimm namespace reconfigured by ndctl: undone by reconfiguring it to its original mode.</summary>
-    public const string Namespace = "namespace";
-}
-
-/// <summary>One change: what it touches, what was there before (recorded before anything is written), what kvmtune wrote.</summary>
-public sealed record JournalOperation
-{
-    public int Seq { get; init; }
-    public string Kind { get; init; } = OperationKind.Value;
-    public string Section { get; init; } = "";
-    public string FindingId { get; init; } = "";
-    public string Path { get; init; } = "";
-    public bool OriginalExists { get; init; }
-    /// <summary>Value kind: the value to write back (a choice file's selection, not its whole text).</summary>
-    public string? OriginalValue { get; init; }
-    /// <summary>File kind: the file's bytes, base64.</summary>
-    public string? OriginalBytes { get; init; }
-    public string? NewValue { get; init; }
-    public string? NewBytes { get; init; }
-    /// <summary>File kind: folders the write had to create, removed again (when empty) by rollback.</summary>
-    public IReadOnlyList<string>? CreatedDirectories { get; init; }
-    public string? Module { get; init; }
-    public IReadOnlyDictionary<string, string>? OriginalParameters { get; init; }
-    public IReadOnlyDictionary<string, string>? NewParameters { get; init; }
-    public bool Applied { get; init; }
-    public string? ReadBack { get; init; }
-    public string? Note { get; init; }
-    public string? RolledBack { get; init; }
-
-    public string Describe() => Kind switch
-    {
-        OperationKind.File => $"{Path}: {(OriginalExists ? "rewrite" : "create")}",
-        OperationKind.Mount => $"mount hugetlbfs at {Path} ({NewValue})",
-        OperationKind.Driver => $"{Path}: driver {OriginalValue ?? "none"} -> {NewValue}",
-        OperationKind.Namespace => $"{Path}: mode {OriginalValue} -> {NewValue} (ndctl create-namespace -e {Path} -m {NewValue} -a 2M -f)",
-        OperationKind.ModuleReload => $"reload {Module} with {string.Join(' ', (NewParameters ?? new Dictionary<string, string>()).Select(kv => $"{kv.Key}={kv.Value}"))}",
-        _ => $"{Path}: {OriginalValue ?? "(absent)"} -> {NewValue}",
-    };
-}
-
 public static class JournalState
 {
     public const string Pending = "pending";
     public const string Completed = "completed";
     public const string Failed = "failed";
+    public const string RollingBack = "rolling-back";
     public const string RolledBack = "rolled-back";
+
+    public static readonly IReadOnlySet<string> All =
+        new HashSet<string>(StringComparer.Ordinal) { Pending, Completed, Failed, RollingBack, RolledBack };
 }
 
 /// <summary>One apply: its profile, every operation with its original, and how it ended.</summary>
 public sealed record JournalEntry
 {
-    public string Schema { get; init; } = "kvmtune.journal/v1";
+    public const string CurrentSchema = "kvmtune.journal/v2";
+
+    public string Schema { get; init; } = CurrentSchema;
     public string Id { get; init; } = "";
     public string Created { get; init; } = "";
     public string Profile { get; init; } = "";
     public string Root { get; init; } = "/";
     public bool Persist { get; init; }
     public string State { get; init; } = JournalState.Pending;
-    public IReadOnlyList<JournalOperation> Operations { get; init; } = [];
+    public IReadOnlyList<Operation> Operations { get; init; } = [];
     public IReadOnlyList<string> Events { get; init; } = [];
 
-    public bool Incomplete => State == JournalState.Pending;
+    /// <summary>An apply or a rollback that did not finish (killed): the next run must roll it back first.</summary>
+    public bool Incomplete => State is JournalState.Pending or JournalState.RollingBack;
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(JournalEntry))]
 [JsonSerializable(typeof(List<JournalEntry>))]
 public sealed partial class JournalJsonContext : JsonSerializerContext;
 
 /// <summary>
-/// The journal folder: one JSON file per apply, written durably (temporary file, fsync, rename, fsync of the
-/// folder) so that after a crash the originals are on disk before the first change was made.
+/// The journal folder: one JSON file per apply, written durably (a new temporary file, fsync, rename, fsync of the
+/// folder) so that after a crash every original is on disk before the first change was made. The folder, its lock
+/// and its files are never links; what is read back is validated before anything acts on it.
 /// </summary>
-public sealed class Journal(string directory)
+public sealed class Journal : IDisposable
 {
-    public string Directory { get; } = directory;
-
     public const string LockName = ".lock";
+    public const long EntryLimit = 16 << 20;
 
-    /// <summary>Creates the folder 0700; refuses a folder that others can read.</summary>
-    public void Ensure()
+    private readonly SafeTree _tree;
+    private readonly string _folder;
+
+    /// <summary>A journal folder named by a person (--journal-dir): the folders above it are theirs to choose.</summary>
+    public Journal(string directory)
     {
-        System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var full = Path.GetFullPath(directory).TrimEnd('/');
+        if (full.Length == 0) throw new InputException(null, null, "--journal-dir", "'/' cannot be the journal folder");
+        Directory = full;
+        // The deepest folder above it that exists is where links stop being followed: below it, kvmtune creates.
+        var existing = Path.GetDirectoryName(full)!;
+        while (existing != "/" && !System.IO.Directory.Exists(existing)) existing = Path.GetDirectoryName(existing)!;
+        _tree = new SafeTree(existing);
+        _folder = existing == "/" ? full : full[existing.Length..];
     }
 
-    /// <summary>The exclusive lock that stops two applies (or an apply and a rollback) at once; null when held elsewhere.</summary>
+    /// <summary>The journal at a machine path under a root (the default /var/lib/kvmtune/journal): no link on the way.</summary>
+    public Journal(SafeTree root, string machineFolder)
+    {
+        _tree = root;
+        _folder = machineFolder;
+        Directory = root.IsLive ? machineFolder : root.Root.TrimEnd('/') + machineFolder;
+    }
+
+    public string Directory { get; }
+
+    public void Dispose() => _tree.Dispose();
+
+    private int OpenFolder(bool create)
+    {
+        var fd = _tree.OpenOwnedFolder(_folder, create);
+        if (create)
+        {
+            var st = NativeSys.Fstat(fd);
+            if (st is { } s && s.Permissions != 0b111_000_000 && NativeSys.FchmodFd(fd, 0b111_000_000) != 0)
+            {
+                NativeSys.CloseFd(fd);
+                throw new RefusedException($"{Directory}: cannot make the journal folder private (0700)");
+            }
+        }
+        return fd;
+    }
+
+    /// <summary>The exclusive lock that stops two applies (or an apply and a rollback) at once; null when held elsewhere.
+    /// Taking it also removes what a killed run left: temporary files in the journal.</summary>
     public IDisposable? TryLock()
     {
-        Ensure();
-        return NativeSys.TryLock(Path.Combine(Directory, LockName));
+        var dir = OpenFolder(create: true);
+        try
+        {
+            var fd = NativeSys.OpenAt(dir, LockName, NativeSys.ORdWr | NativeSys.OCreate | NativeSys.ONoFollow
+                | NativeSys.OCloseOnExec | NativeSys.ONonBlock, 0b110_000_000);
+            if (fd < 0) throw new RefusedException($"{Directory}/{LockName}: cannot open the lock ({NativeSys.ErrorText(-fd)})");
+            if (NativeSys.Fstat(fd) is not { IsRegular: true })
+            {
+                NativeSys.CloseFd(fd);
+                throw new RefusedException($"{Directory}/{LockName}: not a regular file");
+            }
+            var lockHandle = NativeSys.TryLockFd(fd);
+            if (lockHandle is null) return null;
+            _tree.CleanTemporaryFiles(_folder);
+            return lockHandle;
+        }
+        finally
+        {
+            NativeSys.CloseFd(dir);
+        }
     }
 
     public void Save(JournalEntry entry)
     {
-        Ensure();
-        var path = Path.Combine(Directory, entry.Id + ".json");
-        var temp = path + ".tmp";
-        var json = JsonSerializer.Serialize(entry, JournalJsonContext.Default.JournalEntry);
-        using (var stream = new FileStream(temp, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-        {
-            stream.Write(Encoding.UTF8.GetBytes(json));
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temp, path, overwrite: true);
-        NativeSys.Fsync(Directory, directory: true);
+        var json = JsonSerializer.SerializeToUtf8Bytes(entry, JournalJsonContext.Default.JournalEntry);
+        var dir = OpenFolder(create: true);
+        var st = NativeSys.Fstat(dir);
+        NativeSys.CloseFd(dir);
+        _tree.ReplaceOwnedFile($"{_folder}/{entry.Id}.json", json, 0b110_000_000, st?.Uid ?? 0, st?.Gid ?? 0);
     }
 
-    public IReadOnlyList<JournalEntry> All()
+    /// <summary>Removes an entry whose apply left nothing behind (everything undone) and could not be recorded.</summary>
+    public void Delete(string id) => _tree.DeleteOwnedFile($"{_folder}/{id}.json");
+
+    /// <summary>Every entry, oldest first. An entry that is not what kvmtune writes is refused, never acted on.</summary>
+    public IReadOnlyList<JournalEntry> All(OperationContext? validateWith = null)
     {
-        if (!System.IO.Directory.Exists(Directory)) return [];
+        int dir;
+        try { dir = OpenFolder(create: false); }
+        catch (FileNotFoundException) { return []; }
+        catch (UnsafePathException e) { throw new RefusedException($"{Directory}: {e.Problem}"); }
+        List<string> names;
+        try { names = NativeFile.ListNames($"/proc/self/fd/{dir}") ?? []; }
+        finally { NativeSys.CloseFd(dir); }
         var list = new List<JournalEntry>();
-        foreach (var file in System.IO.Directory.GetFiles(Directory, "*.json"))
-        {
-            try
-            {
-                if (JsonSerializer.Deserialize(File.ReadAllText(file), JournalJsonContext.Default.JournalEntry) is { } e) list.Add(e);
-            }
-            catch (JsonException ex)
-            {
-                throw new InputException(file, null, null, $"journal entry is not valid JSON: {ex.Message}");
-            }
-        }
+        foreach (var name in names.Where(n => n.EndsWith(".json", StringComparison.Ordinal) && !n.StartsWith('.')).Order(StringComparer.Ordinal))
+            list.Add(Load(name, validateWith));
         return list.OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
     }
+
+    private JournalEntry Load(string name, OperationContext? ctx)
+    {
+        var where = $"{Directory}/{name}";
+        FileImage image;
+        try
+        {
+            image = _tree.ReadOwnedFile($"{_folder}/{name}", EntryLimit)
+                ?? throw new RefusedException($"{where}: vanished while being read");
+        }
+        catch (UnsafePathException e) { throw new RefusedException($"journal entry {where}: {e.Problem}"); }
+        JournalEntry? entry;
+        try { entry = JsonSerializer.Deserialize(image.Bytes, JournalJsonContext.Default.JournalEntry); }
+        catch (JsonException e) { throw Invalid(where, $"not a kvmtune journal entry ({e.Message})"); }
+        catch (NotSupportedException e) { throw Invalid(where, $"not a kvmtune journal entry ({e.Message})"); }
+        if (entry is null) throw Invalid(where, "empty");
+        if (entry.Schema != JournalEntry.CurrentSchema)
+            throw Invalid(where, $"schema '{Grammar.Show(entry.Schema)}' is not {JournalEntry.CurrentSchema}");
+        if (!IsId(entry.Id) || name != entry.Id + ".json") throw Invalid(where, "its id does not match its file name");
+        if (!JournalState.All.Contains(entry.State)) throw Invalid(where, $"state '{Grammar.Show(entry.State)}' is not a journal state");
+        if (entry.Operations is null || entry.Events is null || entry.Operations.Any(o => o is null) || entry.Events.Any(e => e is null))
+            throw Invalid(where, "operations or events are missing");
+        if (entry.Root is null || entry.Profile is null || entry.Created is null) throw Invalid(where, "root, profile or created is missing");
+        if (ctx is not null)
+        {
+            foreach (var op in entry.Operations)
+                if (op.Problem(ctx) is { } problem) throw Invalid(where, $"operation {op.Seq} ({Grammar.Show(op.Target)}): {problem}");
+        }
+        return entry;
+    }
+
+    private static RefusedException Invalid(string where, string problem) =>
+        new($"journal entry {where} is refused: {problem}; nothing was changed");
+
+    private static bool IsId(string? id) =>
+        id is { Length: > 20 and < 48 } && id.All(c => char.IsAsciiDigit(c) || c is 'T' or 'Z' or '.' or '-');
 
     public static string NewId(DateTimeOffset now) => $"{now.UtcDateTime:yyyyMMdd'T'HHmmss'.'fff'Z'}-{Environment.ProcessId}";
 }

@@ -3,9 +3,8 @@ using System.Text.RegularExpressions;
 namespace Kvmtune.Core.Changes;
 
 /// <summary>
-/// Where kvmtune may write, checked twice: the machine path against the allowlists, then the real place it
-/// leads to after following every symbolic link (absolute links re-rooted under --root), which must stay
-/// inside the root and inside /sys, /proc or kvmtune's own files under /etc.
+/// The files and mount points kvmtune owns outside the kernel's attributes (which <see cref="WriteAllowlist"/> names).
+/// How they are reached without following links is <see cref="IO.SafeTree"/>'s job.
 /// </summary>
 public static partial class SafePaths
 {
@@ -14,6 +13,10 @@ public static partial class SafePaths
     public const string ModulesLoadConf = "/etc/modules-load.d/kvmtune.conf";
     public const string SysctlConf = "/etc/sysctl.d/90-kvmtune.conf";
     public const string TmpfilesConf = "/etc/tmpfiles.d/kvmtune.conf";
+
+    /// <summary>The folders kvmtune's persistent files live in: where a killed run's temporary files are looked for.</summary>
+    public static readonly IReadOnlyList<string> PersistentFolders =
+        ["/etc/default/grub.d", "/etc/modprobe.d", "/etc/modules-load.d", "/etc/sysctl.d", "/etc/tmpfiles.d", "/etc/systemd/system"];
 
     public static bool IsPersistentFile(string path) =>
         path is GrubDropIn or ModprobeConf or ModulesLoadConf or SysctlConf or TmpfilesConf || MountUnit().IsMatch(path);
@@ -25,20 +28,4 @@ public static partial class SafePaths
     private static partial Regex HugepageMountPoint();
 
     public static bool IsMountPoint(string path) => HugepageMountPoint().IsMatch(path);
-
-    /// <summary>The physical path to write for a machine path, or an InputException saying why not.</summary>
-    public static string Resolve(string root, string machinePath)
-    {
-        var kernel = WriteAllowlist.IsAllowed(machinePath, out var reason);
-        if (!kernel && !IsPersistentFile(machinePath) && !IsMountPoint(machinePath))
-            throw new InputException(null, null, machinePath, $"refused: {reason ?? "not a path kvmtune writes"}");
-        var real = RealMachinePath(root, machinePath) ?? throw new InputException(null, null, machinePath, "refused: its symbolic links loop or lead outside the root");
-        var area = kernel ? (real.StartsWith("/sys/", StringComparison.Ordinal) || real.StartsWith("/proc/", StringComparison.Ordinal))
-                          : real.StartsWith("/etc/", StringComparison.Ordinal) || real.StartsWith("/dev/", StringComparison.Ordinal);
-        if (!area) throw new InputException(null, null, machinePath, $"refused: it leads to {real} through a symbolic link");
-        return root == "/" ? real : root.TrimEnd('/') + real;
-    }
-
-    /// <summary>The machine path after following links component by component; null when a link loops or climbs above '/'.</summary>
-    public static string? RealMachinePath(string root, string machinePath) => IO.LinkWalker.Resolve(root, machinePath);
 }

@@ -25,6 +25,17 @@ public static partial class WriteAllowlist
         return false;
     }
 
+    /// <summary>
+    /// Whether a kernel attribute that really lies at <paramref name="real"/> may be written for
+    /// <paramref name="machinePath"/>: the real place is itself allowed, or it is the same-named attribute of a device
+    /// under /sys/devices that a sysfs link such as /sys/block/sda or /sys/bus/pci/devices/X leads to.
+    /// </summary>
+    public static bool AcceptsRealPath(string machinePath, string real) =>
+        real == machinePath || IsAllowed(real, out _)
+        || (machinePath.StartsWith("/sys/", StringComparison.Ordinal) && real.StartsWith("/sys/devices/", StringComparison.Ordinal)
+            && !real.Split('/').Any(p => p is "." or "..")
+            && real[(real.LastIndexOf('/') + 1)..] == machinePath[(machinePath.LastIndexOf('/') + 1)..]);
+
     [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/(enabled|defrag)$")] private static partial Regex Thp();
     [GeneratedRegex(@"^/sys/kernel/mm/ksm/(run|pages_to_scan|sleep_millisecs|max_page_sharing|merge_across_nodes)$")] private static partial Regex Ksm();
     [GeneratedRegex(@"^/sys/devices/system/cpu/cpu[0-9]+/cpufreq/(scaling_governor|energy_performance_preference|scaling_min_freq|scaling_max_freq)$")] private static partial Regex Cpufreq();

@@ -12,11 +12,11 @@ namespace Kvmtune.Core.Devices;
 /// </summary>
 public static class IrqPlanner
 {
-    public sealed record IrqPlan(IReadOnlyList<JournalOperation> Operations, IReadOnlyList<string> Notes);
+    public sealed record IrqPlan(IReadOnlyList<Operation> Operations, IReadOnlyList<string> Notes);
 
     public static IrqPlan Plan(HostFacts f, VmSpec spec, PlannedVm vm)
     {
-        var ops = new List<JournalOperation>();
+        var ops = new List<Operation>();
         var notes = new List<string>();
         var devices = new List<(string Kind, PciDevice Dev)>();
         foreach (var p in spec.Passthrough)
@@ -37,10 +37,11 @@ public static class IrqPlanner
                 var current = irqs.TryGetValue(irq, out var i) && i.Affinity is { } a ? CpuList.Format(a) : null;
                 var wanted = CpuList.Format(cpus);
                 if (current == wanted) continue;
-                ops.Add(new JournalOperation
+                ops.Add(new ValueOperation
                 {
-                    Kind = OperationKind.Value, Section = "3.2.1", FindingId = "irq.pin", Path = $"/proc/irq/{irq}/smp_affinity_list",
-                    OriginalExists = true, OriginalValue = current ?? throw new InputException(null, null, $"/proc/irq/{irq}/smp_affinity_list", "unreadable"), NewValue = wanted,
+                    Section = "3.2.1", FindingId = "irq.pin", Path = $"/proc/irq/{irq}/smp_affinity_list",
+                    Original = current ?? throw new InputException(null, null, $"/proc/irq/{irq}/smp_affinity_list", "unreadable"),
+                    New = wanted,
                 });
             }
         }

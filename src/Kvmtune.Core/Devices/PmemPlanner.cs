@@ -10,15 +10,15 @@ public static class PmemPlanner
     /// The namespaces <c>pmem plan --execute</c> turns into devdax (guide 4.2): every raw namespace that is in use
     /// (non-zero size) and not claimed, as journaled operations run through ndctl.
     /// </summary>
-    public static IReadOnlyList<Changes.JournalOperation> DevdaxOperations(HostFacts f, string? only)
+    public static IReadOnlyList<Changes.Operation> DevdaxOperations(HostFacts f, string? only)
     {
         var ndctl = f.Userspace.Tool("ndctl") ?? throw new Changes.RefusedException("ndctl is not installed (apt-get install ndctl)");
         var raw = f.Nvdimm.Namespaces.Where(n => n.Mode == "raw" && n.Name.StartsWith("namespace", StringComparison.Ordinal) && (only is null || n.Name == only)).ToList();
         if (only is not null && raw.Count == 0) throw new InputException(null, null, "--namespace", $"{only} is not a raw namespace on this machine");
-        return raw.Select((n, i) => new Changes.JournalOperation
+        _ = ndctl; // ndctl is run from the system's own folders, never from a path read from input
+        return raw.Select((n, i) => (Changes.Operation)new Changes.NamespaceOperation
         {
-            Seq = i + 1, Kind = Changes.OperationKind.Namespace, Section = "4.2", FindingId = "pmem.devdax", Path = n.Name, Module = ndctl,
-            OriginalExists = true, OriginalValue = "raw", NewValue = "devdax",
+            Seq = i + 1, Section = "4.2", FindingId = "pmem.devdax", Namespace = n.Name, OriginalMode = "raw", NewMode = "devdax",
         }).ToList();
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Kvmtune.Core.Changes;
 using Kvmtune.Core.Host;
 using Kvmtune.Core.Host.Devices;
@@ -16,21 +17,21 @@ public static class VfioPlanner
     /// <summary>Drivers that may stay in an IOMMU group handed to vfio: PCIe ports and bridges never do DMA for the host.</summary>
     private static readonly string[] Harmless = ["vfio-pci", "pcieport", "shpchp"];
 
-    public static JournalOperation CreateVfs(HostFacts f, string pf, int count)
+    public static Operation CreateVfs(HostFacts f, string pf, int count)
     {
         var dev = Find(f, pf, "PF");
         if (dev.SriovTotalvfs is not int total || total == 0)
             throw new InputException(null, null, pf, "is not SR-IOV capable (no sriov_totalvfs): check that its PF driver and firmware are loaded");
         if (count < 0 || count > total) throw new InputException(null, null, "--count", $"{count} is outside 0..{total} (sriov_totalvfs of {pf})");
         var path = $"/sys/bus/pci/devices/{pf}/sriov_numvfs";
-        return new JournalOperation
+        return new ValueOperation
         {
-            Kind = OperationKind.Value, Section = "5", FindingId = "vfio.create-vfs", Path = path, OriginalExists = true,
-            OriginalValue = dev.SriovNumvfs?.ToString() ?? "0", NewValue = count.ToString(),
+            Section = "5", FindingId = "vfio.create-vfs", Path = path,
+            Original = dev.SriovNumvfs?.ToString(CultureInfo.InvariantCulture) ?? "0", New = count.ToString(CultureInfo.InvariantCulture),
         };
     }
 
-    public static JournalOperation Bind(HostFacts f, HostReader r, string bdf)
+    public static Operation Bind(HostFacts f, HostReader r, string bdf)
     {
         var dev = Find(f, bdf, "device");
         if (f.Virtualization.Iommu.Groups is not > 0 || dev.IommuGroup is not int group)
@@ -39,11 +40,10 @@ public static class VfioPlanner
         if (blockers.Count > 0)
             throw new Changes.RefusedException($"{bdf}: IOMMU group {group} also holds {string.Join(", ", blockers.Select(b => $"{b.Address} (driver {b.Driver})"))}; bind those to vfio-pci or unbind them first");
         var overrideText = r.ReadText($"/sys/bus/pci/devices/{bdf}/driver_override");
-        return new JournalOperation
+        return new DriverOperation
         {
-            Kind = OperationKind.Driver, Section = "5", FindingId = "vfio.bind", Path = bdf, OriginalExists = true,
-            OriginalValue = dev.Driver, NewValue = "vfio-pci",
-            OriginalBytes = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(overrideText is null or "(null)" ? "" : overrideText)),
+            Section = "5", FindingId = "vfio.bind", Device = bdf, OriginalDriver = dev.Driver, NewDriver = "vfio-pci",
+            OriginalOverride = overrideText is null or "(null)" ? "" : overrideText,
         };
     }
 

@@ -173,6 +173,21 @@ public static partial class NativeSys
     /// <summary>Where an open descriptor really is (the kernel's own answer, /proc/self/fd).</summary>
     public static string? PathOf(int fd) => NativeFile.ReadLink($"/proc/self/fd/{fd}");
 
+    /// <summary>The target text of a link in an open folder, or null when the name is not a link.</summary>
+    public static string? ReadLinkAt(int dirFd, string name)
+    {
+        Span<byte> buffer = stackalloc byte[4096];
+        nint n;
+        unsafe
+        {
+            fixed (byte* p = buffer) n = ReadLinkAtNative(dirFd, name, p, buffer.Length);
+        }
+        return n <= 0 ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
+    }
+
+    [LibraryImport("libc", EntryPoint = "readlinkat", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint ReadLinkAtNative(int dirFd, string path, byte* buffer, nint size);
+
     [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static unsafe partial int StatxNative(int dirFd, string path, int flags, uint mask, byte* buffer);
 

@@ -59,6 +59,17 @@ public static partial class NativeSys
         return new FdLock(fd);
     }
 
+    /// <summary>An exclusive, non-blocking lock on an open descriptor (which the handle then owns); null when held.</summary>
+    public static IDisposable? TryLockFd(int fd)
+    {
+        if (Flock(fd, LockEx | LockNb) != 0)
+        {
+            _ = Close(fd);
+            return null;
+        }
+        return new FdLock(fd);
+    }
+
     /// <summary>Ends the process at once: no finally blocks, no flushing, as a power cut would.</summary>
     public static void ExitAbruptly(int code) => ExitNative(code);
 

@@ -36,7 +36,7 @@ public static class ApplyCommand
             var report = Auditor.Run(new AuditContext(facts, p, r, null, AuditContext.ReadProfileValues(reader, p)), AuditCommand.Split(parse.GetValue(only)));
             var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
             var options = new ApplyOptions(parse.GetValue(persist), parse.GetValue(allowReload), parse.GetValue(updateBootloader), crash);
-            var layer = new ChangeLayer(reader, new Journal(JournalOptions.Resolve(parse, journalDir, reader)));
+            using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
             var plan = layer.Plan(facts, report, options);
             if (dry)
             {
@@ -79,8 +79,13 @@ public static class JournalOptions
 {
     public static Option<string?> Dir() => new("--journal-dir") { Description = "The journal folder (default /var/lib/kvmtune/journal under the root)", HelpName = "DIR" };
 
-    public static string Resolve(ParseResult parse, Option<string?> dir, Core.IO.HostReader reader) =>
-        parse.GetValue(dir) ?? reader.Physical("/var/lib/kvmtune/journal");
+    public const string DefaultFolder = "/var/lib/kvmtune/journal";
+
+    /// <summary>--journal-dir as given, else the default folder under the root, reached without following links.</summary>
+    public static Journal Open(string? dir, Core.IO.HostReader reader) =>
+        string.IsNullOrEmpty(dir) ? new Journal(new Core.IO.SafeTree(reader.Root), DefaultFolder) : new Journal(dir);
+
+    public static Journal Open(ParseResult parse, Option<string?> dir, Core.IO.HostReader reader) => Open(parse.GetValue(dir), reader);
 }
 
 /// <summary>A one-line counter on a terminal ("[3/42] /sys/..."), nothing at all elsewhere.</summary>

@@ -16,7 +16,8 @@ public static class HistoryCommand
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
-            var entries = new Journal(JournalOptions.Resolve(parse, journalDir, reader)).All().ToList();
+            using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
+            var entries = layer.History().ToList();
             if (parse.GetValue(format) == "json")
             {
                 ctx.Out.WriteLine(JsonSerializer.Serialize(entries, JournalJsonContext.Default.ListJournalEntry));

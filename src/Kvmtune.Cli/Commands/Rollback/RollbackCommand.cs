@@ -19,7 +19,7 @@ public static class RollbackCommand
             var reader = RootResolver.Reader(parse, root, ctx);
             var which = parse.GetValue(id);
             if (which is not null && parse.GetValue(last)) throw new CliException(ExitCodes.BadInput, "give a JOURNAL_ID or --last, not both");
-            var layer = new ChangeLayer(reader, new Journal(JournalOptions.Resolve(parse, journalDir, reader)));
+            using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
             var result = layer.Rollback(which, parse.GetValue(force));
             ctx.Out.WriteLine($"rollback {result.JournalId}:");
             foreach (var line in result.Lines) ctx.Out.WriteLine("  " + line);

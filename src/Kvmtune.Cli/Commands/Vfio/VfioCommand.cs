@@ -65,7 +65,7 @@ public static class VfioCommand
             throw new CliException(ExitCodes.Refused, "this changes the kernel's settings and needs root (or --dry-run)");
     }
 
-    internal static int Apply(CliContext ctx, Core.IO.HostReader reader, string? journalDir, IReadOnlyList<JournalOperation> ops, string label, bool dryRun)
+    internal static int Apply(CliContext ctx, Core.IO.HostReader reader, string? journalDir, IReadOnlyList<Operation> ops, string label, bool dryRun)
     {
         var plan = new ApplyPlan(ops.Select((o, i) => o with { Seq = i + 1 }).ToList(), [], [], null);
         if (dryRun)
@@ -74,7 +74,7 @@ public static class VfioCommand
             foreach (var op in plan.Operations) ctx.Out.WriteLine($"  {op.Describe()} [{op.Section}]");
             return ExitCodes.Success;
         }
-        var layer = new ChangeLayer(reader, new Journal(journalDir ?? reader.Physical("/var/lib/kvmtune/journal")));
+        using var layer = new ChangeLayer(reader, JournalOptions.Open(journalDir, reader));
         var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
         var result = layer.Apply(plan, label, new ApplyOptions(false, false, false, crash), DateTimeOffset.UtcNow, Progress.For(ctx));
         ctx.Out.WriteLine(result.JournalId is null ? $"{label}: nothing to change" : $"{label}: journal {result.JournalId} ('kvmtune rollback' undoes it)");
