@@ -24,16 +24,18 @@ public static class PersistentFiles
         if (changes.Any(c => c is ModuleOption or ModuleParameter))
             files[SafePaths.ModprobeConf] = Header + string.Concat(modprobe.Select(m => $"options {m.Key} {string.Join(' ', m.Value.Select(kv => $"{kv.Key}={kv.Value}"))}\n"));
 
-        var loads = Lines(existing(SafePaths.ModulesLoadConf)).ToList();
+        var loads = Lines(existing(SafePaths.ModulesLoadConf)).Where(Grammar.IsName).ToList();
         foreach (var l in changes.OfType<ModuleLoad>()) if (!loads.Contains(l.Module)) loads.Add(l.Module);
         if (changes.Any(c => c is ModuleLoad)) files[SafePaths.ModulesLoadConf] = Header + string.Concat(loads.Select(l => l + "\n"));
 
-        var sysctl = KeyValues(existing(SafePaths.SysctlConf), " = ");
+        var sysctl = KeyValues(existing(SafePaths.SysctlConf));
         var tmpfiles = new List<(string Path, string Line)>();
         foreach (var line in Lines(existing(SafePaths.TmpfilesConf)))
         {
+            // Only lines of the form kvmtune writes survive a merge: w PATH - - - - VALUE, each part in its grammar.
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length >= 2) tmpfiles.Add((f[1], line));
+            if (f is ["w", var path, "-", "-", "-", "-", var value] && WriteAllowlist.IsAllowed(path, out _) && Grammar.IsValue(value))
+                tmpfiles.Add((path, $"w {path} - - - - {value}"));
         }
         foreach (var w in changes.OfType<SysfsWrite>())
         {
@@ -87,13 +89,15 @@ public static class PersistentFiles
     private static IEnumerable<string> Lines(string? text) =>
         (text ?? "").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'));
 
-    private static SortedDictionary<string, string> KeyValues(string? text, string separator)
+    private static SortedDictionary<string, string> KeyValues(string? text)
     {
         var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var line in Lines(text))
         {
             var i = line.IndexOf('=');
-            if (i > 0) map[line[..i].Trim()] = line[(i + 1)..].Trim();
+            if (i <= 0) continue;
+            var (key, value) = (line[..i].Trim(), line[(i + 1)..].Trim());
+            if (WriteAllowlist.IsAllowed("/proc/sys/" + key.Replace('.', '/'), out _) && Grammar.IsValue(value)) map[key] = value;
         }
         return map;
     }
@@ -108,7 +112,8 @@ public static class PersistentFiles
             foreach (var kv in f.Skip(2))
             {
                 var eq = kv.IndexOf('=');
-                if (eq > 0) Set(map, f[1], kv[..eq], kv[(eq + 1)..]);
+                if (eq > 0 && Grammar.IsName(f[1]) && Grammar.IsName(kv[..eq]) && Grammar.IsValue(kv[(eq + 1)..]))
+                    Set(map, f[1], kv[..eq], kv[(eq + 1)..]);
             }
         }
         return map;
@@ -131,7 +136,8 @@ public static class PersistentFiles
             foreach (var w in line[prefix.Length..].TrimEnd('"').Split(' ', StringSplitOptions.RemoveEmptyEntries))
             {
                 var eq = w.IndexOf('=');
-                args.Add(eq < 0 ? (w, null) : (w[..eq], w[(eq + 1)..]));
+                var (key, value) = eq < 0 ? (w, null) : (w[..eq], w[(eq + 1)..]);
+                if (Grammar.IsArgumentKey(key) && (value is null || Grammar.IsArgumentValue(value))) args.Add((key, value));
             }
         }
         return args;

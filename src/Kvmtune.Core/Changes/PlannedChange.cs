@@ -1,3 +1,5 @@
+using static Kvmtune.Core.Parsing.ShellWords;
+
 namespace Kvmtune.Core.Changes;
 
 /// <summary>
@@ -16,7 +18,7 @@ public abstract record PlannedChange(string Section)
 /// <summary>Write a value to a sysfs or procfs file.</summary>
 public sealed record SysfsWrite(string Section, string Path, string Value) : PlannedChange(Section)
 {
-    public override IReadOnlyList<string> RuntimeCommands => [$"echo {Value} > {Path}"];
+    public override IReadOnlyList<string> RuntimeCommands => [$"echo {Quote(Value)} > {Quote(Path)}"];
     public override IReadOnlyList<string> PersistentSteps =>
         Path.StartsWith("/proc/sys/", StringComparison.Ordinal)
             ? [$"/etc/sysctl.d/90-kvmtune.conf: {Path["/proc/sys/".Length..].Replace('/', '.')} = {Value}"]
@@ -36,14 +38,15 @@ public sealed record KernelArgument(string Section, string Key, string? Value, b
 /// <summary>A module option: persistent in /etc/modprobe.d, live only through a module reload.</summary>
 public sealed record ModuleOption(string Section, string Module, string Parameter, string Value) : PlannedChange(Section)
 {
-    public override IReadOnlyList<string> RuntimeCommands => [$"modprobe -r {Module} && modprobe {Module} {Parameter}={Value}"];
+    public override IReadOnlyList<string> RuntimeCommands =>
+        [$"modprobe -r {Quote(Module)} && modprobe {Quote(Module)} {Quote($"{Parameter}={Value}")}"];
     public override IReadOnlyList<string> PersistentSteps => [$"/etc/modprobe.d/kvmtune.conf: options {Module} {Parameter}={Value}"];
 }
 
 /// <summary>Load a module now and at boot.</summary>
 public sealed record ModuleLoad(string Section, string Module) : PlannedChange(Section)
 {
-    public override IReadOnlyList<string> RuntimeCommands => [$"modprobe {Module}"];
+    public override IReadOnlyList<string> RuntimeCommands => [$"modprobe {Quote(Module)}"];
     public override IReadOnlyList<string> PersistentSteps => [$"/etc/modules-load.d/kvmtune.conf: {Module}"];
 }
 
@@ -51,7 +54,8 @@ public sealed record ModuleLoad(string Section, string Module) : PlannedChange(S
 public sealed record HugetlbfsMountChange(string Section, string MountPoint, long PageSizeKib) : PlannedChange(Section)
 {
     public string PageSizeOption => PageSizeKib >= 1 << 20 ? $"{PageSizeKib >> 20}G" : $"{PageSizeKib >> 10}M";
-    public override IReadOnlyList<string> RuntimeCommands => [$"mkdir -p {MountPoint}", $"mount -t hugetlbfs -o pagesize={PageSizeOption} none {MountPoint}"];
+    public override IReadOnlyList<string> RuntimeCommands =>
+        [$"mkdir -p {Quote(MountPoint)}", $"mount -t hugetlbfs -o pagesize={PageSizeOption} none {Quote(MountPoint)}"];
     public override IReadOnlyList<string> PersistentSteps => [$"systemd mount unit {SystemdUnitName}: What=hugetlbfs Where={MountPoint} Type=hugetlbfs Options=pagesize={PageSizeOption}"];
     public string SystemdUnitName => MountPoint.Trim('/').Replace("-", "\\x2d").Replace('/', '-') + ".mount";
 }
@@ -67,6 +71,6 @@ public sealed record ManualStep(string Section, string Text) : PlannedChange(Sec
 public sealed record ModuleParameter(string Section, string Module, string Parameter, string Value) : PlannedChange(Section)
 {
     public string Path => $"/sys/module/{Module}/parameters/{Parameter}";
-    public override IReadOnlyList<string> RuntimeCommands => [$"echo {Value} > {Path}"];
+    public override IReadOnlyList<string> RuntimeCommands => [$"echo {Quote(Value)} > {Quote(Path)}"];
     public override IReadOnlyList<string> PersistentSteps => [$"/etc/modprobe.d/kvmtune.conf: options {Module} {Parameter}={Value}"];
 }

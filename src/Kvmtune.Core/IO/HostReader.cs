@@ -22,10 +22,45 @@ public sealed class HostReader
     private NativeFile.DirHandle? _openDir;
     private string? _openDirPath;
 
+    // Under --root every path is resolved from this descriptor with openat2(RESOLVE_IN_ROOT): a link in the tree,
+    // absolute or relative, can never lead onto the live file system.
+    private readonly NativeFile.DirHandle? _rootFd;
+
     public HostReader(string root)
     {
         Root = Path.GetFullPath(string.IsNullOrEmpty(root) ? "/" : root);
         if (Root.Length > 1) Root = Root.TrimEnd('/');
+        if (!IsLive)
+        {
+            var fd = NativeSys.OpenDirectory(Root);
+            _rootFd = fd >= 0 ? new NativeFile.DirHandle(fd) : null;
+        }
+    }
+
+    /// <summary>Opens a machine path under --root, links followed inside the root only; -errno on failure.</summary>
+    private int OpenInRoot(string path, int flags)
+    {
+        if (_rootFd is null) return -2;
+        var rel = path.TrimStart('/');
+        var fd = NativeSys.OpenAt2(_rootFd.Fd, rel.Length == 0 ? "." : rel, flags | NativeSys.OCloseOnExec, 0,
+            NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks);
+        if (fd != -38) return fd;
+        // Kernels before 5.6 have no openat2: resolve the links inside the root first, then open what they name.
+        var real = LinkWalker.Resolve(Root, path);
+        return real is null ? -40 : NativeSys.OpenAt(-100, Root + real, flags | NativeSys.OCloseOnExec | NativeSys.ONoFollow, 0);
+    }
+
+    /// <summary>A file of a tree: only a regular file is evidence (a device or FIFO planted in a tree is not).</summary>
+    private byte[]? ReadInRoot(string path, bool single)
+    {
+        var fd = OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ONonBlock | NativeSys.ONoCtty);
+        if (fd < 0) return null;
+        if (NativeSys.Fstat(fd) is not { IsRegular: true })
+        {
+            NativeSys.CloseFd(fd);
+            return null;
+        }
+        return NativeFile.ReadOpened(fd, single, ref _scratch);
     }
 
     /// <summary>The folder that stands for "/"; "/" on a live machine.</summary>
@@ -44,6 +79,12 @@ public sealed class HostReader
     public byte[]? ReadBytes(string path)
     {
         if (_files.TryGetValue(path, out var cached)) return cached;
+        if (!IsLive)
+        {
+            var read = ReadInRoot(path, path.StartsWith("/sys/", StringComparison.Ordinal));
+            _files[path] = read;
+            return read;
+        }
         var kernel = path.StartsWith("/sys/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
         // Kernel files report no true size; an ordinary file's size lets a large one be read without regrowing.
         long hint = 0;
@@ -98,7 +139,8 @@ public sealed class HostReader
     public IReadOnlyList<string>? List(string path)
     {
         if (_listings.TryGetValue(path, out var cached)) return cached;
-        var list = NativeFile.ListNames(Physical(path));
+        var list = IsLive ? NativeFile.ListNames(Physical(path))
+            : NativeFile.ListNames(OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag));
         list?.Sort(StringComparer.Ordinal);
         IReadOnlyList<string>? names = list;
         _listings[path] = names;
@@ -109,8 +151,17 @@ public sealed class HostReader
     public EntryKind Probe(string path)
     {
         if (_probes.TryGetValue(path, out var cached)) return cached;
-        var p = Physical(path);
-        var kind = Directory.Exists(p) ? EntryKind.Directory : File.Exists(p) ? EntryKind.File : EntryKind.Missing;
+        EntryKind kind;
+        if (IsLive)
+        {
+            var p = Physical(path);
+            kind = Directory.Exists(p) ? EntryKind.Directory : File.Exists(p) ? EntryKind.File : EntryKind.Missing;
+        }
+        else
+        {
+            var st = StatInRoot(path);
+            kind = st is null ? EntryKind.Missing : st.Value.IsDirectory ? EntryKind.Directory : EntryKind.File;
+        }
         _probes[path] = kind;
         return kind;
     }
@@ -121,7 +172,15 @@ public sealed class HostReader
     public string? ReadLink(string path)
     {
         if (_links.TryGetValue(path, out var cached)) return cached;
-        var target = NativeFile.ReadLink(Physical(path));
+        string? target;
+        if (IsLive) target = NativeFile.ReadLink(Physical(path));
+        else
+        {
+            var slash = path.LastIndexOf('/');
+            var dir = OpenInRoot(slash <= 0 ? "/" : path[..slash], NativeSys.OPathOnly | NativeSys.ODirectoryFlag);
+            target = dir < 0 ? null : NativeSys.ReadLinkAt(dir, path[(slash + 1)..]);
+            if (dir >= 0) NativeSys.CloseFd(dir);
+        }
         _links[path] = target;
         return target;
     }
@@ -139,6 +198,12 @@ public sealed class HostReader
     {
         if (_modes.TryGetValue(path, out var cached)) return cached;
         UnixFileMode? mode = null;
+        if (!IsLive)
+        {
+            mode = StatInRoot(path) is { } st ? (UnixFileMode)st.Permissions : null;
+            _modes[path] = mode;
+            return mode;
+        }
         try
         {
             var p = Physical(path);
@@ -150,6 +215,15 @@ public sealed class HostReader
         }
         _modes[path] = mode;
         return mode;
+    }
+
+    private StatInfo? StatInRoot(string path)
+    {
+        var fd = OpenInRoot(path, NativeSys.OPathOnly);
+        if (fd < 0) return null;
+        var st = NativeSys.Fstat(fd);
+        NativeSys.CloseFd(fd);
+        return st;
     }
 
     /// <summary>Everything consulted so far, for <c>snapshot</c>.</summary>

@@ -13,6 +13,9 @@ internal static partial class NativeFile
     private const int OPath = 0x200000;
     private const int ODirectory = 0x10000;
 
+    /// <summary>The most kvmtune reads of one file of a machine: far above any real sysfs, procfs or dpkg file.</summary>
+    public const int MaxFileBytes = 64 << 20;
+
     /// <summary>An open folder; closed when disposed or, failing that, when collected.</summary>
     public sealed class DirHandle : SafeHandle
     {
@@ -37,6 +40,9 @@ internal static partial class NativeFile
         return fd < 0 ? null : new DirHandle(fd);
     }
 
+    /// <summary>Reads an already open descriptor (closing it); null when it cannot be read or is too large.</summary>
+    public static byte[]? ReadOpened(int fd, bool singleRead, ref byte[] scratch) => ReadFd(fd, singleRead, ref scratch, 0);
+
     private static byte[]? ReadFd(int fd, bool singleRead, ref byte[] scratch, long sizeHint)
     {
         if (fd < 0) return null;
@@ -44,11 +50,18 @@ internal static partial class NativeFile
         {
             // One scratch buffer per reader, grown as needed: most attributes are a few bytes. A large ordinary
             // file (the dpkg status database) gets its own buffer of the size stat reports, read in one go.
+            if (sizeHint >= MaxFileBytes) return null;
             var buffer = sizeHint >= scratch.Length ? new byte[sizeHint + 1] : scratch;
             var length = 0;
             while (true)
             {
-                if (length == buffer.Length) { Array.Resize(ref buffer, buffer.Length * 4); if (sizeHint < scratch.Length) scratch = buffer; }
+                if (length == buffer.Length)
+                {
+                    // A file past the limit (a 3 GB cpuinfo, /dev/zero behind a link) is not evidence: unreadable.
+                    if (buffer.Length >= MaxFileBytes) return null;
+                    Array.Resize(ref buffer, (int)Math.Min(MaxFileBytes, buffer.Length * 4L));
+                    if (sizeHint < scratch.Length) scratch = buffer;
+                }
                 nint n;
                 unsafe
                 {
@@ -88,9 +101,19 @@ internal static partial class NativeFile
     /// The names in a folder, or null when it cannot be listed. .NET's enumerator stats every symbolic link it
     /// meets to learn whether it leads to a folder; sysfs folders are mostly links, and the answer is not needed.
     /// </summary>
-    public static List<string>? ListNames(string path)
+    public static List<string>? ListNames(string path) => ListDir(OpenDir(path));
+
+    /// <summary>The names in an open folder descriptor (which this takes over and closes).</summary>
+    public static List<string>? ListNames(int fd)
     {
-        var dir = OpenDir(path);
+        if (fd < 0) return null;
+        var dir = FdOpenDir(fd);
+        if (dir == 0) { _ = Close(fd); return null; }
+        return ListDir(dir);
+    }
+
+    private static List<string>? ListDir(nint dir)
+    {
         if (dir == 0) return null;
         try
         {
@@ -117,6 +140,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "opendir", StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint OpenDir(string path);
+
+    [LibraryImport("libc", EntryPoint = "fdopendir")]
+    private static partial nint FdOpenDir(int fd);
 
     [LibraryImport("libc", EntryPoint = "readdir64")]
     private static partial nint ReadDir(nint dir);

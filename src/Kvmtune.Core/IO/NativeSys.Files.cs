@@ -50,6 +50,19 @@ public static partial class NativeSys
     /// <summary>A path's own type, owner and mode (a link is reported as a link); null when it is missing.</summary>
     public static StatInfo? Lstat(string path) => StatAt(AtFdCwd, path, AtSymlinkNoFollow);
 
+    /// <summary>What a path names after following links; null when it is missing.</summary>
+    public static StatInfo? Stat(string path) => StatAt(AtFdCwd, path, 0);
+
+    public static uint EffectiveUid() => GetEuid();
+
+    public static uint EffectiveGid() => GetEgid();
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuid();
+
+    [LibraryImport("libc", EntryPoint = "getegid")]
+    private static partial uint GetEgid();
+
     /// <summary>A name in an open folder, not following a link at it; null when it is missing.</summary>
     public static StatInfo? LstatAt(int dirFd, string name) => StatAt(dirFd, name, AtSymlinkNoFollow);
 

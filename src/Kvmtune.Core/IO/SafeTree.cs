@@ -136,7 +136,7 @@ public sealed class SafeTree : IDisposable
     /// and synced, given the owner and mode asked for, renamed over the target, and the folder synced.
     /// </summary>
     public void ReplaceOwnedFile(string machinePath, ReadOnlySpan<byte> bytes, uint mode, uint uid, uint gid,
-        IReadOnlyList<string>? createFolders = null)
+        IReadOnlyList<string>? createFolders = null, bool allowHardLinks = false)
     {
         foreach (var folder in createFolders ?? [])
             CreateFolder(folder);
@@ -146,7 +146,11 @@ public sealed class SafeTree : IDisposable
         try
         {
             var existing = NativeSys.LstatAt(dir, name);
-            if (existing is { } st) RequireOwnedRegular(machinePath, st);
+            if (existing is { } st)
+            {
+                if (allowHardLinks && !st.IsRegular) throw new UnsafePathException(machinePath, "it is not a regular file");
+                if (!allowHardLinks) RequireOwnedRegular(machinePath, st);
+            }
             var temp = $".{name}{TempMarker}{Environment.ProcessId}";
             var fd = NativeSys.OpenAt(dir, temp, NativeSys.OWrOnly | NativeSys.OCreate | NativeSys.OExclusive
                 | NativeSys.ONoFollow | NativeSys.OCloseOnExec, 0b110_000_000);

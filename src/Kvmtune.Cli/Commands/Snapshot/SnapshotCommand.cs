@@ -19,26 +19,14 @@ public static class SnapshotCommand
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
             var path = parse.GetValue(output)!;
-            var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-            if (!Directory.Exists(dir)) throw new CliException(ExitCodes.BadInput, $"--output: folder '{dir}' does not exist");
             var manifest = new SnapshotManifest("kvmtune.snapshot/v1", typeof(SnapshotCommand).Assembly.GetName().Version?.ToString() ?? "?",
                 DateTimeOffset.UtcNow.ToString("O"), reader.Root, InspectDocument.RoleName(facts.Virtualization.Role), facts.Kernel.Release);
             var writer = new SnapshotWriter(reader);
-            // Written beside the target and renamed, so a reader never sees half an archive.
-            var temp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-            try
-            {
-                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-                {
-                    writer.Write(stream, JsonSerializer.Serialize(manifest, SnapshotJsonContext.Default.SnapshotManifest));
-                    stream.Flush(flushToDisk: true);
-                }
-                File.Move(temp, path, overwrite: true);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
+            // Built in memory, then written the way every --output is: a regular file replaced atomically, a pipe or
+            // device written through.
+            using var archive = new MemoryStream();
+            writer.Write(archive, JsonSerializer.Serialize(manifest, SnapshotJsonContext.Default.SnapshotManifest));
+            OutputFile.Write(path, archive.ToArray());
             ctx.Error.WriteLine($"snapshot: {writer.Count} files, folders and links from {reader.Root} written to {path}");
             return ExitCodes.Success;
         });
