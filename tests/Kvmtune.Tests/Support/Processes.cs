@@ -24,6 +24,8 @@ public static class Processes
         return new ProcessResult(p.ExitCode, stdout.Result, stderr.Result);
     }
 
+    public static ProcessResult Run(string file, params string[] args) => Run(file, (IEnumerable<string>)args);
+
     public static bool OnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, program)));
 }
