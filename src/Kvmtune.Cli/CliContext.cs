@@ -52,15 +52,25 @@ public sealed class CliException(int exitCode, string message) : Exception(messa
 
 public static class RootResolver
 {
-    /// <summary>--root, else KVMTUNE_ROOT, else "/"; a root that does not exist is bad input (exit 2).</summary>
+    /// <summary>
+    /// --root, else KVMTUNE_ROOT, else "/". A root given but empty is bad input (exit 2), not the live host: a
+    /// script whose variable came out empty must not tune the machine it runs on. So is a folder that is no
+    /// machine tree at all (neither proc nor sys in it).
+    /// </summary>
     public static HostReader Reader(ParseResult parse, Option<string?> rootOption, CliContext ctx)
     {
-        var root = parse.GetValue(rootOption);
-        var source = "--root";
-        if (string.IsNullOrEmpty(root)) { root = ctx.Environment("KVMTUNE_ROOT"); source = "KVMTUNE_ROOT"; }
-        if (string.IsNullOrEmpty(root)) return new HostReader("/");
+        var given = parse.GetResult(rootOption) is { Implicit: false };
+        var root = given ? parse.GetValue(rootOption) ?? "" : ctx.Environment("KVMTUNE_ROOT");
+        var source = given ? "--root" : "KVMTUNE_ROOT";
+        if (root is null) return new HostReader("/");
+        if (root.Length == 0)
+            throw new CliException(ExitCodes.BadInput,
+                $"{source} is empty: give the folder that stands for '/' (or leave {source} out for this machine)");
         if (!Directory.Exists(root))
             throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted snapshot)");
+        if (root.TrimEnd('/').Length > 0 && !Directory.Exists(Path.Combine(root, "proc")) && !Directory.Exists(Path.Combine(root, "sys")))
+            throw new CliException(ExitCodes.BadInput,
+                $"{source}: '{root}' is not a machine tree: it has neither a proc nor a sys folder (give the folder that stands for '/')");
         return new HostReader(root);
     }
 }
