@@ -2,7 +2,6 @@ using System.Text.RegularExpressions;
 using Kvmtune.Core.Changes;
 using Kvmtune.Core.IO;
 using Kvmtune.Core.Parsing;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Kvmtune.Core.Profiles;
@@ -63,21 +62,10 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
 
     private Profile Load(string path, int depth)
     {
-        YamlMappingNode root;
-        try
-        {
-            // A regular file of at most 1 MiB: /dev/zero or a FIFO is an error, not a hang.
-            var text = InputFile.ReadText(path);
-            var stream = new YamlStream();
-            stream.Load(new StringReader(text));
-            if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode m)
-                throw new InputException(path, 1, null, "a profile is one YAML mapping (name, inherits, settings, sysfs)");
-            root = m;
-        }
-        catch (YamlException e)
-        {
-            throw new InputException(path, e.Start.Line, null, $"not valid YAML: {e.Message}");
-        }
+        // A regular file of at most 1 MiB: /dev/zero or a FIFO is an error, not a hang.
+        var stream = YamlText.Load(InputFile.ReadText(path), path);
+        if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new InputException(path, 1, null, "a profile is one YAML mapping (name, inherits, settings, sysfs)");
 
         string? name = null, description = null, inherits = null;
         long inheritsLine = root.Start.Line;
@@ -163,6 +151,6 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
         return text;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_.,:+-]{1,256}$")]
+    [GeneratedRegex("^[A-Za-z0-9_.,:+-]{1,256}\\z")]
     private static partial Regex TokenRegex();
 }

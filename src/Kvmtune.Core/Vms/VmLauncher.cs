@@ -33,7 +33,7 @@ public sealed partial class VmLauncher(string runDir)
 
     private string QmpPath(string name) => Path.Combine(RunDir, CheckName(name) + ".qmp");
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")] private static partial Regex NameRegex();
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}\\z")] private static partial Regex NameRegex();
 
     public static bool IsName(string name) => NameRegex().IsMatch(name) && name is not ("." or "..");
 

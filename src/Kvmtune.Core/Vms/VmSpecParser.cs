@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using Kvmtune.Core.Host;
 using Kvmtune.Core.IO;
 using Kvmtune.Core.Parsing;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Kvmtune.Core.Vms;
@@ -20,10 +19,10 @@ public static partial class VmSpecParser
     private static readonly string[] PmemKeys = ["path", "size", "align"];
     private static readonly string[] BootKeys = ["kernel", "initrd", "append"];
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")] private static partial Regex NameRegex();
-    [GeneratedRegex("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")] private static partial Regex MacRegex();
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}$")] private static partial Regex IfnameRegex();
-    [GeneratedRegex("^/dev/dax[0-9]+\\.[0-9]+$")] private static partial Regex DaxRegex();
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}\\z")] private static partial Regex NameRegex();
+    [GeneratedRegex("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\\z")] private static partial Regex MacRegex();
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}\\z")] private static partial Regex IfnameRegex();
+    [GeneratedRegex("^/dev/dax[0-9]+\\.[0-9]+\\z")] private static partial Regex DaxRegex();
 
     public static IReadOnlyList<VmSpec> ParseFile(string path, HostFacts host)
     {
@@ -33,9 +32,7 @@ public static partial class VmSpecParser
 
     public static IReadOnlyList<VmSpec> Parse(string text, string file, HostFacts host)
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
-        catch (YamlException e) { throw new InputException(file, e.Start.Line, null, $"not valid YAML: {e.Message}"); }
+        var stream = YamlText.Load(text, file);
         var specs = new List<VmSpec>();
         foreach (var doc in stream.Documents)
         {
