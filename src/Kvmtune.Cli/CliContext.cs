@@ -68,9 +68,11 @@ public static class RootResolver
                 $"{source} is empty: give the folder that stands for '/' (or leave {source} out for this machine)");
         if (!Directory.Exists(root))
             throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted snapshot)");
-        if (root.TrimEnd('/').Length > 0 && !Directory.Exists(Path.Combine(root, "proc")) && !Directory.Exists(Path.Combine(root, "sys")))
-            throw new CliException(ExitCodes.BadInput,
-                $"{source}: '{root}' is not a machine tree: it has neither a proc nor a sys folder (give the folder that stands for '/')");
+        var machine = root.TrimEnd('/').Length == 0
+            || Directory.Exists(Path.Combine(root, "proc")) || Directory.Exists(Path.Combine(root, "sys"));
+        if (!machine)
+            throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a machine tree: " +
+                "it has neither a proc nor a sys folder (give the folder that stands for '/')");
         return new HostReader(root);
     }
 }

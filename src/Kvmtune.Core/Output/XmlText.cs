@@ -92,7 +92,8 @@ public sealed class XmlText
                 case '\t' or '\n': sb.Append(c); break;
                 case < ' ' or '\uFFFE' or '\uFFFF': sb.Append('\uFFFD'); break;
                 default:
-                    if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) sb.Append(c).Append(s[++i]);
+                    if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+                        sb.Append(c).Append(s[++i]);
                     else if (char.IsSurrogate(c)) sb.Append('\uFFFD');
                     else sb.Append(c);
                     break;

@@ -36,7 +36,9 @@ public static class SafeText
         {
             var c = s[i];
             if (!IsControl(c) || (keepLines && c is '\n' or '\t')) { sb.Append(c); continue; }
-            var own = c == '\e' && keep is not null ? keep.FirstOrDefault(k => string.CompareOrdinal(s, i, k, 0, k.Length) == 0) : null;
+            var own = c == '\e' && keep is not null
+                ? keep.FirstOrDefault(k => string.CompareOrdinal(s, i, k, 0, k.Length) == 0)
+                : null;
             if (own is not null) { sb.Append(own); i += own.Length - 1; continue; }
             sb.Append("\\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
         }

@@ -13,7 +13,8 @@ public static class YamlText
         catch (YamlException e) { throw new InputException(file, e.Start.Line, null, $"not valid YAML: {e.Message}"); }
         // The library throws more than YamlException on some input: a "\ud800" escape without its low half, a
         // plain scalar of stray C1 controls (found by HostileInputPropertyTests).
-        catch (Exception e) when (e is ArgumentException or FormatException or OverflowException or InvalidOperationException)
+        catch (Exception e)
+            when (e is ArgumentException or FormatException or OverflowException or InvalidOperationException)
         {
             throw new InputException(file, null, null, $"not valid YAML: {e.Message}");
         }

@@ -117,7 +117,8 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
             {
                 var p = Scalar(path, k, "sysfs key");
                 if (SafeText.HasControl(p))
-                    throw new InputException(path, k.Start.Line, SafeText.Visible(p), "refused: a control character in a path");
+                    throw new InputException(path, k.Start.Line, SafeText.Visible(p),
+                        "refused: a control character in a path");
                 if (!WriteAllowlist.IsAllowed(p, out var reason)) throw new InputException(path, k.Start.Line, p, $"refused: {reason}");
                 sysfs[p] = Token(path, v, p);
             }
@@ -138,7 +139,8 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
         if (text.Length == 0) throw new InputException(file, node.Start.Line, key, "is empty");
         if (!TokenRegex().IsMatch(text))
             throw new InputException(file, node.Start.Line, key,
-                $"'{SafeText.Visible(text)}' is not one value: use only letters, digits and _ . , : + - (1 to 256 characters)");
+                $"'{SafeText.Visible(text)}' is not one value: " +
+                "use only letters, digits and _ . , : + - (1 to 256 characters)");
         return text;
     }
 
@@ -147,7 +149,8 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
     {
         var text = Scalar(file, node, key);
         if (text.Length > 1024 || SafeText.HasControl(text))
-            throw new InputException(file, node.Start.Line, key, "must be one line of at most 1024 characters without control characters");
+            throw new InputException(file, node.Start.Line, key,
+                "must be one line of at most 1024 characters without control characters");
         return text;
     }
 

@@ -40,7 +40,8 @@ public sealed partial class VmLauncher(string runDir)
     /// <summary>The name, if it is a VM name: a name like "../x" must not lead outside the run folder.</summary>
     public static string CheckName(string name) => IsName(name) ? name :
         throw new InputException(null, null, "NAME",
-            $"'{SafeText.Visible(name)}' is not a VM name (1 to 64 letters, digits, '.', '_' and '-'; not '.' or '..')");
+            $"'{SafeText.Visible(name)}' is not a VM name " +
+            "(1 to 64 letters, digits, '.', '_' and '-'; not '.' or '..')");
 
     public RunState Run(VmSpec spec, PlannedVm vm, HostFacts host, string accel, TimeSpan timeout)
     {
@@ -100,13 +101,16 @@ public sealed partial class VmLauncher(string runDir)
         var path = StatePath(name);
         if (!File.Exists(path)) return null;
         try { return JsonSerializer.Deserialize(InputFile.ReadText(path), RunStateJsonContext.Default.RunState); }
-        catch (JsonException e) { throw new InputException(path, null, null, $"not a state file of kvmtune: {e.Message}"); }
+        catch (JsonException e)
+        {
+            throw new InputException(path, null, null, $"not a state file of kvmtune: {e.Message}");
+        }
     }
 
     public IReadOnlyList<RunState> All() =>
         Directory.Exists(RunDir)
-            ? Directory.GetFiles(RunDir, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>().Where(IsName)
-                .Select(TryLoad).OfType<RunState>().ToList()
+            ? Directory.GetFiles(RunDir, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>()
+                .Where(IsName).Select(TryLoad).OfType<RunState>().ToList()
             : [];
 
     public static bool Alive(int pid) => Directory.Exists($"/proc/{pid}") && !(File.ReadAllText($"/proc/{pid}/stat").Split(' ') is { Length: > 2 } f && f[2] == "Z");

@@ -90,7 +90,8 @@ public static partial class VmSpecParser
             return new PassthroughSpec(pci);
         }).ToList();
         var twice = passthrough.GroupBy(x => x.Pci).FirstOrDefault(g => g.Count() > 1);
-        if (twice is not null) throw r.Error("passthrough", $"{twice.Key} is listed more than once (a device can be given to a VM once)");
+        if (twice is not null)
+            throw r.Error("passthrough", $"{twice.Key} is listed more than once (a device can be given to a VM once)");
         var pmem = r.List("pmem").Select(n => ParsePmem(n, file, host)).ToList();
         BootSpec? boot = null;
         if (r.Node("boot") is YamlNode b)
@@ -179,7 +180,8 @@ public static partial class VmSpecParser
         return null;
     }
 
-    private static readonly string[] PmemForbidden = ["/etc", "/proc", "/sys", "/boot", "/dev/mem", "/dev/kmem", "/dev/port"];
+    private static readonly string[] PmemForbidden =
+        ["/etc", "/proc", "/sys", "/boot", "/dev/mem", "/dev/kmem", "/dev/port"];
 
     /// <summary>
     /// A pmem backend is mapped shared and written by the guest: only a DAX device or a regular file, never a
@@ -200,7 +202,9 @@ public static partial class VmSpecParser
         {
             if (DaxRegex().IsMatch(p)) return null;
             var under = PmemForbidden.FirstOrDefault(d => p == d || p.StartsWith(d + "/", StringComparison.Ordinal));
-            return under is null ? null : $"refused: {under} is the system's, not guest memory (use /dev/daxN.M or a regular file)";
+            return under is null
+                ? null
+                : $"refused: {under} is the system's, not guest memory (use /dev/daxN.M or a regular file)";
         }
     }
 
@@ -291,7 +295,8 @@ public static partial class VmSpecParser
             {
                 var name = (k as YamlScalarNode)?.Value ?? "";
                 if (!known.Contains(name))
-                    throw new InputException(file, k.Start.Line, prefix + SafeText.Visible(name), $"unknown key (known: {string.Join(", ", known)})");
+                    throw new InputException(file, k.Start.Line, prefix + SafeText.Visible(name),
+                        $"unknown key (known: {string.Join(", ", known)})");
             }
         }
     }

@@ -6,7 +6,7 @@ using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Audit;
 
-/// <summary>Issue #10: a custom profile is hostile input; its values end up in sysfs, sysctl.d and tmpfiles.d.</summary>
+/// <summary>Issue #10: a custom profile is hostile input; its values reach sysfs, sysctl.d and tmpfiles.d.</summary>
 public sealed class HostileProfileTests : IDisposable
 {
     private readonly TestTree _t = new();
@@ -66,9 +66,10 @@ public sealed class HostileProfileTests : IDisposable
     [InlineData("1:2")]
     public void Ordinary_kernel_values_are_kept(string value)
     {
-        _t.File("/p/ok.yaml", $"inherits: balanced\nsysfs:\n  /sys/kernel/mm/transparent_hugepage/defrag: \"{value}\"\n");
+        const string thp = "/sys/kernel/mm/transparent_hugepage/defrag";
+        _t.File("/p/ok.yaml", $"inherits: balanced\nsysfs:\n  {thp}: \"{value}\"\n");
         new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml"))
-            .SysfsWrites["/sys/kernel/mm/transparent_hugepage/defrag"].Should().Be(value);
+            .SysfsWrites[thp].Should().Be(value);
     }
 
     [Theory]
@@ -138,11 +139,13 @@ public sealed class HostileProfileTests : IDisposable
     {
         var watch = Stopwatch.StartNew();
         var act = () => new ProfileCatalog(_t.Physical("/none")).Resolve("/dev/zero");
-        act.Should().Throw<InputException>().Which.Message.Should().Contain("/dev/zero").And.Contain("not a regular file");
+        act.Should().Throw<InputException>().Which.Message
+            .Should().Contain("/dev/zero").And.Contain("not a regular file");
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>A YAML double-quoted scalar holding exactly <paramref name="value"/>.</summary>
     private static string Yaml(string value) =>
-        "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\t", "\\t").Replace("\u001b", "\\e") + "\"";
+        "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\t", "\\t")
+            .Replace("\u001b", "\\e") + "\"";
 }

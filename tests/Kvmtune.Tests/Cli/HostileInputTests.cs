@@ -5,7 +5,9 @@ using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Cli;
 
-/// <summary>Issue #10: every input is hostile; bad input is exit 2 with a sentence, never a hang, a crash or a wrong target.</summary>
+/// <summary>
+/// Issue #10: every input is hostile; bad input is exit 2 with a sentence, never a hang, a crash or a wrong target.
+/// </summary>
 public sealed partial class HostileInputTests : IDisposable
 {
     private readonly TestTree _t = new();
@@ -49,11 +51,13 @@ public sealed partial class HostileInputTests : IDisposable
     public void A_hostile_sysfs_value_in_a_profile_is_exit_2_with_file_line_and_key_and_changes_nothing()
     {
         using var h = new SyntheticHost();
-        h.Set("/p/evil.yaml", "inherits: balanced\nsysfs:\n  /sys/kernel/mm/transparent_hugepage/defrag: \"never\\nw /etc/shadow - - - - pwned\"\n");
+        const string thp = "/sys/kernel/mm/transparent_hugepage/defrag";
+        h.Set("/p/evil.yaml", $"inherits: balanced\nsysfs:\n  {thp}: \"never\\nw /etc/shadow - - - - pwned\"\n");
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p/evil.yaml"), "--persist");
+        var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p/evil.yaml"),
+            "--persist");
         run.ExitCode.Should().Be(2, run.Stdout);
-        run.Stderr.Should().Contain("evil.yaml:3: /sys/kernel/mm/transparent_hugepage/defrag:").And.NotContain("\nw /etc");
+        run.Stderr.Should().Contain($"evil.yaml:3: {thp}:").And.NotContain("\nw /etc");
         TreeState.Of(h.Root).Should().BeEquivalentTo(before);
     }
 
@@ -95,7 +99,8 @@ public sealed partial class HostileInputTests : IDisposable
         run.ExitCode.Should().Be(2);
         run.Stderr.Should().Contain(_t.Root).And.Contain("neither a proc nor a sys folder");
         _t.Dir("/sys");
-        KvmtuneRunner.Run("inspect", "--root", _t.Root).ExitCode.Should().Be(0, "a tree with only /sys is a machine tree");
+        KvmtuneRunner.Run("inspect", "--root", _t.Root).ExitCode
+            .Should().Be(0, "a tree with only /sys is a machine tree");
     }
 
     [Theory]
@@ -117,7 +122,8 @@ public sealed partial class HostileInputTests : IDisposable
     {
         using var h = new SyntheticHost();
         foreach (var selector in new[] { "host.cpu.governor", "host.bios", "3.2", "3.2.3", "profile" })
-            KvmtuneRunner.Run("audit", "--root", h.Root, "--only", selector).ExitCode.Should().BeOneOf([0, 1], selector);
+            KvmtuneRunner.Run("audit", "--root", h.Root, "--only", selector).ExitCode
+                .Should().BeOneOf([0, 1], selector);
     }
 
     [Theory]
@@ -131,7 +137,8 @@ public sealed partial class HostileInputTests : IDisposable
     {
         // A state file beside the run folder, with a "QMP socket" that is someone else's file.
         _t.File("/victim", "keep me\n");
-        _t.File("/x.json", $"{{\"name\":\"x\",\"pid\":1,\"qmp_socket\":\"{_t.Physical("/victim")}\",\"console\":\"\",\"accel\":\"kvm\",\"pins\":[]}}");
+        _t.File("/x.json", $"{{\"name\":\"x\",\"pid\":1,\"qmp_socket\":\"{_t.Physical("/victim")}\"," +
+            "\"console\":\"\",\"accel\":\"kvm\",\"pins\":[]}");
         _t.Dir("/run");
         string[] grace = verb == "stop" ? ["--grace", "0"] : [];
         var run = KvmtuneRunner.Run(["vm", verb, name, "--run-dir", _t.Physical("/run"), .. grace]);
@@ -145,8 +152,10 @@ public sealed partial class HostileInputTests : IDisposable
     public void Escape_sequences_from_a_hostile_tree_are_shown_not_obeyed_and_json_is_unchanged()
     {
         using var h = new SyntheticHost();
-        var cpuinfo = File.ReadAllText(h.Tree.Physical("/proc/cpuinfo")).Replace("Intel(R) Xeon(R) Gold 6348", "Evil\u001b[2J\u009b31m\u0007CPU");
-        h.Set("/proc/cpuinfo", cpuinfo).ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor", "powersave\u001b]0;owned\u0007");
+        var cpuinfo = File.ReadAllText(h.Tree.Physical("/proc/cpuinfo"))
+            .Replace("Intel(R) Xeon(R) Gold 6348", "Evil\u001b[2J\u009b31m\u0007CPU");
+        h.Set("/proc/cpuinfo", cpuinfo).ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor",
+            "powersave\u001b]0;owned\u0007");
         var inspect = KvmtuneRunner.Run("inspect", "--root", h.Root);
         inspect.ExitCode.Should().Be(0, inspect.Stderr);
         inspect.Stdout.Should().Contain("Evil\\x1b[2J\\x9b31m\\x07CPU").And.Contain("powersave\\x1b]0;owned\\x07");
@@ -155,7 +164,8 @@ public sealed partial class HostileInputTests : IDisposable
         audit.Stdout.Should().Contain("powersave\\x1b]0;owned\\x07").And.NotContain("\u001b").And.NotContain("\u0007");
         var json = KvmtuneRunner.Run("inspect", "--root", h.Root, "--format", "json");
         using var doc = JsonDocument.Parse(json.Stdout);
-        doc.RootElement.GetProperty("cpu").GetProperty("model").GetString().Should().Contain("Evil\u001b[2J\u009b31m\u0007CPU");
+        doc.RootElement.GetProperty("cpu").GetProperty("model").GetString()
+            .Should().Contain("Evil\u001b[2J\u009b31m\u0007CPU", "JSON escapes it itself");
     }
 
     [Fact]

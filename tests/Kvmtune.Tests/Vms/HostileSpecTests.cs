@@ -10,7 +10,7 @@ using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Vms;
 
-/// <summary>Issue #10: a VM spec is hostile input; nothing dangerous may pass through to QEMU, a shell or libvirt.</summary>
+/// <summary>Issue #10: a VM spec is hostile input; nothing dangerous may reach QEMU, a shell or libvirt.</summary>
 public sealed class HostileSpecTests : IDisposable
 {
     private const string Head = "name: a\nvcpus: 1\nmemory: 1GiB\nhugepages: none\n";
@@ -122,7 +122,7 @@ public sealed class HostileSpecTests : IDisposable
         _files.File("/pmem.img", "");
         _files.Link("/link.img", _files.Physical("/pmem.img"));
         foreach (var path in new[] { "/pmem.img", "/link.img", "/new.img" })
-            VmSpecParser.Parse(Head + $"pmem:\n  - {{ path: {_files.Physical(path)}, size: 64MiB }}\n", "vms.yaml", Facts)
+            VmSpecParser.Parse(Head + $"pmem:\n  - {{ path: {_files.Physical(path)}, size: 64MiB }}\n", "v.yaml", Facts)
                 .Single().Pmem.Single().Path.Should().Be(_files.Physical(path));
     }
 
@@ -146,7 +146,8 @@ public sealed class HostileSpecTests : IDisposable
     public void The_same_passthrough_device_twice_is_refused()
     {
         var pci = SyntheticHost.Nic;
-        var e = Refused(Head + $"passthrough:\n  - {{ pci: \"{pci}\" }}\n  - {{ pci: \"{pci.ToUpperInvariant()}\" }}\n");
+        var e = Refused(Head + $"passthrough:\n  - {{ pci: \"{pci}\" }}\n" +
+            $"  - {{ pci: \"{pci.ToUpperInvariant()}\" }}\n");
         e.Key.Should().Be("passthrough");
         e.Message.Should().Contain(pci).And.Contain("more than once");
     }
@@ -154,7 +155,8 @@ public sealed class HostileSpecTests : IDisposable
     [Fact]
     public void Disks_past_the_26th_are_named_vdaa_vdab_and_the_domain_xml_is_well_formed()
     {
-        var disks = string.Concat(Enumerable.Range(0, 30).Select(i => $"  - {{ path: /img/d{i}.raw, iothread: false }}\n"));
+        var disks = string.Concat(Enumerable.Range(0, 30)
+            .Select(i => $"  - {{ path: /img/d{i}.raw, iothread: false }}\n"));
         var facts = Facts;
         var spec = VmSpecParser.Parse(Head + "disks:\n" + disks, "vms.yaml", facts).Single();
         var vm = new Planner(facts).Plan([spec]).Vms.Single();
@@ -172,7 +174,8 @@ public sealed class HostileSpecTests : IDisposable
     public void The_xml_writer_escapes_every_attribute_and_text_and_keeps_the_document_well_formed()
     {
         const string hostile = "a\"b'<c>&d\ne\tf\rg\u0001h\u001bi\ud800j";
-        var doc = XmlText.El("domain", new XA("name", hostile), XmlText.El("cmdline", hostile), XmlText.El("x", new XA("y", 1), hostile));
+        var doc = XmlText.El("domain", new XA("name", hostile), XmlText.El("cmdline", hostile),
+            XmlText.El("x", new XA("y", 1), hostile));
         var parsed = XDocument.Parse(doc.ToString());
         var attribute = (string)parsed.Root!.Attribute("name")!;
         attribute.Should().StartWith("a\"b'<c>&d\ne\tf\rg", "markup, newlines and tabs survive as references");
