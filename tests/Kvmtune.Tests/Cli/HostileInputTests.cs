@@ -169,6 +169,16 @@ public sealed partial class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void Apply_shows_the_trees_values_escaped()
+    {
+        using var h = new SyntheticHost();
+        h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor", "powersave\u001b[2J");
+        var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--dry-run");
+        run.ExitCode.Should().Be(0, run.Stderr);
+        run.Stdout.Should().Contain("scaling_governor").And.Contain("\\x1b[2J").And.NotContain("\u001b");
+    }
+
+    [Fact]
     public void On_a_terminal_kvmtune_keeps_its_own_colours_and_escapes_the_trees()
     {
         using var h = new SyntheticHost();
