@@ -190,6 +190,47 @@ public sealed partial class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void Fleet_refuses_a_device_or_a_fifo_named_like_an_audit_instead_of_hanging()
+    {
+        _t.Link("/fleet/a/zero.json", "/dev/zero");
+        var zero = KvmtuneProcess.Run("fleet", _t.Physical("/fleet"));
+        zero.ExitCode.Should().Be(2, zero.Stderr);
+        zero.Stderr.Should().Contain("zero.json").And.Contain("not a regular file");
+        _t.Delete("/fleet/a/zero.json");
+        Processes.Run("mkfifo", [_t.Physical("/fleet/a/pipe.json")]).ExitCode.Should().Be(0);
+        var fifo = KvmtuneProcess.Run("fleet", _t.Physical("/fleet"));
+        fifo.ExitCode.Should().Be(2, fifo.Stderr);
+        fifo.Stderr.Should().Contain("pipe.json").And.Contain("not a regular file");
+    }
+
+    [Theory]
+    [InlineData("{\"schema\":\"kvmtune.audit/v1\"}")]
+    [InlineData("{\"schema\":\"kvmtune.audit/v1\",\"profile\":1,\"role\":\"host\",\"findings\":[]}")]
+    [InlineData("{\"schema\":\"kvmtune.audit/v1\",\"profile\":\"p\",\"role\":\"host\",\"findings\":{}}")]
+    [InlineData("{\"schema\":\"kvmtune.audit/v1\",\"profile\":\"p\",\"role\":\"host\",\"findings\":[7]}")]
+    public void Fleet_calls_a_malformed_audit_bad_input_not_an_internal_error(string json)
+    {
+        _t.File("/fleet/h1.json", json);
+        var run = KvmtuneRunner.Run("fleet", _t.Physical("/fleet"));
+        run.ExitCode.Should().Be(2, run.Stderr);
+        run.Stderr.Should().Contain("h1.json").And.NotContain("internal error");
+    }
+
+    [Fact]
+    public void Fleet_text_shows_hostile_host_names_and_values_escaped()
+    {
+        static string Audit(string host, string status) =>
+            $"{{\"schema\":\"kvmtune.audit/v1\",\"host\":\"{host}\",\"profile\":\"balanced\",\"role\":\"host\"," +
+            $"\"findings\":[{{\"id\":\"host.cpu.governor\",\"status\":\"{status}\",\"current\":\"x\\u001b[2J\"," +
+            "\"title\":\"t\"}]}";
+        _t.File("/fleet/a.json", Audit("evil\\u001b]0;owned\\u0007", "fail"))
+            .File("/fleet/b.json", Audit("good", "pass"));
+        var run = KvmtuneRunner.Run("fleet", _t.Physical("/fleet"));
+        run.ExitCode.Should().Be(1, run.Stderr);
+        run.Stdout.Should().Contain("evil\\x1b]0;owned\\x07").And.Contain("x\\x1b[2J").And.NotContain("\u001b");
+    }
+
+    [Fact]
     public void A_missing_spec_file_is_reported_as_a_sentence()
     {
         var run = KvmtuneProcess.Run("vm", "plan", "/nonexistent/spec.yaml");
