@@ -92,7 +92,10 @@ public static partial class VmSpecParser
         var twice = passthrough.GroupBy(x => x.Pci).FirstOrDefault(g => g.Count() > 1);
         if (twice is not null)
             throw r.Error("passthrough", $"{twice.Key} is listed more than once (a device can be given to a VM once)");
-        var pmem = r.List("pmem").Select(n => ParsePmem(n, file, host)).ToList();
+        var pmemNodes = r.List("pmem");
+        // QEMU has at most 256 memory slots; a bound also keeps every sum of sizes far from overflowing.
+        if (pmemNodes.Count > MaxPmem) throw r.Error("pmem", $"{pmemNodes.Count} entries; at most {MaxPmem}");
+        var pmem = pmemNodes.Select(n => ParsePmem(n, file, host)).ToList();
         BootSpec? boot = null;
         if (r.Node("boot") is YamlNode b)
         {
@@ -154,6 +157,7 @@ public static partial class VmSpecParser
         var path = f.Required("path");
         if (PmemPathProblem(path) is string problem) throw f.Error("path", problem);
         var size = f.Size("size", null);
+        if (size > MaxPmemBytes) throw f.Error("size", $"{Sizes.ToQemu(size)} is more than {Sizes.ToQemu(MaxPmemBytes)}");
         var align = f.Size("align", 2L << 20);
         if ((align & (align - 1)) != 0) throw f.Error("align", "must be a power of two");
         if (size % align != 0) throw f.Error("size", $"must be a multiple of align ({Sizes.ToQemu(align)})");
@@ -179,6 +183,9 @@ public static partial class VmSpecParser
                 : "must be an absolute path (a file or a block device)";
         return null;
     }
+
+    private const int MaxPmem = 64;
+    private const long MaxPmemBytes = 1L << 48;
 
     private static readonly string[] PmemForbidden =
         ["/etc", "/proc", "/sys", "/boot", "/dev/mem", "/dev/kmem", "/dev/port"];

@@ -157,6 +157,15 @@ public sealed class HostileInputPropertyTests : IDisposable
                 s.Pmem.Should().OnlyContain(p => p.Path.StartsWith('/') && !p.Path.StartsWith("/etc/"), yaml);
                 s.MemoryKib.Should().BePositive();
             }
+            // What parses also plans and renders: a QEMU command line and well-formed libvirt XML.
+            var plan = new Planner(_facts).Plan(specs);
+            foreach (var vm in plan.Vms)
+            {
+                var spec = specs.Single(x => x.Name == vm.Name);
+                QemuCommandBuilder.Build(spec, vm, _facts, new QemuOptions("tcg", "/run/kvmtune/x.qmp", null, false))
+                    .Argv.Should().NotContain(a => SafeText.HasControl(a), yaml);
+                System.Xml.Linq.XDocument.Parse(LibvirtDomain.Build(spec, vm, _facts, "tcg"));
+            }
             Interlocked.Increment(ref accepted);
         }, iter: Iterations, print: Quote);
         accepted.Should().BeGreaterThan(20, "the generator also makes specs that are fine");

@@ -126,6 +126,14 @@ public sealed class HostileSpecTests : IDisposable
                 .Single().Pmem.Single().Path.Should().Be(_files.Physical(path));
     }
 
+    [Fact]
+    public void Pmem_sizes_and_counts_that_would_overflow_a_sum_are_refused()
+    {
+        Refused(Head + "pmem:\n  - { path: /var/tmp/p.img, size: 8000000T }\n").Key.Should().Be("pmem.size");
+        var many = string.Concat(Enumerable.Range(0, 65).Select(i => $"  - {{ path: /var/tmp/p{i}.img, size: 2M }}\n"));
+        Refused(Head + "pmem:\n" + many).Key.Should().Be("pmem");
+    }
+
     [Theory]
     [InlineData("01:00:5e:00:00:01")]
     [InlineData("ff:ff:ff:ff:ff:ff")]
