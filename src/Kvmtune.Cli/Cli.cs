@@ -48,7 +48,7 @@ public static class KvmtuneCli
         var parse = command.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
         {
-            foreach (var e in parse.Errors) ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            foreach (var e in parse.Errors) ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             ctx.Error.WriteLine("Run 'kvmtune --help' for usage.");
             return ExitCodes.BadInput;
         }
@@ -58,17 +58,17 @@ public static class KvmtuneCli
         }
         catch (Core.InputException e)
         {
-            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             return ExitCodes.BadInput;
         }
         catch (Core.Changes.RefusedException e)
         {
-            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             return ExitCodes.Refused;
         }
         catch (Core.Changes.ApplyFailedException e)
         {
-            ctx.Error.WriteLine($"kvmtune: apply failed: {e.Message}");
+            ctx.Error.WriteLine($"kvmtune: apply failed: {Clean(e.Message)}");
             return ExitCodes.BadInput;
         }
         catch (Core.IO.UnsafePathException e)
@@ -78,18 +78,21 @@ public static class KvmtuneCli
         }
         catch (CliException e)
         {
-            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             return e.ExitCode;
         }
         catch (Exception e) when (e is UnauthorizedAccessException)
         {
-            ctx.Error.WriteLine($"kvmtune: {e.Message}");
+            ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             return ExitCodes.Refused;
         }
         catch (Exception e)
         {
-            ctx.Error.WriteLine($"kvmtune: internal error: {e.GetType().Name}: {e.Message}");
+            ctx.Error.WriteLine($"kvmtune: internal error: {e.GetType().Name}: {Clean(e.Message)}");
             return ExitCodes.Internal;
         }
     }
+
+    /// <summary>An error can quote a file or a machine tree; its control characters are shown, not obeyed.</summary>
+    private static string Clean(string message) => Core.Parsing.SafeText.ForTerminal(message);
 }

@@ -11,6 +11,12 @@ public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string
 
     public TextWriter Out { get; } = stdout;
     public TextWriter Error { get; } = stderr;
+
+    /// <summary>
+    /// A line for a person that quotes the machine (values read from sysfs, device names): its control characters
+    /// are shown as \x1b and the like, never sent raw to the terminal.
+    /// </summary>
+    public void Line(string text) => Out.WriteLine(Core.Parsing.SafeText.ForTerminal(text));
     public Func<string, string?> Environment { get; } = environment;
 
     /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>
@@ -52,15 +58,27 @@ public sealed class CliException(int exitCode, string message) : Exception(messa
 
 public static class RootResolver
 {
-    /// <summary>--root, else KVMTUNE_ROOT, else "/"; a root that does not exist is bad input (exit 2).</summary>
+    /// <summary>
+    /// --root, else KVMTUNE_ROOT, else "/". A root given but empty is bad input (exit 2), not the live host: a
+    /// script whose variable came out empty must not tune the machine it runs on. So is a folder that is no
+    /// machine tree at all (neither proc nor sys in it).
+    /// </summary>
     public static HostReader Reader(ParseResult parse, Option<string?> rootOption, CliContext ctx)
     {
-        var root = parse.GetValue(rootOption);
-        var source = "--root";
-        if (string.IsNullOrEmpty(root)) { root = ctx.Environment("KVMTUNE_ROOT"); source = "KVMTUNE_ROOT"; }
-        if (string.IsNullOrEmpty(root)) return new HostReader("/");
+        var given = parse.GetResult(rootOption) is { Implicit: false };
+        var root = given ? parse.GetValue(rootOption) ?? "" : ctx.Environment("KVMTUNE_ROOT");
+        var source = given ? "--root" : "KVMTUNE_ROOT";
+        if (root is null) return new HostReader("/");
+        if (root.Length == 0)
+            throw new CliException(ExitCodes.BadInput,
+                $"{source} is empty: give the folder that stands for '/' (or leave {source} out for this machine)");
         if (!Directory.Exists(root))
             throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted snapshot)");
+        var machine = root.TrimEnd('/').Length == 0
+            || Directory.Exists(Path.Combine(root, "proc")) || Directory.Exists(Path.Combine(root, "sys"));
+        if (!machine)
+            throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a machine tree: " +
+                "it has neither a proc nor a sys folder (give the folder that stands for '/')");
         return new HostReader(root);
     }
 }

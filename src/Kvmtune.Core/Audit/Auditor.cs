@@ -54,8 +54,28 @@ public static class Auditor
             if (set.AppliesTo != MachineRole.Unknown && set.AppliesTo != role) continue;
             findings.AddRange(set.Evaluate(ctx));
         }
+        CheckSelectors(findings, only, "--only");
+        CheckSelectors(findings, skip, "--skip");
         var selected = findings.Where(f => (only is null || only.Count == 0 || only.Any(o => Matches(f, o))) && (skip is null || !skip.Any(s => Matches(f, s)))).ToList();
         return new AuditReport(context.Profile.Name, role, selected, context.Facts.Kernel.Hostname);
+    }
+
+    /// <summary>
+    /// A selector that matches nothing is a typo, not an empty selection: "--skip host.cpu.govenor" must not run
+    /// (or apply) the very check it meant to leave out.
+    /// </summary>
+    private static void CheckSelectors(List<Finding> findings, IReadOnlyCollection<string>? selectors, string option)
+    {
+        if (selectors is null) return;
+        foreach (var s in selectors)
+        {
+            if (findings.Any(f => Matches(f, s))) continue;
+            if (RuleSets.Any(r => r.Section == s || r.Section.StartsWith(s + ".", StringComparison.Ordinal))) continue;
+            var ids = findings.Select(f => f.Id).Distinct().Order(StringComparer.Ordinal);
+            throw new InputException(null, null, option,
+                $"'{Parsing.SafeText.Visible(s)}' matches no check; give an id, an id prefix or a guide section. " +
+                $"The checks: {string.Join(", ", ids)}");
+        }
     }
 
     /// <summary>The heading of a guide section, for sections that findings name below their rule set's own.</summary>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Kvmtune.Core.IO;
 
 namespace Kvmtune.Core.Fleet;
 
@@ -18,21 +19,38 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
         foreach (var file in Directory.GetFiles(dir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             JsonDocument doc;
-            try { doc = JsonDocument.Parse(File.ReadAllText(file)); }
+            // A regular file of bounded size: a FIFO or a link to /dev/zero named x.json is an error, not a hang.
+            try { doc = JsonDocument.Parse(InputFile.ReadText(file, MaxAuditBytes)); }
             catch (JsonException e) { throw new InputException(file, e.LineNumber + 1, null, $"not JSON: {e.Message}"); }
             using (doc)
             {
                 var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("schema", out var schema) || schema.GetString() != "kvmtune.audit/v1") continue;
-                var host = root.TryGetProperty("host", out var h) && h.GetString() is { Length: > 0 } name ? name : Path.GetFileNameWithoutExtension(file);
-                var findings = new Dictionary<string, (string, string?, string)>(StringComparer.Ordinal);
-                foreach (var f in root.GetProperty("findings").EnumerateArray())
-                    findings[f.GetProperty("id").GetString()!] = (f.GetProperty("status").GetString()!, f.GetProperty("current").GetString(), f.GetProperty("title").GetString()!);
-                hosts.Add(new HostAudit(host, root.GetProperty("profile").GetString()!, root.GetProperty("role").GetString()!, file, findings));
+                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("schema", out var schema)
+                    || schema.ValueKind != JsonValueKind.String || schema.GetString() != "kvmtune.audit/v1") continue;
+                try { hosts.Add(Read(root, file)); }
+                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
+                {
+                    throw new InputException(file, null, null, "says kvmtune.audit/v1 but lacks a field of it " +
+                        "or has one of the wrong type (host, profile, role, findings with id, status, current, title)");
+                }
             }
         }
         if (hosts.Count == 0) throw new InputException(dir, null, null, "holds no kvmtune audit JSON (kvmtune audit --format json --output HOST.json)");
         return new FleetReport(hosts);
+    }
+
+    private const long MaxAuditBytes = 16 << 20;
+
+    private static HostAudit Read(JsonElement root, string file)
+    {
+        var host = root.TryGetProperty("host", out var h) && h.ValueKind == JsonValueKind.String
+            && h.GetString() is { Length: > 0 } name ? name : Path.GetFileNameWithoutExtension(file);
+        var findings = new Dictionary<string, (string, string?, string)>(StringComparer.Ordinal);
+        foreach (var f in root.GetProperty("findings").EnumerateArray())
+            findings[f.GetProperty("id").GetString()!] = (f.GetProperty("status").GetString()!,
+                f.GetProperty("current").GetString(), f.GetProperty("title").GetString()!);
+        var profile = root.GetProperty("profile").GetString()!;
+        return new HostAudit(host, profile, root.GetProperty("role").GetString()!, file, findings);
     }
 
     /// <summary>Checks that fail or warn on at least one host, with every host's status.</summary>
@@ -69,7 +87,8 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
             foreach (var (group, id, values) in diffs)
                 sb.Append($"  [{group}] {id}: ").AppendLine(string.Join("; ", values.Select(v => $"{v.Host} {v.Status}{(v.Current is null ? "" : $" ({v.Current})")}")));
         }
-        return sb.ToString();
+        // Every name and value came from files other hosts wrote: shown, never obeyed by the terminal.
+        return Parsing.SafeText.ForTerminal(sb.ToString());
     }
 
     public string Html()

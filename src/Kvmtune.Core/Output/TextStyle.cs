@@ -11,4 +11,12 @@ public sealed record TextStyle(bool Colour)
     public string Yellow(string s) => Colour ? $"\e[33m{s}\e[0m" : s;
     public string Red(string s) => Colour ? $"\e[31m{s}\e[0m" : s;
     public string Cyan(string s) => Colour ? $"\e[36m{s}\e[0m" : s;
+
+    /// <summary>The escape sequences this style writes: the only ones a text renderer lets through.</summary>
+    public IReadOnlyList<string> Codes => Colour ? AllCodes : [];
+
+    private static readonly string[] AllCodes = ["\e[1m", "\e[2m", "\e[32m", "\e[33m", "\e[31m", "\e[36m", "\e[0m"];
+
+    /// <summary>Rendered text for a terminal: controls from the machine or a file escaped, own colours kept.</summary>
+    public string Terminal(string rendered) => Parsing.SafeText.ForTerminal(rendered, Codes);
 }

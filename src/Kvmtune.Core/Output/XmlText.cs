@@ -70,9 +70,35 @@ public sealed class XmlText
         sb.Append('\n').Append(' ', depth * 2).Append("</").Append(_name).Append('>');
     }
 
-    private static string Escape(string s, bool attribute)
+    /// <summary>
+    /// Markup characters as entities; in attributes tab, newline and carriage return as character references (a
+    /// parser would turn them into spaces); characters XML 1.0 cannot hold at all (other C0 controls, lone
+    /// surrogates, U+FFFE/U+FFFF) as U+FFFD, so the document is well-formed whatever the value.
+    /// </summary>
+    internal static string Escape(string s, bool attribute)
     {
-        var e = s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
-        return attribute ? e.Replace("\"", "&quot;") : e;
+        var sb = new StringBuilder(s.Length + 8);
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            switch (c)
+            {
+                case '&': sb.Append("&amp;"); break;
+                case '<': sb.Append("&lt;"); break;
+                case '>': sb.Append("&gt;"); break;
+                case '"' when attribute: sb.Append("&quot;"); break;
+                case '\t' or '\n' when attribute: sb.Append(c == '\t' ? "&#9;" : "&#10;"); break;
+                case '\r': sb.Append("&#13;"); break;
+                case '\t' or '\n': sb.Append(c); break;
+                case < ' ' or '\uFFFE' or '\uFFFF': sb.Append('\uFFFD'); break;
+                default:
+                    if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+                        sb.Append(c).Append(s[++i]);
+                    else if (char.IsSurrogate(c)) sb.Append('\uFFFD');
+                    else sb.Append(c);
+                    break;
+            }
+        }
+        return sb.ToString();
     }
 }

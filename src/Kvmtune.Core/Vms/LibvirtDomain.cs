@@ -63,7 +63,15 @@ public static class LibvirtDomain
         return XmlText.El("disk", new XA("type", block ? "block" : "file"), new XA("device", "disk"),
             driver,
             XmlText.El("source", new XA(block ? "dev" : "file", d.Path)),
-            XmlText.El("target", new XA("dev", "vd" + (char)('a' + i)), new XA("bus", "virtio")));
+            XmlText.El("target", new XA("dev", DiskName(i)), new XA("bus", "virtio")));
+    }
+
+    /// <summary>vda..vdz, then vdaa, vdab, ... as the kernel names virtio disks (bijective base 26).</summary>
+    public static string DiskName(int index)
+    {
+        var letters = "";
+        for (var n = index + 1; n > 0; n = (n - 1) / 26) letters = (char)('a' + (n - 1) % 26) + letters;
+        return "vd" + letters;
     }
 
     private static XmlText Interface(NicSpec n)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Kvmtune.Core.Host;
 using Kvmtune.Core.IO;
 using Kvmtune.Core.Parsing;
@@ -24,18 +25,30 @@ public sealed partial class RunStateJsonContext : JsonSerializerContext;
 /// Starts QEMU paused in the background, reads its vCPU and I/O thread ids over QMP, pins every thread to its
 /// planned CPUs (the rest of QEMU's threads to the emulator CPUs), then lets the guest run.
 /// </summary>
-public sealed class VmLauncher(string runDir)
+public sealed partial class VmLauncher(string runDir)
 {
     public string RunDir { get; } = runDir;
 
-    private string StatePath(string name) => Path.Combine(RunDir, name + ".json");
+    private string StatePath(string name) => Path.Combine(RunDir, CheckName(name) + ".json");
+
+    private string QmpPath(string name) => Path.Combine(RunDir, CheckName(name) + ".qmp");
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}\\z")] private static partial Regex NameRegex();
+
+    public static bool IsName(string name) => NameRegex().IsMatch(name) && name is not ("." or "..");
+
+    /// <summary>The name, if it is a VM name: a name like "../x" must not lead outside the run folder.</summary>
+    public static string CheckName(string name) => IsName(name) ? name :
+        throw new InputException(null, null, "NAME",
+            $"'{SafeText.Visible(name)}' is not a VM name " +
+            "(1 to 64 letters, digits, '.', '_' and '-'; not '.' or '..')");
 
     public RunState Run(VmSpec spec, PlannedVm vm, HostFacts host, string accel, TimeSpan timeout)
     {
         Directory.CreateDirectory(RunDir);
         if (TryLoad(spec.Name) is { } old && Alive(old.Pid))
             throw new InvalidOperationException($"{spec.Name} is already running (PID {old.Pid}); 'kvmtune vm stop {spec.Name}' first");
-        var qmp = Path.Combine(RunDir, spec.Name + ".qmp");
+        var qmp = QmpPath(spec.Name);
         var pidFile = Path.Combine(RunDir, spec.Name + ".pid");
         var console = Path.Combine(RunDir, spec.Name + ".console");
         foreach (var f in new[] { qmp, pidFile }) if (File.Exists(f)) File.Delete(f);
@@ -83,11 +96,22 @@ public sealed class VmLauncher(string runDir)
         return new ThreadPin(role, tid, cpus);
     }
 
-    public RunState? TryLoad(string name) =>
-        File.Exists(StatePath(name)) ? JsonSerializer.Deserialize(File.ReadAllText(StatePath(name)), RunStateJsonContext.Default.RunState) : null;
+    public RunState? TryLoad(string name)
+    {
+        var path = StatePath(name);
+        if (!File.Exists(path)) return null;
+        try { return JsonSerializer.Deserialize(InputFile.ReadText(path), RunStateJsonContext.Default.RunState); }
+        catch (JsonException e)
+        {
+            throw new InputException(path, null, null, $"not a state file of kvmtune: {e.Message}");
+        }
+    }
 
     public IReadOnlyList<RunState> All() =>
-        Directory.Exists(RunDir) ? Directory.GetFiles(RunDir, "*.json").Select(f => TryLoad(Path.GetFileNameWithoutExtension(f))).OfType<RunState>().ToList() : [];
+        Directory.Exists(RunDir)
+            ? Directory.GetFiles(RunDir, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>()
+                .Where(IsName).Select(TryLoad).OfType<RunState>().ToList()
+            : [];
 
     public static bool Alive(int pid) => Directory.Exists($"/proc/{pid}") && !(File.ReadAllText($"/proc/{pid}/stat").Split(' ') is { Length: > 2 } f && f[2] == "Z");
 
@@ -116,7 +140,8 @@ public sealed class VmLauncher(string runDir)
         var state = TryLoad(name) ?? throw new InvalidOperationException($"no VM '{name}' in {RunDir}");
         if (Alive(state.Pid))
         {
-            using var client = QmpClient.Connect(state.QmpSocket, TimeSpan.FromSeconds(5));
+            // The socket kvmtune made for this name, not whatever path the state file holds.
+            using var client = QmpClient.Connect(QmpPath(name), TimeSpan.FromSeconds(5));
             client.Execute("system_powerdown");
             var deadline = DateTime.UtcNow + grace;
             while (Alive(state.Pid) && DateTime.UtcNow < deadline) Thread.Sleep(50);
@@ -129,7 +154,7 @@ public sealed class VmLauncher(string runDir)
         }
         var stopped = !Alive(state.Pid);
         if (stopped)
-            foreach (var f in new[] { StatePath(name), state.QmpSocket, Path.Combine(RunDir, name + ".pid") })
+            foreach (var f in new[] { StatePath(name), QmpPath(name), Path.Combine(RunDir, name + ".pid") })
                 if (File.Exists(f)) File.Delete(f);
         return stopped;
     }

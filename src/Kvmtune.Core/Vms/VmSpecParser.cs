@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Kvmtune.Core.Host;
+using Kvmtune.Core.IO;
 using Kvmtune.Core.Parsing;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace Kvmtune.Core.Vms;
@@ -19,23 +19,20 @@ public static partial class VmSpecParser
     private static readonly string[] PmemKeys = ["path", "size", "align"];
     private static readonly string[] BootKeys = ["kernel", "initrd", "append"];
 
-    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")] private static partial Regex NameRegex();
-    [GeneratedRegex("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")] private static partial Regex MacRegex();
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}$")] private static partial Regex IfnameRegex();
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}\\z")] private static partial Regex NameRegex();
+    [GeneratedRegex("^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}\\z")] private static partial Regex MacRegex();
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}\\z")] private static partial Regex IfnameRegex();
+    [GeneratedRegex("^/dev/dax[0-9]+\\.[0-9]+\\z")] private static partial Regex DaxRegex();
 
     public static IReadOnlyList<VmSpec> ParseFile(string path, HostFacts host)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new InputException(path, null, null, $"cannot read: {e.Message}"); }
-        return Parse(text, path, host);
+        // A regular file of at most 1 MiB: /dev/zero or a FIFO is an error, not an out-of-memory crash or a hang.
+        return Parse(InputFile.ReadText(path), path, host);
     }
 
     public static IReadOnlyList<VmSpec> Parse(string text, string file, HostFacts host)
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
-        catch (YamlException e) { throw new InputException(file, e.Start.Line, null, $"not valid YAML: {e.Message}"); }
+        var stream = YamlText.Load(text, file);
         var specs = new List<VmSpec>();
         foreach (var doc in stream.Documents)
         {
@@ -92,13 +89,23 @@ public static partial class VmSpecParser
             if (host.Pci.All(p => p.Address != pci)) throw f.Error("pci", $"{pci} does not exist on this host");
             return new PassthroughSpec(pci);
         }).ToList();
-        var pmem = r.List("pmem").Select(n => ParsePmem(n, file, host)).ToList();
+        var twice = passthrough.GroupBy(x => x.Pci).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null)
+            throw r.Error("passthrough", $"{twice.Key} is listed more than once (a device can be given to a VM once)");
+        var pmemNodes = r.List("pmem");
+        // QEMU has at most 256 memory slots; a bound also keeps every sum of sizes far from overflowing.
+        if (pmemNodes.Count > MaxPmem) throw r.Error("pmem", $"{pmemNodes.Count} entries; at most {MaxPmem}");
+        var pmem = pmemNodes.Select(n => ParsePmem(n, file, host)).ToList();
         BootSpec? boot = null;
         if (r.Node("boot") is YamlNode b)
         {
             var f = new Fields(Map(b, file, "boot"), file, BootKeys, "boot.");
             f.RejectUnknown();
-            boot = new BootSpec(f.Required("kernel"), f.Optional("initrd"), f.Optional("append"));
+            var kernel = f.Required("kernel");
+            var initrd = f.Optional("initrd");
+            if (!kernel.StartsWith('/')) throw f.Error("kernel", "must be an absolute path");
+            if (initrd is not null && !initrd.StartsWith('/')) throw f.Error("initrd", "must be an absolute path");
+            boot = new BootSpec(kernel, initrd, f.Optional("append"));
         }
         var memLock = r.Bool("mem_lock", d.MemLock);
         var cpuPm = r.Bool("cpu_pm", d.CpuPm && dedicated);
@@ -114,7 +121,7 @@ public static partial class VmSpecParser
         var f = new Fields(Map(n, file, "disks"), file, DiskKeys, "disks.");
         f.RejectUnknown();
         var path = f.Required("path");
-        if (path.Contains('\0')) throw f.Error("path", "has a NUL character");
+        if (DiskPathProblem(path) is string problem) throw f.Error("path", problem);
         var disk = new DiskSpec(path, f.Choice("format", ["raw", "qcow2"], "raw"), f.Choice("cache", ["none", "writethrough", "writeback", "directsync", "unsafe"], "none"),
             f.Choice("aio", ["native", "io_uring", "threads"], d.Aio), (int)f.Integer("queues", 1, 64, 1), f.Bool("iothread", true), f.Bool("packed", true));
         if (disk.Aio == "native" && disk.Cache is not ("none" or "directsync")) throw f.Error("aio", "aio=native needs cache=none or directsync (O_DIRECT)");
@@ -131,6 +138,9 @@ public static partial class VmSpecParser
         if (!IfnameRegex().IsMatch(ifname)) throw f.Error("ifname", "must be 1 to 15 letters, digits, '_', '.' or '-'");
         var mac = f.Optional("mac");
         if (mac is not null && !MacRegex().IsMatch(mac)) throw f.Error("mac", $"'{mac}' is not a MAC address such as 52:54:00:12:34:56");
+        // The low bit of the first octet makes a group address: no NIC may have one (IEEE 802).
+        if (mac is not null && (Convert.ToInt32(mac[..2], 16) & 1) != 0)
+            throw f.Error("mac", $"{mac} is a multicast address; a NIC needs a unicast one such as 52:54:00:12:34:56");
         var queues = (int)f.Integer("queues", 1, 256, vcpus);
         var poll = f.Optional("poll_us") is string p ? f.Integer("poll_us", 0, 10_000_000, null) : d.PollUs;
         var link = f.Optional("link");
@@ -145,7 +155,9 @@ public static partial class VmSpecParser
         var f = new Fields(Map(n, file, "pmem"), file, PmemKeys, "pmem.");
         f.RejectUnknown();
         var path = f.Required("path");
+        if (PmemPathProblem(path) is string problem) throw f.Error("path", problem);
         var size = f.Size("size", null);
+        if (size > MaxPmemBytes) throw f.Error("size", $"{Sizes.ToQemu(size)} is more than {Sizes.ToQemu(MaxPmemBytes)}");
         var align = f.Size("align", 2L << 20);
         if ((align & (align - 1)) != 0) throw f.Error("align", "must be a power of two");
         if (size % align != 0) throw f.Error("size", $"must be a multiple of align ({Sizes.ToQemu(align)})");
@@ -159,12 +171,58 @@ public static partial class VmSpecParser
         return new PmemSpec(path, size, align);
     }
 
+    /// <summary>
+    /// Why QEMU could read a disk path as something other than a local file: a protocol ("nbd:", "json:{...}")
+    /// or an option ("-..."); only absolute paths are taken, so nothing comes before the first '/'.
+    /// </summary>
+    internal static string? DiskPathProblem(string path)
+    {
+        if (!path.StartsWith('/'))
+            return path.IndexOf(':') is > 0 and var colon && !path[..colon].Contains('/')
+                ? $"'{path[..(colon + 1)]}' would make QEMU open a protocol, not a file: give an absolute path"
+                : "must be an absolute path (a file or a block device)";
+        return null;
+    }
+
+    private const int MaxPmem = 64;
+    private const long MaxPmemBytes = 1L << 48;
+
+    private static readonly string[] PmemForbidden =
+        ["/etc", "/proc", "/sys", "/boot", "/dev/mem", "/dev/kmem", "/dev/port"];
+
+    /// <summary>
+    /// A pmem backend is mapped shared and written by the guest: only a DAX device or a regular file, never a
+    /// system file or a device such as /dev/mem, whatever links lie on the way.
+    /// </summary>
+    internal static string? PmemPathProblem(string path)
+    {
+        if (!path.StartsWith('/')) return "must be an absolute path (a /dev/daxN.M device or a regular file)";
+        if (DaxRegex().IsMatch(path)) return null; // checked against the host's DAX devices
+        if (Refused(Path.GetFullPath(path)) is string direct) return direct;
+        if (NativeSys.Lstat(path) is null) return null; // QEMU creates the file
+        var real = LinkWalker.Resolve("/", path);
+        if (real is null) return "its symbolic links loop";
+        if (real != Path.GetFullPath(path) && Refused(real) is string linked) return $"leads to {real}: {linked}";
+        return NativeSys.Lstat(real) is { IsRegular: true } ? null : "is not a regular file (nor a /dev/daxN.M device)";
+
+        static string? Refused(string p)
+        {
+            if (DaxRegex().IsMatch(p)) return null;
+            var under = PmemForbidden.FirstOrDefault(d => p == d || p.StartsWith(d + "/", StringComparison.Ordinal));
+            return under is null
+                ? null
+                : $"refused: {under} is the system's, not guest memory (use /dev/daxN.M or a regular file)";
+        }
+    }
+
     private static YamlMappingNode Map(YamlNode n, string file, string key) =>
         n as YamlMappingNode ?? throw new InputException(file, n.Start.Line, key, "each entry must be a mapping such as { key: value, ... }");
 
     /// <summary>Typed access to one mapping's keys, remembering which were used so unknown ones can be reported.</summary>
     private sealed class Fields(YamlMappingNode map, string file, string[] known, string prefix)
     {
+        private const int MaxValue = 4096;
+
         private readonly HashSet<string> _seen = [];
 
         public YamlNode? Node(string key)
@@ -181,9 +239,22 @@ public static partial class VmSpecParser
         public string? Optional(string key) => Node(key) switch
         {
             null => null,
-            YamlScalarNode s => s.Value,
+            YamlScalarNode s => Checked(s, key),
             var other => throw new InputException(file, other.Start.Line, prefix + key, "must be a single value"),
         };
+
+        /// <summary>
+        /// Every string of a spec ends up in a QEMU argument, a shell line or libvirt XML: no control character
+        /// (a newline, an escape, NUL) and nothing longer than a path may be.
+        /// </summary>
+        private string? Checked(YamlScalarNode s, string key)
+        {
+            if (s.Value is not string v) return null;
+            if (v.Length > MaxValue) throw Error(key, $"is {v.Length} characters long; at most {MaxValue}");
+            if (SafeText.HasControl(v))
+                throw Error(key, $"'{SafeText.Visible(v)}' has a control character (a newline, tab, escape or NUL)");
+            return v;
+        }
 
         public string Required(string key) => Optional(key) is { Length: > 0 } v ? v : throw Error(key, "is required");
 
@@ -230,7 +301,9 @@ public static partial class VmSpecParser
             foreach (var (k, _) in map.Children)
             {
                 var name = (k as YamlScalarNode)?.Value ?? "";
-                if (!known.Contains(name)) throw new InputException(file, k.Start.Line, prefix + name, $"unknown key (known: {string.Join(", ", known)})");
+                if (!known.Contains(name))
+                    throw new InputException(file, k.Start.Line, prefix + SafeText.Visible(name),
+                        $"unknown key (known: {string.Join(", ", known)})");
             }
         }
     }

@@ -40,14 +40,14 @@ public static class ApplyCommand
             var plan = layer.Plan(facts, report, options);
             if (dry)
             {
-                ctx.Out.WriteLine($"apply --profile {p.Name}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
-                foreach (var op in plan.Operations) ctx.Out.WriteLine($"  {op.Describe()} [{op.Section}] ({op.FindingId})");
+                ctx.Line($"apply --profile {p.Name}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
+                foreach (var op in plan.Operations) ctx.Line($"  {op.Describe()} [{op.Section}] ({op.FindingId})");
                 Trailer(ctx, plan);
                 return ExitCodes.Success;
             }
             var result = layer.Apply(plan, p.Name, options, DateTimeOffset.UtcNow, Progress.For(ctx));
-            ctx.Out.WriteLine(result.JournalId is null ? $"apply --profile {p.Name}: nothing to change" : $"apply --profile {p.Name}: journal {result.JournalId}");
-            foreach (var line in result.Lines) ctx.Out.WriteLine("  " + line);
+            ctx.Line(result.JournalId is null ? $"apply --profile {p.Name}: nothing to change" : $"apply --profile {p.Name}: journal {result.JournalId}");
+            foreach (var line in result.Lines) ctx.Line("  " + line);
             foreach (var w in result.Warnings) ctx.Error.WriteLine("kvmtune: warning: " + w);
             Trailer(ctx, plan);
             if (plan.BootloaderCommand is not null && options.UpdateBootloader && reader.IsLive)
@@ -59,9 +59,9 @@ public static class ApplyCommand
 
     private static void Trailer(CliContext ctx, ApplyPlan plan)
     {
-        foreach (var s in plan.Skipped) ctx.Out.WriteLine("  skipped: " + s);
-        foreach (var m in plan.Manual) ctx.Out.WriteLine("  by hand: " + m);
-        if (plan.BootloaderCommand is not null) ctx.Out.WriteLine($"  then: {plan.BootloaderCommand} and reboot for the kernel arguments");
+        foreach (var s in plan.Skipped) ctx.Line("  skipped: " + s);
+        foreach (var m in plan.Manual) ctx.Line("  by hand: " + m);
+        if (plan.BootloaderCommand is not null) ctx.Line($"  then: {plan.BootloaderCommand} and reboot for the kernel arguments");
     }
 
     private static void RunBootloader(CliContext ctx, string command)
@@ -71,7 +71,7 @@ public static class ApplyCommand
         foreach (var w in words.Skip(1)) psi.ArgumentList.Add(w);
         using var p = System.Diagnostics.Process.Start(psi)!;
         p.WaitForExit();
-        ctx.Out.WriteLine($"  {command}: exit {p.ExitCode}");
+        ctx.Line($"  {command}: exit {p.ExitCode}");
     }
 }
 

@@ -19,13 +19,13 @@ public static class PmemCommand
             var facts = HostFacts.Read(reader);
             if (!parse.GetValue(execute))
             {
-                foreach (var step in PmemPlanner.Steps(facts)) ctx.Out.WriteLine(step);
+                foreach (var step in PmemPlanner.Steps(facts)) ctx.Line(step);
                 return ExitCodes.Success;
             }
             if (!reader.IsLive) throw new CliException(ExitCodes.Refused, "--execute runs ndctl on this machine: not with --root");
             Vfio.VfioCommand.RequireRoot(reader, facts, dryRun: false);
             var ops = PmemPlanner.DevdaxOperations(facts, parse.GetValue(ns));
-            if (ops.Count == 0) { ctx.Out.WriteLine("pmem plan --execute: no raw namespace to turn into devdax"); return ExitCodes.Success; }
+            if (ops.Count == 0) { ctx.Line("pmem plan --execute: no raw namespace to turn into devdax"); return ExitCodes.Success; }
             return Vfio.VfioCommand.Apply(ctx, reader, parse.GetValue(journal), ops, "pmem devdax", dryRun: false);
         });
         return new Command("pmem", "Intel Optane persistent memory in App Direct mode for VMs (guide 4)") { plan };

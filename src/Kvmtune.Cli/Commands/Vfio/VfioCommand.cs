@@ -5,6 +5,7 @@ using Kvmtune.Core.Audit.Rules;
 using Kvmtune.Core.Changes;
 using Kvmtune.Core.Devices;
 using Kvmtune.Core.Host;
+using Kvmtune.Core.Parsing;
 
 namespace Kvmtune.Cli.Commands.Vfio;
 
@@ -26,7 +27,7 @@ public static class VfioCommand
                 if (p.Physfn is not null) sb.Append($"  of {p.Physfn}");
                 sb.AppendLine();
             }
-            ctx.Out.Write(sb.Length == 0 ? "no SR-IOV or QuickAssist device\n" : sb.ToString());
+            ctx.Out.Write(sb.Length == 0 ? "no SR-IOV or QuickAssist device\n" : SafeText.ForTerminal(sb.ToString()));
             return ExitCodes.Success;
         });
 
@@ -70,15 +71,15 @@ public static class VfioCommand
         var plan = new ApplyPlan(ops.Select((o, i) => o with { Seq = i + 1 }).ToList(), [], [], null);
         if (dryRun)
         {
-            ctx.Out.WriteLine($"{label}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
-            foreach (var op in plan.Operations) ctx.Out.WriteLine($"  {op.Describe()} [{op.Section}]");
+            ctx.Line($"{label}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
+            foreach (var op in plan.Operations) ctx.Line($"  {op.Describe()} [{op.Section}]");
             return ExitCodes.Success;
         }
         using var layer = new ChangeLayer(reader, JournalOptions.Open(journalDir, reader));
         var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
         var result = layer.Apply(plan, label, new ApplyOptions(false, false, false, crash), DateTimeOffset.UtcNow, Progress.For(ctx));
-        ctx.Out.WriteLine(result.JournalId is null ? $"{label}: nothing to change" : $"{label}: journal {result.JournalId} ('kvmtune rollback' undoes it)");
-        foreach (var line in result.Lines) ctx.Out.WriteLine("  " + line);
+        ctx.Line(result.JournalId is null ? $"{label}: nothing to change" : $"{label}: journal {result.JournalId} ('kvmtune rollback' undoes it)");
+        foreach (var line in result.Lines) ctx.Line("  " + line);
         foreach (var w in result.Warnings) ctx.Error.WriteLine("kvmtune: warning: " + w);
         return ExitCodes.Success;
     }

@@ -35,7 +35,8 @@ public static class AuditTextRenderer
         }
         var s = report.Summary;
         sb.AppendLine().Append(style.Bold("Summary")).Append($": {s.Pass} pass, {s.Warn} warn, {s.Fail} fail, {s.Info} info, {s.Unknown} unknown").AppendLine();
-        return sb.ToString();
+        // Findings quote the machine's own text (model names, device names): no control character reaches the terminal.
+        return style.Terminal(sb.ToString());
     }
 
     /// <summary>"3.2.10" after "3.2.9": each number padded, so sections sort in the guide's order.</summary>

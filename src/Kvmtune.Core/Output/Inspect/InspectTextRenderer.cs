@@ -36,7 +36,8 @@ public static class InspectTextRenderer
         RenderPower(sb, f, style);
         RenderKernel(sb, f, style);
         RenderVirtualization(sb, f, style);
-        return sb.ToString();
+        // Every fact is text from the machine (or a tree someone handed us): no control character reaches the terminal.
+        return style.Terminal(sb.ToString());
     }
 
     private static void RenderNumactl(StringBuilder sb, HostFacts f, TextStyle style)

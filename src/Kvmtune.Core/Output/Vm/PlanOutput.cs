@@ -33,6 +33,6 @@ public static class PlanOutput
             foreach (var r in vm.Reasons) sb.Append("  why: ").AppendLine(r);
         }
         foreach (var u in plan.Unplaced) sb.Append(u.Name).Append(": NOT PLACED: ").AppendLine(u.Reason);
-        return sb.ToString();
+        return SafeText.ForTerminal(sb.ToString());
     }
 }

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using AwesomeAssertions;
+using Kvmtune.Core;
+using Kvmtune.Core.Profiles;
+using Kvmtune.Tests.Support;
+
+namespace Kvmtune.Tests.Audit;
+
+/// <summary>Issue #10: a custom profile is hostile input; its values reach sysfs, sysctl.d and tmpfiles.d.</summary>
+public sealed class HostileProfileTests : IDisposable
+{
+    private readonly TestTree _t = new();
+
+    public void Dispose() => _t.Dispose();
+
+    private InputException Refused(string yaml, string file = "/p/bad.yaml")
+    {
+        _t.File(file, yaml);
+        var act = () => new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical(file));
+        return act.Should().Throw<InputException>().Which;
+    }
+
+    [Theory]
+    [InlineData("never\nw /etc/shadow - - - - pwned")]
+    [InlineData("never\n")]
+    [InlineData("0\nkernel.core_pattern = |/tmp/evil %p")]
+    [InlineData("1 2")]
+    [InlineData("$(reboot)")]
+    [InlineData("`id`")]
+    [InlineData("a;b")]
+    [InlineData("a|b")]
+    [InlineData("a&b")]
+    [InlineData("a>b")]
+    [InlineData("a<b")]
+    [InlineData("'x'")]
+    [InlineData("\"x\"")]
+    [InlineData("a\\b")]
+    [InlineData("a\u001b[2Jb")]
+    [InlineData("a\tb")]
+    [InlineData("")]
+    public void Hostile_sysfs_values_are_refused_with_file_line_and_key(string value)
+    {
+        const string path = "/sys/kernel/mm/transparent_hugepage/defrag";
+        var e = Refused($"inherits: balanced\nsysfs:\n  {path}: {Yaml(value)}\n");
+        e.File.Should().EndWith("bad.yaml");
+        e.Line.Should().Be(3);
+        e.Key.Should().Be(path);
+        e.Message.Should().NotContainAny("\n", "\u001b", "\t");
+    }
+
+    [Fact]
+    public void A_value_over_256_characters_is_refused()
+    {
+        var e = Refused($"inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: {new string('1', 257)}\n");
+        e.Line.Should().Be(3);
+        e.Message.Should().Contain("256");
+    }
+
+    [Theory]
+    [InlineData("never")]
+    [InlineData("0-3,8")]
+    [InlineData("ff,ffffffff")]
+    [InlineData("0x1f")]
+    [InlineData("-1")]
+    [InlineData("performance")]
+    [InlineData("1:2")]
+    public void Ordinary_kernel_values_are_kept(string value)
+    {
+        const string thp = "/sys/kernel/mm/transparent_hugepage/defrag";
+        _t.File("/p/ok.yaml", $"inherits: balanced\nsysfs:\n  {thp}: \"{value}\"\n");
+        new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml"))
+            .SysfsWrites[thp].Should().Be(value);
+    }
+
+    [Theory]
+    [InlineData("memory.hugepages.percent", "0\nkernel.core_pattern = |/tmp/evil %p")]
+    [InlineData("cpu.governor", "performance\n")]
+    [InlineData("kvm.halt_poll_ns", "1-2 ; reboot")]
+    [InlineData("qemu.mem_lock", "\"true\"")]
+    [InlineData("kvm.halt_poll_ns", "")]
+    public void Hostile_setting_values_are_refused_with_file_line_and_key(string key, string value)
+    {
+        var e = Refused($"inherits: balanced\nsettings:\n  {key}: {Yaml(value)}\n");
+        e.Line.Should().Be(3);
+        e.Key.Should().Be(key);
+        e.Message.Should().NotContain("\n");
+    }
+
+    [Fact]
+    public void A_control_character_in_a_sysfs_path_is_refused_and_not_echoed()
+    {
+        var e = Refused("inherits: balanced\nsysfs:\n  \"/sys/kernel/mm/ksm/run\\e[2J\": 1\n");
+        e.Line.Should().Be(3);
+        e.Message.Should().NotContain("\u001b").And.Contain("\\x1b");
+    }
+
+    [Fact]
+    public void A_description_with_control_characters_is_refused() =>
+        Refused("inherits: balanced\ndescription: \"fine\\e]0;owned\\a\"\n").Key.Should().Be("description");
+
+    [Theory]
+    [InlineData("/dev/zero")]
+    [InlineData("/etc/passwd")]
+    [InlineData("/proc/self/environ")]
+    [InlineData("../../../../../../etc/hostname")]
+    public void Inherits_names_only_a_built_in_or_a_profile_yaml_file_and_never_reads_another(string target)
+    {
+        var watch = Stopwatch.StartNew();
+        var e = Refused($"name: x\ninherits: {target}\n");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "nothing was read");
+        e.File.Should().EndWith("bad.yaml");
+        e.Line.Should().Be(2);
+        e.Key.Should().Be("inherits");
+        e.Message.Should().Contain("neither a built-in profile").And.NotContain("root:");
+    }
+
+    [Fact]
+    public void Inherits_a_yaml_link_to_a_device_is_an_error_not_a_hang()
+    {
+        _t.Link("/p/zero.yaml", "/dev/zero");
+        var watch = Stopwatch.StartNew();
+        var e = Refused("inherits: zero.yaml\n");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        e.Message.Should().Contain("not a regular file");
+    }
+
+    [Fact]
+    public void Inherits_a_profile_yaml_file_beside_it_still_works()
+    {
+        _t.File("/p/base.yaml", "inherits: latency\nsettings:\n  memory.hugepages.percent: 25\n");
+        _t.File("/p/child.yml", "inherits: base.yaml\nsettings:\n  cpu.governor: schedutil\n");
+        var p = new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/child.yml"));
+        p.Integer("memory.hugepages.percent").Should().Be(25);
+        p.Choice("cpu.governor").Should().Be("schedutil");
+    }
+
+    [Fact]
+    public void A_profile_that_is_dev_zero_is_an_error_not_a_hang()
+    {
+        var watch = Stopwatch.StartNew();
+        var act = () => new ProfileCatalog(_t.Physical("/none")).Resolve("/dev/zero");
+        act.Should().Throw<InputException>().Which.Message
+            .Should().Contain("/dev/zero").And.Contain("not a regular file");
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>A YAML double-quoted scalar holding exactly <paramref name="value"/>.</summary>
+    private static string Yaml(string value) =>
+        "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\t", "\\t")
+            .Replace("\u001b", "\\e") + "\"";
+}
