@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Real programs the tests run against: lstopo, numactl, virt-xml-validate (with xmllint), QEMU, busybox.
-packages=(hwloc-nox numactl libvirt-clients libxml2-utils qemu-system-x86 qemu-utils busybox-static time cpio kmod ndctl
+packages=(hwloc-nox numactl strace libvirt-clients libxml2-utils qemu-system-x86 qemu-utils busybox-static time cpio kmod ndctl
   chromium fonts-dejavu-core prometheus prometheus-node-exporter ansible-core man-db systemd)
 missing=()
 for p in "${packages[@]}"; do

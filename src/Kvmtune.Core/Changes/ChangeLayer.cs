@@ -322,7 +322,14 @@ public sealed class ChangeLayer : IDisposable
         var conflicts = new List<string>();
         var ops = entry.Operations.ToList();
         // Rollback is journaled too: killed half way, it is run again, and each undo finds what is already restored.
-        _journal.Save(entry = entry with { State = JournalState.RollingBack });
+        // A record that cannot be written does not stop the undoing (the originals are in memory); it is reported.
+        string? unrecorded = null;
+        void Record(JournalEntry e)
+        {
+            try { _journal.Save(e); }
+            catch (IOException ex) { unrecorded ??= ex.Message; }
+        }
+        Record(entry = entry with { State = JournalState.RollingBack });
         for (var i = ops.Count - 1; i >= 0; i--)
         {
             // A completed apply made every change; an unfinished or failed one may have made its last change without
@@ -331,10 +338,13 @@ public sealed class ChangeLayer : IDisposable
             var undone = ops[i].Undo(_ctx, force);
             (undone.Conflict ? conflicts : lines).Add(undone.Line);
             if (!undone.Conflict) ops[i] = ops[i] with { RolledBack = DateTimeOffset.UtcNow.ToString("O") };
-            _journal.Save(entry = entry with { Operations = ops });
+            Record(entry = entry with { Operations = ops });
         }
         var events = entry.Events.Concat(lines).Concat(conflicts).ToList();
-        _journal.Save(entry with { State = conflicts.Count == 0 ? JournalState.RolledBack : before, Operations = ops, Events = events });
+        Record(entry with { State = conflicts.Count == 0 ? JournalState.RolledBack : before, Operations = ops, Events = events });
+        if (unrecorded is not null)
+            throw new ApplyFailedException($"every change of {entry.Id} was undone, but the journal could not record it " +
+                $"({unrecorded}); run 'kvmtune rollback {entry.Id}' again when there is room");
         return new ChangeResult(entry.Id, lines, conflicts, conflicts.Count > 0);
     }
 

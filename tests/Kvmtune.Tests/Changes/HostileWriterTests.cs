@@ -9,7 +9,7 @@ namespace Kvmtune.Tests.Changes;
 /// The reproductions of the hostile-input review (issue 10): links, injected lines, devices at --output, edited
 /// journals. Each builds the situation under /dev/shm and checks that nothing outside what kvmtune may touch moved.
 /// </summary>
-public sealed class HostileWriterTests
+public sealed class HostileWriterTests(FixtureTrees fixtures)
 {
     private static string JournalDir(SyntheticHost h) => h.Tree.Physical("/var/lib/kvmtune/journal");
 
@@ -169,7 +169,6 @@ public sealed class HostileWriterTests
     [Fact]
     public async Task Output_writes_through_devices_and_pipes_and_replaces_only_regular_files()
     {
-        using var fixtures = new FixtureTrees();
         var root = fixtures.Root("16amd64-8n2c");
         // /dev/stdout: the text arrives on stdout and /dev/stdout is still what it was.
         var linkBefore = new FileInfo("/dev/stdout").LinkTarget;

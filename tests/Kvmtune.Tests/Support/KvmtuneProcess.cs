@@ -14,4 +14,10 @@ public static class KvmtuneProcess
     }
 
     public static ProcessResult Run(params string[] args) => Run(null, args);
+
+    /// <summary>The native binary itself, for tests that run it under another program (strace).</summary>
+    public static string Binary =>
+        Environment.GetEnvironmentVariable("KVMTUNE_BIN") is { Length: > 0 } bin && File.Exists(bin)
+            ? bin
+            : throw new InvalidOperationException("KVMTUNE_BIN must name the native binary (test.sh sets it)");
 }
