@@ -28,6 +28,10 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         }
     }
 
+    /// <summary>In a tree, what a killed run may have left beside an attribute it was replacing.</summary>
+    public void CleanTemporaries(string path) =>
+        Tree.CleanTreeAttributeTemporaries(path, real => WriteAllowlist.AcceptsRealPath(path, real));
+
     /// <summary>Writes a value the way `echo VALUE > FILE` does (with a newline).</summary>
     public void WriteValue(string path, string value) => WriteExact(path, value + "\n");
 
@@ -35,6 +39,11 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     public void WriteExact(string path, string value)
     {
         if (!WriteAllowlist.IsAllowed(path, out var why)) throw new UnsafePathException(path, why ?? "not allowed");
+        if (!Tree.IsLive)
+        {
+            Tree.ReplaceTreeAttribute(path, Encoding.UTF8.GetBytes(value), real => WriteAllowlist.AcceptsRealPath(path, real));
+            return;
+        }
         var fd = Tree.OpenAttribute(path, write: true, real => WriteAllowlist.AcceptsRealPath(path, real));
         try
         {

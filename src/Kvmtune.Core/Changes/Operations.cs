@@ -75,6 +75,7 @@ public sealed record ValueOperation : Operation
 
     public override Undone Undo(OperationContext ctx, bool force)
     {
+        ctx.CleanTemporaries(Path);
         var current = ctx.ReadValue(Path);
         if (current == Original) return new($"{Path}: already {current}", false);
         if (current != New && current != ReadBack && !force)

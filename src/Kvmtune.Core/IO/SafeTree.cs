@@ -338,6 +338,40 @@ public sealed class SafeTree : IDisposable
     /// <summary>Creates a folder (the parent must exist); an existing folder is fine.</summary>
     public void MakeFolder(string machinePath) => CreateFolder(machinePath);
 
+    /// <summary>
+    /// In a tree under --root an attribute is an ordinary file, and a kill between truncating it and writing it would
+    /// leave it empty (sysfs has no such moment): replace it whole instead, at the real place its links lead to.
+    /// </summary>
+    public void ReplaceTreeAttribute(string machinePath, ReadOnlySpan<byte> bytes, Func<string, bool> acceptRealPath)
+    {
+        if (IsLive) throw new InvalidOperationException("live attributes are written in place");
+        var fd = OpenAttribute(machinePath, write: false, acceptRealPath);
+        string real;
+        StatInfo st;
+        try
+        {
+            real = RealMachinePath(fd) ?? throw new UnsafePathException(machinePath, "it lies outside the root");
+            st = NativeSys.Fstat(fd) ?? throw new UnsafePathException(machinePath, "cannot read its type");
+        }
+        finally
+        {
+            NativeSys.CloseFd(fd);
+        }
+        ReplaceOwnedFile(real, bytes, st.Permissions, st.Uid, st.Gid);
+    }
+
+    /// <summary>Removes the temporary files a killed run left beside a tree's attribute (where links lead).</summary>
+    public void CleanTreeAttributeTemporaries(string machinePath, Func<string, bool> acceptRealPath)
+    {
+        if (IsLive) return;
+        int fd;
+        try { fd = OpenAttribute(machinePath, write: false, acceptRealPath); }
+        catch (IOException) { return; }
+        var real = RealMachinePath(fd);
+        NativeSys.CloseFd(fd);
+        if (real is not null) CleanTemporaryFiles(Split(real).Parent);
+    }
+
     /// <summary>Where an open descriptor lies, as a machine path; null when outside the root.</summary>
     private string? RealMachinePath(int fd)
     {

@@ -22,6 +22,8 @@ public sealed class SysfsPciEmulator : IDisposable
         _firstGroup = firstGroup;
         _watcher = new FileSystemWatcher(tree.Physical("/sys")) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName };
         _watcher.Changed += (_, e) => { lock (_gate) Handle(e.FullPath); };
+        // kvmtune replaces a tree's attribute file whole (a new file renamed over it), where sysfs is written in place.
+        _watcher.Renamed += (_, e) => { lock (_gate) Handle(e.FullPath); };
         _watcher.EnableRaisingEvents = true;
     }
 
