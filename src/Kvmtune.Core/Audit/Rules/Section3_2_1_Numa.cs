@@ -48,7 +48,7 @@ public static class Section3_2_1_Numa
 
     /// <summary>NICs, storage and accelerators: the devices whose node a VM should share.</summary>
     public static IEnumerable<PciDevice> PlacementDevices(AuditContext c) =>
-        c.Facts.Pci.Where(p => p.BaseClass is 0x01 or 0x02 or 0x0b or 0x12 && p.Physfn is null);
+        c.Facts.Pci.Where(p => p.Category is not null and not "display" && p.Physfn is null);
 
     private static Finding Devices(AuditContext c)
     {
@@ -74,35 +74,71 @@ public static class Section3_2_1_Numa
     private static Finding IrqAffinity(AuditContext c)
     {
         var f = c.Facts;
-        const string id = "host.numa.irq_affinity", title = "IRQs of node-local devices on their node";
+        const string id = "host.numa.irq_affinity", title = "Device IRQs on housekeeping CPUs of their node";
         var want = c.Profile.Bool("numa.irq_affinity");
-        var rationale = "An interrupt handled on another node drags the device's data across the interconnect";
-        if (f.Numa.Nodes.Count <= 1) return Rule.Make(id, S, title, FindingStatus.Info, "one NUMA node", null, "With one node every IRQ is local", ["/sys/devices/system/node"]);
+        var rationale = "An interrupt handled on another node drags the device's data across the interconnect, and one "
+            + "handled on a CPU isolated for vCPUs (nohz_full, isolcpus) interrupts the guest: keep device IRQs on the "
+            + "node's housekeeping CPUs (TuneD realtime-virtual-host sets irqaffinity= to them). Managed IRQs are the "
+            + "kernel's: writing their smp_affinity fails with EIO (kernel/irq/manage.c); isolcpus=managed_irq keeps them "
+            + "off isolated CPUs where it can";
+        const string expected = "every device IRQ on a housekeeping CPU of its device's node";
+        var iso = Host.CpuIsolation.Of(f);
+        var single = !NumaKnown(c) ? (bool?)null : f.Numa.Nodes.Count <= 1;
+        if (single is null)
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "NUMA nodes unknown", expected, rationale, ["/sys/devices/system/node"]);
+        if (single == true && iso is not { Any: true })
+            return Rule.Make(id, S, title, FindingStatus.Info, "one NUMA node, no isolated CPUs", null, "With one node and no isolated CPU every IRQ is local",
+                ["/sys/devices/system/node", "/proc/cmdline"]);
         var irqs = f.Irqs.ToDictionary(i => i.Irq);
-        var offNode = new List<(PciDevice Dev, int Irq, IReadOnlyList<int> NodeCpus)>();
-        var evidence = new List<string>();
+        var misplaced = new List<(PciDevice Dev, int Irq, IReadOnlyList<int> Target)>();
+        var managed = new List<int>();
+        var evidence = new List<string> { "/proc/cmdline" };
         var unknown = 0;
-        foreach (var d in f.Pci.Where(p => p.NumaNode is not null && p.MsiIrqs.Count > 0))
+        var checkedIrqs = 0;
+        foreach (var d in f.Pci.Where(p => p.PlacementNode is not null && p.MsiIrqs.Count > 0))
         {
-            var node = f.Numa.Nodes.FirstOrDefault(n => n.Id == d.NumaNode);
+            var node = f.Numa.Nodes.FirstOrDefault(n => n.Id == d.PlacementNode);
             if (node is null || node.Cpus.Count == 0) continue;
+            var target = iso?.IrqTargets(node.Cpus) ?? node.Cpus;
             foreach (var irq in d.MsiIrqs)
             {
+                checkedIrqs++;
                 evidence.Add($"/proc/irq/{irq}/effective_affinity_list");
                 evidence.Add($"/proc/irq/{irq}/smp_affinity_list");
                 if (!irqs.TryGetValue(irq, out var info) || (info.Effective ?? info.Affinity) is not { } cpus) { unknown++; continue; }
-                if (cpus.Any(cpu => !node.Cpus.Contains(cpu))) offNode.Add((d, irq, node.Cpus));
+                if (cpus.All(target.Contains)) continue;
+                if (info.Managed == true) managed.Add(irq);
+                else misplaced.Add((d, irq, target));
             }
         }
-        if (evidence.Count == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no device with MSI interrupts and a node", null, rationale, ["/sys/bus/pci/devices"]);
-        if (unknown * 2 == evidence.Count) return Rule.Make(id, S, title, FindingStatus.Unknown, "IRQ affinities unreadable", "every device IRQ on its device's node", rationale, evidence);
-        if (offNode.Count == 0)
+        if (checkedIrqs == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no device with MSI interrupts and a node", null, rationale, ["/sys/bus/pci/devices"]);
+        if (unknown == checkedIrqs) return Rule.Make(id, S, title, FindingStatus.Unknown, "IRQ affinities unreadable", expected, rationale, evidence);
+        var isolatedNote = iso is { Any: true } ? $" (housekeeping CPUs {CpuList.Format(iso.Housekeeping)})" : "";
+        if (misplaced.Count == 0 && managed.Count == 0)
             return Rule.Make(id, S, title, unknown > 0 ? FindingStatus.Unknown : FindingStatus.Pass,
-                unknown > 0 ? $"{unknown} IRQ affinities unreadable" : $"{evidence.Count} device IRQs on their node", "every device IRQ on its device's node", rationale, evidence);
-        var current = $"{offNode.Count} IRQs off their device's node: " + string.Join(", ", offNode.Take(12).Select(o => $"{o.Irq} ({o.Dev.Address})")) + (offNode.Count > 12 ? ", ..." : "");
-        return Rule.Make(id, S, title, want ? FindingStatus.Warn : FindingStatus.Info, current, "every device IRQ on its device's node", rationale, evidence,
-            want ? offNode.Select(o => (PlannedChange)new SysfsWrite(S, $"/proc/irq/{o.Irq}/smp_affinity_list", CpuList.Format(o.NodeCpus))) : []);
+                (unknown > 0 ? $"{unknown} IRQ affinities unreadable" : $"{checkedIrqs} device IRQs in place") + isolatedNote, expected, rationale, evidence);
+        var parts = new List<string>();
+        if (misplaced.Count > 0)
+            parts.Add($"{misplaced.Count} IRQs off their node's housekeeping CPUs: " + string.Join(", ", misplaced.Take(12).Select(o => $"{o.Irq} ({o.Dev.Address})"))
+                + (misplaced.Count > 12 ? ", ..." : ""));
+        if (managed.Count > 0)
+            parts.Add($"{managed.Count} managed IRQs ({CpuList.Format(managed)}) the kernel places itself: left alone");
+        var changes = new List<PlannedChange>();
+        if (want) changes.AddRange(misplaced.Select(o => (PlannedChange)new SysfsWrite(S, $"/proc/irq/{o.Irq}/smp_affinity_list", CpuList.Format(o.Target))));
+        var isolcpus = f.Kernel.CommandLine?.Value("isolcpus");
+        if (want && managed.Count > 0 && iso is { Isolated.Count: > 0 } && (isolcpus is null || !Host.CpuIsolation.IsolcpusFlags(isolcpus).Contains("managed_irq")))
+            changes.Add(new KernelArgument(S, "isolcpus", "managed_irq,domain," + CpuList.Format(iso.Isolated)));
+        foreach (var irq in managed) evidence.Add($"/sys/kernel/debug/irq/irqs/{irq}");
+        return Rule.Make(id, S, title, want && misplaced.Count > 0 ? FindingStatus.Warn : FindingStatus.Info, string.Join("; ", parts) + isolatedNote,
+            expected, rationale, evidence, changes);
     }
+
+    /// <summary>
+    /// Whether the node list is the kernel's: read from /sys/devices/system/node, or one node because the kernel
+    /// config says CONFIG_NUMA is off. A tree that merely lacks the folder says nothing about nodes.
+    /// </summary>
+    public static bool NumaKnown(AuditContext c) =>
+        c.Facts.Numa.Nodes.Count > 0 && (!c.Facts.Numa.Synthesized || c.Facts.Kernel.Config?.Get("CONFIG_NUMA") == "n");
 
     private static Finding Irqbalance(AuditContext c)
     {

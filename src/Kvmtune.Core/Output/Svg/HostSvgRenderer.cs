@@ -145,10 +145,10 @@ public static class HostSvgRenderer
 
     private static IEnumerable<string> DeviceLabels(HostFacts f, int node)
     {
-        foreach (var p in f.Pci.Where(p => p.NumaNode == node && (p.BaseClass is 0x01 or 0x02 or 0x03 or 0x0b or 0x12 || p.SriovTotalvfs > 0 || p.Driver == "vfio-pci")))
+        foreach (var p in f.Pci.Where(p => p.PlacementNode == node && (p.Category is not null || p.SriovTotalvfs > 0 || p.Driver == "vfio-pci")))
         {
             var names = f.Net.Where(n => n.Pci == p.Address).Select(n => n.Name).Concat(f.Block.Where(b => b.Pci == p.Address).Select(b => b.Name)).ToList();
-            yield return $"{p.Address} {(p.BaseClass switch { 0x01 => "storage", 0x02 => "network", 0x03 => "display", 0x0b => "co-processor", 0x12 => "accelerator", _ => "device" })} {p.Driver ?? ""}{(names.Count > 0 ? " (" + string.Join(", ", names) + ")" : "")}";
+            yield return $"{p.Address} {(p.Category ?? "device")} {p.Driver ?? ""}{(names.Count > 0 ? " (" + string.Join(", ", names) + ")" : "")}";
         }
         foreach (var d in f.Nvdimm.Dax.Where(d => d.NumaNode == node))
             yield return $"{d.DevicePath} DAX {(d.SizeBytes is long s ? Sizes.HumanKib(s / 1024) : "")}";
