@@ -393,7 +393,7 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root);
-        foreach (var id in new[] { "host.vhv.hardware_virtualization", "host.vhv.kvm", "host.vhv.kvm_access", "host.vhv.vhost_net", "host.vhv.tun", "host.vhv.cgroup.cpu", "host.vhv.cgroup.cpuset", "host.vhv.cgroup.memory", "host.vhv.cgroup.io", "host.vhv.iommu_firmware", "host.vhv.iommu_kernel" })
+        foreach (var id in new[] { "host.vhv.hardware_virtualization", "host.vhv.kvm", "host.vhv.kvm_access", "host.vhv.tun", "host.vhv.cgroup.cpu", "host.vhv.cgroup.cpuset", "host.vhv.cgroup.memory", "host.vhv.cgroup.io", "host.vhv.iommu_firmware", "host.vhv.iommu_kernel" })
             r.Find(id).Status.Should().Be(Pass, id);
         h.Remove("/dev/net/tun").Set("/sys/fs/cgroup/cgroup.controllers", "cpu io memory").Set("/proc/self/status", "Uid:\t1000\t1000\t1000\t1000\n");
         r = AuditHarness.Run(h.Root);

@@ -26,7 +26,7 @@ public static class Conflicts
         var reserved = f.Memory.HugepagePools.Where(p => p.Total > 0).ToList();
         if (ksmOn && reserved.Count > 0)
             yield return Rule.Make("conflict.ksm_hugepages", "3.2.5", "KSM on with static huge pages reserved", FindingStatus.Warn,
-                $"ksm run=1, {string.Join(", ", reserved.Select(p => $"{p.Total}x{Sizes.HumanKib(p.SizeKib)}"))} reserved", "one or the other",
+                $"ksm run=1, {string.Join(", ", reserved.Select(p => Sizes.Pages(p.Total, p.SizeKib)))} reserved", "one or the other",
                 "KSM never merges hugetlbfs pages, so VMs on static huge pages gain nothing from it and pay its scanning", ["/sys/kernel/mm/ksm/run", "/sys/kernel/mm/hugepages"]);
         var vfio = Section3_2_1_Numa.VfioDevices(c);
         if (f.Numa.NumaBalancing is int nb && nb != 0 && vfio.Count > 0 && f.Numa.Nodes.Count > 1)

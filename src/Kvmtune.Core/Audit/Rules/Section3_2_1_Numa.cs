@@ -32,6 +32,9 @@ public static class Section3_2_1_Numa
             ? (vfio.Count == 0 ? "No device is bound to vfio-pci, so the kernel may move VM memory closer to its vCPUs" : $"{vfio.Count} device(s) bound to vfio-pci pin VM memory; place VMs by hand instead")
             : c.Profile.Reason("numa.balancing");
         var evidence = new[] { "/proc/sys/kernel/numa_balancing", "/sys/bus/pci/drivers/vfio-pci" };
+        if (!NumaKnown(c))
+            return Rule.Make(id, S, title, FindingStatus.Unknown, $"NUMA nodes unknown; numa_balancing={f.Numa.NumaBalancing?.ToString() ?? "unknown"}",
+                expected, rationale, evidence.Append("/sys/devices/system/node"));
         if (f.Numa.Nodes.Count == 1)
             return Rule.Make(id, S, title, FindingStatus.Info, $"one NUMA node; numa_balancing={f.Numa.NumaBalancing?.ToString() ?? "unknown"}", expected, "With one node there is nothing to balance", evidence);
         if (f.Numa.NumaBalancing is not int nb)
@@ -58,9 +61,12 @@ public static class Section3_2_1_Numa
         var rationale = "A VM runs best on the node its passthrough or backing devices hang off";
         var evidence = devices.Select(d => $"/sys/bus/pci/devices/{d.Address}/numa_node").ToList();
         if (devices.Count == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no NIC, storage or accelerator PCI devices", null, rationale, ["/sys/bus/pci/devices"]);
-        var current = string.Join("; ", devices.GroupBy(d => d.NumaNode).OrderBy(g => g.Key ?? -1)
-            .Select(g => $"{(g.Key is int n ? $"node {n}" : "no node")}: {string.Join(", ", g.Select(d => d.Address + Names(f, d)))}"));
-        if (f.Numa.Nodes.Count > 1 && devices.All(d => d.NumaNode is null))
+        // numa_node -1 with a local_cpulist inside one node is placed there, as hwloc's lstopo does.
+        evidence.AddRange(devices.Where(d => d.LocalityNode is not null).Select(d => $"/sys/bus/pci/devices/{d.Address}/local_cpulist"));
+        var current = string.Join("; ", devices.GroupBy(d => d.PlacementNode).OrderBy(g => g.Key ?? -1)
+            .Select(g => $"{(g.Key is int n ? $"node {n}" : "no node")}: {string.Join(", ", g.Select(d => d.Address + Names(f, d)
+                + (d.LocalityNode is not null ? " (numa_node -1, by local_cpulist)" : "")))}"));
+        if (f.Numa.Nodes.Count > 1 && devices.All(d => d.PlacementNode is null))
             return Rule.Make(id, S, title, FindingStatus.Warn, current, "each device on a node", "The firmware reports no device locality (numa_node -1); check the ACPI _PXM/SRAT settings", evidence);
         return Rule.Make(id, S, title, FindingStatus.Info, current, null, rationale, evidence);
     }
@@ -78,7 +84,7 @@ public static class Section3_2_1_Numa
         var want = c.Profile.Bool("numa.irq_affinity");
         var rationale = "An interrupt handled on another node drags the device's data across the interconnect, and one "
             + "handled on a CPU isolated for vCPUs (nohz_full, isolcpus) interrupts the guest: keep device IRQs on the "
-            + "node's housekeeping CPUs (TuneD realtime-virtual-host sets irqaffinity= to them). Managed IRQs are the "
+            + "node's housekeeping CPUs (TuneD realtime bans the isolated CPUs from irqbalance). Managed IRQs are the "
             + "kernel's: writing their smp_affinity fails with EIO (kernel/irq/manage.c); isolcpus=managed_irq keeps them "
             + "off isolated CPUs where it can";
         const string expected = "every device IRQ on a housekeeping CPU of its device's node";
@@ -140,20 +146,31 @@ public static class Section3_2_1_Numa
     public static bool NumaKnown(AuditContext c) =>
         c.Facts.Numa.Nodes.Count > 0 && (!c.Facts.Numa.Synthesized || c.Facts.Kernel.Config?.Get("CONFIG_NUMA") == "n");
 
+    /// <summary>irqbalance from this release on bans isolated and nohz_full CPUs by itself.</summary>
+    public static readonly Version IrqbalanceSkipsIsolated = new(1, 9);
+
     private static Finding Irqbalance(AuditContext c)
     {
         var u = c.Facts.Userspace;
         const string id = "host.numa.irqbalance", title = "irqbalance and pinned IRQs";
         var want = c.Profile.Bool("numa.irq_affinity");
-        var evidence = new[] { "/proc", u.IrqbalanceConfig ?? "/etc/default/irqbalance" };
+        var evidence = new[] { "/proc", u.IrqbalanceConfig ?? "/etc/default/irqbalance", "/var/lib/dpkg/status" };
         var running = u.IsRunning("irqbalance");
         if (running is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "process list unreadable", null, "irqbalance rewrites IRQ affinities every 10 s", evidence);
         if (running == false) return Rule.Make(id, S, title, FindingStatus.Pass, "irqbalance not running", want ? "IRQ affinities left as set" : null, "Nothing rewrites the IRQ affinities kvmtune sets", evidence);
         var banned = u.IrqbalanceBannedCpus;
-        var current = $"irqbalance running, banned CPUs {(banned is null ? "unknown" : banned.Count == 0 ? "none" : CpuList.Format(banned))}";
+        var version = u.IrqbalanceVersion;
+        var iso = Host.CpuIsolation.Of(c.Facts);
+        var current = $"irqbalance {version?.ToString() ?? "(version unknown)"} running, banned CPUs "
+            + (banned is null ? "unknown" : banned.Count == 0 ? "none" : CpuList.Format(banned));
+        // irqbalance 1.9 reads /sys/devices/system/cpu/isolated and nohz_full and keeps IRQs off those CPUs itself.
+        if (version >= IrqbalanceSkipsIsolated && iso is { Isolated.Count: > 0 })
+            return Rule.Make(id, S, title, FindingStatus.Pass, current + $"; skips isolated CPUs {CpuList.Format(iso.Isolated)} by itself",
+                "irqbalance keeps IRQs off the isolated CPUs", "irqbalance 1.9 and later leave isolcpus and nohz_full CPUs alone", evidence);
         return Rule.Make(id, S, title, want && (banned is null || banned.Count == 0) ? FindingStatus.Warn : FindingStatus.Info, current,
             "irqbalance stopped, or the VM CPUs in IRQBALANCE_BANNED_CPULIST",
-            "irqbalance rewrites IRQ affinities every 10 s and would undo pinning; ban the CPUs dedicated to VMs", evidence,
+            "irqbalance rewrites IRQ affinities every 10 s and would undo kvmtune's pinning; ban the CPUs dedicated to VMs "
+            + "(TuneD realtime does: [irqbalance] banned_cpus=${isolated_cores})", evidence,
             new ManualStep(S, "IRQBALANCE_BANNED_CPULIST=<the CPUs dedicated to VMs> in /etc/default/irqbalance, then systemctl restart irqbalance (or systemctl disable --now irqbalance)"));
     }
 }

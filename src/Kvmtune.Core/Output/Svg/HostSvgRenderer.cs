@@ -49,7 +49,7 @@ public static class HostSvgRenderer
             var shown = devices.Take(MaxDevices).ToList();
             if (devices.Count > MaxDevices) shown.Add($"+{devices.Count - MaxDevices} more devices");
             var mem = node.MemoryTotalKib is long t ? $"{Sizes.HumanKib(t)} memory, {(node.MemoryFreeKib is long fr ? Sizes.HumanKib(fr) : "?")} free" : "memory unknown";
-            var pools = string.Join(", ", node.Hugepages.Where(p => p.Total > 0).Select(p => $"{p.Total}x{Sizes.HumanKib(p.SizeKib)} ({p.Free} free)"));
+            var pools = string.Join(", ", node.Hugepages.Where(p => p.Total > 0).Select(p => $"{Sizes.Pages(p.Total, p.SizeKib)} ({p.Free} free)"));
             var sub = $"{mem}; huge pages: {(pools.Length == 0 ? "none reserved" : pools)}";
             // Wide enough for the longest text line too (about 7 px a character at 12 px).
             var textW = new[] { sub.Length * 7, 160 + 9 * 14 }.Concat(shown.Select(d => d.Length * 7)).Max() + 2 * Pad;
