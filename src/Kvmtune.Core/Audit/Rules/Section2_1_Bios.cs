@@ -225,15 +225,19 @@ public static class Section2_1_Bios
     }
 
     /// <summary>
-    /// The hardware C-state a cpuidle state stands for. intel_idle named its states with a model suffix until
-    /// Linux 5.x ("C1E-SKX", "C6-HSW", "C6-NHM") and plainly since ("C1E", "C6"); what it enters is the MWAIT hint
-    /// in desc ("MWAIT 0x01" is C1E, "MWAIT 0x20" C6 on Xeon: drivers/idle/intel_idle.c), used when no name matches.
+    /// The hardware C-state a cpuidle state stands for. intel_idle has named its states with the model before or after
+    /// ("NHM-C6" in old kernels, "C1E-SKX", "C6-HSW" later) and plainly in current ones ("C1E", "C6"); what it enters
+    /// is the MWAIT hint in desc ("MWAIT 0x01" is C1E, "MWAIT 0x20" C6 on Xeon: drivers/idle/intel_idle.c), used when
+    /// no name matches.
     /// </summary>
     public static bool IsState(IdleStateName s, string[] names, int mwaitHint)
     {
         if (s.Name is { } name && name.Split('-').Any(part => names.Contains(part, StringComparer.OrdinalIgnoreCase))) return true;
-        if (s.Driver != "intel_idle" || s.Description is not { } d || !d.StartsWith("MWAIT 0x", StringComparison.Ordinal)) return false;
-        return int.TryParse(d.AsSpan(8).Trim(), System.Globalization.NumberStyles.HexNumber, null, out var hint) && hint == mwaitHint;
+        // acpi_idle describes firmware _CST entries the same way: "ACPI FFH INTEL MWAIT 0x20" (drivers/acpi/processor_idle.c).
+        if (s.Driver is not ("intel_idle" or "acpi_idle") || s.Description is not { } d) return false;
+        var at = d.IndexOf("MWAIT 0x", StringComparison.Ordinal);
+        return at >= 0 && int.TryParse(d.AsSpan(at + 8).Trim(), System.Globalization.NumberStyles.HexNumber, null, out var hint)
+            && hint == mwaitHint;
     }
 
     /// <summary>What <see cref="IsState"/> needs of a state.</summary>

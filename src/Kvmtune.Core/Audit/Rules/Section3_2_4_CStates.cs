@@ -54,7 +54,7 @@ public static class Section3_2_4_CStates
         if (want == "any") return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
         if (off == (want == "disabled")) return Rule.Make(id, S, title, FindingStatus.Pass, current, want == "disabled" ? $"{param}=0" : $"{param}>0", rationale, evidence);
         if (want == "disabled")
-            return Rule.Make(id, S, title, FindingStatus.Fail, current, $"{param}=0 {other}=0", rationale, evidence,
+            return Rule.Make(id, S, title, FindingStatus.Warn, current, $"{param}=0 {other}=0", rationale, evidence,
                 new ModuleOption(S, module, param, "0"), new ModuleOption(S, module, other, "0"));
         return Rule.Make(id, S, title, FindingStatus.Warn, current, $"{param} at the kernel default", rationale, evidence,
             new ManualStep(S, $"remove the {param}= option from /etc/modprobe.d and reload {module}"));
