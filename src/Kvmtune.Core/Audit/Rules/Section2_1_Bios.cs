@@ -42,7 +42,7 @@ public static class Section2_1_Bios
         const string id = "host.bios.vtx", title = "Intel Virtualization Technology (VT-x)";
         var want = c.Profile.Choice("bios.virtualization");
         var rationale = "KVM needs VT-x (or AMD-V); without it every VM is emulated";
-        var evidence = new[] { Cpuinfo, "/proc/modules", "/dev/kvm" };
+        var evidence = new[] { Cpuinfo, "/proc/modules", "/dev/kvm", "/dev" };
         if (f.Cpu.Flags.Count == 0)
             return Rule.Make(id, S, title, FindingStatus.Unknown, "CPU flags unreadable", "vmx flag, kvm_intel loaded, /dev/kvm present", rationale, evidence);
         var flag = f.Cpu.Virtualization;

@@ -23,7 +23,7 @@ public static class Section3_3_Qemu
     {
         var f = c.Facts;
         const string id = "host.qemu.vhost_net", title = "vhost-net available";
-        var evidence = new[] { "/dev/vhost-net", "/proc/modules" };
+        var evidence = new[] { "/dev/vhost-net", "/dev", "/proc/modules" };
         var rationale = "vhost-net moves the virtio-net data path into the kernel, avoiding a QEMU round trip per packet (guide 3.3.3); "
             + "QEMU still works without it, so virt-host-validate only warns";
         var loaded = f.Kernel.IsLoaded("vhost_net");

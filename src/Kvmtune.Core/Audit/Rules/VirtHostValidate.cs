@@ -68,12 +68,17 @@ public static class VirtHostValidate
             ["/sys/module/kvm_amd/parameters/sev", "/sys/module/kvm_intel/parameters/tdx"]);
     }
 
-    private static Finding Node(string id, string title, Host.Virtualization.DeviceNode node, FindingStatus missing, string rationale, PlannedChange fix) =>
-        node.Present switch
+    private static Finding Node(string id, string title, Host.Virtualization.DeviceNode node, FindingStatus missing, string rationale, PlannedChange fix)
+    {
+        // Absence is read from the folder's listing: the folder is evidence too.
+        var folder = node.Path[..node.Path.LastIndexOf('/')];
+        string[] evidence = [node.Path, folder];
+        return node.Present switch
         {
-            true => Rule.Make(id, S, title, FindingStatus.Pass, $"present, mode {node.Mode}", "present", rationale, [node.Path]),
-            false => Rule.Make(id, S, title, missing, "absent", "present", rationale, [node.Path], fix),
+            true => Rule.Make(id, S, title, FindingStatus.Pass, $"present, mode {node.Mode}", "present", rationale, evidence),
+            false => Rule.Make(id, S, title, missing, "absent", "present", rationale, evidence, fix),
             // No /dev in the tree: nothing says whether the node exists.
-            null => Rule.Make(id, S, title, FindingStatus.Unknown, $"{node.Path[..node.Path.LastIndexOf('/')]} not in this tree", "present", rationale, [node.Path]),
+            null => Rule.Make(id, S, title, FindingStatus.Unknown, $"{folder} not in this tree", "present", rationale, evidence),
         };
+    }
 }
