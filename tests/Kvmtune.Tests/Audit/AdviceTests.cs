@@ -224,4 +224,41 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         h.Set("/proc/meminfo", "MemTotal:       33554432 kB\nMemFree:        30000000 kB\nMemAvailable:   40000000 kB\n");
         AuditHarness.Run(h.Root, "latency").Find("host.memory.ksm").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("2");
     }
+
+    [Fact]
+    public void A_running_tuned_is_named_with_what_it_overwrites()
+    {
+        using var h = new SyntheticHost();
+        AuditHarness.Run(h.Root, "latency").Findings.Should().NotContain(f => f.Id == "conflict.daemons");
+        h.Set("/proc/88/comm", "tuned");
+        var f = AuditHarness.Run(h.Root, "latency").Find("conflict.daemons");
+        f.Status.Should().Be(Warn);
+        f.Current.Should().Contain("tuned").And.Contain("transparent_hugepages");
+    }
+
+    [Fact]
+    public void Thp_defrag_always_stalls_faults_and_warns()
+    {
+        using var h = new SyntheticHost();
+        // transhuge.rst: "always" means an application requesting THP will stall on allocation failure and
+        // directly reclaim pages and compact memory; madvise (the tree's value) limits that to madvised regions.
+        AuditHarness.Run(h.Root).Find("host.memory.thp_defrag").Status.Should().Be(Pass);
+        h.Set("/sys/kernel/mm/transparent_hugepage/defrag", "[always] defer defer+madvise madvise never");
+        AuditHarness.Run(h.Root).Find("host.memory.thp_defrag").Status.Should().Be(Warn);
+    }
+
+    [Fact]
+    public void Findings_carry_their_sources_in_json_and_html()
+    {
+        using var h = new SyntheticHost();
+        var report = AuditHarness.Run(h.Root, "latency");
+        report.Find("host.kvm.halt_poll_ns").Sources.Should().Contain(s => s.StartsWith("Documentation/virt/kvm/halt-polling.rst", StringComparison.Ordinal));
+        report.Find("host.qemu.zerocopy_tx").Sources.Should().Contain(s => s.Contains("098eadce3c62", StringComparison.Ordinal));
+        using var doc = System.Text.Json.JsonDocument.Parse(Kvmtune.Core.Output.Audit.AuditJson.Render(report));
+        var finding = doc.RootElement.GetProperty("findings").EnumerateArray().Single(e => e.GetProperty("id").GetString() == "host.kvm.halt_poll_ns");
+        finding.GetProperty("sources").EnumerateArray().Select(e => e.GetString()).Should().Contain(s => s!.Contains("halt-polling.rst", StringComparison.Ordinal));
+        finding.TryGetProperty("rationale", out _).Should().BeTrue("fields are added, none renamed");
+        var html = Kvmtune.Core.Output.Audit.AuditHtmlRenderer.Render(report, HostFacts.Read(new HostReader(h.Root)), null, DateTimeOffset.UnixEpoch);
+        html.Should().Contain("sources: Documentation/virt/kvm/halt-polling.rst");
+    }
 }

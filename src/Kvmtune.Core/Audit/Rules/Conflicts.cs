@@ -19,6 +19,19 @@ public static class Conflicts
             yield break;
         }
 
+        // Daemons that rewrite what kvmtune sets: name each and what it overwrites.
+        var daemons = new List<string>();
+        if (f.Userspace.IsRunning("tuned") == true)
+            daemons.Add("tuned (its profile's governor, transparent_hugepages, sysctls such as numa_balancing, KSM run, and C-states through force_latency)");
+        if (f.Userspace.IsRunning("ksmtuned") == true && c.Profile.Choice("memory.ksm") != "on")
+            daemons.Add("ksmtuned (KSM run, pages_to_scan, sleep_millisecs)");
+        if (f.Userspace.IsRunning("irqbalance") == true && c.Profile.Bool("numa.irq_affinity"))
+            daemons.Add("irqbalance (IRQ smp_affinity every 10 s, unless banned or version 1.9+ with isolated CPUs)");
+        if (daemons.Count > 0)
+            yield return Rule.Make("conflict.daemons", "3.2", "Daemons that overwrite kvmtune's settings", FindingStatus.Warn,
+                "running: " + string.Join("; ", daemons), "none of them managing what kvmtune sets",
+                "A setting kvmtune applies lasts only until the daemon's next pass; configure the daemon to match, or stop it",
+                ["/proc"]);
         var ksmOn = f.Memory.Ksm.Run == 1;
         if (ksmOn && c.Profile.Bool("qemu.mem_lock"))
             yield return Rule.Make("conflict.ksm_memlock", "3.2.5", "KSM on while VMs lock their memory", FindingStatus.Warn, "ksm run=1, profile uses mem-lock=on", "one or the other",

@@ -16,6 +16,23 @@ public static class Section3_2_3_HugePages
         yield return StaticPages(c);
         yield return Hugetlbfs(c);
         yield return Thp(c);
+        yield return ThpDefrag(c);
+    }
+
+    private static Finding ThpDefrag(AuditContext c)
+    {
+        var t = c.Facts.Memory.Thp;
+        const string id = "host.memory.thp_defrag", title = "Transparent huge page defrag";
+        var evidence = new[] { "/sys/kernel/mm/transparent_hugepage/defrag" };
+        // transhuge.rst: defrag=always stalls every faulting allocation in direct reclaim and compaction;
+        // madvise (the kernel default) stalls only regions that asked for it, as QEMU's guest RAM does.
+        var rationale = "defrag=always makes every page fault wait for reclaim and compaction (Documentation/admin-guide/mm/transhuge.rst); "
+            + "madvise, the kernel default, limits that to memory that asked for huge pages, as QEMU's guest RAM does";
+        if (t.Defrag is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", "madvise or defer+madvise", rationale, evidence);
+        if (t.Enabled == "never") return Rule.Make(id, S, title, FindingStatus.Info, t.Defrag + " (THP off)", "any", rationale, evidence);
+        if (t.Defrag != "always") return Rule.Make(id, S, title, FindingStatus.Pass, t.Defrag, "not always", rationale, evidence);
+        return Rule.Make(id, S, title, FindingStatus.Warn, t.Defrag, "madvise", rationale, evidence,
+            new SysfsWrite(S, "/sys/kernel/mm/transparent_hugepage/defrag", "madvise"));
     }
 
     /// <summary>The page size the profile asks for on this CPU: 1 GiB only with pdpe1gb; null for none.</summary>
