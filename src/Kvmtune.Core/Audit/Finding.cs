@@ -25,7 +25,8 @@ public sealed record Finding(
     string Rationale,
     [property: JsonIgnore] IReadOnlyList<PlannedChange> Changes)
 {
-    /// <summary>The kernel, QEMU, libvirt or TuneD references that confirm or correct the guide here, and the kernels.</summary>
+    /// <summary>The kernel, QEMU, libvirt or TuneD references that confirm or correct the guide here, and the
+    /// kernels.</summary>
     public IReadOnlyList<string> Sources => Profiles.Sources.ForFinding(Id);
 
     public FindingFix Fix => new(

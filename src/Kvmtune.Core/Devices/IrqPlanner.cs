@@ -43,11 +43,13 @@ public static class IrqPlanner
             var cpus = (iso ?? new CpuIsolation([], null, f.Cpu.Online)).IrqTargets(numaNode.Cpus, vcpuCpus);
             if (cpus is null)
             {
-                notes.Add($"{kind} {dev.Address}: no housekeeping CPU is left outside the VM's vCPUs; its IRQs stay where they are");
+                notes.Add($"{kind} {dev.Address}: no housekeeping CPU is left outside the VM's vCPUs; its IRQs stay " +
+                    $"where they are");
                 continue;
             }
             if (!cpus.Any(numaNode.Cpus.Contains))
-                notes.Add($"{kind} {dev.Address}: node {node} has no housekeeping CPU; its IRQs go to {CpuList.Format(cpus)} on another node");
+                notes.Add($"{kind} {dev.Address}: node {node} has no housekeeping CPU; its IRQs go to " +
+                    $"{CpuList.Format(cpus)} on another node");
             if (dev.MsiIrqs.Count == 0) notes.Add($"{kind} {dev.Address}: no MSI interrupts (driver {dev.Driver ?? "none"})");
             foreach (var irq in dev.MsiIrqs)
             {
@@ -67,10 +69,12 @@ public static class IrqPlanner
             }
         }
         if (managed.Count > 0)
-            notes.Add($"IRQs {CpuList.Format(managed)} are managed by the kernel (IRQD_AFFINITY_MANAGED): their affinity cannot be set "
+            notes.Add($"IRQs {CpuList.Format(managed)} are managed by the kernel (IRQD_AFFINITY_MANAGED): their " +
+                $"affinity cannot be set "
                 + "from user space; isolcpus=managed_irq,<vCPU CPUs> keeps them off isolated CPUs");
         if (unknownManaged && ops.Count > 0)
-            notes.Add("/sys/kernel/debug/irq is not readable (mount debugfs), so managed IRQs cannot be told apart: the kernel "
+            notes.Add("/sys/kernel/debug/irq is not readable (mount debugfs), so managed IRQs cannot be told apart: " +
+                "the kernel "
                 + "refuses to move those with EIO");
         if (f.Userspace.IsRunning("irqbalance") == true)
         {

@@ -7,7 +7,8 @@ namespace Kvmtune.Core.Host;
 /// own work, interrupts included (housekeeping). Device IRQs belong on housekeeping CPUs: TuneD's
 /// realtime-virtual-host profile sets irqaffinity= to the CPUs it does not isolate.
 /// </summary>
-public sealed record CpuIsolation(IReadOnlyList<int> Isolated, IReadOnlyList<int>? IrqAffinity, IReadOnlyList<int> Online)
+public sealed record CpuIsolation(IReadOnlyList<int> Isolated, IReadOnlyList<int>? IrqAffinity,
+    IReadOnlyList<int> Online)
 {
     /// <summary>The isolation the command line asks for; null when /proc/cmdline is unreadable.</summary>
     public static CpuIsolation? Of(HostFacts f)
@@ -17,7 +18,8 @@ public sealed record CpuIsolation(IReadOnlyList<int> Isolated, IReadOnlyList<int
         var isolated = new SortedSet<int>();
         if (cmd.Value("nohz_full") is { } nohz && CpuList.TryParse(nohz, out var n, out _)) isolated.UnionWith(n);
         if (IsolcpusList(cmd.Value("isolcpus")) is { } iso) isolated.UnionWith(iso);
-        IReadOnlyList<int>? irq = cmd.Value("irqaffinity") is { } a && CpuList.TryParse(a, out var ia, out _) ? ia : null;
+        IReadOnlyList<int>? irq = cmd.Value("irqaffinity") is { } a && CpuList.TryParse(a, out var ia,
+            out _) ? ia : null;
         return new CpuIsolation(isolated.ToList(), irq, f.Cpu.Online);
     }
 

@@ -61,7 +61,8 @@ public static class KernelText
     {
         var d = s.Length - 8; // the domain's digits: all but ":bb:dd.f"
         return d is >= 4 and <= 8 && s[d] == ':' && s[d + 3] == ':' && s[d + 6] == '.' &&
-            IsHex(s.AsSpan(0, d)) && IsHex(s.AsSpan(d + 1, 2)) && IsHex(s.AsSpan(d + 4, 2)) && s[d + 7] is >= '0' and <= '7';
+            IsHex(s.AsSpan(0, d)) && IsHex(s.AsSpan(d + 1, 2)) && IsHex(s.AsSpan(d + 4, 2)) && s[d
+                + 7] is >= '0' and <= '7';
     }
 
     /// <summary>The last PCI address in a sysfs path: the device a block device or NIC hangs off.</summary>

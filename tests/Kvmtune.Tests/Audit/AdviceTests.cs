@@ -35,7 +35,8 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         var r = AuditHarness.Run(root, "latency");
         var c6 = r.Find("host.bios.c6");
         c6.Status.Should().Be(Warn);
-        c6.Changes.OfType<SysfsWrite>().Should().Contain(w => w.Path == "/sys/devices/system/cpu/cpu0/cpuidle/state3/disable" && w.Value == "1");
+        c6.Changes.OfType<SysfsWrite>().Should().Contain(w
+            => w.Path == "/sys/devices/system/cpu/cpu0/cpuidle/state3/disable" && w.Value == "1");
         // NHM-C1, NHM-C3, NHM-C6: no C1E state, yet C1E auto-promotion may still be on in firmware.
         r.Find("host.bios.c1e").Status.Should().Be(Unknown);
     }
@@ -48,7 +49,8 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         Raw(root, "/sys/devices/system/cpu/cpu0/cpuidle/state2/desc").Should().Be("ACPI FFH INTEL MWAIT 0x20");
         var c6 = AuditHarness.Run(root, "latency").Find("host.bios.c6");
         c6.Current.Should().StartWith("C2 enabled");
-        c6.Changes.OfType<SysfsWrite>().Should().Contain(w => w.Path == "/sys/devices/system/cpu/cpu0/cpuidle/state2/disable");
+        c6.Changes.OfType<SysfsWrite>().Should().Contain(w
+            => w.Path == "/sys/devices/system/cpu/cpu0/cpuidle/state2/disable");
     }
 
     [Fact]
@@ -70,9 +72,11 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         var root = fixtures.Root(Nvme);
         const string nvme = "0000:00:02.0";
         Raw(root, $"/sys/bus/pci/devices/{nvme}/numa_node").Should().Be("-1");
-        CpuList.TryParse(Raw(root, $"/sys/bus/pci/devices/{nvme}/local_cpulist"), out var local, out _).Should().BeTrue();
+        CpuList.TryParse(Raw(root, $"/sys/bus/pci/devices/{nvme}/local_cpulist"), out var local,
+            out _).Should().BeTrue();
         var owners = Directory.GetDirectories(Path.Combine(root, "sys/devices/system/node"), "node*")
-            .Where(d => CpuList.TryParse(Raw(root, d[root.Length..] + "/cpulist"), out var cpus, out _) && local.All(cpus.Contains)).ToList();
+            .Where(d => CpuList.TryParse(Raw(root, d[root.Length..] + "/cpulist"), out var cpus, out _)
+                && local.All(cpus.Contains)).ToList();
         owners.Should().ContainSingle();
         var node = int.Parse(Path.GetFileName(owners[0])[4..], System.Globalization.CultureInfo.InvariantCulture);
         var pci = HostFacts.Read(new HostReader(root)).Pci.Single(p => p.Address == nvme);
@@ -86,7 +90,8 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         var root = fixtures.Root(Nvme);
         Directory.Exists(Path.Combine(root, "dev")).Should().BeFalse();
-        Directory.GetDirectories(Path.Combine(root, "proc")).Select(Path.GetFileName).Should().NotContain(n => n!.All(char.IsAsciiDigit));
+        Directory.GetDirectories(Path.Combine(root, "proc")).Select(Path.GetFileName).Should().NotContain(n
+            => n!.All(char.IsAsciiDigit));
         var r = AuditHarness.Run(root, "latency");
         r.Find("host.vhv.kvm").Status.Should().Be(Unknown);
         r.Find("host.qemu.vhost_net").Status.Should().Be(Unknown);
@@ -104,10 +109,12 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         h.Remove("/dev/vhost-net");
-        AuditHarness.Run(h.Root).Findings.Where(f => f.Id.EndsWith("vhost_net", StringComparison.Ordinal)).Should().ContainSingle();
+        AuditHarness.Run(h.Root).Findings.Where(f => f.Id.EndsWith("vhost_net",
+            StringComparison.Ordinal)).Should().ContainSingle();
         // CONFIG_VHOST_NET is not set: no module to load, nothing for modules-load.d.
         h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n# CONFIG_VHOST_NET is not set\n");
-        AuditHarness.Run(h.Root).Findings.SelectMany(f => f.Changes).OfType<ModuleLoad>().Should().NotContain(m => m.Module == "vhost_net");
+        AuditHarness.Run(h.Root).Findings.SelectMany(f => f.Changes).OfType<ModuleLoad>().Should().NotContain(m
+            => m.Module == "vhost_net");
     }
 
     [Fact]
@@ -136,9 +143,12 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         f.Changes.OfType<SysfsWrite>().Select(w => (w.Path, w.Value)).Should().Equal(
             SyntheticHost.NicIrqs.Select(i => ($"/proc/irq/{i}/smp_affinity_list", "4,6")));
         // kernel/irq/debugfs.c prints the IRQD_ flags under "dstate:"; a managed IRQ refuses smp_affinity with EIO.
-        h.Set("/sys/kernel/debug/irq/irqs/121", "handler:  handle_edge_irq\ndstate:   0x3640a200\n            IRQD_ACTIVATED\n"
-            + "            IRQD_IRQ_STARTED\n            IRQD_AFFINITY_MANAGED\nnode:     1\naffinity: 5\neffectiv: 5\n");
-        h.Set("/sys/kernel/debug/irq/irqs/120", "handler:  handle_edge_irq\ndstate:   0x00401200\n            IRQD_ACTIVATED\n");
+        h.Set("/sys/kernel/debug/irq/irqs/121",
+            "handler:  handle_edge_irq\ndstate:   0x3640a200\n            IRQD_ACTIVATED\n"
+            + "            IRQD_IRQ_STARTED\n            IRQD_AFFINITY_MANAGED\nnode:     1\naffinity: 5\neffectiv: " +
+                "5\n");
+        h.Set("/sys/kernel/debug/irq/irqs/120",
+            "handler:  handle_edge_irq\ndstate:   0x00401200\n            IRQD_ACTIVATED\n");
         f = AuditHarness.Run(h.Root, "latency").Find("host.numa.irq_affinity");
         f.Changes.OfType<SysfsWrite>().Select(w => w.Path).Should().NotContain("/proc/irq/121/smp_affinity_list")
             .And.Contain("/proc/irq/120/smp_affinity_list");
@@ -158,7 +168,8 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         h.Set("/sys/kernel/debug/irq/irqs/121", "dstate:   0x00401200\n            IRQD_ACTIVATED\n");
         var facts = HostFacts.Read(new HostReader(h.Root));
         var spec = VmSpecParser.Parse(
-            $"name: nfv1\nvcpus: 1\nmemory: 1GiB\nworkload: density\nhugepages: none\npassthrough:\n  - {{ pci: \"{SyntheticHost.Nic}\" }}\n",
+            $"name: nfv1\nvcpus: 1\nmemory: 1GiB\nworkload: density\nhugepages: none\npassthrough:\n  - {{ pci: " +
+                $"\"{SyntheticHost.Nic}\" }}\n",
             "v.yaml", facts).Single();
         var vm = new Planner(facts).Plan([spec]).Vms.Single();
         var plan = IrqPlanner.Plan(facts, spec, vm);
@@ -219,10 +230,14 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         using var h = new SyntheticHost();
         h.Set("/sys/kernel/mm/ksm/run", "1").Set("/sys/kernel/mm/ksm/pages_sharing", "4194304");
         // ksm.rst: pages_sharing is how much KSM saves; 4194304 x 4 KiB = 16 GiB would come back on unmerge.
-        h.Set("/proc/meminfo", "MemTotal:       33554432 kB\nMemFree:         1048576 kB\nMemAvailable:    2097152 kB\n");
-        AuditHarness.Run(h.Root, "latency").Find("host.memory.ksm").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("0");
-        h.Set("/proc/meminfo", "MemTotal:       33554432 kB\nMemFree:        30000000 kB\nMemAvailable:   40000000 kB\n");
-        AuditHarness.Run(h.Root, "latency").Find("host.memory.ksm").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("2");
+        h.Set("/proc/meminfo",
+            "MemTotal:       33554432 kB\nMemFree:         1048576 kB\nMemAvailable:    2097152 kB\n");
+        AuditHarness.Run(h.Root,
+            "latency").Find("host.memory.ksm").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("0");
+        h.Set("/proc/meminfo",
+            "MemTotal:       33554432 kB\nMemFree:        30000000 kB\nMemAvailable:   40000000 kB\n");
+        AuditHarness.Run(h.Root,
+            "latency").Find("host.memory.ksm").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("2");
     }
 
     [Fact]
@@ -252,13 +267,18 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         var report = AuditHarness.Run(h.Root, "latency");
-        report.Find("host.kvm.halt_poll_ns").Sources.Should().Contain(s => s.StartsWith("Documentation/virt/kvm/halt-polling.rst", StringComparison.Ordinal));
-        report.Find("host.qemu.zerocopy_tx").Sources.Should().Contain(s => s.Contains("098eadce3c62", StringComparison.Ordinal));
+        report.Find("host.kvm.halt_poll_ns").Sources.Should().Contain(s
+            => s.StartsWith("Documentation/virt/kvm/halt-polling.rst", StringComparison.Ordinal));
+        report.Find("host.qemu.zerocopy_tx").Sources.Should().Contain(s => s.Contains("098eadce3c62",
+            StringComparison.Ordinal));
         using var doc = System.Text.Json.JsonDocument.Parse(Kvmtune.Core.Output.Audit.AuditJson.Render(report));
-        var finding = doc.RootElement.GetProperty("findings").EnumerateArray().Single(e => e.GetProperty("id").GetString() == "host.kvm.halt_poll_ns");
-        finding.GetProperty("sources").EnumerateArray().Select(e => e.GetString()).Should().Contain(s => s!.Contains("halt-polling.rst", StringComparison.Ordinal));
+        var finding = doc.RootElement.GetProperty("findings").EnumerateArray().Single(e
+            => e.GetProperty("id").GetString() == "host.kvm.halt_poll_ns");
+        finding.GetProperty("sources").EnumerateArray().Select(e => e.GetString()).Should().Contain(s
+            => s!.Contains("halt-polling.rst", StringComparison.Ordinal));
         finding.TryGetProperty("rationale", out _).Should().BeTrue("fields are added, none renamed");
-        var html = Kvmtune.Core.Output.Audit.AuditHtmlRenderer.Render(report, HostFacts.Read(new HostReader(h.Root)), null, DateTimeOffset.UnixEpoch);
+        var html = Kvmtune.Core.Output.Audit.AuditHtmlRenderer.Render(report, HostFacts.Read(new HostReader(h.Root)),
+            null, DateTimeOffset.UnixEpoch);
         html.Should().Contain("sources: Documentation/virt/kvm/halt-polling.rst");
     }
 }

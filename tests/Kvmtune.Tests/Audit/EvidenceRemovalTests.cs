@@ -56,7 +56,8 @@ public sealed class EvidenceRemovalTests
         return data;
     }
 
-    /// <summary>The synthetic host with things broken that fail: no /dev/kvm nor /dev/net/tun, no huge pages for latency.</summary>
+    /// <summary>The synthetic host with things broken that fail: no /dev/kvm nor /dev/net/tun, no huge pages for
+    /// latency.</summary>
     private static SyntheticHost FailingHost()
     {
         var h = new SyntheticHost();
@@ -83,7 +84,8 @@ public sealed class EvidenceRemovalTests
         foreach (var path in before.Evidence.Where(p => !p.Contains('*') && !p.Contains('<')))
             if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path))) h.Remove(path);
         var after = AuditHarness.Run(h.Root, auditProfile).Findings.SingleOrDefault(f => f.Id == id);
-        after?.Status.Should().Be(FindingStatus.Unknown, $"{id} read {string.Join(", ", before.Evidence)}, all removed: {after?.Current}");
+        after?.Status.Should().Be(FindingStatus.Unknown,
+            $"{id} read {string.Join(", ", before.Evidence)}, all removed: {after?.Current}");
     }
 
     [Theory]

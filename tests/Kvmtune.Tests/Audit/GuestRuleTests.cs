@@ -38,7 +38,8 @@ public sealed class GuestRuleTests
         var f = AuditHarness.Run(h.Root).Find("guest.cpuidle.haltpoll");
         f.Status.Should().Be(Warn);
         f.Changes.OfType<ModuleLoad>().Should().BeEmpty();
-        f.Changes.OfType<ManualStep>().Single().Text.Should().Contain("kvm-hint-dedicated=on").And.Contain("<hint-dedicated state='on'/>");
+        f.Changes.OfType<ManualStep>().Single().Text.Should().Contain("kvm-hint-dedicated=on")
+            .And.Contain("<hint-dedicated state='on'/>");
         f.Changes.OfType<KernelArgument>().Single().Text.Should().Be("cpuidle_haltpoll.force=1");
         // haltpoll_init returns -ENODEV when idle= overrides the idle loop: that argument is the fix.
         h.Set("/proc/cmdline", "root=/dev/vda1 idle=halt");
@@ -60,7 +61,8 @@ public sealed class GuestRuleTests
         h.Remove("/sys/module/cpuidle_haltpoll");
         var f = AuditHarness.Run(h.Root).Find("guest.cpuidle.haltpoll");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<ModuleOption>().Single().Should().Be(new ModuleOption("3.4.1", "cpuidle_haltpoll", "force", "1"));
+        f.Changes.OfType<ModuleOption>().Single().Should().Be(new ModuleOption("3.4.1", "cpuidle_haltpoll", "force",
+            "1"));
         f.Changes.OfType<ModuleLoad>().Single().Module.Should().Be("cpuidle_haltpoll");
     }
 
@@ -73,7 +75,8 @@ public sealed class GuestRuleTests
         h.Set("/sys/module/haltpoll/parameters/guest_halt_poll_ns", "0").Set("/proc/cmdline", "root=/dev/vda1 haltpoll.guest_halt_poll_ns=0");
         var f = AuditHarness.Run(h.Root).Find("guest.haltpoll.ns");
         f.Status.Should().Be(Warn, "guest polling off costs latency, it breaks nothing");
-        AuditHarness.Run(h.Root, "density").Find("guest.haltpoll.ns").Status.Should().Be(Pass, "0 is inside density's own range");
+        AuditHarness.Run(h.Root, "density").Find("guest.haltpoll.ns").Status.Should().Be(Pass,
+            "0 is inside density's own range");
         f.Changes.OfType<ModuleParameter>().Single().Value.Should().Be("50000");
         f.Changes.OfType<KernelArgument>().Single().Text.Should().Be("haltpoll.guest_halt_poll_ns=50000");
     }

@@ -129,7 +129,8 @@ public sealed class HostRuleTests
         h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state3/name", "C7");
         h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state3/desc", "MWAIT 0x30");
         AuditHarness.Run(h.Root, "latency").Find("host.bios.c6").Status.Should().Be(Unknown,
-            "a state intel_idle does not list may be off in firmware, cut by max_cstate, or absent from the model: no proof");
+            "a state intel_idle does not list may be off in firmware, cut by max_cstate, or absent from the model: " +
+                "no proof");
     }
 
     [Fact]
@@ -248,7 +249,8 @@ public sealed class HostRuleTests
         Status(h, "host.memory.thp", "density").Should().Be(Pass);
         h.Set("/sys/kernel/mm/transparent_hugepage/enabled", "always madvise [never]");
         Status(h, "host.memory.thp").Should().Be(Warn, "THP off costs TLB misses, it breaks nothing");
-        Status(h, "host.memory.thp", "latency").Should().Be(Pass, "TuneD network-latency, under realtime-virtual-host: never");
+        Status(h, "host.memory.thp", "latency").Should().Be(Pass,
+            "TuneD network-latency, under realtime-virtual-host: never");
         h.Set("/sys/kernel/mm/transparent_hugepage/enabled", "[always] madvise never");
         Status(h, "host.memory.thp").Should().Be(Pass);
     }
@@ -343,11 +345,13 @@ public sealed class HostRuleTests
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root, "latency");
         r.Find("host.qemu.vhost_net").Status.Should().Be(Pass);
-        r.Find("host.qemu.zerocopy_tx").Status.Should().Be(Info, "off by default since 2019 (vhost_net: disable zerocopy by default)");
+        r.Find("host.qemu.zerocopy_tx").Status.Should().Be(Info,
+            "off by default since 2019 (vhost_net: disable zerocopy by default)");
         r.Find("host.qemu.io_uring").Status.Should().Be(Pass);
         r.Find("host.qemu.version").Current.Should().Contain("7.2");
         r.Find("host.qemu.version").Status.Should().Be(Pass);
-        r.Find("host.qemu.memlock").Status.Should().Be(Info, "root holds CAP_IPC_LOCK, which RLIMIT_MEMLOCK does not bind");
+        r.Find("host.qemu.memlock").Status.Should().Be(Info,
+            "root holds CAP_IPC_LOCK, which RLIMIT_MEMLOCK does not bind");
         h.Set("/proc/self/status", "Name:\tkvmtune\nUid:\t1000\t1000\t1000\t1000\n");
         AuditHarness.Run(h.Root, "latency").Find("host.qemu.memlock").Status.Should().Be(Warn);
         h.Set("/var/lib/dpkg/status", "Package: qemu-system-x86\nStatus: install ok installed\nVersion: 1:4.2-3ubuntu6\n\n");
@@ -404,7 +408,9 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root);
-        foreach (var id in new[] { "host.vhv.hardware_virtualization", "host.vhv.kvm", "host.vhv.kvm_access", "host.vhv.tun", "host.vhv.cgroup.cpu", "host.vhv.cgroup.cpuset", "host.vhv.cgroup.memory", "host.vhv.cgroup.io", "host.vhv.iommu_firmware", "host.vhv.iommu_kernel" })
+        foreach (var id in new[] { "host.vhv.hardware_virtualization", "host.vhv.kvm", "host.vhv.kvm_access",
+            "host.vhv.tun", "host.vhv.cgroup.cpu", "host.vhv.cgroup.cpuset", "host.vhv.cgroup.memory",
+                "host.vhv.cgroup.io", "host.vhv.iommu_firmware", "host.vhv.iommu_kernel" })
             r.Find(id).Status.Should().Be(Pass, id);
         h.Remove("/dev/net/tun").Set("/sys/fs/cgroup/cgroup.controllers", "cpu io memory").Set("/proc/self/status", "Uid:\t1000\t1000\t1000\t1000\n");
         r = AuditHarness.Run(h.Root);

@@ -38,7 +38,8 @@ public sealed class ProfileTests
         var generated = TunedComparison.Markdown();
         // KVMTUNE_REGENERATE_DOCS=1 rewrites the file after a deliberate change.
         if (Environment.GetEnvironmentVariable("KVMTUNE_REGENERATE_DOCS") == "1") File.WriteAllText(path, generated);
-        File.ReadAllText(path).Should().Be(generated, "regenerate docs/profiles-vs-tuned.md with KVMTUNE_REGENERATE_DOCS=1");
+        File.ReadAllText(path).Should().Be(generated,
+            "regenerate docs/profiles-vs-tuned.md with KVMTUNE_REGENERATE_DOCS=1");
         foreach (var row in TunedComparison.Rows) ProfileSchema.Find(row.Setting).Should().NotBeNull(row.Setting);
     }
 

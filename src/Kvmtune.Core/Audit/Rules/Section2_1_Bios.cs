@@ -31,7 +31,8 @@ public static class Section2_1_Bios
             "Energy Efficient Turbo holds back turbo frequency to save power; its state is in MSR 0x1FC, which kvmtune does not read", [],
             new ManualStep(S, Bios + "Advanced/Power & Performance/CPU P State Control/CPU P State Control/Energy Efficient Turbo = Disabled"));
         yield return Hwp(c);
-        yield return CState(c, "c1e", "C1E", ["C1E"], 0x01, "Advanced/Power & Performance/CPU C State Control/C1E = Disabled");
+        yield return CState(c, "c1e", "C1E", ["C1E"], 0x01,
+            "Advanced/Power & Performance/CPU C State Control/C1E = Disabled");
         yield return CState(c, "c6", "Processor C6", ["C6", "C6S", "C6SP", "C6P"], 0x20,
             "Advanced/Power & Performance/CPU C State Control/Processor C6 = Disabled");
     }
@@ -55,7 +56,8 @@ public static class Section2_1_Bios
         if (loaded == false || f.Virtualization.Kvm.Present == false)
             return Rule.Make(id, S, title, Rule.Missed(want), current, $"{module} loaded, /dev/kvm present", rationale, evidence, new ModuleLoad(S, module));
         if (f.Virtualization.Kvm.Present is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, current.Replace("/dev/kvm absent", "/dev not in this tree", StringComparison.Ordinal),
+            return Rule.Make(id, S, title, FindingStatus.Unknown, current.Replace("/dev/kvm absent",
+                "/dev not in this tree", StringComparison.Ordinal),
                 $"{flag} flag, {module} loaded, /dev/kvm present", rationale, evidence);
         return Rule.Make(id, S, title, loaded is null ? FindingStatus.Unknown : FindingStatus.Pass, current, $"{flag} flag, {module} loaded, /dev/kvm present", rationale, evidence);
     }
@@ -74,14 +76,19 @@ public static class Section2_1_Bios
         // AMD-Vi is on whenever the firmware has an IVRS table; amd_iommu= takes no "on" (kernel-parameters.txt lists
         // fullflush, off, force_isolation...). Intel needs intel_iommu=on unless CONFIG_INTEL_IOMMU_DEFAULT_ON.
         // iommu=pt keeps host devices on identity mappings, so only devices given to VMs pay for translation.
-        var rationale = "VT-d lets VMs own devices (vfio passthrough, QAT VFs) and deliver their interrupts without exits"
-            + (amd ? "; AMD-Vi is enabled by default when the firmware provides IVRS (kernel-parameters.txt: amd_iommu has no 'on')"
-                   : "; the kernel enables it with intel_iommu=on, and iommu=pt spares host-owned devices the translation cost");
+        var rationale = "VT-d lets VMs own devices (vfio passthrough, QAT VFs) and deliver their interrupts without " +
+            "exits"
+            + (amd ? "; AMD-Vi is enabled by default when the firmware provides IVRS (kernel-parameters.txt: " +
+                "amd_iommu has no 'on')"
+                   : "; the kernel enables it with intel_iommu=on, and iommu=pt spares host-owned devices the " +
+                       "translation cost");
         var args = amd
             ? $"amd_iommu={cmd?.Value("amd_iommu") ?? "(not set)"}, iommu={cmd?.Value("iommu") ?? "(not set)"}"
             : $"intel_iommu={cmd?.Value("intel_iommu") ?? "(not set)"}, iommu={cmd?.Value("iommu") ?? "(not set)"}";
-        var current = $"ACPI {tableName} table {Rule.YesNo(table)}, IOMMU groups {(i.Groups?.ToString() ?? "unknown")}, {args}";
-        var expected = amd ? "IVRS table present, IOMMU groups > 0 (no amd_iommu=off), iommu=pt" : "DMAR table present, IOMMU groups > 0, intel_iommu=on iommu=pt";
+        var current = $"ACPI {tableName} table {Rule.YesNo(table)}, IOMMU groups " +
+            $"{(i.Groups?.ToString() ?? "unknown")}, {args}";
+        var expected = amd ? "IVRS table present, IOMMU groups > 0 (no amd_iommu=off), iommu=pt" : "DMAR table " +
+            "present, IOMMU groups > 0, intel_iommu=on iommu=pt";
         var enable = new List<PlannedChange>();
         if (amd)
         {
@@ -95,10 +102,12 @@ public static class Section2_1_Bios
         if (table is null && i.Groups is null)
             return Rule.Make(id, S, title, FindingStatus.Unknown, current, expected, rationale, evidence);
         if (table == false && i.Groups is null or 0)
-            return Rule.Make(id, S, title, Rule.Missed(want), current, expected, rationale, evidence, enable.Prepend(bios));
+            return Rule.Make(id, S, title, Rule.Missed(want), current, expected, rationale, evidence,
+                enable.Prepend(bios));
         if (i.Groups is null or 0)
             return Rule.Make(id, S, title, Rule.Missed(want), current, expected, rationale, evidence,
-                enable.Count > 0 ? enable : [new ManualStep(S, "find what keeps the IOMMU off: dmesg | grep -i -e DMAR -e AMD-Vi -e IOMMU")]);
+                enable.Count > 0 ? enable : [new ManualStep(S,
+                    "find what keeps the IOMMU off: dmesg | grep -i -e DMAR -e AMD-Vi -e IOMMU")]);
         return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
     }
 
@@ -150,7 +159,8 @@ public static class Section2_1_Bios
         var epb = online.Where(x => x.EnergyPerfBias is not null).ToList();
         if (epp.Count == 0 && epb.Count == 0)
             return Rule.Make(id, S, title, FindingStatus.Unknown, "EPP and EPB not exposed", want, rationale, evidence,
-                want == "any" ? [] : [new ManualStep(S, Bios + "Advanced/Power & Performance/CPU Power and Performance Policy = "
+                want == "any" ? [] : [new ManualStep(S, Bios
+                    + "Advanced/Power & Performance/CPU Power and Performance Policy = "
                     + (want == "performance" ? "Performance" : "Balanced Performance"))]);
         var current = epp.Count > 0
             ? "EPP " + string.Join(", ", epp.GroupBy(x => x.EnergyPerformancePreference).Select(g => $"{g.Key} on {Rule.Cpus(g.Select(x => x.Id))}"))
@@ -232,18 +242,22 @@ public static class Section2_1_Bios
     /// </summary>
     public static bool IsState(IdleStateName s, string[] names, int mwaitHint)
     {
-        if (s.Name is { } name && name.Split('-').Any(part => names.Contains(part, StringComparer.OrdinalIgnoreCase))) return true;
-        // acpi_idle describes firmware _CST entries the same way: "ACPI FFH INTEL MWAIT 0x20" (drivers/acpi/processor_idle.c).
+        if (s.Name is { } name && name.Split('-').Any(part => names.Contains(part,
+            StringComparer.OrdinalIgnoreCase))) return true;
+        // acpi_idle describes firmware _CST entries the same way: "ACPI FFH INTEL MWAIT 0x20"
+        // (drivers/acpi/processor_idle.c).
         if (s.Driver is not ("intel_idle" or "acpi_idle") || s.Description is not { } d) return false;
         var at = d.IndexOf("MWAIT 0x", StringComparison.Ordinal);
-        return at >= 0 && int.TryParse(d.AsSpan(at + 8).Trim(), System.Globalization.NumberStyles.HexNumber, null, out var hint)
+        return at >= 0 && int.TryParse(d.AsSpan(at + 8).Trim(), System.Globalization.NumberStyles.HexNumber, null,
+            out var hint)
             && hint == mwaitHint;
     }
 
     /// <summary>What <see cref="IsState"/> needs of a state.</summary>
     public readonly record struct IdleStateName(string? Name, string? Description, string? Driver);
 
-    private static Finding CState(AuditContext c, string key, string title, string[] names, int mwaitHint, string biosPath)
+    private static Finding CState(AuditContext c, string key, string title, string[] names, int mwaitHint,
+        string biosPath)
     {
         var f = c.Facts;
         var id = $"host.bios.{key}";
@@ -251,7 +265,8 @@ public static class Section2_1_Bios
         var evidence = new[] { "/sys/devices/system/cpu/cpuidle/current_driver", "/sys/devices/system/cpu/cpu0/cpuidle" };
         var rationale = "Waking from C1E or C6 takes microseconds; a vCPU waiting on an interrupt pays it every time";
         var driver = f.Power.CpuidleDriver;
-        var state = f.Power.IdleStates.FirstOrDefault(s => IsState(new(s.Name, s.Description, driver), names, mwaitHint));
+        var state = f.Power.IdleStates.FirstOrDefault(s => IsState(new(s.Name, s.Description, driver), names,
+            mwaitHint));
         var expected = want == "disabled" ? "not offered or disabled on every CPU" : want == "enabled" ? "enabled" : "any";
         if (state is null)
         {
@@ -260,7 +275,8 @@ public static class Section2_1_Bios
             var listed = f.Power.IdleStates.Count == 0 ? "no states listed"
                 : "states " + string.Join(", ", f.Power.IdleStates.Select(s => s.Name ?? "?"));
             return Rule.Make(id, S, title, want == "any" ? FindingStatus.Info : FindingStatus.Unknown,
-                $"cpuidle driver {driver ?? "unknown"} lists no {title} state ({listed}); the firmware setting is not visible",
+                $"cpuidle driver {driver ?? "unknown"} lists no {title} state ({listed}); the firmware setting is " +
+                    $"not visible",
                 expected, rationale, evidence, want == "any" ? [] : [new ManualStep(S, "BIOS: " + biosPath)]);
         }
         var online = f.Cpu.Online;

@@ -33,7 +33,8 @@ public static class Section3_2_1_Numa
             : c.Profile.Reason("numa.balancing");
         var evidence = new[] { "/proc/sys/kernel/numa_balancing", "/sys/bus/pci/drivers/vfio-pci" };
         if (!NumaKnown(c))
-            return Rule.Make(id, S, title, FindingStatus.Unknown, $"NUMA nodes unknown; numa_balancing={f.Numa.NumaBalancing?.ToString() ?? "unknown"}",
+            return Rule.Make(id, S, title, FindingStatus.Unknown,
+                $"NUMA nodes unknown; numa_balancing={f.Numa.NumaBalancing?.ToString() ?? "unknown"}",
                 expected, rationale, evidence.Append("/sys/devices/system/node"));
         if (f.Numa.Nodes.Count == 1)
             return Rule.Make(id, S, title, FindingStatus.Info, $"one NUMA node; numa_balancing={f.Numa.NumaBalancing?.ToString() ?? "unknown"}", expected, "With one node there is nothing to balance", evidence);
@@ -62,10 +63,13 @@ public static class Section3_2_1_Numa
         var evidence = devices.Select(d => $"/sys/bus/pci/devices/{d.Address}/numa_node").ToList();
         if (devices.Count == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no NIC, storage or accelerator PCI devices", null, rationale, ["/sys/bus/pci/devices"]);
         // numa_node -1 with a local_cpulist inside one node is placed there, as hwloc's lstopo does.
-        evidence.AddRange(devices.Where(d => d.LocalityNode is not null).Select(d => $"/sys/bus/pci/devices/{d.Address}/local_cpulist"));
+        evidence.AddRange(devices.Where(d => d.LocalityNode is not null).Select(d
+            => $"/sys/bus/pci/devices/{d.Address}/local_cpulist"));
+        static string Label(Host.HostFacts f, PciDevice d) =>
+            d.Address + Names(f, d) + (d.LocalityNode is not null ? " (numa_node -1, by local_cpulist)" : "");
         var current = string.Join("; ", devices.GroupBy(d => d.PlacementNode).OrderBy(g => g.Key ?? -1)
-            .Select(g => $"{(g.Key is int n ? $"node {n}" : "no node")}: {string.Join(", ", g.Select(d => d.Address + Names(f, d)
-                + (d.LocalityNode is not null ? " (numa_node -1, by local_cpulist)" : "")))}"));
+            .Select(g => (g.Key is int n ? $"node {n}" : "no node") + ": "
+                + string.Join(", ", g.Select(d => Label(f, d)))));
         if (f.Numa.Nodes.Count > 1 && devices.All(d => d.PlacementNode is null))
             return Rule.Make(id, S, title, FindingStatus.Warn, current, "each device on a node", "The firmware reports no device locality (numa_node -1); check the ACPI _PXM/SRAT settings", evidence);
         return Rule.Make(id, S, title, FindingStatus.Info, current, null, rationale, evidence);
@@ -85,15 +89,18 @@ public static class Section3_2_1_Numa
         var rationale = "An interrupt handled on another node drags the device's data across the interconnect, and one "
             + "handled on a CPU isolated for vCPUs (nohz_full, isolcpus) interrupts the guest: keep device IRQs on the "
             + "node's housekeeping CPUs (TuneD realtime bans the isolated CPUs from irqbalance). Managed IRQs are the "
-            + "kernel's: writing their smp_affinity fails with EIO (kernel/irq/manage.c); isolcpus=managed_irq keeps them "
+            + "kernel's: writing their smp_affinity fails with EIO (kernel/irq/manage.c); isolcpus=managed_irq keeps " +
+                "them "
             + "off isolated CPUs where it can";
         const string expected = "every device IRQ on a housekeeping CPU of its device's node";
         var iso = Host.CpuIsolation.Of(f);
         var single = !NumaKnown(c) ? (bool?)null : f.Numa.Nodes.Count <= 1;
         if (single is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, "NUMA nodes unknown", expected, rationale, ["/sys/devices/system/node"]);
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "NUMA nodes unknown", expected, rationale,
+                ["/sys/devices/system/node"]);
         if (single == true && iso is not { Any: true })
-            return Rule.Make(id, S, title, FindingStatus.Info, "one NUMA node, no isolated CPUs", null, "With one node and no isolated CPU every IRQ is local",
+            return Rule.Make(id, S, title, FindingStatus.Info, "one NUMA node, no isolated CPUs", null,
+                "With one node and no isolated CPU every IRQ is local",
                 ["/sys/devices/system/node", "/proc/cmdline"]);
         var irqs = f.Irqs.ToDictionary(i => i.Irq);
         var misplaced = new List<(PciDevice Dev, int Irq, IReadOnlyList<int> Target)>();
@@ -117,25 +124,32 @@ public static class Section3_2_1_Numa
                 else misplaced.Add((d, irq, target));
             }
         }
-        if (checkedIrqs == 0) return Rule.Make(id, S, title, FindingStatus.Info, "no device with MSI interrupts and a node", null, rationale, ["/sys/bus/pci/devices"]);
-        if (unknown == checkedIrqs) return Rule.Make(id, S, title, FindingStatus.Unknown, "IRQ affinities unreadable", expected, rationale, evidence);
+        if (checkedIrqs == 0) return Rule.Make(id, S, title, FindingStatus.Info,
+            "no device with MSI interrupts and a node", null, rationale, ["/sys/bus/pci/devices"]);
+        if (unknown == checkedIrqs) return Rule.Make(id, S, title, FindingStatus.Unknown, "IRQ affinities unreadable",
+            expected, rationale, evidence);
         var isolatedNote = iso is { Any: true } ? $" (housekeeping CPUs {CpuList.Format(iso.Housekeeping)})" : "";
         if (misplaced.Count == 0 && managed.Count == 0)
             return Rule.Make(id, S, title, unknown > 0 ? FindingStatus.Unknown : FindingStatus.Pass,
-                (unknown > 0 ? $"{unknown} IRQ affinities unreadable" : $"{checkedIrqs} device IRQs in place") + isolatedNote, expected, rationale, evidence);
+                (unknown > 0 ? $"{unknown} IRQ affinities unreadable" : $"{checkedIrqs} device IRQs in place")
+                    + isolatedNote, expected, rationale, evidence);
         var parts = new List<string>();
         if (misplaced.Count > 0)
-            parts.Add($"{misplaced.Count} IRQs off their node's housekeeping CPUs: " + string.Join(", ", misplaced.Take(12).Select(o => $"{o.Irq} ({o.Dev.Address})"))
+            parts.Add($"{misplaced.Count} IRQs off their node's housekeeping CPUs: " + string.Join(", ",
+                misplaced.Take(12).Select(o => $"{o.Irq} ({o.Dev.Address})"))
                 + (misplaced.Count > 12 ? ", ..." : ""));
         if (managed.Count > 0)
             parts.Add($"{managed.Count} managed IRQs ({CpuList.Format(managed)}) the kernel places itself: left alone");
         var changes = new List<PlannedChange>();
-        if (want) changes.AddRange(misplaced.Select(o => (PlannedChange)new SysfsWrite(S, $"/proc/irq/{o.Irq}/smp_affinity_list", CpuList.Format(o.Target))));
+        if (want) changes.AddRange(misplaced.Select(o => (PlannedChange)new SysfsWrite(S,
+            $"/proc/irq/{o.Irq}/smp_affinity_list", CpuList.Format(o.Target))));
         var isolcpus = f.Kernel.CommandLine?.Value("isolcpus");
-        if (want && managed.Count > 0 && iso is { Isolated.Count: > 0 } && (isolcpus is null || !Host.CpuIsolation.IsolcpusFlags(isolcpus).Contains("managed_irq")))
+        if (want && managed.Count > 0 && iso is { Isolated.Count: > 0 } && (isolcpus is null
+            || !Host.CpuIsolation.IsolcpusFlags(isolcpus).Contains("managed_irq")))
             changes.Add(new KernelArgument(S, "isolcpus", "managed_irq,domain," + CpuList.Format(iso.Isolated)));
         foreach (var irq in managed) evidence.Add($"/sys/kernel/debug/irq/irqs/{irq}");
-        return Rule.Make(id, S, title, want && misplaced.Count > 0 ? FindingStatus.Warn : FindingStatus.Info, string.Join("; ", parts) + isolatedNote,
+        return Rule.Make(id, S, title, want && misplaced.Count > 0 ? FindingStatus.Warn : FindingStatus.Info,
+            string.Join("; ", parts) + isolatedNote,
             expected, rationale, evidence, changes);
     }
 
@@ -165,11 +179,14 @@ public static class Section3_2_1_Numa
             + (banned is null ? "unknown" : banned.Count == 0 ? "none" : CpuList.Format(banned));
         // irqbalance 1.9 reads /sys/devices/system/cpu/isolated and nohz_full and keeps IRQs off those CPUs itself.
         if (version >= IrqbalanceSkipsIsolated && iso is { Isolated.Count: > 0 })
-            return Rule.Make(id, S, title, FindingStatus.Pass, current + $"; skips isolated CPUs {CpuList.Format(iso.Isolated)} by itself",
-                "irqbalance keeps IRQs off the isolated CPUs", "irqbalance 1.9 and later leave isolcpus and nohz_full CPUs alone", evidence);
+            return Rule.Make(id, S, title, FindingStatus.Pass, current
+                + $"; skips isolated CPUs {CpuList.Format(iso.Isolated)} by itself",
+                "irqbalance keeps IRQs off the isolated CPUs",
+                    "irqbalance 1.9 and later leave isolcpus and nohz_full CPUs alone", evidence);
         return Rule.Make(id, S, title, want && (banned is null || banned.Count == 0) ? FindingStatus.Warn : FindingStatus.Info, current,
             "irqbalance stopped, or the VM CPUs in IRQBALANCE_BANNED_CPULIST",
-            "irqbalance rewrites IRQ affinities every 10 s and would undo kvmtune's pinning; ban the CPUs dedicated to VMs "
+            "irqbalance rewrites IRQ affinities every 10 s and would undo kvmtune's pinning; ban the CPUs dedicated " +
+                "to VMs "
             + "(TuneD realtime does: [irqbalance] banned_cpus=${isolated_cores})", evidence,
             new ManualStep(S, "IRQBALANCE_BANNED_CPULIST=<the CPUs dedicated to VMs> in /etc/default/irqbalance, then systemctl restart irqbalance (or systemctl disable --now irqbalance)"));
     }

@@ -36,7 +36,8 @@ public static class Section3_2_5_Ksm
         if (k.Run is not int run)
         {
             if (c.Facts.Kernel.Config?.Get("CONFIG_KSM") == "n")
-                return Rule.Make(id, S, title, want == "on" ? FindingStatus.Warn : FindingStatus.Pass, "KSM not built into this kernel", want, rationale,
+                return Rule.Make(id, S, title, want == "on" ? FindingStatus.Warn : FindingStatus.Pass,
+                    "KSM not built into this kernel", want, rationale,
                     evidence.Append($"/boot/config-{c.Facts.Kernel.Release}"));
             return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
         }
@@ -44,11 +45,14 @@ public static class Section3_2_5_Ksm
         if (want == "any") return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
         var on = run == 1;
         if (want == "on" && KsmtunedManages(c))
-            return Rule.Make(id, S, title, FindingStatus.Info, current + ", managed by ksmtuned", "run=1 when ksmtuned sees memory pressure",
-                "ksmtuned starts ksmd only when free memory falls below its threshold (KSM_THRES_COEF) and stops it again", evidence.Append("/proc"));
+            return Rule.Make(id, S, title, FindingStatus.Info, current + ", managed by ksmtuned",
+                "run=1 when ksmtuned sees memory pressure",
+                "ksmtuned starts ksmd only when free memory falls below its threshold (KSM_THRES_COEF) and stops it " +
+                    "again", evidence.Append("/proc"));
         if (on == (want == "on")) return Rule.Make(id, S, title, FindingStatus.Pass, current, want == "on" ? "run=1" : "run=0 or 2", rationale, evidence);
         if (want == "on")
-            return Rule.Make(id, S, title, FindingStatus.Warn, current, "run=1", rationale, evidence, new SysfsWrite(S, $"{Dir}/run", "1"));
+            return Rule.Make(id, S, title, FindingStatus.Warn, current, "run=1", rationale, evidence, new SysfsWrite(S,
+                $"{Dir}/run", "1"));
         // run=2 breaks every merged page back out: only when the memory for them is there (ksm.rst, pages_sharing
         // is how much KSM saves). Otherwise run=0 stops merging and keeps what is merged.
         var pageKib = 4L;
@@ -56,11 +60,15 @@ public static class Section3_2_5_Ksm
         var avail = c.Facts.Memory.MemAvailableKib;
         var unmerge = needKib is long need && avail is long a && need < a / 2;
         var note = needKib is null || avail is null
-            ? "pages_sharing or MemAvailable unreadable: run=0 stops ksmd and keeps merged pages; run=2 would unmerge them all"
-            : unmerge ? $"unmerging needs about {Sizes.HumanKib(needKib.Value)} of {Sizes.HumanKib(avail.Value)} available"
-            : $"unmerging needs about {Sizes.HumanKib(needKib.Value)} but only {Sizes.HumanKib(avail.Value)} is available: run=0 keeps merged pages";
+            ? "pages_sharing or MemAvailable unreadable: run=0 stops ksmd and keeps merged pages; run=2 would " +
+                "unmerge them all"
+            : unmerge ? $"unmerging needs about {Sizes.HumanKib(needKib.Value)} of {Sizes.HumanKib(avail.Value)} " +
+                $"available"
+            : $"unmerging needs about {Sizes.HumanKib(needKib.Value)} but only {Sizes.HumanKib(avail.Value)} is " +
+                $"available: run=0 keeps merged pages";
         return Rule.Make(id, S, title, FindingStatus.Warn, current, "run=0 or 2", $"{rationale}; {note}",
-            evidence.Concat([$"{Dir}/pages_sharing", "/proc/meminfo"]), new SysfsWrite(S, $"{Dir}/run", unmerge ? "2" : "0"));
+            evidence.Concat([$"{Dir}/pages_sharing", "/proc/meminfo"]), new SysfsWrite(S, $"{Dir}/run",
+                unmerge ? "2" : "0"));
     }
 
     private static Finding Scan(AuditContext c)
@@ -76,7 +84,8 @@ public static class Section3_2_5_Ksm
         var current = $"pages_to_scan {p}, sleep_millisecs {s}";
         if (KsmtunedManages(c))
             return Rule.Make(id, S, title, FindingStatus.Info, current + ", set by ksmtuned", "ksmtuned's values",
-                "ksmtuned rewrites pages_to_scan and sleep_millisecs every minute (KSM_NPAGES_*, KSM_SLEEP_MSEC in ksmtuned.conf)", evidence.Append("/proc"));
+                "ksmtuned rewrites pages_to_scan and sleep_millisecs every minute (KSM_NPAGES_*, KSM_SLEEP_MSEC in " +
+                    "ksmtuned.conf)", evidence.Append("/proc"));
         var changes = new List<PlannedChange>();
         if (!pages.Contains(p)) changes.Add(new SysfsWrite(S, $"{Dir}/pages_to_scan", Clamp(p, pages).ToString()));
         if (!sleep.Contains(s)) changes.Add(new SysfsWrite(S, $"{Dir}/sleep_millisecs", Clamp(s, sleep).ToString()));
@@ -88,15 +97,20 @@ public static class Section3_2_5_Ksm
         var k = c.Facts.Memory.Ksm;
         const string id = "host.memory.ksm_numa", title = "KSM merges only within a NUMA node";
         var evidence = new[] { $"{Dir}/merge_across_nodes", "/sys/devices/system/node" };
-        var rationale = "With merge_across_nodes=1 a merged page lives on one node and VMs on the others read it remotely; "
+        var rationale = "With merge_across_nodes=1 a merged page lives on one node and VMs on the others read it " +
+            "remotely; "
             + "ksm.rst: set it to 0 on NUMA hosts for lower latency, at some cost in merging";
         if (!Section3_2_1_Numa.NumaKnown(c) || k.MergeAcrossNodes is not int m)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, $"merge_across_nodes={k.MergeAcrossNodes?.ToString() ?? "unknown"}", "0 on NUMA hosts", rationale, evidence);
+            return Rule.Make(id, S, title, FindingStatus.Unknown,
+                $"merge_across_nodes={k.MergeAcrossNodes?.ToString() ?? "unknown"}", "0 on NUMA hosts", rationale,
+                    evidence);
         var current = $"merge_across_nodes={m}, {c.Facts.Numa.Nodes.Count} node(s)";
-        if (c.Facts.Numa.Nodes.Count <= 1) return Rule.Make(id, S, title, FindingStatus.Info, current, "any (one node)", rationale, evidence);
+        if (c.Facts.Numa.Nodes.Count <= 1) return Rule.Make(id, S, title, FindingStatus.Info, current, "any (one node)",
+            rationale, evidence);
         if (m == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, "0", rationale, evidence);
         // The kernel accepts a change only while no page is merged (ksm.rst): stop and unmerge first.
-        return Rule.Make(id, S, title, FindingStatus.Info, current, "0", rationale + "; it can change only while nothing is merged (run=2 first)",
+        return Rule.Make(id, S, title, FindingStatus.Info, current, "0", rationale
+            + "; it can change only while nothing is merged (run=2 first)",
             evidence, new ManualStep(S, $"echo 2 > {Dir}/run; echo 0 > {Dir}/merge_across_nodes; echo 1 > {Dir}/run"));
     }
 
@@ -111,16 +125,21 @@ public static class Section3_2_5_Ksm
         var installed = u.Tool("ksmtuned") is not null;
         var running = u.IsRunning("ksmtuned");
         var current = $"installed {Rule.YesNo(installed)}, running {Rule.YesNo(running)}";
-        if (running is null) return Rule.Make(id, S, title, FindingStatus.Unknown, current, null, "ksmtuned manages ksmd where it runs", evidence);
+        if (running is null) return Rule.Make(id, S, title, FindingStatus.Unknown, current, null,
+            "ksmtuned manages ksmd where it runs", evidence);
         if (want == "on")
             return Rule.Make(id, S, title, FindingStatus.Info, current, "either ksmtuned or kvmtune's static values",
                 running == true
-                    ? "ksmtuned manages ksmd: it starts KSM under memory pressure and sets the scan rate, so kvmtune leaves run, pages_to_scan and sleep_millisecs to it"
-                    : "Without ksmtuned kvmtune's static values hold (run=1 and the profile's scan rate); ksmtuned instead would start ksmd only under memory pressure",
+                    ? "ksmtuned manages ksmd: it starts KSM under memory pressure and sets the scan rate, so kvmtune " +
+                        "leaves run, pages_to_scan and sleep_millisecs to it"
+                    : "Without ksmtuned kvmtune's static values hold (run=1 and the profile's scan rate); ksmtuned " +
+                        "instead would start ksmd only under memory pressure",
                 evidence);
         if (want == "off" && running == true)
-            return Rule.Make(id, S, title, FindingStatus.Warn, current, "not running", "ksmtuned turns KSM back on under memory pressure, undoing run=0", evidence,
+            return Rule.Make(id, S, title, FindingStatus.Warn, current, "not running",
+                "ksmtuned turns KSM back on under memory pressure, undoing run=0", evidence,
                 new ManualStep(S, "systemctl disable --now ksmtuned"));
-        return Rule.Make(id, S, title, FindingStatus.Info, current, null, "ksmtuned only matters where KSM is on", evidence);
+        return Rule.Make(id, S, title, FindingStatus.Info, current, null, "ksmtuned only matters where KSM is on",
+            evidence);
     }
 }

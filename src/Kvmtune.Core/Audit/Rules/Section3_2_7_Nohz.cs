@@ -75,9 +75,12 @@ public static class Section3_2_7_Nohz
         var cmd = f.Kernel.CommandLine;
         const string id = "host.kernel.isolation", title = "isolcpus, irqaffinity and nohz_full agree";
         var evidence = new[] { "/proc/cmdline" };
-        var rationale = "isolcpus should isolate only tickless CPUs, with managed_irq so managed device IRQs avoid them where "
-            + "they can (TuneD realtime: isolcpus=managed_irq,domain,<isolated>); irqaffinity= must leave a housekeeping CPU on "
-            + "each node. rcu_nocbs is not needed: nohz_full CPUs are RCU no-callback CPUs already (kernel/rcu/tree_nocb.h, "
+        var rationale = "isolcpus should isolate only tickless CPUs, with managed_irq so managed device IRQs avoid " +
+            "them where "
+            + "they can (TuneD realtime: isolcpus=managed_irq,domain,<isolated>); irqaffinity= must leave a " +
+                "housekeeping CPU on "
+            + "each node. rcu_nocbs is not needed: nohz_full CPUs are RCU no-callback CPUs already " +
+                "(kernel/rcu/tree_nocb.h, "
             + "rcu_init_nohz)";
         if (cmd is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", null, rationale, evidence);
         var nohz = cmd.Value("nohz_full");
@@ -96,14 +99,16 @@ public static class Section3_2_7_Nohz
             if (!flags.Contains("managed_irq"))
             {
                 problems.Add("isolcpus without managed_irq: managed device IRQs may land on isolated CPUs");
-                changes.Add(new KernelArgument(S, "isolcpus", string.Join(',', flags.Append("managed_irq").Distinct()) + "," + CpuList.Format(isoCpus)));
+                changes.Add(new KernelArgument(S, "isolcpus", string.Join(',', flags.Append("managed_irq").Distinct())
+                    + "," + CpuList.Format(isoCpus)));
             }
         }
         if (irqaff is not null && CpuList.TryParse(irqaff, out var irqCpus, out _))
         {
             if (irqCpus.Intersect(nohzCpus).Any())
                 problems.Add($"irqaffinity sends IRQs to tickless CPUs {CpuList.Format(irqCpus.Intersect(nohzCpus))}");
-            var bare = f.Numa.Nodes.Where(n => n.Cpus.Count > 0 && !n.Cpus.Any(irqCpus.Contains)).Select(n => n.Id).ToList();
+            var bare = f.Numa.Nodes.Where(n => n.Cpus.Count > 0 && !n.Cpus.Any(irqCpus.Contains)).Select(n
+                => n.Id).ToList();
             if (bare.Count > 0) problems.Add($"irqaffinity leaves node {string.Join(", ", bare)} without an IRQ CPU");
             if (problems.Count > 0 && (irqCpus.Intersect(nohzCpus).Any() || bare.Count > 0))
                 changes.Add(new KernelArgument(S, "irqaffinity", CpuList.Format(f.Cpu.Online.Except(nohzCpus))));
@@ -111,6 +116,7 @@ public static class Section3_2_7_Nohz
         if (f.Kernel.Config?.Get("CONFIG_RCU_NOCB_CPU") == "n")
             problems.Add("kernel built without CONFIG_RCU_NOCB_CPU: RCU callbacks still run on tickless CPUs");
         return Rule.Make(id, S, title, problems.Count == 0 ? FindingStatus.Pass : FindingStatus.Warn, current + (problems.Count == 0 ? "" : " — " + string.Join("; ", problems)),
-            "isolcpus within nohz_full with managed_irq, irqaffinity on housekeeping CPUs of every node", rationale, evidence, changes);
+            "isolcpus within nohz_full with managed_irq, irqaffinity on housekeeping CPUs of every node", rationale,
+                evidence, changes);
     }
 }

@@ -24,20 +24,32 @@ public static class Section3_3_Qemu
         var f = c.Facts;
         const string id = "host.qemu.vhost_net", title = "vhost-net available";
         var evidence = new[] { "/dev/vhost-net", "/dev", "/proc/modules" };
-        var rationale = "vhost-net moves the virtio-net data path into the kernel, avoiding a QEMU round trip per packet (guide 3.3.3); "
+        var rationale = "vhost-net moves the virtio-net data path into the kernel, avoiding a QEMU round trip per " +
+            "packet (guide 3.3.3); "
             + "QEMU still works without it, so virt-host-validate only warns";
         var loaded = f.Kernel.IsLoaded("vhost_net");
         var node = f.Virtualization.VhostNet;
-        var current = $"/dev/vhost-net {(node.Present switch { true => "present", false => "absent", _ => "unknown (/dev not in this tree)" })}, "
+        var where = node.Present switch
+        {
+            true => "present",
+            false => "absent",
+            _ => "unknown (/dev not in this tree)",
+        };
+        var current = $"/dev/vhost-net {where}, "
             + $"vhost_net {(loaded switch { true => "loaded", false => "not loaded", _ => "unknown" })}";
-        if (node.Present == true) return Rule.Make(id, "3.3.3", title, FindingStatus.Pass, current, "/dev/vhost-net present", rationale, evidence);
+        if (node.Present == true) return Rule.Make(id, "3.3.3", title, FindingStatus.Pass, current,
+            "/dev/vhost-net present", rationale, evidence);
         var built = f.Kernel.Config?.Get("CONFIG_VHOST_NET");
         // A module the kernel was built without cannot be loaded: no modules-load.d entry for it.
         if (built is "n")
-            return Rule.Make(id, "3.3.3", title, FindingStatus.Warn, current + ", not built into this kernel", "/dev/vhost-net present", rationale,
-                evidence.Append($"/boot/config-{f.Kernel.Release}"), new ManualStep("3.3.3", "boot a kernel built with CONFIG_VHOST_NET"));
-        if (node.Present is null) return Rule.Make(id, "3.3.3", title, FindingStatus.Unknown, current, "/dev/vhost-net present", rationale, evidence);
-        return Rule.Make(id, "3.3.3", title, FindingStatus.Warn, current, "/dev/vhost-net present", rationale, evidence, new ModuleLoad("3.3.3", "vhost_net"));
+            return Rule.Make(id, "3.3.3", title, FindingStatus.Warn, current + ", not built into this kernel",
+                "/dev/vhost-net present", rationale,
+                evidence.Append($"/boot/config-{f.Kernel.Release}"), new ManualStep("3.3.3",
+                    "boot a kernel built with CONFIG_VHOST_NET"));
+        if (node.Present is null) return Rule.Make(id, "3.3.3", title, FindingStatus.Unknown, current,
+            "/dev/vhost-net present", rationale, evidence);
+        return Rule.Make(id, "3.3.3", title, FindingStatus.Warn, current, "/dev/vhost-net present", rationale, evidence,
+            new ModuleLoad("3.3.3", "vhost_net"));
     }
 
     private static Finding ZeroCopy(AuditContext c)
@@ -50,9 +62,11 @@ public static class Section3_3_Qemu
         if (v is null) return Rule.Make(id, "3.3.3", title, want ? FindingStatus.Unknown : FindingStatus.Info, "vhost_net not loaded", want ? "1" : "any", rationale, evidence);
         var on = v is "1" or "Y";
         if (!want)
-            return Rule.Make(id, "3.3.3", title, FindingStatus.Info, $"experimental_zcopytx={v}" + (on ? " (on: slower for small packets)" : ""),
+            return Rule.Make(id, "3.3.3", title, FindingStatus.Info, $"experimental_zcopytx={v}"
+                + (on ? " (on: slower for small packets)" : ""),
                 "0 (the kernel default)", rationale, evidence,
-                on ? [new ManualStep("3.3.3", "remove experimental_zcopytx=1 from /etc/modprobe.d and reload vhost_net")] : []);
+                on ? [new ManualStep("3.3.3",
+                    "remove experimental_zcopytx=1 from /etc/modprobe.d and reload vhost_net")] : []);
         return on
             ? Rule.Make(id, "3.3.3", title, FindingStatus.Pass, $"experimental_zcopytx={v}", "1", rationale, evidence)
             : Rule.Make(id, "3.3.3", title, FindingStatus.Warn, $"experimental_zcopytx={v}", "1", rationale, evidence, new ModuleOption("3.3.3", "vhost_net", "experimental_zcopytx", "1"));
@@ -112,8 +126,10 @@ public static class Section3_3_Qemu
         // mlock is not limited for a process with CAP_IPC_LOCK (mm/mlock.c can_do_mlock), and libvirt raises
         // RLIMIT_MEMLOCK itself for domains with <memoryBacking><locked/>.
         if (c.Facts.Userspace.EffectiveUid == 0)
-            return Rule.Make(id, "3.3.1", title, FindingStatus.Info, current + " (root: CAP_IPC_LOCK)", "unlimited, or QEMU run with CAP_IPC_LOCK",
-                rationale + "; root holds CAP_IPC_LOCK, which RLIMIT_MEMLOCK does not bind, and libvirt sets the limit per domain with <locked/>",
+            return Rule.Make(id, "3.3.1", title, FindingStatus.Info, current + " (root: CAP_IPC_LOCK)",
+                "unlimited, or QEMU run with CAP_IPC_LOCK",
+                rationale + "; root holds CAP_IPC_LOCK, which RLIMIT_MEMLOCK does not bind, and libvirt sets the " +
+                    "limit per domain with <locked/>",
                 evidence.Append("/proc/self/status"));
         if (k.MemlockLimitKib == long.MaxValue) return Rule.Make(id, "3.3.1", title, FindingStatus.Pass, current, "unlimited", rationale, evidence);
         return Rule.Make(id, "3.3.1", title, FindingStatus.Warn, current, "unlimited", rationale, evidence,

@@ -18,25 +18,32 @@ public static class Section3_4_Guest
     {
         var f = c.Facts;
         const string id = "guest.cpuidle.haltpoll", title = "haltpoll cpuidle driver active";
-        var evidence = new[] { "/sys/devices/system/cpu/cpuidle/current_driver", "/sys/devices/system/cpu/cpuidle/current_governor",
+        var evidence = new[] { "/sys/devices/system/cpu/cpuidle/current_driver",
+            "/sys/devices/system/cpu/cpuidle/current_governor",
             "/sys/module/cpuidle_haltpoll/parameters/force", "/proc/cmdline" };
-        var rationale = "The haltpoll driver and governor poll briefly before halting, saving a VM exit per short idle period "
-            + "(Documentation/virt/guest-halt-polling.rst). The driver registers only when the host sets KVM_HINTS_REALTIME "
-            + "(dedicated vCPUs) or with cpuidle_haltpoll.force=1, and never with idle= (drivers/cpuidle/cpuidle-haltpoll.c)";
+        var rationale = "The haltpoll driver and governor poll briefly before halting, saving a VM exit per short " +
+            "idle period "
+            + "(Documentation/virt/guest-halt-polling.rst). The driver registers only when the host sets " +
+                "KVM_HINTS_REALTIME "
+            + "(dedicated vCPUs) or with cpuidle_haltpoll.force=1, and never with idle= " +
+                "(drivers/cpuidle/cpuidle-haltpoll.c)";
         var driver = f.Power.CpuidleDriver;
         if (driver is null) return Rule.Make(id, "3.4.1", title, FindingStatus.Unknown, "cpuidle driver unknown", "haltpoll", rationale, evidence);
         var current = $"driver {driver}, governor {f.Power.CpuidleGovernor ?? "unknown"}";
         if (driver == "haltpoll") return Rule.Make(id, "3.4.1", title, FindingStatus.Pass, current, "haltpoll", rationale, evidence);
         var built = f.Kernel.Config?.Get("CONFIG_HALTPOLL_CPUIDLE");
         if (built == "n")
-            return Rule.Make(id, "3.4.1", title, FindingStatus.Warn, current + ", CONFIG_HALTPOLL_CPUIDLE not set", "haltpoll", rationale, evidence,
+            return Rule.Make(id, "3.4.1", title, FindingStatus.Warn, current + ", CONFIG_HALTPOLL_CPUIDLE not set",
+                "haltpoll", rationale, evidence,
                 new ManualStep("3.4.1", "boot a guest kernel built with CONFIG_HALTPOLL_CPUIDLE"));
         if (c.Profile.Bool("qemu.overcommit"))
             return Rule.Make(id, "3.4.1", title, FindingStatus.Info, current, "any (shared vCPUs)",
-                "On an overcommitted host guest polling spends CPU time other VMs need; KVM leaves KVM_HINTS_REALTIME off for "
+                "On an overcommitted host guest polling spends CPU time other VMs need; KVM leaves " +
+                    "KVM_HINTS_REALTIME off for "
                 + "shared vCPUs, so the haltpoll driver stays out on purpose", evidence);
         if (f.Kernel.CommandLine?.Value("idle") is { } idle)
-            return Rule.Make(id, "3.4.1", title, FindingStatus.Warn, current + $", idle={idle} on the command line", "haltpoll", rationale, evidence,
+            return Rule.Make(id, "3.4.1", title, FindingStatus.Warn, current + $", idle={idle} on the command line",
+                "haltpoll", rationale, evidence,
                 new KernelArgument("3.4.1", "idle", null, Remove: true));
         // Loaded or built in yet not the driver: the host did not set the hint (modprobe alone fails with ENODEV).
         var present = f.Kernel.IsLoaded("cpuidle_haltpoll") == true || built == "y";
@@ -44,14 +51,16 @@ public static class Section3_4_Guest
         var changes = new List<PlannedChange>
         {
             new ManualStep("3.4.1", "on the host, give this VM dedicated (pinned) vCPUs and the real-time hint: QEMU "
-                + "-cpu host,kvm-hint-dedicated=on, libvirt <features><kvm><hint-dedicated state='on'/></kvm></features>"),
+                + "-cpu host,kvm-hint-dedicated=on, libvirt <features><kvm><hint-dedicated " +
+                    "state='on'/></kvm></features>"),
         };
         // Without the hint, force=1 is the guest-side switch (Linux 5.7+); it costs host CPU time while polling.
         if (built == "y") changes.Add(new KernelArgument("3.4.1", "cpuidle_haltpoll.force", "1"));
         else changes.Add(new ModuleOption("3.4.1", "cpuidle_haltpoll", "force", "1"));
         if (!present) changes.Add(new ModuleLoad("3.4.1", "cpuidle_haltpoll"));
         return Rule.Make(id, "3.4.1", title, FindingStatus.Warn,
-            current + (present ? $", cpuidle_haltpoll present (force={force ?? "?"}) but not registered: no KVM_HINTS_REALTIME from the host" : ""),
+            current + (present ? $", cpuidle_haltpoll present (force={force ?? "?"}) but not registered: no " +
+                $"KVM_HINTS_REALTIME from the host" : ""),
             "haltpoll", rationale, evidence, changes);
     }
 
@@ -66,14 +75,16 @@ public static class Section3_4_Guest
             return Rule.Make(id, "3.4.1", title, FindingStatus.Unknown, text ?? "haltpoll not loaded", range.Text, rationale, evidence);
         // The governor polls only under the haltpoll driver; otherwise the value is never used.
         if (c.Facts.Power.CpuidleDriver is { } drv && drv != "haltpoll")
-            return Rule.Make(id, "3.4.1", title, FindingStatus.Info, $"guest_halt_poll_ns={v} (unused: cpuidle driver {drv})", range.Text, rationale, evidence);
+            return Rule.Make(id, "3.4.1", title, FindingStatus.Info,
+                $"guest_halt_poll_ns={v} (unused: cpuidle driver {drv})", range.Text, rationale, evidence);
         var current = $"guest_halt_poll_ns={v}" + (c.Facts.Kernel.CommandLine?.Value("haltpoll.guest_halt_poll_ns") is string arg ? $" (haltpoll.guest_halt_poll_ns={arg} on the command line)" : "");
         if (range.Contains(v)) return Rule.Make(id, "3.4.1", title, FindingStatus.Pass, current, range.Text, rationale, evidence);
         var target = Section3_2_5_Ksm.Clamp(v, range).ToString();
         var changes = new List<PlannedChange> { new ModuleParameter("3.4.1", "haltpoll", "guest_halt_poll_ns", target) };
         if (c.Facts.Kernel.CommandLine?.Has("haltpoll.guest_halt_poll_ns") == true)
             changes.Add(new KernelArgument("3.4.1", "haltpoll.guest_halt_poll_ns", target));
-        return Rule.Make(id, "3.4.1", title, FindingStatus.Warn, current + (v == 0 ? " (guest halt polling off)" : ""), range.Text, rationale, evidence, changes);
+        return Rule.Make(id, "3.4.1", title, FindingStatus.Warn, current + (v == 0 ? " (guest halt polling off)" : ""),
+            range.Text, rationale, evidence, changes);
     }
 
     private static Finding NoIdle(AuditContext c)

@@ -54,10 +54,12 @@ public static class VirtHostValidate
             $"ACPI {(amd ? "IVRS" : "DMAR")} table {Rule.YesNo(table)}", "present", "Device assignment needs VT-d/AMD-Vi enabled in firmware", [$"/sys/firmware/acpi/tables/{(amd ? "IVRS" : "DMAR")}"],
             table == false ? [new ManualStep(S, "BIOS: Advanced/PCI Configuration/Integrated IO Configuration/Intel(R) VT for Directed I/O = Enabled")] : []);
         yield return Rule.Make("host.vhv.iommu_kernel", S, "IOMMU enabled by the kernel", i.Groups switch { > 0 => FindingStatus.Pass, 0 => FindingStatus.Warn, _ => FindingStatus.Unknown },
-            $"{i.Groups?.ToString() ?? "unknown"} IOMMU groups", "> 0", "The kernel enables the IOMMU with intel_iommu=on (AMD-Vi is on by default; amd_iommu= has no 'on')",
+            $"{i.Groups?.ToString() ?? "unknown"} IOMMU groups", "> 0",
+                "The kernel enables the IOMMU with intel_iommu=on (AMD-Vi is on by default; amd_iommu= has no 'on')",
             ["/sys/kernel/iommu_groups"],
             i.Groups != 0 ? [] : amd
-                ? [new ManualStep(S, "remove amd_iommu=off and iommu=off from the kernel command line; check dmesg for AMD-Vi")]
+                ? [new ManualStep(S,
+                    "remove amd_iommu=off and iommu=off from the kernel command line; check dmesg for AMD-Vi")]
                 : [new KernelArgument(S, "intel_iommu", "on")]);
 
         var sev = f.Kernel.Param("kvm_amd", "sev");
@@ -68,17 +70,20 @@ public static class VirtHostValidate
             ["/sys/module/kvm_amd/parameters/sev", "/sys/module/kvm_intel/parameters/tdx"]);
     }
 
-    private static Finding Node(string id, string title, Host.Virtualization.DeviceNode node, FindingStatus missing, string rationale, PlannedChange fix)
+    private static Finding Node(string id, string title, Host.Virtualization.DeviceNode node, FindingStatus missing,
+        string rationale, PlannedChange fix)
     {
         // Absence is read from the folder's listing: the folder is evidence too.
         var folder = node.Path[..node.Path.LastIndexOf('/')];
         string[] evidence = [node.Path, folder];
         return node.Present switch
         {
-            true => Rule.Make(id, S, title, FindingStatus.Pass, $"present, mode {node.Mode}", "present", rationale, evidence),
+            true => Rule.Make(id, S, title, FindingStatus.Pass, $"present, mode {node.Mode}", "present", rationale,
+                evidence),
             false => Rule.Make(id, S, title, missing, "absent", "present", rationale, evidence, fix),
             // No /dev in the tree: nothing says whether the node exists.
-            null => Rule.Make(id, S, title, FindingStatus.Unknown, $"{folder} not in this tree", "present", rationale, evidence),
+            null => Rule.Make(id, S, title, FindingStatus.Unknown, $"{folder} not in this tree", "present", rationale,
+                evidence),
         };
     }
 }

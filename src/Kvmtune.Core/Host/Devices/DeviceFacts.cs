@@ -61,7 +61,8 @@ public sealed record PciDevice(
 /// (kernel/irq/manage.c irq_can_set_affinity_usr). Only debugfs shows the flag
 /// (/sys/kernel/debug/irq/irqs/N, CONFIG_GENERIC_IRQ_DEBUGFS): null where that file is not there.
 /// </summary>
-public sealed record IrqFacts(int Irq, string? Name, IReadOnlyList<int>? Affinity, IReadOnlyList<int>? Effective, int? Node,
+public sealed record IrqFacts(int Irq, string? Name, IReadOnlyList<int>? Affinity, IReadOnlyList<int>? Effective,
+    int? Node,
     bool? Managed = null);
 
 /// <summary>A block device and its blk-mq queues.</summary>

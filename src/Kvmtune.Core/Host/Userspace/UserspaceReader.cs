@@ -39,7 +39,9 @@ public static class UserspaceReader
             if (line.StartsWith("Uid:", StringComparison.Ordinal) && line.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries) is { Length: >= 3 } f && int.TryParse(f[2], out var uid))
                 euid = uid;
         return new UserspaceFacts(tools, qemu, pkg, UpstreamVersion(pkg), processes, BannedCpus(irqbalance),
-            irqbalance is null ? null : r.Exists("/etc/default/irqbalance") ? "/etc/default/irqbalance" : "/etc/sysconfig/irqbalance", euid, qemus)
+            irqbalance is null ? null
+                : r.Exists("/etc/default/irqbalance") ? "/etc/default/irqbalance" : "/etc/sysconfig/irqbalance",
+            euid, qemus)
         {
             IrqbalanceVersion = UpstreamVersion(DpkgVersion(r, "irqbalance")),
         };
