@@ -287,16 +287,20 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         // arch/x86/kvm/lapic.c kvm_can_post_timer_interrupt: pi_inject_timer && APICv && (MWAIT or HLT in the guest).
-        h.Set("/sys/module/kvm/parameters/pi_inject_timer", "0").Set("/sys/module/kvm_intel/parameters/enable_apicv", "Y");
+        h.Set("/sys/module/kvm/parameters/pi_inject_timer", "0").Set("/sys/module/kvm_intel/parameters/enable_apicv",
+            "Y");
         var f = AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<ModuleParameter>().Single().Should().Be(new ModuleParameter("3.2.7", "kvm", "pi_inject_timer", "1"));
+        f.Changes.OfType<ModuleParameter>().Single().Should().Be(new ModuleParameter("3.2.7", "kvm", "pi_inject_timer",
+            "1"));
         h.Set("/sys/module/kvm/parameters/pi_inject_timer", "1");
-        AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Status.Should().Be(Pass, "latency runs VMs with cpu-pm=on");
+        AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Status.Should().Be(Pass,
+            "latency runs VMs with cpu-pm=on");
         h.Set("/sys/module/kvm_intel/parameters/enable_apicv", "N");
         AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Changes.OfType<ModuleOption>().Single()
             .Should().Be(new ModuleOption("3.2.7", "kvm_intel", "enable_apicv", "1"));
-        AuditHarness.Run(h.Root, "density").Find("host.kvm.exitless_timer").Status.Should().Be(Info, "density wants no nohz_full");
+        AuditHarness.Run(h.Root, "density").Find("host.kvm.exitless_timer").Status.Should().Be(Info,
+            "density wants no nohz_full");
         h.Remove("/sys/module/kvm/parameters/pi_inject_timer");
         AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Status.Should().Be(Unknown);
     }

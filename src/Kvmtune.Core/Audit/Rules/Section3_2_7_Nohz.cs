@@ -28,15 +28,19 @@ public static class Section3_2_7_Nohz
         var wanted = c.Profile.Choice("kernel.nohz_full") == "required";
         var amd = f.Cpu.Virtualization == "svm" || f.Cpu.Vendor == "AuthenticAMD";
         var (module, apicvParam) = amd ? ("kvm_amd", "avic") : ("kvm_intel", "enable_apicv");
-        var evidence = new[] { "/sys/module/kvm/parameters/pi_inject_timer", $"/sys/module/{module}/parameters/{apicvParam}", "/proc/cmdline" };
-        var rationale = "KVM posts a guest's timer interrupt without a VM exit only with pi_inject_timer, APICv (AVIC on AMD) and "
+        var evidence = new[] { "/sys/module/kvm/parameters/pi_inject_timer",
+            $"/sys/module/{module}/parameters/{apicvParam}", "/proc/cmdline" };
+        var rationale = "KVM posts a guest's timer interrupt without a VM exit only with pi_inject_timer, APICv " +
+            "(AVIC on AMD) and "
             + "HLT/MWAIT left to the guest (cpu-pm=on): arch/x86/kvm/lapic.c kvm_can_post_timer_interrupt";
         const string expected = "pi_inject_timer=1, APICv on, VMs with -overcommit cpu-pm=on";
-        if (f.Cpu.Architecture is not null && !f.Cpu.IsX86) return Rule.NotApplicable(id, S, title, "the exitless timer is x86 KVM");
+        if (f.Cpu.Architecture is not null && !f.Cpu.IsX86) return Rule.NotApplicable(id, S, title,
+            "the exitless timer is x86 KVM");
         var pi = f.Kernel.Param("kvm", "pi_inject_timer");
         var apicv = f.Kernel.Param(module, apicvParam);
         if (pi is null || apicv is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, $"pi_inject_timer={pi ?? "unknown"}, {apicvParam}={apicv ?? "unknown"}",
+            return Rule.Make(id, S, title, FindingStatus.Unknown,
+                $"pi_inject_timer={pi ?? "unknown"}, {apicvParam}={apicv ?? "unknown"}",
                 expected, rationale, evidence);
         var piOn = pi is "1" or "Y" or "y";
         var apicvOn = apicv is "1" or "Y" or "y";
@@ -46,8 +50,10 @@ public static class Section3_2_7_Nohz
         if (!piOn) changes.Add(new ModuleParameter(S, "kvm", "pi_inject_timer", "1"));
         if (!apicvOn) changes.Add(new ModuleOption(S, module, apicvParam, "1"));
         if (!cpuPm) changes.Add(new ManualStep(S, "run the VMs on dedicated CPUs with QEMU -overcommit cpu-pm=on"));
-        if (changes.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
-        return Rule.Make(id, S, title, wanted ? FindingStatus.Warn : FindingStatus.Info, current, expected, rationale, evidence,
+        if (changes.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale,
+            evidence);
+        return Rule.Make(id, S, title, wanted ? FindingStatus.Warn : FindingStatus.Info, current, expected, rationale,
+            evidence,
             wanted ? changes : []);
     }
 
