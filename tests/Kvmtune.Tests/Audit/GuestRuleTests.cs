@@ -123,4 +123,23 @@ public sealed class GuestRuleTests
         for (var q = 2; q < 8; q++) h.Tree.Dir($"/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/queues/rx-{q}");
         AuditHarness.Run(h.Root).Find("guest.net.queues").Status.Should().Be(Pass);
     }
+
+    [Fact]
+    public void Guest_halt_polling_must_be_able_to_shrink_on_shared_hosts()
+    {
+        using var h = Guest();
+        // drivers/cpuidle/governors/haltpoll.c defaults: grow 2, grow_start 50000, shrink 2, allow_shrink Y.
+        foreach (var (k, v) in new[] { ("grow", "2"), ("grow_start", "50000"), ("shrink", "2"), ("allow_shrink", "Y") })
+            h.Set($"/sys/module/haltpoll/parameters/guest_halt_poll_{k}", v);
+        AuditHarness.Run(h.Root).Find("guest.haltpoll.tunables").Status.Should().Be(Pass);
+        h.Set("/sys/module/haltpoll/parameters/guest_halt_poll_allow_shrink", "N");
+        var f = AuditHarness.Run(h.Root, "density").Find("guest.haltpoll.tunables");
+        f.Status.Should().Be(Warn, "without shrinking an idle vCPU keeps polling the whole window on a shared host");
+        f.Changes.OfType<ModuleParameter>().Single().Should().Be(new ModuleParameter("3.4.1", "haltpoll",
+            "guest_halt_poll_allow_shrink", "Y"));
+        AuditHarness.Run(h.Root, "latency").Find("guest.haltpoll.tunables").Status.Should().Be(Info,
+            "dedicated vCPUs poll their own CPU");
+        h.Remove("/sys/module/haltpoll/parameters/guest_halt_poll_grow");
+        AuditHarness.Run(h.Root).Find("guest.haltpoll.tunables").Status.Should().Be(Unknown);
+    }
 }

@@ -9,6 +9,7 @@ public static class Section3_4_Guest
     {
         yield return HaltpollDriver(c);
         yield return HaltpollNs(c);
+        yield return HaltpollTunables(c);
         yield return NoIdle(c);
         yield return RqAffinity(c);
         yield return NetQueues(c);
@@ -85,6 +86,54 @@ public static class Section3_4_Guest
             changes.Add(new KernelArgument("3.4.1", "haltpoll.guest_halt_poll_ns", target));
         return Rule.Make(id, "3.4.1", title, FindingStatus.Warn, current + (v == 0 ? " (guest halt polling off)" : ""),
             range.Text, rationale, evidence, changes);
+    }
+
+    /// <summary>
+    /// The haltpoll governor's other knobs (drivers/cpuidle/governors/haltpoll.c; defaults grow 2, grow_start 50000,
+    /// shrink 2, allow_shrink Y): the per-CPU window grows by guest_halt_poll_grow from grow_start up to
+    /// guest_halt_poll_ns, and shrinks by guest_halt_poll_shrink after an idle period longer than the maximum.
+    /// </summary>
+    private static Finding HaltpollTunables(AuditContext c)
+    {
+        const string id = "guest.haltpoll.tunables", title = "Guest halt polling grow and shrink";
+        const string dir = "/sys/module/haltpoll/parameters";
+        var names = new[] { "guest_halt_poll_grow", "guest_halt_poll_grow_start", "guest_halt_poll_shrink",
+            "guest_halt_poll_allow_shrink" };
+        var evidence = names.Select(n => $"{dir}/{n}").ToList();
+        var rationale = "The guest's poll window grows from guest_halt_poll_grow_start by guest_halt_poll_grow up to " +
+            "guest_halt_poll_ns "
+            + "and shrinks by guest_halt_poll_shrink after longer idle periods (drivers/cpuidle/governors/haltpoll.c, "
+            + "Documentation/virt/guest-halt-polling.rst)";
+        var k = c.Facts.Kernel;
+        var values = names.ToDictionary(n => n, n => k.Param("haltpoll", n));
+        if (values.Values.Any(v => v is null))
+            return Rule.Make(id, "3.4.1", title, FindingStatus.Unknown, "haltpoll parameters unreadable",
+                "kernel defaults", rationale, evidence);
+        var current = string.Join(", ", names.Select(n => $"{n[16..]}={values[n]}"));
+        var overcommit = c.Profile.Bool("qemu.overcommit");
+        var problems = new List<string>();
+        var changes = new List<PlannedChange>();
+        // Without shrinking every vCPU keeps polling its full window even when idle for long: host CPU time other VMs
+        // need.
+        if (values["guest_halt_poll_allow_shrink"] is "N" or "n" or "0")
+        {
+            problems.Add("the window never shrinks");
+            changes.Add(new ModuleParameter("3.4.1", "haltpoll", "guest_halt_poll_allow_shrink", "Y"));
+        }
+        if (long.TryParse(values["guest_halt_poll_grow"], out var grow) && grow <= 1)
+            problems.Add("the window never grows past grow_start");
+        if (long.TryParse(values["guest_halt_poll_grow_start"], out var start) && long.TryParse(k.Param("haltpoll",
+            "guest_halt_poll_ns"), out var max)
+            && start > max)
+            problems.Add("grow_start above guest_halt_poll_ns: the window jumps straight to the maximum");
+        if (problems.Count == 0) return Rule.Make(id, "3.4.1", title, FindingStatus.Pass, current,
+            "a window that grows and shrinks", rationale, evidence);
+        // Shrinking matters most where vCPUs share host CPUs; with dedicated CPUs a long window costs only the guest's
+        // own CPU.
+        var status = overcommit || problems.Count > 1 ? FindingStatus.Warn : FindingStatus.Info;
+        return Rule.Make(id, "3.4.1", title, status, current + " — " + string.Join("; ", problems),
+            "a window that grows and shrinks",
+            rationale, evidence, changes);
     }
 
     private static Finding NoIdle(AuditContext c)
