@@ -304,4 +304,19 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         h.Remove("/sys/module/kvm/parameters/pi_inject_timer");
         AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Status.Should().Be(Unknown);
     }
+
+    [Fact]
+    public void Missing_node_information_is_unknown_not_one_node()
+    {
+        using var h = new SyntheticHost();
+        h.Remove("/sys/devices/system/node");
+        var r = AuditHarness.Run(h.Root, "latency");
+        foreach (var id in new[] { "host.bios.numa", "host.numa.balancing", "host.numa.irq_affinity" })
+            r.Find(id).Status.Should().Be(Unknown, id);
+        // drivers/base/node.c exists only with CONFIG_NUMA: a kernel built without it has no node folder and one node.
+        h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n# CONFIG_NUMA is not set\n");
+        r = AuditHarness.Run(h.Root, "latency");
+        r.Find("host.bios.numa").Status.Should().Be(Warn, "two packages on a kernel without NUMA");
+        r.Find("host.numa.balancing").Status.Should().Be(Info);
+    }
 }

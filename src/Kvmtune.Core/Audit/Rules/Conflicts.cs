@@ -46,7 +46,8 @@ public static class Conflicts
                     "one or the other",
                 "KSM never merges hugetlbfs pages, so VMs on static huge pages gain nothing from it and pay its scanning", ["/sys/kernel/mm/ksm/run", "/sys/kernel/mm/hugepages"]);
         var vfio = Section3_2_1_Numa.VfioDevices(c);
-        if (f.Numa.NumaBalancing is int nb && nb != 0 && vfio.Count > 0 && f.Numa.Nodes.Count > 1)
+        if (f.Numa.NumaBalancing is int nb && nb != 0 && vfio.Count > 0 && f.Numa.Nodes.Count > 1
+            && !f.Numa.Synthesized)
             yield return Rule.Make("conflict.numa_balancing_vfio", "3.2.1", "NUMA balancing on with devices bound to vfio-pci", FindingStatus.Warn,
                 $"numa_balancing={nb}, vfio-pci: {string.Join(", ", vfio.Select(d => d.Address))}", "numa_balancing=0 and manual placement",
                 "VFIO pins guest memory, so balancing cannot move it and only adds scanning faults", ["/proc/sys/kernel/numa_balancing", "/sys/bus/pci/drivers/vfio-pci"],

@@ -141,6 +141,19 @@ public static class Section2_1_Bios
         var rationale = "With NUMA off the firmware interleaves memory across sockets and every VM pays remote-access latency on half its memory";
         var nodes = f.Numa.Synthesized ? 1 : f.Numa.Nodes.Count;
         var current = $"{nodes} NUMA node(s), {(f.Cpu.Packages?.ToString() ?? "unknown")} package(s)";
+        // A missing node folder is not one node: only a kernel built without CONFIG_NUMA says so.
+        if (f.Numa.Synthesized)
+        {
+            if (!Section3_2_1_Numa.NumaKnown(c))
+                return Rule.Make(id, S, title, FindingStatus.Unknown,
+                    "NUMA nodes unknown (no /sys/devices/system/node)", "nodes >= packages",
+                    rationale, evidence);
+            if (f.Cpu.Packages is > 1)
+                return Rule.Make(id, S, title, FindingStatus.Warn, current + ", kernel built without CONFIG_NUMA",
+                    "nodes >= packages", rationale,
+                    evidence.Append($"/boot/config-{f.Kernel.Release}"), new ManualStep(S,
+                        "boot a kernel built with CONFIG_NUMA"));
+        }
         if (f.Cpu.Packages is not int packages || nodes == 0) return Rule.Make(id, S, title, FindingStatus.Unknown, current, "nodes >= packages", rationale, evidence);
         if (nodes >= packages) return Rule.Make(id, S, title, FindingStatus.Pass, current, "nodes >= packages", rationale, evidence);
         return Rule.Make(id, S, title, FindingStatus.Warn, current, "nodes >= packages", rationale, evidence,
