@@ -97,6 +97,8 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         r.Find("host.qemu.vhost_net").Status.Should().Be(Unknown);
         r.Find("host.numa.irqbalance").Status.Should().Be(Unknown);
         r.Find("host.bios.vtx").Status.Should().NotBe(Fail);
+        Directory.Exists(Path.Combine(root, "usr")).Should().BeFalse();
+        r.Find("host.qemu.version").Status.Should().Be(Unknown, "no /usr to find QEMU in");
         // A /dev that is there without kvm is evidence: absent.
         var withDev = fixtures.Root(PciLocality);
         Directory.Exists(Path.Combine(withDev, "dev")).Should().BeTrue();

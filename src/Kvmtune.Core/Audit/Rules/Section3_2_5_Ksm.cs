@@ -122,7 +122,7 @@ public static class Section3_2_5_Ksm
         const string id = "host.memory.ksmtuned", title = "ksmtuned";
         var want = c.Profile.Choice("memory.ksm");
         var evidence = new[] { "/usr/sbin/ksmtuned", "/proc" };
-        var installed = u.Tool("ksmtuned") is not null;
+        bool? installed = u.Tool("ksmtuned") is not null ? true : u.ProgramFoldersPresent ? false : null;
         var running = u.IsRunning("ksmtuned");
         var current = $"installed {Rule.YesNo(installed)}, running {Rule.YesNo(running)}";
         if (running is null) return Rule.Make(id, S, title, FindingStatus.Unknown, current, null,

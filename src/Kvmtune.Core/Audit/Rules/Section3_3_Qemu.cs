@@ -102,6 +102,10 @@ public static class Section3_3_Qemu
         const string id = "host.qemu.version", title = "QEMU installed and recent enough";
         var evidence = new[] { u.QemuPath ?? "/usr/bin/qemu-system-x86_64", "/var/lib/dpkg/status" };
         var rationale = "Packed virtqueues need QEMU 4.2 and aio=io_uring QEMU 5.0; the guide assumes 6.0";
+        if (u.QemuPath is null && !u.ProgramFoldersPresent)
+            return Rule.Make(id, S, title, FindingStatus.Unknown,
+                "no program folders (/usr/bin, /usr/sbin...) in this tree", ">= 5.0",
+                rationale, evidence);
         if (u.QemuPath is null)
             return Rule.Make(id, S, title, FindingStatus.Warn, "qemu-system-x86_64 not found", ">= 5.0", rationale, evidence,
                 new ManualStep(S, "install QEMU (Debian/Ubuntu: apt-get install qemu-system-x86; RHEL: dnf install qemu-kvm)"));

@@ -44,6 +44,7 @@ public static class UserspaceReader
             euid, qemus)
         {
             IrqbalanceVersion = UpstreamVersion(DpkgVersion(r, "irqbalance")),
+            ProgramFoldersPresent = dirs.Count > 0,
         };
     }
 
