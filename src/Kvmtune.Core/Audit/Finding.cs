@@ -25,6 +25,10 @@ public sealed record Finding(
     string Rationale,
     [property: JsonIgnore] IReadOnlyList<PlannedChange> Changes)
 {
+    /// <summary>The kernel, QEMU, libvirt or TuneD references that confirm or correct the guide here, and the
+    /// kernels.</summary>
+    public IReadOnlyList<string> Sources => Profiles.Sources.ForFinding(Id);
+
     public FindingFix Fix => new(
         Changes.SelectMany(c => c.RuntimeCommands).ToList(),
         Changes.SelectMany(c => c.PersistentSteps).Distinct().ToList());

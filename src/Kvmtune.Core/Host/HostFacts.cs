@@ -35,7 +35,7 @@ public sealed record HostFacts(
             foreach (var cpu in node.Cpus)
                 nodeOfCpu.TryAdd(cpu, node.Id);
         var cpuFacts = CpuReader.Read(reader, nodeOfCpu);
-        var pci = DeviceReader.ReadPci(reader);
+        var pci = DeviceReader.ReadPci(reader).Select(p => WithLocality(p, numa)).ToList();
         return new HostFacts(
             reader.Root,
             cpuFacts,
@@ -50,5 +50,13 @@ public sealed record HostFacts(
             DeviceReader.ReadNet(reader, pci),
             DeviceReader.ReadNvdimm(reader),
             UserspaceReader.Read(reader));
+    }
+
+    /// <summary>A device with numa_node -1 whose local CPUs all sit in one node belongs to that node.</summary>
+    private static PciDevice WithLocality(PciDevice p, NumaFacts numa)
+    {
+        if (p.NumaNode is not null || p.LocalCpus is not { Count: > 0 } local || numa.Synthesized) return p;
+        var holders = numa.Nodes.Where(n => n.Cpus.Count > 0 && local.All(n.Cpus.Contains)).ToList();
+        return holders.Count == 1 ? p with { LocalityNode = holders[0].Id } : p;
     }
 }

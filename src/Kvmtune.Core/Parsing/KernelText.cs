@@ -53,10 +53,17 @@ public static class KernelText
         return long.TryParse(name[prefix.Length..^2], out var kib) ? kib : null;
     }
 
-    /// <summary>Whether a name is a PCI address "dddd:bb:dd.f".</summary>
-    public static bool IsPciAddress(string s) =>
-        s.Length == 12 && s[4] == ':' && s[7] == ':' && s[10] == '.' &&
-        IsHex(s.AsSpan(0, 4)) && IsHex(s.AsSpan(5, 2)) && IsHex(s.AsSpan(8, 2)) && s[11] is >= '0' and <= '7';
+    /// <summary>
+    /// Whether a name is a PCI address "dddd:bb:dd.f". The kernel prints the domain with "%04x", so a domain
+    /// above 0xffff (Intel VMD puts its devices in domains from 0x10000) has more digits: "10000:00:00.0".
+    /// </summary>
+    public static bool IsPciAddress(string s)
+    {
+        var d = s.Length - 8; // the domain's digits: all but ":bb:dd.f"
+        return d is >= 4 and <= 8 && s[d] == ':' && s[d + 3] == ':' && s[d + 6] == '.' &&
+            IsHex(s.AsSpan(0, d)) && IsHex(s.AsSpan(d + 1, 2)) && IsHex(s.AsSpan(d + 4, 2)) && s[d
+                + 7] is >= '0' and <= '7';
+    }
 
     /// <summary>The last PCI address in a sysfs path: the device a block device or NIC hangs off.</summary>
     public static string? LastPciAddress(string? path)

@@ -37,6 +37,13 @@ public static class Sizes
         return bytes.ToString(CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// A count of pages of a size: "0 pages of 2 MiB". Not "0x2 MiB", which reads as a hexadecimal number.
+    /// </summary>
+    public static string Pages(long? count, long sizeKib) =>
+        $"{count?.ToString(CultureInfo.InvariantCulture) ?? "?"} {(count == 1 ? "page" : "pages")} of " +
+            $"{HumanKib(sizeKib)}";
+
     /// <summary>KiB for people: 1048576 -> "1 GiB", 2048 -> "2 MiB".</summary>
     public static string HumanKib(long kib)
     {

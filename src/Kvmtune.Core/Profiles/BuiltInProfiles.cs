@@ -30,7 +30,11 @@ public static class BuiltInProfiles
         ("cpu.governor", "performance", "performance", "performance", "any", "The performance governor keeps CPUs at the highest frequency (guide 3.2.2)"),
         ("kernel.idle_poll", "any", "required", "any", "forbidden", "idle=poll avoids C-state exits for latency but burns a whole CPU each; never on an overcommitted host (guide 3.2.4)"),
         ("kvm.ple", "any", "disabled", "any", "enabled", "PLE exits cost latency for dedicated vCPUs but save CPU time when vCPUs are overcommitted (guide 3.2.4)"),
-        ("memory.thp", "always", "always", "always", "madvise", "THP cuts TLB misses without reservation; density uses madvise since KSM cannot merge huge pages (guide 3.2.3, 3.2.5)"),
+        ("memory.thp", "always", "never", "always", "madvise",
+            "THP cuts TLB misses without reservation (TuneD virtual-host: always); latency backs VMs with static 1 " +
+                "GiB pages and turns THP off against khugepaged and compaction stalls (TuneD network-latency, " +
+                    "included by realtime-virtual-host: never); density uses madvise since KSM cannot merge huge " +
+                        "pages (guide 3.2.3, 3.2.5)"),
         ("memory.hugepages.size", "none", "1GiB", "1GiB", "none", "Static 1 GiB pages give the fewest TLB misses; density keeps memory flexible for overcommit (guide 3.2.3)"),
         ("memory.hugepages.percent", "0", "50", "50", "0", "Half of each node's memory as static huge pages for VMs, leaving the rest to the host (guide 3.2.3)"),
         ("memory.hugetlbfs", "false", "true", "true", "false", "QEMU's -mem-path needs a hugetlbfs mount of the pool's page size (guide 3.2.3)"),
@@ -46,7 +50,10 @@ public static class BuiltInProfiles
         ("qemu.mem_lock", "false", "true", "false", "false", "Locked guest memory removes page-fault jitter when memory is not overcommitted (guide 3.3.1)"),
         ("qemu.cpu_pm", "false", "true", "false", "false", "cpu-pm=on lets dedicated vCPUs idle without exits (guide 3.3.1)"),
         ("qemu.overcommit", "false", "false", "false", "true", "Whether VMs on this host share CPUs and memory (guide 3.3.1)"),
-        ("vhost.zerocopy_tx", "false", "true", "true", "false", "Zero-copy transmit saves a copy per packet in vhost-net (guide 3.3.3)"),
+        ("vhost.zerocopy_tx", "false", "false", "false", "false",
+            "The guide (3.3.3) enables experimental_zcopytx; the kernel turned it off by default in 2019 (Linux 5.2, " +
+                "commit 098eadce3c62 'vhost_net: disable zerocopy by default', backported to 4.19): head-of-line " +
+                    "blocking, and the copy path with batching and XDP is faster for small packets"),
         ("guest.halt_poll_ns", "50000-200000", "50000-400000", "10000-200000", "0-50000", "Guest halt polling avoids a VM exit per idle period; it costs host CPU on overcommitted hosts (guide 3.4.1)"),
         ("guest.rq_affinity", "2", "2", "2", "2", "rq_affinity=2 completes I/O on the submitting vCPU, spreading completions (guide 3.4.2)"),
         ("guest.net_queues", "per_vcpu", "per_vcpu", "per_vcpu", "any", "One virtio-net queue per vCPU spreads packet processing (guide 3.3.3)"),

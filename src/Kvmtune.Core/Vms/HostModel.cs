@@ -47,7 +47,7 @@ public sealed record DeviceLocator(
     public static readonly DeviceLocator None = new(_ => null, _ => null, _ => null, _ => false, _ => null);
 
     public static DeviceLocator From(HostFacts f) => new(
-        a => f.Pci.FirstOrDefault(x => x.Address == a)?.NumaNode,
+        a => f.Pci.FirstOrDefault(x => x.Address == a)?.PlacementNode,
         p => f.Nvdimm.Dax.FirstOrDefault(d => d.DevicePath == p)?.NumaNode,
         n => f.Net.FirstOrDefault(x => x.Name == n)?.NumaNode,
         b => f.Block.Any(x => x.Name == b),

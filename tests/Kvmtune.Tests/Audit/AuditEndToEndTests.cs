@@ -92,7 +92,8 @@ public sealed class AuditEndToEndTests(FixtureTrees fixtures)
         var run = KvmtuneRunner.Run("audit", "--root", h.Root, "--format", "json", "--only", "3.2.3,host.bios.vtx");
         using var doc = JsonDocument.Parse(run.Stdout);
         doc.RootElement.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("id").GetString())
-            .Should().BeEquivalentTo("host.bios.vtx", "host.memory.hugepages", "host.memory.hugetlbfs", "host.memory.thp");
+            .Should().BeEquivalentTo("host.bios.vtx", "host.memory.hugepages", "host.memory.hugetlbfs",
+                "host.memory.thp", "host.memory.thp_defrag");
         var skip = KvmtuneRunner.Run("audit", "--root", h.Root, "--format", "json", "--skip", "host.bios", "--skip", "4");
         using var doc2 = JsonDocument.Parse(skip.Stdout);
         doc2.RootElement.GetProperty("findings").EnumerateArray().Select(f => f.GetProperty("id").GetString()!)

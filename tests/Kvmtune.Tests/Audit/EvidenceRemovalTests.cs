@@ -4,7 +4,10 @@ using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Audit;
 
-/// <summary>Take a rule's evidence away and it must not say pass: what cannot be read is unknown, never good.</summary>
+/// <summary>
+/// Take a rule's evidence away and it must not say pass, nor fail: what cannot be read is unknown, never good and
+/// never bad.
+/// </summary>
 public sealed class EvidenceRemovalTests
 {
     public static TheoryData<string, string> Cases()
@@ -35,6 +38,54 @@ public sealed class EvidenceRemovalTests
             if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path))) h.Remove(path);
         var after = AuditHarness.Run(h.Root, auditProfile).Findings.SingleOrDefault(f => f.Id == id);
         after?.Status.Should().NotBe(FindingStatus.Pass, $"{id} read {string.Join(", ", before.Evidence)}, all removed");
+    }
+
+    /// <summary>Every failing finding of the synthetic host and guest, under every profile that fails one.</summary>
+    public static TheoryData<string, string> FailCases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var profile in new[] { "balanced", "latency", "throughput", "density" })
+        {
+            using var h = FailingHost();
+            foreach (var f in AuditHarness.Run(h.Root, profile).Findings.Where(f => f.Status == FindingStatus.Fail))
+                data.Add(profile, f.Id);
+        }
+        using (var g = FailingGuest())
+            foreach (var f in AuditHarness.Run(g.Root, "balanced").Findings.Where(f => f.Status == FindingStatus.Fail))
+                data.Add("guest", f.Id);
+        return data;
+    }
+
+    /// <summary>The synthetic host with things broken that fail: no /dev/kvm nor /dev/net/tun, no huge pages for
+    /// latency.</summary>
+    private static SyntheticHost FailingHost()
+    {
+        var h = new SyntheticHost();
+        h.Remove("/dev/kvm").Remove("/dev/net/tun").Set("/proc/cmdline", "root=/dev/sda1 idle=poll nohz_full=4-7");
+        return h;
+    }
+
+    private static SyntheticHost FailingGuest()
+    {
+        var g = new SyntheticHost(guest: true);
+        g.Set("/proc/cmdline", "root=/dev/vda1 idle=halt");
+        return g;
+    }
+
+    [Theory]
+    [MemberData(nameof(FailCases))]
+    public void Removing_the_evidence_of_a_failing_finding_leaves_it_unknown(string profile, string id)
+    {
+        using var h = profile == "guest" ? FailingGuest() : FailingHost();
+        var auditProfile = profile == "guest" ? "balanced" : profile;
+        var before = AuditHarness.Run(h.Root, auditProfile).Find(id);
+        before.Status.Should().Be(FindingStatus.Fail);
+        before.Evidence.Should().NotBeEmpty($"{id} fails, so it must name what it read");
+        foreach (var path in before.Evidence.Where(p => !p.Contains('*') && !p.Contains('<')))
+            if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path))) h.Remove(path);
+        var after = AuditHarness.Run(h.Root, auditProfile).Findings.SingleOrDefault(f => f.Id == id);
+        after?.Status.Should().Be(FindingStatus.Unknown,
+            $"{id} read {string.Join(", ", before.Evidence)}, all removed: {after?.Current}");
     }
 
     [Theory]

@@ -40,7 +40,7 @@ public sealed class HostRuleTests
         foreach (var g in new[] { "0", "1", "7" }) h.Remove($"/sys/kernel/iommu_groups/{g}");
         var f = AuditHarness.Run(h.Root, "latency").Find("host.bios.vtd");
         f.Status.Should().Be(Fail, "latency requires VT-d");
-        f.Changes.OfType<KernelArgument>().Single().Text.Should().Be("intel_iommu=on");
+        f.Changes.OfType<KernelArgument>().Select(k => k.Text).Should().Equal("intel_iommu=on", "iommu=pt");
         Status(h, "host.bios.vtd", "balanced").Should().Be(Warn, "balanced only recommends it");
         h.Remove("/sys/firmware/acpi/tables/DMAR");
         AuditHarness.Run(h.Root, "latency").Find("host.bios.vtd").Changes.Should().Contain(c => c is ManualStep);
@@ -117,17 +117,20 @@ public sealed class HostRuleTests
     }
 
     [Fact]
-    public void C1e_and_c6_fail_for_latency_while_enabled_and_pass_once_disabled_on_every_cpu()
+    public void C1e_and_c6_warn_for_latency_while_enabled_and_pass_once_disabled_on_every_cpu()
     {
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root, "latency");
-        r.Find("host.bios.c1e").Status.Should().Be(Fail);
+        r.Find("host.bios.c1e").Status.Should().Be(Warn, "a latency cost, not a fault");
         r.Find("host.bios.c6").Changes.OfType<SysfsWrite>().Select(w => w.Path).Should().HaveCount(8).And.Contain("/sys/devices/system/cpu/cpu5/cpuidle/state3/disable");
         AuditHarness.Run(h.Root, "balanced").Find("host.bios.c6").Status.Should().Be(Info, "balanced allows C-states");
         h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state2/disable", "1");
         AuditHarness.Run(h.Root, "latency").Find("host.bios.c1e").Status.Should().Be(Pass);
         h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state3/name", "C7");
-        AuditHarness.Run(h.Root, "latency").Find("host.bios.c6").Status.Should().Be(Pass, "intel_idle offers no C6: firmware disabled it");
+        h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state3/desc", "MWAIT 0x30");
+        AuditHarness.Run(h.Root, "latency").Find("host.bios.c6").Status.Should().Be(Unknown,
+            "a state intel_idle does not list may be off in firmware, cut by max_cstate, or absent from the model: " +
+                "no proof");
     }
 
     [Fact]
@@ -245,7 +248,9 @@ public sealed class HostRuleTests
         Status(h, "host.memory.thp").Should().Be(Warn);
         Status(h, "host.memory.thp", "density").Should().Be(Pass);
         h.Set("/sys/kernel/mm/transparent_hugepage/enabled", "always madvise [never]");
-        Status(h, "host.memory.thp").Should().Be(Fail);
+        Status(h, "host.memory.thp").Should().Be(Warn, "THP off costs TLB misses, it breaks nothing");
+        Status(h, "host.memory.thp", "latency").Should().Be(Pass,
+            "TuneD network-latency, under realtime-virtual-host: never");
         h.Set("/sys/kernel/mm/transparent_hugepage/enabled", "[always] madvise never");
         Status(h, "host.memory.thp").Should().Be(Pass);
     }
@@ -255,7 +260,7 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var f = AuditHarness.Run(h.Root, "latency").Find("host.cpu.idle_poll");
-        f.Status.Should().Be(Fail);
+        f.Status.Should().Be(Warn, "kernel-parameters.txt: idle=poll is not recommended; a trade-off, not a fault");
         f.Changes.OfType<KernelArgument>().Single().Text.Should().Be("idle=poll");
         h.Set("/proc/cmdline", "root=/dev/sda1 idle=poll");
         Status(h, "host.cpu.idle_poll", "latency").Should().Be(Pass);
@@ -268,7 +273,7 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var f = AuditHarness.Run(h.Root, "latency").Find("host.kvm.ple");
-        f.Status.Should().Be(Fail);
+        f.Status.Should().Be(Warn);
         f.Changes.OfType<ModuleOption>().Select(m => $"{m.Module} {m.Parameter}={m.Value}").Should().Equal("kvm_intel ple_gap=0", "kvm_intel ple_window=0");
         Status(h, "host.kvm.ple", "density").Should().Be(Pass);
         h.Set("/sys/module/kvm_intel/parameters/ple_gap", "0");
@@ -287,11 +292,17 @@ public sealed class HostRuleTests
         density.Find("host.memory.ksmtuned").Status.Should().Be(Info);
         h.Set("/sys/kernel/mm/ksm/run", "1").Set("/sys/kernel/mm/ksm/sleep_millisecs", "5000").Set("/proc/77/comm", "ksmtuned");
         density = AuditHarness.Run(h.Root, "density");
+        // ksmtuned runs: it owns run, pages_to_scan and sleep_millisecs, so kvmtune neither demands nor writes them.
+        density.Find("host.memory.ksm").Status.Should().Be(Info);
+        density.Find("host.memory.ksm_scan").Changes.Should().BeEmpty();
+        density.Find("host.memory.ksmtuned").Status.Should().Be(Info);
+        h.Remove("/proc/77");
+        density = AuditHarness.Run(h.Root, "density");
         density.Find("host.memory.ksm").Status.Should().Be(Pass);
         density.Find("host.memory.ksm_scan").Changes.OfType<SysfsWrite>().Single().Should().Be(new SysfsWrite("3.2.5", "/sys/kernel/mm/ksm/sleep_millisecs", "200"));
-        density.Find("host.memory.ksmtuned").Status.Should().Be(Pass);
+        h.Set("/proc/77/comm", "ksmtuned");
         var latency = AuditHarness.Run(h.Root, "latency");
-        latency.Find("host.memory.ksm").Status.Should().Be(Fail);
+        latency.Find("host.memory.ksm").Status.Should().Be(Warn);
         latency.Find("host.memory.ksmtuned").Status.Should().Be(Warn);
         latency.Find("conflict.ksm_memlock").Status.Should().Be(Warn);
     }
@@ -302,7 +313,7 @@ public sealed class HostRuleTests
         using var h = new SyntheticHost();
         Status(h, "host.kvm.halt_poll_ns").Should().Be(Pass);
         var f = AuditHarness.Run(h.Root, "latency").Find("host.kvm.halt_poll_ns");
-        f.Status.Should().Be(Fail);
+        f.Status.Should().Be(Warn, "halt-polling.rst: tune by experiment; with cpu-pm=on HLT does not even exit");
         f.Changes.OfType<ModuleParameter>().Single().Value.Should().Be("400000");
         AuditHarness.Run(h.Root, "density").Find("host.kvm.halt_poll_ns").Changes.OfType<ModuleParameter>().Single().Value.Should().Be("50000");
         h.Set("/sys/module/kvm/parameters/halt_poll_ns_grow", "10");
@@ -334,11 +345,15 @@ public sealed class HostRuleTests
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root, "latency");
         r.Find("host.qemu.vhost_net").Status.Should().Be(Pass);
-        r.Find("host.qemu.zerocopy_tx").Status.Should().Be(Warn);
+        r.Find("host.qemu.zerocopy_tx").Status.Should().Be(Info,
+            "off by default since 2019 (vhost_net: disable zerocopy by default)");
         r.Find("host.qemu.io_uring").Status.Should().Be(Pass);
         r.Find("host.qemu.version").Current.Should().Contain("7.2");
         r.Find("host.qemu.version").Status.Should().Be(Pass);
-        r.Find("host.qemu.memlock").Status.Should().Be(Warn);
+        r.Find("host.qemu.memlock").Status.Should().Be(Info,
+            "root holds CAP_IPC_LOCK, which RLIMIT_MEMLOCK does not bind");
+        h.Set("/proc/self/status", "Name:\tkvmtune\nUid:\t1000\t1000\t1000\t1000\n");
+        AuditHarness.Run(h.Root, "latency").Find("host.qemu.memlock").Status.Should().Be(Warn);
         h.Set("/var/lib/dpkg/status", "Package: qemu-system-x86\nStatus: install ok installed\nVersion: 1:4.2-3ubuntu6\n\n");
         h.Set("/proc/sys/kernel/io_uring_disabled", "2");
         h.Set("/proc/self/limits", "Max locked memory         unlimited            unlimited            bytes\n");
@@ -393,7 +408,9 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root);
-        foreach (var id in new[] { "host.vhv.hardware_virtualization", "host.vhv.kvm", "host.vhv.kvm_access", "host.vhv.vhost_net", "host.vhv.tun", "host.vhv.cgroup.cpu", "host.vhv.cgroup.cpuset", "host.vhv.cgroup.memory", "host.vhv.cgroup.io", "host.vhv.iommu_firmware", "host.vhv.iommu_kernel" })
+        foreach (var id in new[] { "host.vhv.hardware_virtualization", "host.vhv.kvm", "host.vhv.kvm_access",
+            "host.vhv.tun", "host.vhv.cgroup.cpu", "host.vhv.cgroup.cpuset", "host.vhv.cgroup.memory",
+                "host.vhv.cgroup.io", "host.vhv.iommu_firmware", "host.vhv.iommu_kernel" })
             r.Find(id).Status.Should().Be(Pass, id);
         h.Remove("/dev/net/tun").Set("/sys/fs/cgroup/cgroup.controllers", "cpu io memory").Set("/proc/self/status", "Uid:\t1000\t1000\t1000\t1000\n");
         r = AuditHarness.Run(h.Root);

@@ -21,11 +21,35 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public void Every_setting_has_its_sources_and_kernels()
+    {
+        foreach (var def in ProfileSchema.Settings)
+        {
+            Sources.Has(def.Key).Should().BeTrue(def.Key);
+            Sources.For(def.Key).References.Should().NotBeEmpty(def.Key);
+            Sources.For(def.Key).Kernels.Should().NotBeNullOrWhiteSpace(def.Key);
+        }
+    }
+
+    [Fact]
+    public void The_tuned_comparison_document_is_what_the_code_generates()
+    {
+        var path = Path.Combine(Paths.RepoRoot, "docs", "profiles-vs-tuned.md");
+        var generated = TunedComparison.Markdown();
+        // KVMTUNE_REGENERATE_DOCS=1 rewrites the file after a deliberate change.
+        if (Environment.GetEnvironmentVariable("KVMTUNE_REGENERATE_DOCS") == "1") File.WriteAllText(path, generated);
+        File.ReadAllText(path).Should().Be(generated,
+            "regenerate docs/profiles-vs-tuned.md with KVMTUNE_REGENERATE_DOCS=1");
+        foreach (var row in TunedComparison.Rows) ProfileSchema.Find(row.Setting).Should().NotBeNull(row.Setting);
+    }
+
+    [Fact]
     public void Profiles_show_prints_every_setting_with_section_and_reason()
     {
         var run = KvmtuneRunner.Run("profiles", "show", "latency");
         run.ExitCode.Should().Be(0);
         foreach (var def in ProfileSchema.Settings) run.Stdout.Should().Contain(def.Key);
+        run.Stdout.Should().Contain("sources: guide 3.2.6; Documentation/virt/kvm/halt-polling.rst");
         run.Stdout.Should().Contain("[3.2.4]").And.Contain("idle=poll");
         KvmtuneRunner.Run("profiles", "list").Stdout.Should().Contain("balanced").And.Contain("(default)").And.Contain("density");
     }

@@ -41,6 +41,7 @@ public static class ProfilesCommand
             {
                 var s = p.Settings[def.Key];
                 sb.Append("  ").Append(def.Key.PadRight(28)).Append(s.Value.Text.PadRight(18)).Append(" [").Append(def.Section).Append("] ").AppendLine(s.Reason);
+                sb.Append("  ").Append(' ', 28).Append("sources: ").AppendLine(Sources.For(def.Key).Text);
             }
             foreach (var (path, value) in p.SysfsWrites)
                 sb.Append("  sysfs ").Append(path).Append(" = ").AppendLine(value);

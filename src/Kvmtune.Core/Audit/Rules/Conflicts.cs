@@ -19,6 +19,22 @@ public static class Conflicts
             yield break;
         }
 
+        // Daemons that rewrite what kvmtune sets: name each and what it overwrites.
+        var daemons = new List<string>();
+        if (f.Userspace.IsRunning("tuned") == true)
+            daemons.Add("tuned (its profile's governor, transparent_hugepages, sysctls such as numa_balancing, KSM " +
+                "run, and C-states through force_latency)");
+        if (f.Userspace.IsRunning("ksmtuned") == true && c.Profile.Choice("memory.ksm") != "on")
+            daemons.Add("ksmtuned (KSM run, pages_to_scan, sleep_millisecs)");
+        if (f.Userspace.IsRunning("irqbalance") == true && c.Profile.Bool("numa.irq_affinity"))
+            daemons.Add("irqbalance (IRQ smp_affinity every 10 s, unless banned or version 1.9+ with isolated CPUs)");
+        if (daemons.Count > 0)
+            yield return Rule.Make("conflict.daemons", "3.2", "Daemons that overwrite kvmtune's settings",
+                FindingStatus.Warn,
+                "running: " + string.Join("; ", daemons), "none of them managing what kvmtune sets",
+                "A setting kvmtune applies lasts only until the daemon's next pass; configure the daemon to match, " +
+                    "or stop it",
+                ["/proc"]);
         var ksmOn = f.Memory.Ksm.Run == 1;
         if (ksmOn && c.Profile.Bool("qemu.mem_lock"))
             yield return Rule.Make("conflict.ksm_memlock", "3.2.5", "KSM on while VMs lock their memory", FindingStatus.Warn, "ksm run=1, profile uses mem-lock=on", "one or the other",
@@ -26,10 +42,12 @@ public static class Conflicts
         var reserved = f.Memory.HugepagePools.Where(p => p.Total > 0).ToList();
         if (ksmOn && reserved.Count > 0)
             yield return Rule.Make("conflict.ksm_hugepages", "3.2.5", "KSM on with static huge pages reserved", FindingStatus.Warn,
-                $"ksm run=1, {string.Join(", ", reserved.Select(p => $"{p.Total}x{Sizes.HumanKib(p.SizeKib)}"))} reserved", "one or the other",
+                $"ksm run=1, {string.Join(", ", reserved.Select(p => Sizes.Pages(p.Total, p.SizeKib)))} reserved",
+                    "one or the other",
                 "KSM never merges hugetlbfs pages, so VMs on static huge pages gain nothing from it and pay its scanning", ["/sys/kernel/mm/ksm/run", "/sys/kernel/mm/hugepages"]);
         var vfio = Section3_2_1_Numa.VfioDevices(c);
-        if (f.Numa.NumaBalancing is int nb && nb != 0 && vfio.Count > 0 && f.Numa.Nodes.Count > 1)
+        if (f.Numa.NumaBalancing is int nb && nb != 0 && vfio.Count > 0 && f.Numa.Nodes.Count > 1
+            && !f.Numa.Synthesized)
             yield return Rule.Make("conflict.numa_balancing_vfio", "3.2.1", "NUMA balancing on with devices bound to vfio-pci", FindingStatus.Warn,
                 $"numa_balancing={nb}, vfio-pci: {string.Join(", ", vfio.Select(d => d.Address))}", "numa_balancing=0 and manual placement",
                 "VFIO pins guest memory, so balancing cannot move it and only adds scanning faults", ["/proc/sys/kernel/numa_balancing", "/sys/bus/pci/drivers/vfio-pci"],

@@ -31,8 +31,10 @@ public static class Section2_1_Bios
             "Energy Efficient Turbo holds back turbo frequency to save power; its state is in MSR 0x1FC, which kvmtune does not read", [],
             new ManualStep(S, Bios + "Advanced/Power & Performance/CPU P State Control/CPU P State Control/Energy Efficient Turbo = Disabled"));
         yield return Hwp(c);
-        yield return CState(c, "c1e", "C1E", ["C1E"], "Advanced/Power & Performance/CPU C State Control/C1E = Disabled");
-        yield return CState(c, "c6", "Processor C6", ["C6", "C6S", "C6SP", "C6P"], "Advanced/Power & Performance/CPU C State Control/Processor C6 = Disabled");
+        yield return CState(c, "c1e", "C1E", ["C1E"], 0x01,
+            "Advanced/Power & Performance/CPU C State Control/C1E = Disabled");
+        yield return CState(c, "c6", "Processor C6", ["C6", "C6S", "C6SP", "C6P"], 0x20,
+            "Advanced/Power & Performance/CPU C State Control/Processor C6 = Disabled");
     }
 
     private static Finding VtX(AuditContext c)
@@ -41,7 +43,7 @@ public static class Section2_1_Bios
         const string id = "host.bios.vtx", title = "Intel Virtualization Technology (VT-x)";
         var want = c.Profile.Choice("bios.virtualization");
         var rationale = "KVM needs VT-x (or AMD-V); without it every VM is emulated";
-        var evidence = new[] { Cpuinfo, "/proc/modules", "/dev/kvm" };
+        var evidence = new[] { Cpuinfo, "/proc/modules", "/dev/kvm", "/dev" };
         if (f.Cpu.Flags.Count == 0)
             return Rule.Make(id, S, title, FindingStatus.Unknown, "CPU flags unreadable", "vmx flag, kvm_intel loaded, /dev/kvm present", rationale, evidence);
         var flag = f.Cpu.Virtualization;
@@ -51,8 +53,12 @@ public static class Section2_1_Bios
         if (flag is null)
             return Rule.Make(id, S, title, Rule.Missed(want), current, "vmx flag", rationale, evidence,
                 new ManualStep(S, Bios + "Advanced/Processor Configuration/Intel(R) Virtualization Technology = Enabled"));
-        if (loaded == false || !f.Virtualization.Kvm.Exists)
+        if (loaded == false || f.Virtualization.Kvm.Present == false)
             return Rule.Make(id, S, title, Rule.Missed(want), current, $"{module} loaded, /dev/kvm present", rationale, evidence, new ModuleLoad(S, module));
+        if (f.Virtualization.Kvm.Present is null)
+            return Rule.Make(id, S, title, FindingStatus.Unknown, current.Replace("/dev/kvm absent",
+                "/dev not in this tree", StringComparison.Ordinal),
+                $"{flag} flag, {module} loaded, /dev/kvm present", rationale, evidence);
         return Rule.Make(id, S, title, loaded is null ? FindingStatus.Unknown : FindingStatus.Pass, current, $"{flag} flag, {module} loaded, /dev/kvm present", rationale, evidence);
     }
 
@@ -65,19 +71,43 @@ public static class Section2_1_Bios
         var amd = f.Cpu.Vendor == "AuthenticAMD";
         var table = amd ? i.IvrsTable : i.DmarTable;
         var tableName = amd ? "IVRS" : "DMAR";
-        var arg = amd ? "amd_iommu" : "intel_iommu";
-        var cmdArg = f.Kernel.CommandLine?.Value(arg);
+        var cmd = f.Kernel.CommandLine;
         var evidence = new[] { $"/sys/firmware/acpi/tables/{tableName}", "/sys/kernel/iommu_groups", "/proc/cmdline" };
-        var rationale = "VT-d lets VMs own devices (vfio passthrough, QAT VFs) and deliver their interrupts without exits";
-        var current = $"ACPI {tableName} table {Rule.YesNo(table)}, IOMMU groups {(i.Groups?.ToString() ?? "unknown")}, {arg}={cmdArg ?? "(not set)"}";
-        var expected = $"{tableName} table present, IOMMU groups > 0, {arg}=on";
+        // AMD-Vi is on whenever the firmware has an IVRS table; amd_iommu= takes no "on" (kernel-parameters.txt lists
+        // fullflush, off, force_isolation...). Intel needs intel_iommu=on unless CONFIG_INTEL_IOMMU_DEFAULT_ON.
+        // iommu=pt keeps host devices on identity mappings, so only devices given to VMs pay for translation.
+        var rationale = "VT-d lets VMs own devices (vfio passthrough, QAT VFs) and deliver their interrupts without " +
+            "exits"
+            + (amd ? "; AMD-Vi is enabled by default when the firmware provides IVRS (kernel-parameters.txt: " +
+                "amd_iommu has no 'on')"
+                   : "; the kernel enables it with intel_iommu=on, and iommu=pt spares host-owned devices the " +
+                       "translation cost");
+        var args = amd
+            ? $"amd_iommu={cmd?.Value("amd_iommu") ?? "(not set)"}, iommu={cmd?.Value("iommu") ?? "(not set)"}"
+            : $"intel_iommu={cmd?.Value("intel_iommu") ?? "(not set)"}, iommu={cmd?.Value("iommu") ?? "(not set)"}";
+        var current = $"ACPI {tableName} table {Rule.YesNo(table)}, IOMMU groups " +
+            $"{(i.Groups?.ToString() ?? "unknown")}, {args}";
+        var expected = amd ? "IVRS table present, IOMMU groups > 0 (no amd_iommu=off), iommu=pt" : "DMAR table " +
+            "present, IOMMU groups > 0, intel_iommu=on iommu=pt";
+        var enable = new List<PlannedChange>();
+        if (amd)
+        {
+            if (cmd?.Value("amd_iommu") == "off") enable.Add(new KernelArgument(S, "amd_iommu", null, Remove: true));
+            if (cmd?.Value("iommu") == "off") enable.Add(new KernelArgument(S, "iommu", "pt"));
+        }
+        else enable.Add(new KernelArgument(S, "intel_iommu", "on"));
+        if (cmd?.Value("iommu") is null) enable.Add(new KernelArgument(S, "iommu", "pt"));
+        var bios = new ManualStep(S, Bios + (amd ? "Advanced/AMD CBS/NBIO Common Options/IOMMU = Enabled"
+            : "Advanced/PCI Configuration/Integrated IO Configuration/Intel(R) VT for Directed I/O = Enabled"));
         if (table is null && i.Groups is null)
             return Rule.Make(id, S, title, FindingStatus.Unknown, current, expected, rationale, evidence);
         if (table == false && i.Groups is null or 0)
             return Rule.Make(id, S, title, Rule.Missed(want), current, expected, rationale, evidence,
-                new ManualStep(S, Bios + "Advanced/PCI Configuration/Integrated IO Configuration/Intel(R) VT for Directed I/O = Enabled"), new KernelArgument(S, arg, "on"));
+                enable.Prepend(bios));
         if (i.Groups is null or 0)
-            return Rule.Make(id, S, title, Rule.Missed(want), current, expected, rationale, evidence, new KernelArgument(S, arg, "on"));
+            return Rule.Make(id, S, title, Rule.Missed(want), current, expected, rationale, evidence,
+                enable.Count > 0 ? enable : [new ManualStep(S,
+                    "find what keeps the IOMMU off: dmesg | grep -i -e DMAR -e AMD-Vi -e IOMMU")]);
         return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
     }
 
@@ -111,6 +141,19 @@ public static class Section2_1_Bios
         var rationale = "With NUMA off the firmware interleaves memory across sockets and every VM pays remote-access latency on half its memory";
         var nodes = f.Numa.Synthesized ? 1 : f.Numa.Nodes.Count;
         var current = $"{nodes} NUMA node(s), {(f.Cpu.Packages?.ToString() ?? "unknown")} package(s)";
+        // A missing node folder is not one node: only a kernel built without CONFIG_NUMA says so.
+        if (f.Numa.Synthesized)
+        {
+            if (!Section3_2_1_Numa.NumaKnown(c))
+                return Rule.Make(id, S, title, FindingStatus.Unknown,
+                    "NUMA nodes unknown (no /sys/devices/system/node)", "nodes >= packages",
+                    rationale, evidence);
+            if (f.Cpu.Packages is > 1)
+                return Rule.Make(id, S, title, FindingStatus.Warn, current + ", kernel built without CONFIG_NUMA",
+                    "nodes >= packages", rationale,
+                    evidence.Append($"/boot/config-{f.Kernel.Release}"), new ManualStep(S,
+                        "boot a kernel built with CONFIG_NUMA"));
+        }
         if (f.Cpu.Packages is not int packages || nodes == 0) return Rule.Make(id, S, title, FindingStatus.Unknown, current, "nodes >= packages", rationale, evidence);
         if (nodes >= packages) return Rule.Make(id, S, title, FindingStatus.Pass, current, "nodes >= packages", rationale, evidence);
         return Rule.Make(id, S, title, FindingStatus.Warn, current, "nodes >= packages", rationale, evidence,
@@ -129,7 +172,9 @@ public static class Section2_1_Bios
         var epb = online.Where(x => x.EnergyPerfBias is not null).ToList();
         if (epp.Count == 0 && epb.Count == 0)
             return Rule.Make(id, S, title, FindingStatus.Unknown, "EPP and EPB not exposed", want, rationale, evidence,
-                new ManualStep(S, Bios + "Advanced/Power & Performance/CPU Power and Performance Policy = Performance"));
+                want == "any" ? [] : [new ManualStep(S, Bios
+                    + "Advanced/Power & Performance/CPU Power and Performance Policy = "
+                    + (want == "performance" ? "Performance" : "Balanced Performance"))]);
         var current = epp.Count > 0
             ? "EPP " + string.Join(", ", epp.GroupBy(x => x.EnergyPerformancePreference).Select(g => $"{g.Key} on {Rule.Cpus(g.Select(x => x.Id))}"))
             : "EPB " + string.Join(", ", epb.GroupBy(x => x.EnergyPerfBias).Select(g => $"{g.Key} on {Rule.Cpus(g.Select(x => x.Id))}"));
@@ -142,7 +187,8 @@ public static class Section2_1_Bios
         var changes = new List<PlannedChange>();
         changes.AddRange(badEpp.Select(x => new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/energy_performance_preference", want)));
         changes.AddRange(badEpb.Select(x => new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{x.Id}/power/energy_perf_bias", want == "performance" ? "0" : "4")));
-        changes.Add(new ManualStep(S, Bios + "Advanced/Power & Performance/CPU Power and Performance Policy = Performance"));
+        changes.Add(new ManualStep(S, Bios + "Advanced/Power & Performance/CPU Power and Performance Policy = "
+            + (want == "performance" ? "Performance" : "Balanced Performance")));
         return Rule.Make(id, S, title, FindingStatus.Warn, current, want, rationale, evidence, changes);
     }
 
@@ -201,7 +247,30 @@ public static class Section2_1_Bios
             new ManualStep(S, Bios + "Advanced/Power & Performance/Hardware P States = Native Mode"));
     }
 
-    private static Finding CState(AuditContext c, string key, string title, string[] names, string biosPath)
+    /// <summary>
+    /// The hardware C-state a cpuidle state stands for. intel_idle has named its states with the model before or after
+    /// ("NHM-C6" in old kernels, "C1E-SKX", "C6-HSW" later) and plainly in current ones ("C1E", "C6"); what it enters
+    /// is the MWAIT hint in desc ("MWAIT 0x01" is C1E, "MWAIT 0x20" C6 on Xeon: drivers/idle/intel_idle.c), used when
+    /// no name matches.
+    /// </summary>
+    public static bool IsState(IdleStateName s, string[] names, int mwaitHint)
+    {
+        if (s.Name is { } name && name.Split('-').Any(part => names.Contains(part,
+            StringComparer.OrdinalIgnoreCase))) return true;
+        // acpi_idle describes firmware _CST entries the same way: "ACPI FFH INTEL MWAIT 0x20"
+        // (drivers/acpi/processor_idle.c).
+        if (s.Driver is not ("intel_idle" or "acpi_idle") || s.Description is not { } d) return false;
+        var at = d.IndexOf("MWAIT 0x", StringComparison.Ordinal);
+        return at >= 0 && int.TryParse(d.AsSpan(at + 8).Trim(), System.Globalization.NumberStyles.HexNumber, null,
+            out var hint)
+            && hint == mwaitHint;
+    }
+
+    /// <summary>What <see cref="IsState"/> needs of a state.</summary>
+    public readonly record struct IdleStateName(string? Name, string? Description, string? Driver);
+
+    private static Finding CState(AuditContext c, string key, string title, string[] names, int mwaitHint,
+        string biosPath)
     {
         var f = c.Facts;
         var id = $"host.bios.{key}";
@@ -209,16 +278,19 @@ public static class Section2_1_Bios
         var evidence = new[] { "/sys/devices/system/cpu/cpuidle/current_driver", "/sys/devices/system/cpu/cpu0/cpuidle" };
         var rationale = "Waking from C1E or C6 takes microseconds; a vCPU waiting on an interrupt pays it every time";
         var driver = f.Power.CpuidleDriver;
-        var state = f.Power.IdleStates.FirstOrDefault(s => s.Name is not null && names.Contains(s.Name));
+        var state = f.Power.IdleStates.FirstOrDefault(s => IsState(new(s.Name, s.Description, driver), names,
+            mwaitHint));
         var expected = want == "disabled" ? "not offered or disabled on every CPU" : want == "enabled" ? "enabled" : "any";
         if (state is null)
         {
-            // Only a driver that lists its states, and lists them readably, tells us a state is not offered.
-            if (driver == "intel_idle" && f.Power.IdleStates.Count > 0 && f.Power.IdleStates.All(s => s.Name is not null))
-                return Rule.Make(id, S, title, want == "enabled" ? FindingStatus.Warn : want == "any" ? FindingStatus.Info : FindingStatus.Pass,
-                    $"not offered by intel_idle (disabled in firmware)", expected, rationale, evidence);
-            return Rule.Make(id, S, title, FindingStatus.Unknown, $"cpuidle driver {driver ?? "unknown"} does not name {title} states", expected, rationale, evidence,
-                new ManualStep(S, "BIOS: " + biosPath));
+            // A state the driver does not list may still be entered: firmware C1E auto-promotion turns C1 into C1E
+            // without the OS asking, and a short list may come from intel_idle.max_cstate rather than the BIOS.
+            var listed = f.Power.IdleStates.Count == 0 ? "no states listed"
+                : "states " + string.Join(", ", f.Power.IdleStates.Select(s => s.Name ?? "?"));
+            return Rule.Make(id, S, title, want == "any" ? FindingStatus.Info : FindingStatus.Unknown,
+                $"cpuidle driver {driver ?? "unknown"} lists no {title} state ({listed}); the firmware setting is " +
+                    $"not visible",
+                expected, rationale, evidence, want == "any" ? [] : [new ManualStep(S, "BIOS: " + biosPath)]);
         }
         var online = f.Cpu.Online;
         var enabledOn = online.Except(state.DisabledOn).ToList();
@@ -229,7 +301,8 @@ public static class Section2_1_Bios
             if (enabledOn.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
             var changes = enabledOn.Select(cpu => (PlannedChange)new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{cpu}/cpuidle/state{state.Index}/disable", "1")).ToList();
             changes.Add(new ManualStep(S, "BIOS: " + biosPath));
-            return Rule.Make(id, S, title, FindingStatus.Fail, current, expected, rationale, evidence, changes);
+            // A latency cost, not a fault: warn.
+            return Rule.Make(id, S, title, FindingStatus.Warn, current, expected, rationale, evidence, changes);
         }
         if (state.DisabledOn.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
         return Rule.Make(id, S, title, FindingStatus.Warn, current, expected, rationale, evidence,

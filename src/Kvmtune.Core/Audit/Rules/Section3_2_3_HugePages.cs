@@ -16,6 +16,27 @@ public static class Section3_2_3_HugePages
         yield return StaticPages(c);
         yield return Hugetlbfs(c);
         yield return Thp(c);
+        yield return ThpDefrag(c);
+    }
+
+    private static Finding ThpDefrag(AuditContext c)
+    {
+        var t = c.Facts.Memory.Thp;
+        const string id = "host.memory.thp_defrag", title = "Transparent huge page defrag";
+        var evidence = new[] { "/sys/kernel/mm/transparent_hugepage/defrag" };
+        // transhuge.rst: defrag=always stalls every faulting allocation in direct reclaim and compaction;
+        // madvise (the kernel default) stalls only regions that asked for it, as QEMU's guest RAM does.
+        var rationale = "defrag=always makes every page fault wait for reclaim and compaction " +
+            "(Documentation/admin-guide/mm/transhuge.rst); "
+            + "madvise, the kernel default, limits that to memory that asked for huge pages, as QEMU's guest RAM does";
+        if (t.Defrag is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown",
+            "madvise or defer+madvise", rationale, evidence);
+        if (t.Enabled == "never") return Rule.Make(id, S, title, FindingStatus.Info, t.Defrag + " (THP off)", "any",
+            rationale, evidence);
+        if (t.Defrag != "always") return Rule.Make(id, S, title, FindingStatus.Pass, t.Defrag, "not always", rationale,
+            evidence);
+        return Rule.Make(id, S, title, FindingStatus.Warn, t.Defrag, "madvise", rationale, evidence,
+            new SysfsWrite(S, "/sys/kernel/mm/transparent_hugepage/defrag", "madvise"));
     }
 
     /// <summary>The page size the profile asks for on this CPU: 1 GiB only with pdpe1gb; null for none.</summary>
@@ -46,7 +67,8 @@ public static class Section3_2_3_HugePages
         var rationale = "Guest memory on static huge pages takes far fewer TLB misses, and is reserved before VMs start";
         var size = WantedPageKib(c, out var note);
         var percent = c.Profile.Integer("memory.hugepages.percent");
-        var pools = f.Numa.Nodes.Select(n => $"node {n.Id}: " + (n.Hugepages.Count == 0 ? "unknown" : string.Join(", ", n.Hugepages.Select(p => $"{p.Total?.ToString() ?? "?"}x{Sizes.HumanKib(p.SizeKib)}")))).ToList();
+        var pools = f.Numa.Nodes.Select(n => $"node {n.Id}: " + (n.Hugepages.Count == 0 ? "unknown" : string.Join(", ",
+            n.Hugepages.Select(p => Sizes.Pages(p.Total, p.SizeKib))))).ToList();
         var current = pools.Count == 0 ? "no node information" : string.Join("; ", pools);
         if (size is not long pageKib || percent == 0)
             return Rule.Make(id, S, title, FindingStatus.Info, current, "none required", c.Profile.Reason("memory.hugepages.size"), ["/sys/devices/system/node/node0/hugepages"]);
@@ -54,6 +76,7 @@ public static class Section3_2_3_HugePages
         var evidence = f.Numa.Nodes.Select(n => $"/sys/devices/system/node/node{n.Id}/hugepages/hugepages-{pageKib}kB/nr_hugepages").ToList();
         if (f.Numa.Nodes.Count == 0) return Rule.Make(id, S, title, FindingStatus.Unknown, current, expected, rationale, evidence);
         var changes = new List<PlannedChange>();
+        string? argNote = null;
         var status = FindingStatus.Pass;
         var perNode = new List<string>();
         foreach (var n in f.Numa.Nodes)
@@ -72,10 +95,33 @@ public static class Section3_2_3_HugePages
             var sizeArg = pageKib == OneGiBKib ? "1G" : "2M";
             changes.Add(new KernelArgument(S, "default_hugepagesz", sizeArg));
             changes.Add(new KernelArgument(S, "hugepagesz", sizeArg));
-            changes.Add(new KernelArgument(S, "hugepages", string.Join(',', perNode)));
+            changes.Add(new KernelArgument(S, "hugepages", HugepagesArgument(c.Facts.Kernel.Release, perNode,
+                out argNote)));
         }
         if (note is not null && status == FindingStatus.Pass) status = FindingStatus.Warn;
-        return Rule.Make(id, S, title, status, current, expected, note ?? rationale, evidence, changes);
+        return Rule.Make(id, S, title, status, current, expected, (note ?? rationale) + (argNote is null ? "" : ". "
+            + argNote), evidence, changes);
+    }
+
+    /// <summary>The first kernel whose hugepages= takes "node:count" pairs (kernel-parameters.txt, node
+    /// format).</summary>
+    public static readonly Version PerNodeHugepages = new(5, 16);
+
+    /// <summary>
+    /// hugepages= for the per-node counts: "0:N,1:M" on Linux 5.16 and later (commit "hugetlbfs: extend the
+    /// definition of hugepages parameter to support node allocation"); older kernels take only a total, which they
+    /// spread over the nodes in turn, so the total is given and the note says so. An unknown release gets the total
+    /// too.
+    /// </summary>
+    public static string HugepagesArgument(string? release, IReadOnlyList<string> perNode, out string? note)
+    {
+        note = null;
+        if (Section3_3_Qemu.KernelVersion(release) is { } v && v >= PerNodeHugepages) return string.Join(',', perNode);
+        var total = perNode.Sum(p => long.Parse(p[(p.IndexOf(':') + 1)..],
+            System.Globalization.CultureInfo.InvariantCulture));
+        note = $"kernel {release ?? "of unknown release"} predates the per-node hugepages= syntax (Linux 5.16): "
+            + $"hugepages={total} is spread over the nodes at boot; the runtime writes place each node's share";
+        return total.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static FindingStatus Worst(FindingStatus a, FindingStatus b) => (FindingStatus)Math.Max((int)a, (int)b);
@@ -111,7 +157,7 @@ public static class Section3_2_3_HugePages
         if (t.Enabled is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
         if (want == "any") return Rule.Make(id, S, title, FindingStatus.Info, t.Enabled, want, rationale, evidence);
         if (t.Enabled == want) return Rule.Make(id, S, title, FindingStatus.Pass, t.Enabled, want, rationale, evidence);
-        return Rule.Make(id, S, title, want == "always" && t.Enabled == "never" ? FindingStatus.Fail : FindingStatus.Warn, t.Enabled, want, rationale, evidence,
+        return Rule.Make(id, S, title, FindingStatus.Warn, t.Enabled, want, rationale, evidence,
             new SysfsWrite(S, "/sys/kernel/mm/transparent_hugepage/enabled", want));
     }
 }

@@ -9,7 +9,8 @@ public static class Section3_2_6_HaltPolling
 
     public static IEnumerable<Finding> Evaluate(AuditContext c)
     {
-        yield return Param(c, "host.kvm.halt_poll_ns", "KVM halt polling time", "halt_poll_ns", "kvm.halt_poll_ns", FindingStatus.Fail);
+        yield return Param(c, "host.kvm.halt_poll_ns", "KVM halt polling time", "halt_poll_ns", "kvm.halt_poll_ns",
+            FindingStatus.Warn);
         yield return Param(c, "host.kvm.halt_poll_ns_grow", "KVM halt polling growth", "halt_poll_ns_grow", "kvm.halt_poll_ns_grow", FindingStatus.Warn);
         yield return Param(c, "host.kvm.halt_poll_ns_shrink", "KVM halt polling shrink", "halt_poll_ns_shrink", "kvm.halt_poll_ns_shrink", FindingStatus.Warn);
     }

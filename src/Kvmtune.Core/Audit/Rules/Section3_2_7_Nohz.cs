@@ -12,6 +12,49 @@ public static class Section3_2_7_Nohz
     {
         yield return NohzFull(c);
         yield return Consistency(c);
+        yield return ExitlessTimer(c);
+    }
+
+    /// <summary>
+    /// The exitless timer itself: KVM posts the guest's timer interrupt instead of exiting only when
+    /// kvm_can_post_timer_interrupt() holds (arch/x86/kvm/lapic.c): pi_inject_timer, APICv active on the vCPU, and
+    /// HLT or MWAIT left to the guest (QEMU -overcommit cpu-pm=on). pi_inject_timer defaults to -1, which KVM turns
+    /// into "on" when nohz_full isolates CPUs (arch/x86/kvm/x86.c, housekeeping_enabled(HK_TYPE_TIMER)).
+    /// </summary>
+    private static Finding ExitlessTimer(AuditContext c)
+    {
+        var f = c.Facts;
+        const string id = "host.kvm.exitless_timer", title = "Exitless timer prerequisites";
+        var wanted = c.Profile.Choice("kernel.nohz_full") == "required";
+        var amd = f.Cpu.Virtualization == "svm" || f.Cpu.Vendor == "AuthenticAMD";
+        var (module, apicvParam) = amd ? ("kvm_amd", "avic") : ("kvm_intel", "enable_apicv");
+        var evidence = new[] { "/sys/module/kvm/parameters/pi_inject_timer",
+            $"/sys/module/{module}/parameters/{apicvParam}", "/proc/cmdline" };
+        var rationale = "KVM posts a guest's timer interrupt without a VM exit only with pi_inject_timer, APICv " +
+            "(AVIC on AMD) and "
+            + "HLT/MWAIT left to the guest (cpu-pm=on): arch/x86/kvm/lapic.c kvm_can_post_timer_interrupt";
+        const string expected = "pi_inject_timer=1, APICv on, VMs with -overcommit cpu-pm=on";
+        if (f.Cpu.Architecture is not null && !f.Cpu.IsX86) return Rule.NotApplicable(id, S, title,
+            "the exitless timer is x86 KVM");
+        var pi = f.Kernel.Param("kvm", "pi_inject_timer");
+        var apicv = f.Kernel.Param(module, apicvParam);
+        if (pi is null || apicv is null)
+            return Rule.Make(id, S, title, FindingStatus.Unknown,
+                $"pi_inject_timer={pi ?? "unknown"}, {apicvParam}={apicv ?? "unknown"}",
+                expected, rationale, evidence);
+        var piOn = pi is "1" or "Y" or "y";
+        var apicvOn = apicv is "1" or "Y" or "y";
+        var cpuPm = c.Profile.Bool("qemu.cpu_pm");
+        var current = $"pi_inject_timer={pi}, {apicvParam}={apicv}, profile cpu-pm {(cpuPm ? "on" : "off")}";
+        var changes = new List<PlannedChange>();
+        if (!piOn) changes.Add(new ModuleParameter(S, "kvm", "pi_inject_timer", "1"));
+        if (!apicvOn) changes.Add(new ModuleOption(S, module, apicvParam, "1"));
+        if (!cpuPm) changes.Add(new ManualStep(S, "run the VMs on dedicated CPUs with QEMU -overcommit cpu-pm=on"));
+        if (changes.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale,
+            evidence);
+        return Rule.Make(id, S, title, wanted ? FindingStatus.Warn : FindingStatus.Info, current, expected, rationale,
+            evidence,
+            wanted ? changes : []);
     }
 
     /// <summary>
@@ -71,29 +114,52 @@ public static class Section3_2_7_Nohz
 
     private static Finding Consistency(AuditContext c)
     {
-        var cmd = c.Facts.Kernel.CommandLine;
-        const string id = "host.kernel.isolation", title = "isolcpus and rcu_nocbs consistent with nohz_full";
+        var f = c.Facts;
+        var cmd = f.Kernel.CommandLine;
+        const string id = "host.kernel.isolation", title = "isolcpus, irqaffinity and nohz_full agree";
         var evidence = new[] { "/proc/cmdline" };
-        var rationale = "isolcpus should isolate only tickless CPUs, and RCU callbacks should be offloaded from them (rcu_nocbs)";
+        var rationale = "isolcpus should isolate only tickless CPUs, with managed_irq so managed device IRQs avoid " +
+            "them where "
+            + "they can (TuneD realtime: isolcpus=managed_irq,domain,<isolated>); irqaffinity= must leave a " +
+                "housekeeping CPU on "
+            + "each node. rcu_nocbs is not needed: nohz_full CPUs are RCU no-callback CPUs already " +
+                "(kernel/rcu/tree_nocb.h, "
+            + "rcu_init_nohz)";
         if (cmd is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", null, rationale, evidence);
         var nohz = cmd.Value("nohz_full");
         var iso = cmd.Value("isolcpus");
-        var rcu = cmd.Value("rcu_nocbs");
-        var current = $"nohz_full={nohz ?? "(none)"} isolcpus={iso ?? "(none)"} rcu_nocbs={rcu ?? "(none)"}";
+        var irqaff = cmd.Value("irqaffinity");
+        var current = $"nohz_full={nohz ?? "(none)"} isolcpus={iso ?? "(none)"} irqaffinity={irqaff ?? "(none)"}";
         if (nohz is null || !CpuList.TryParse(nohz, out var nohzCpus, out _))
             return Rule.Make(id, S, title, FindingStatus.Info, current, null, rationale, evidence);
         var problems = new List<string>();
-        if (iso is not null)
+        var changes = new List<PlannedChange>();
+        if (iso is not null && Host.CpuIsolation.IsolcpusList(iso) is { } isoCpus)
         {
-            // isolcpus may carry flags first: "isolcpus=nohz,domain,1-7"
-            var list = string.Join(',', iso.Split(',').Where(p => p.Length > 0 && (char.IsAsciiDigit(p[0]))));
-            if (CpuList.TryParse(list, out var isoCpus, out _) && isoCpus.Except(nohzCpus).Any())
+            if (isoCpus.Except(nohzCpus).Any())
                 problems.Add($"isolcpus isolates CPUs {CpuList.Format(isoCpus.Except(nohzCpus))} that still tick");
+            var flags = Host.CpuIsolation.IsolcpusFlags(iso);
+            if (!flags.Contains("managed_irq"))
+            {
+                problems.Add("isolcpus without managed_irq: managed device IRQs may land on isolated CPUs");
+                changes.Add(new KernelArgument(S, "isolcpus", string.Join(',', flags.Append("managed_irq").Distinct())
+                    + "," + CpuList.Format(isoCpus)));
+            }
         }
-        if (rcu is not null && CpuList.TryParse(rcu, out var rcuCpus, out _) && nohzCpus.Except(rcuCpus).Any())
-            problems.Add($"rcu_nocbs leaves RCU callbacks on tickless CPUs {CpuList.Format(nohzCpus.Except(rcuCpus))}");
+        if (irqaff is not null && CpuList.TryParse(irqaff, out var irqCpus, out _))
+        {
+            if (irqCpus.Intersect(nohzCpus).Any())
+                problems.Add($"irqaffinity sends IRQs to tickless CPUs {CpuList.Format(irqCpus.Intersect(nohzCpus))}");
+            var bare = f.Numa.Nodes.Where(n => n.Cpus.Count > 0 && !n.Cpus.Any(irqCpus.Contains)).Select(n
+                => n.Id).ToList();
+            if (bare.Count > 0) problems.Add($"irqaffinity leaves node {string.Join(", ", bare)} without an IRQ CPU");
+            if (problems.Count > 0 && (irqCpus.Intersect(nohzCpus).Any() || bare.Count > 0))
+                changes.Add(new KernelArgument(S, "irqaffinity", CpuList.Format(f.Cpu.Online.Except(nohzCpus))));
+        }
+        if (f.Kernel.Config?.Get("CONFIG_RCU_NOCB_CPU") == "n")
+            problems.Add("kernel built without CONFIG_RCU_NOCB_CPU: RCU callbacks still run on tickless CPUs");
         return Rule.Make(id, S, title, problems.Count == 0 ? FindingStatus.Pass : FindingStatus.Warn, current + (problems.Count == 0 ? "" : " — " + string.Join("; ", problems)),
-            "isolcpus within nohz_full, rcu_nocbs covering it", rationale, evidence,
-            problems.Count == 0 ? [] : [new KernelArgument(S, "rcu_nocbs", nohz)]);
+            "isolcpus within nohz_full with managed_irq, irqaffinity on housekeeping CPUs of every node", rationale,
+                evidence, changes);
     }
 }

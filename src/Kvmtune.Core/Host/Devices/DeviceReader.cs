@@ -53,9 +53,20 @@ public static class DeviceReader
             list.Add(new IrqFacts(irq, names.GetValueOrDefault(irq),
                 CpuReader.ParseList(r.ReadText(d + "/smp_affinity_list")),
                 CpuReader.ParseList(r.ReadText(d + "/effective_affinity_list")),
-                r.ReadInt(d + "/node") is int node and >= 0 ? node : null));
+                r.ReadInt(d + "/node") is int node and >= 0 ? node : null,
+                Managed(r.ReadAll($"/sys/kernel/debug/irq/irqs/{n}"))));
         }
         return list.OrderBy(i => i.Irq).ToList();
+    }
+
+    /// <summary>
+    /// Whether debugfs lists IRQD_AFFINITY_MANAGED under the IRQ's "dstate:" (kernel/irq/debugfs.c prints one
+    /// flag name a line); null when the file is unreadable: /proc/irq has no file that says so.
+    /// </summary>
+    internal static bool? Managed(string? debugfs)
+    {
+        if (debugfs is null || !debugfs.Contains("dstate:", StringComparison.Ordinal)) return null;
+        return debugfs.Contains("IRQD_AFFINITY_MANAGED", StringComparison.Ordinal);
     }
 
     /// <summary>The action names at the end of each numbered /proc/interrupts line.</summary>
@@ -88,7 +99,7 @@ public static class DeviceReader
             var addr = KernelText.LastPciAddress(target);
             var mq = r.List(d + "/mq");
             list.Add(new BlockDevice(
-                name, addr, pci.FirstOrDefault(p => p.Address == addr)?.NumaNode,
+                name, addr, pci.FirstOrDefault(p => p.Address == addr)?.PlacementNode,
                 mq?.Count(n => int.TryParse(n, out _)),
                 r.ReadInt(d + "/queue/rq_affinity"),
                 KernelText.Choice(r.ReadText(d + "/queue/scheduler")).Selected,
@@ -109,7 +120,7 @@ public static class DeviceReader
             var addr = KernelText.LastPciAddress(target);
             var queues = r.List(d + "/queues");
             list.Add(new NetInterface(
-                name, addr, isVirtual, pci.FirstOrDefault(p => p.Address == addr)?.NumaNode,
+                name, addr, isVirtual, pci.FirstOrDefault(p => p.Address == addr)?.PlacementNode,
                 queues?.Count(q => q.StartsWith("rx-", StringComparison.Ordinal)),
                 queues?.Count(q => q.StartsWith("tx-", StringComparison.Ordinal)),
                 r.LinkName(d + "/device/driver"),

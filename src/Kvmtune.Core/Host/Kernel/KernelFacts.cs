@@ -88,6 +88,7 @@ public sealed record KernelConfig(string Source, [property: JsonIgnore] IReadOnl
         "CONFIG_LIBNVDIMM", "CONFIG_BLK_DEV_PMEM", "CONFIG_ND_BLK", "CONFIG_ND_CLAIM", "CONFIG_ND_BTT", "CONFIG_BTT",
         "CONFIG_ND_PFN", "CONFIG_NVDIMM_PFN", "CONFIG_NVDIMM_DAX", "CONFIG_DAX_DRIVER", "CONFIG_DAX", "CONFIG_DEV_DAX",
         "CONFIG_DEV_DAX_PMEM", "CONFIG_NVME", "CONFIG_BLK_DEV_NVME", "CONFIG_FS_DAX", "CONFIG_FS_DAX_PMD",
+        "CONFIG_NUMA",
     ];
 
     private static readonly HashSet<string> Wanted = new(RelevantOptions, StringComparer.Ordinal);

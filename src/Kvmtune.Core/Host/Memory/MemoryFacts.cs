@@ -10,7 +10,11 @@ public sealed record MemoryFacts(
     IReadOnlyList<HugePagePool> HugepagePools,
     IReadOnlyList<HugetlbfsMount> HugetlbfsMounts,
     ThpFacts Thp,
-    KsmFacts Ksm);
+    KsmFacts Ksm)
+{
+    /// <summary>MemAvailable from /proc/meminfo: what can be allocated without swapping.</summary>
+    public long? MemAvailableKib { get; init; }
+}
 
 public sealed record ThpFacts(string? Enabled, IReadOnlyList<string> EnabledOptions, string? Defrag, IReadOnlyList<string> DefragOptions);
 

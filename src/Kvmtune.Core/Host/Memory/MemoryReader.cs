@@ -25,7 +25,10 @@ public static class MemoryReader
             new KsmFacts(
                 r.ReadInt(ksm + "/run"), r.ReadLong(ksm + "/pages_to_scan"), r.ReadLong(ksm + "/sleep_millisecs"),
                 r.ReadLong(ksm + "/max_page_sharing"), r.ReadInt(ksm + "/merge_across_nodes"),
-                r.ReadLong(ksm + "/pages_shared"), r.ReadLong(ksm + "/pages_sharing"), r.ReadLong(ksm + "/full_scans")));
+                r.ReadLong(ksm + "/pages_shared"), r.ReadLong(ksm + "/pages_sharing"), r.ReadLong(ksm + "/full_scans")))
+        {
+            MemAvailableKib = meminfo.TryGetValue("MemAvailable", out var a) ? a : null,
+        };
     }
 
     private static IReadOnlyList<HugetlbfsMount> ReadHugetlbfsMounts(HostReader r, long? defaultSize)

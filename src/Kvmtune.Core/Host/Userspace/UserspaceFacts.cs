@@ -14,6 +14,13 @@ public sealed record UserspaceFacts(
 {
     public bool? IsRunning(string comm) => Processes?.Any(p => p.Comm == comm);
 
+    /// <summary>Whether any program folder (/usr/bin, /usr/sbin...) was there to search: a tree without them proves no
+    /// tool absent.</summary>
+    public bool ProgramFoldersPresent { get; init; } = true;
+
+    /// <summary>The upstream version of the irqbalance package, when the Debian package database has it.</summary>
+    public Version? IrqbalanceVersion { get; init; }
+
     /// <summary>QEMU system emulators running now (their comm is cut to 15 characters by the kernel).</summary>
     public IReadOnlyList<RunningProcess>? QemuProcesses =>
         Processes?.Where(p => p.Comm.StartsWith("qemu-system", StringComparison.Ordinal) || p.Comm is "qemu-kvm" or "kvm").ToList();

@@ -39,7 +39,13 @@ public static class UserspaceReader
             if (line.StartsWith("Uid:", StringComparison.Ordinal) && line.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries) is { Length: >= 3 } f && int.TryParse(f[2], out var uid))
                 euid = uid;
         return new UserspaceFacts(tools, qemu, pkg, UpstreamVersion(pkg), processes, BannedCpus(irqbalance),
-            irqbalance is null ? null : r.Exists("/etc/default/irqbalance") ? "/etc/default/irqbalance" : "/etc/sysconfig/irqbalance", euid, qemus);
+            irqbalance is null ? null
+                : r.Exists("/etc/default/irqbalance") ? "/etc/default/irqbalance" : "/etc/sysconfig/irqbalance",
+            euid, qemus)
+        {
+            IrqbalanceVersion = UpstreamVersion(DpkgVersion(r, "irqbalance")),
+            ProgramFoldersPresent = dirs.Count > 0,
+        };
     }
 
     private static IReadOnlyList<RunningProcess>? ReadProcesses(HostReader r)
@@ -47,12 +53,16 @@ public static class UserspaceReader
         var names = r.List("/proc");
         if (names is null) return null;
         var list = new List<RunningProcess>();
+        var folders = 0;
         foreach (var n in names)
         {
             if (!int.TryParse(n, out var pid)) continue;
+            folders++;
             if (r.ReadText($"/proc/{n}/comm") is string comm) list.Add(new RunningProcess(pid, comm));
         }
-        return list;
+        // A live /proc always has PID 1; without any PID folder (a gathered tree) the process list is unknown,
+        // and without any readable comm nothing can be said to run or not.
+        return folders == 0 || list.Count == 0 ? null : list;
     }
 
     /// <summary>The Version of an installed package in /var/lib/dpkg/status, or null.</summary>

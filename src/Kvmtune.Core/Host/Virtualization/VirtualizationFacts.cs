@@ -27,7 +27,15 @@ public sealed record VirtualizationFacts(
 public sealed record DmiFacts(string? SysVendor, string? ProductName, string? BiosVendor, string? BoardVendor);
 
 /// <summary>A /dev node: whether it exists and its permission bits (octal), for "exists and is accessible".</summary>
-public sealed record DeviceNode(string Path, bool Exists, string? Mode);
+public sealed record DeviceNode(string Path, bool Exists, string? Mode)
+{
+    /// <summary>Whether the node's folder was there to look in: a tree without /dev proves nothing about
+    /// /dev/kvm.</summary>
+    public bool FolderPresent { get; init; } = true;
+
+    /// <summary>true present, false absent from a folder that exists, null when the folder itself is missing.</summary>
+    public bool? Present => Exists ? true : FolderPresent ? false : null;
+}
 
 public sealed record IommuFacts(
     bool? DmarTable,

@@ -66,6 +66,10 @@ public static class VirtualizationReader
     private static DeviceNode Node(HostReader r, string path)
     {
         var mode = r.Mode(path);
-        return new DeviceNode(path, mode is not null, mode is null ? null : Convert.ToString((int)mode.Value, 8).PadLeft(4, '0'));
+        return new DeviceNode(path, mode is not null, mode is null ? null : Convert.ToString((int)mode.Value,
+            8).PadLeft(4, '0'))
+        {
+            FolderPresent = mode is not null || r.Probe(path[..path.LastIndexOf('/')]) == EntryKind.Directory,
+        };
     }
 }

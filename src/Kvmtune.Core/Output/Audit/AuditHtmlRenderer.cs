@@ -40,7 +40,12 @@ public static class AuditHtmlRenderer
             foreach (var f in group)
             {
                 var fix = f.Fix.Runtime.Select(c => $"<code>{E(c)}</code>").Concat(f.Fix.Persistent.Select(p => $"<code>{E(p)}</code>"));
-                sb.Append($"<tr class=\"{f.Status.ToString().ToLowerInvariant()}\" id=\"finding-{E(f.Id)}\"><td>{f.Status.ToString().ToLowerInvariant()}</td><td>{E(f.Title)}<br><small>{E(f.Id)}: {E(f.Rationale)}</small></td>");
+                var sources = f.Sources.Count == 0 ? ""
+                    : $"<br><small class=\"sources\">sources: {E(string.Join("; ", f.Sources))}</small>";
+                sb.Append($"<tr class=\"{f.Status.ToString().ToLowerInvariant()}\" id=\"finding-{E(f.Id)}\">")
+                  .Append($"<td>{f.Status.ToString().ToLowerInvariant()}</td><td>{E(f.Title)}")
+                  .Append($"<br><small>{E(f.Id)}: {E(f.Rationale)}</small>")
+                  .Append(sources).Append("</td>");
                 sb.Append($"<td>{E(f.Current)}</td><td>{E(f.Expected)}</td><td>{string.Join("<br>", f.Evidence.Select(E))}</td><td>{string.Join("<br>", fix)}</td></tr>");
             }
             sb.Append("</table>");

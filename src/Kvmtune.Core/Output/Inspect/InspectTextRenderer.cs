@@ -77,7 +77,7 @@ public static class InspectTextRenderer
         for (var gi = 0; gi < groups.Count; gi++)
         {
             var (label, node, cpus) = groups[gi];
-            var lastGroup = gi == groups.Count - 1 && !f.Pci.Any(p => p.NumaNode is null && Interesting(p));
+            var lastGroup = gi == groups.Count - 1 && !f.Pci.Any(p => p.PlacementNode is null && Interesting(p));
             sb.Append(lastGroup ? "└─ " : "├─ ").Append(style.Cyan(label));
             if (node is not null)
                 sb.Append(": ").Append(node.MemoryTotalKib is long t ? Sizes.HumanKib(t) : "memory unknown")
@@ -122,7 +122,7 @@ public static class InspectTextRenderer
     /// <summary>Devices worth an administrator's eye on a node: NICs, storage, accelerators, SR-IOV functions, DAX.</summary>
     private static IEnumerable<string> DeviceLines(HostFacts f, int? node)
     {
-        var pci = f.Pci.Where(p => p.NumaNode == node).ToList();
+        var pci = f.Pci.Where(p => p.PlacementNode == node).ToList();
         foreach (var p in pci.Where(Interesting))
         {
             var names = f.Net.Where(n => n.Pci == p.Address).Select(n => n.Name)
@@ -142,17 +142,9 @@ public static class InspectTextRenderer
     }
 
     private static bool Interesting(PciDevice p) =>
-        p.BaseClass is 0x01 or 0x02 or 0x03 or 0x0b or 0x12 || p.SriovTotalvfs is > 0 || p.Physfn is not null || p.Driver == "vfio-pci";
+        p.Category is not null || p.SriovTotalvfs is > 0 || p.Physfn is not null || p.Driver == "vfio-pci";
 
-    private static string ClassName(PciDevice p) => p.BaseClass switch
-    {
-        0x01 => "storage",
-        0x02 => "network",
-        0x03 => "display",
-        0x0b => "co-processor",
-        0x12 => "accelerator",
-        _ => p.Class ?? "device",
-    };
+    private static string ClassName(PciDevice p) => p.Category ?? p.Class ?? "device";
 
     private static void RenderMemory(StringBuilder sb, HostFacts f, TextStyle style)
     {

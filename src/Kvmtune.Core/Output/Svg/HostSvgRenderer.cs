@@ -49,7 +49,8 @@ public static class HostSvgRenderer
             var shown = devices.Take(MaxDevices).ToList();
             if (devices.Count > MaxDevices) shown.Add($"+{devices.Count - MaxDevices} more devices");
             var mem = node.MemoryTotalKib is long t ? $"{Sizes.HumanKib(t)} memory, {(node.MemoryFreeKib is long fr ? Sizes.HumanKib(fr) : "?")} free" : "memory unknown";
-            var pools = string.Join(", ", node.Hugepages.Where(p => p.Total > 0).Select(p => $"{p.Total}x{Sizes.HumanKib(p.SizeKib)} ({p.Free} free)"));
+            var pools = string.Join(", ", node.Hugepages.Where(p => p.Total > 0).Select(p
+                => $"{Sizes.Pages(p.Total, p.SizeKib)} ({p.Free} free)"));
             var sub = $"{mem}; huge pages: {(pools.Length == 0 ? "none reserved" : pools)}";
             // Wide enough for the longest text line too (about 7 px a character at 12 px).
             var textW = new[] { sub.Length * 7, 160 + 9 * 14 }.Concat(shown.Select(d => d.Length * 7)).Max() + 2 * Pad;
@@ -145,10 +146,12 @@ public static class HostSvgRenderer
 
     private static IEnumerable<string> DeviceLabels(HostFacts f, int node)
     {
-        foreach (var p in f.Pci.Where(p => p.NumaNode == node && (p.BaseClass is 0x01 or 0x02 or 0x03 or 0x0b or 0x12 || p.SriovTotalvfs > 0 || p.Driver == "vfio-pci")))
+        foreach (var p in f.Pci.Where(p => p.PlacementNode == node && (p.Category is not null || p.SriovTotalvfs > 0
+            || p.Driver == "vfio-pci")))
         {
             var names = f.Net.Where(n => n.Pci == p.Address).Select(n => n.Name).Concat(f.Block.Where(b => b.Pci == p.Address).Select(b => b.Name)).ToList();
-            yield return $"{p.Address} {(p.BaseClass switch { 0x01 => "storage", 0x02 => "network", 0x03 => "display", 0x0b => "co-processor", 0x12 => "accelerator", _ => "device" })} {p.Driver ?? ""}{(names.Count > 0 ? " (" + string.Join(", ", names) + ")" : "")}";
+            var named = names.Count > 0 ? " (" + string.Join(", ", names) + ")" : "";
+            yield return $"{p.Address} {(p.Category ?? "device")} {p.Driver ?? ""}{named}";
         }
         foreach (var d in f.Nvdimm.Dax.Where(d => d.NumaNode == node))
             yield return $"{d.DevicePath} DAX {(d.SizeBytes is long s ? Sizes.HumanKib(s / 1024) : "")}";
