@@ -89,6 +89,8 @@ public static class KvmtuneCli
         catch (Exception e)
         {
             ctx.Error.WriteLine($"kvmtune: internal error: {e.GetType().Name}: {Clean(e.Message)}");
+            // A bug report needs the place; KVMTUNE_DEBUG=1 prints it.
+            if (ctx.Environment("KVMTUNE_DEBUG") == "1") ctx.Error.WriteLine(Clean(e.StackTrace ?? ""));
             return ExitCodes.Internal;
         }
     }

@@ -22,8 +22,8 @@ public sealed record Undone(string Line, bool Conflict);
 public abstract record Operation
 {
     public int Seq { get; init; }
-    public string Section { get; init; } = "";
-    public string FindingId { get; init; } = "";
+    public required string Section { get; init; }
+    public required string FindingId { get; init; }
     public bool Applied { get; init; }
     public string? ReadBack { get; init; }
     public string? Note { get; init; }
@@ -48,10 +48,10 @@ public abstract record Operation
 /// <summary>A kernel attribute (sysfs, procfs): restored by writing the original value back.</summary>
 public sealed record ValueOperation : Operation
 {
-    public string Path { get; init; } = "";
+    public required string Path { get; init; }
     /// <summary>The value to write back (a choice file's selection, not its whole text).</summary>
-    public string Original { get; init; } = "";
-    public string New { get; init; } = "";
+    public required string Original { get; init; }
+    public required string New { get; init; }
 
     public override string Target => Path;
 
@@ -91,14 +91,14 @@ public sealed record ValueOperation : Operation
 /// <summary>A file kvmtune owns under /etc: restored byte for byte with its owner and mode, or removed.</summary>
 public sealed record FileOperation : Operation
 {
-    public string Path { get; init; } = "";
-    public bool OriginalExists { get; init; }
+    public required string Path { get; init; }
+    public required bool OriginalExists { get; init; }
     /// <summary>The original bytes, base64 (null when the file did not exist).</summary>
     public string? Original { get; init; }
     public uint OriginalMode { get; init; }
     public uint OriginalUid { get; init; }
     public uint OriginalGid { get; init; }
-    public string New { get; init; } = "";
+    public required string New { get; init; }
     /// <summary>Folders the write creates, outermost first; removed again (when empty) by rollback.</summary>
     public IReadOnlyList<string> CreatedFolders { get; init; } = [];
 
@@ -164,8 +164,8 @@ public sealed record FileOperation : Operation
 /// <summary>A hugetlbfs mount: undone by unmounting, and removing the folder if kvmtune made it.</summary>
 public sealed record MountOperation : Operation
 {
-    public string MountPoint { get; init; } = "";
-    public string PageSize { get; init; } = "";
+    public required string MountPoint { get; init; }
+    public required string PageSize { get; init; }
     public bool FolderExisted { get; init; }
 
     public override string Target => MountPoint;
@@ -200,9 +200,9 @@ public sealed record MountOperation : Operation
 /// <summary>A module reloaded with new options: undone by reloading it with the original values.</summary>
 public sealed record ModuleReloadOperation : Operation
 {
-    public string Module { get; init; } = "";
-    public IReadOnlyDictionary<string, string> OriginalParameters { get; init; } = new Dictionary<string, string>();
-    public IReadOnlyDictionary<string, string> NewParameters { get; init; } = new Dictionary<string, string>();
+    public required string Module { get; init; }
+    public required IReadOnlyDictionary<string, string> OriginalParameters { get; init; }
+    public required IReadOnlyDictionary<string, string> NewParameters { get; init; }
 
     public override string Target => Module;
 
@@ -240,9 +240,9 @@ public sealed record ModuleReloadOperation : Operation
 /// <summary>A PCI device moved to another driver: undone by binding it back to the original one.</summary>
 public sealed record DriverOperation : Operation
 {
-    public string Device { get; init; } = "";
+    public required string Device { get; init; }
     public string? OriginalDriver { get; init; }
-    public string NewDriver { get; init; } = "";
+    public required string NewDriver { get; init; }
     /// <summary>driver_override as it was ("" when unset).</summary>
     public string OriginalOverride { get; init; } = "";
 
@@ -281,9 +281,9 @@ public sealed record DriverOperation : Operation
 /// <summary>An nvdimm namespace reconfigured by ndctl: undone by reconfiguring it to its original mode.</summary>
 public sealed record NamespaceOperation : Operation
 {
-    public string Namespace { get; init; } = "";
-    public string OriginalMode { get; init; } = "";
-    public string NewMode { get; init; } = "";
+    public required string Namespace { get; init; }
+    public required string OriginalMode { get; init; }
+    public required string NewMode { get; init; }
 
     public override string Target => Namespace;
 

@@ -46,7 +46,7 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--dry-run", "--persist");
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().Contain("/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor: powersave -> performance [3.2.2]");
-        run.Stdout.Should().Contain("/sys/kernel/mm/transparent_hugepage/enabled: madvise -> always [3.2.3]");
+        run.Stdout.Should().Contain("/sys/kernel/mm/transparent_hugepage/enabled: madvise -> never [3.2.3]");
         run.Stdout.Should().Contain("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages: 0 -> 8 [3.2.3]");
         run.Stdout.Should().Contain("/sys/module/kvm/parameters/halt_poll_ns: 200000 -> 400000 [3.2.6]");
         run.Stdout.Should().Contain("/etc/default/grub.d/kvmtune.cfg: create").And.Contain("/etc/modprobe.d/kvmtune.conf: create");
@@ -65,7 +65,7 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         grub.Should().Contain("GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT ").And.Contain("idle=poll").And.Contain("nohz_full=1,3,5,7")
             .And.Contain("hugepagesz=1G hugepages=0:8,1:8");
         File.ReadAllText(h.Tree.Physical("/etc/modprobe.d/kvmtune.conf")).Should().Contain("options kvm halt_poll_ns=400000").And.Contain("options kvm_intel ple_gap=0 ple_window=0");
-        File.ReadAllText(h.Tree.Physical("/etc/tmpfiles.d/kvmtune.conf")).Should().Contain("w /sys/kernel/mm/transparent_hugepage/enabled - - - - always");
+        File.ReadAllText(h.Tree.Physical("/etc/tmpfiles.d/kvmtune.conf")).Should().Contain("w /sys/kernel/mm/transparent_hugepage/enabled - - - - never");
         File.ReadAllText(h.Tree.Physical("/etc/sysctl.d/90-kvmtune.conf")).Should().Contain("kernel.numa_balancing = 0");
         File.ReadAllText(h.Tree.Physical("/etc/systemd/system/dev-hugepages1G.mount")).Should().Contain("Where=/dev/hugepages1G").And.Contain("Options=pagesize=1G");
         File.GetUnixFileMode(Journal(h)).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

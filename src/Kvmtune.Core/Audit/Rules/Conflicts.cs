@@ -27,7 +27,7 @@ public static class Conflicts
         if (f.Userspace.IsRunning("ksmtuned") == true && c.Profile.Choice("memory.ksm") != "on")
             daemons.Add("ksmtuned (KSM run, pages_to_scan, sleep_millisecs)");
         if (f.Userspace.IsRunning("irqbalance") == true && c.Profile.Bool("numa.irq_affinity"))
-            daemons.Add("irqbalance (IRQ smp_affinity every 10 s, unless banned or version 1.9+ with isolated CPUs)");
+            daemons.Add("irqbalance (IRQ smp_affinity every 10 s, unless banned; since 1.1.0 it skips isolated and nohz_full CPUs itself)");
         if (daemons.Count > 0)
             yield return Rule.Make("conflict.daemons", "3.2", "Daemons that overwrite kvmtune's settings",
                 FindingStatus.Warn,

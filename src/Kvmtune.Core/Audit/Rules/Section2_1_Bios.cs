@@ -293,12 +293,19 @@ public static class Section2_1_Bios
                 expected, rationale, evidence, want == "any" ? [] : [new ManualStep(S, "BIOS: " + biosPath)]);
         }
         var online = f.Cpu.Online;
-        var enabledOn = online.Except(state.DisabledOn).ToList();
-        var current = enabledOn.Count == 0 ? $"{state.Name} disabled on every CPU" : $"{state.Name} enabled on {Rule.Cpus(enabledOn)}";
+        // The driver listing the state is the firmware offering it. Only a readable disable flag says whether the OS
+        // uses it, and only there can kvmtune write one (a kernel without the attribute gets the BIOS step alone).
+        var enabledOn = state.EnabledOn.ToList();
+        var unreadable = online.Except(state.DisabledOn).Except(state.EnabledOn).ToList();
+        var current = (enabledOn.Count > 0 ? $"{state.Name} enabled on {Rule.Cpus(enabledOn)}"
+                : unreadable.Count > 0 ? $"{state.Name} offered by the firmware"
+                : $"{state.Name} disabled on every CPU")
+            + (unreadable.Count > 0 ? $"; no readable disable flag on {Rule.Cpus(unreadable)}" : "");
         if (want == "any") return Rule.Make(id, S, title, FindingStatus.Info, current, expected, rationale, evidence);
         if (want == "disabled")
         {
-            if (enabledOn.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
+            if (enabledOn.Count == 0 && unreadable.Count == 0)
+                return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
             var changes = enabledOn.Select(cpu => (PlannedChange)new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{cpu}/cpuidle/state{state.Index}/disable", "1")).ToList();
             changes.Add(new ManualStep(S, "BIOS: " + biosPath));
             // A latency cost, not a fault: warn.

@@ -161,7 +161,9 @@ public static class Section3_2_1_Numa
         c.Facts.Numa.Nodes.Count > 0 && (!c.Facts.Numa.Synthesized || c.Facts.Kernel.Config?.Get("CONFIG_NUMA") == "n");
 
     /// <summary>irqbalance from this release on bans isolated and nohz_full CPUs by itself.</summary>
-    public static readonly Version IrqbalanceSkipsIsolated = new(1, 9);
+    /// <summary>irqbalance bans isolated and nohz_full CPUs by itself since 1.1.0 (2015, commit 2dddcfe "cputree:
+    /// default banning of isolated and adaptive-ticks cpus", setup_banned_cpus() in cputree.c).</summary>
+    public static readonly Version IrqbalanceSkipsIsolated = new(1, 1);
 
     private static Finding Irqbalance(AuditContext c)
     {
@@ -177,12 +179,12 @@ public static class Section3_2_1_Numa
         var iso = Host.CpuIsolation.Of(c.Facts);
         var current = $"irqbalance {version?.ToString() ?? "(version unknown)"} running, banned CPUs "
             + (banned is null ? "unknown" : banned.Count == 0 ? "none" : CpuList.Format(banned));
-        // irqbalance 1.9 reads /sys/devices/system/cpu/isolated and nohz_full and keeps IRQs off those CPUs itself.
+        // irqbalance 1.1+ reads /sys/devices/system/cpu/isolated and nohz_full and keeps IRQs off those CPUs itself.
         if (version >= IrqbalanceSkipsIsolated && iso is { Isolated.Count: > 0 })
             return Rule.Make(id, S, title, FindingStatus.Pass, current
                 + $"; skips isolated CPUs {CpuList.Format(iso.Isolated)} by itself",
                 "irqbalance keeps IRQs off the isolated CPUs",
-                    "irqbalance 1.9 and later leave isolcpus and nohz_full CPUs alone", evidence);
+                    "irqbalance 1.1.0 and later leave isolcpus and nohz_full CPUs alone (cputree.c setup_banned_cpus)", evidence);
         return Rule.Make(id, S, title, want && (banned is null || banned.Count == 0) ? FindingStatus.Warn : FindingStatus.Info, current,
             "irqbalance stopped, or the VM CPUs in IRQBALANCE_BANNED_CPULIST",
             "irqbalance rewrites IRQ affinities every 10 s and would undo kvmtune's pinning; ban the CPUs dedicated " +

@@ -16,6 +16,7 @@ public static class Section3_2_5_Ksm
         {
             yield return Scan(c);
             yield return MergeAcrossNodes(c);
+            yield return MaxPageSharing(c);
         }
         yield return Ksmtuned(c);
     }
@@ -112,6 +113,33 @@ public static class Section3_2_5_Ksm
         return Rule.Make(id, S, title, FindingStatus.Info, current, "0", rationale
             + "; it can change only while nothing is merged (run=2 first)",
             evidence, new ManualStep(S, $"echo 2 > {Dir}/run; echo 0 > {Dir}/merge_across_nodes; echo 1 > {Dir}/run"));
+    }
+
+    /// <summary>The kernel's own default (mm/ksm.c: ksm_max_page_sharing = 256).</summary>
+    public const long DefaultMaxPageSharing = 256;
+
+    /// <summary>
+    /// The guide names max_page_sharing without a value. ksm.rst: it "enforces a deduplication limit to avoid high
+    /// latency for virtual memory operations that involve traversal of the virtual mappings that share the KSM page"
+    /// (migration, compaction, swap of a shared page). Above the default those walks grow; below it, merging shrinks.
+    /// </summary>
+    private static Finding MaxPageSharing(AuditContext c)
+    {
+        var k = c.Facts.Memory.Ksm;
+        const string id = "host.memory.ksm_max_page_sharing", title = "KSM sharing per page within the kernel's limit";
+        var evidence = new[] { $"{Dir}/max_page_sharing" };
+        const string rationale = "Each KSM page may be shared by at most max_page_sharing mappings; larger values make " +
+            "page migration and compaction walk longer chains (ksm.rst), smaller ones merge less (default 256, mm/ksm.c)";
+        if (k.MaxPageSharing is not long v)
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "max_page_sharing unreadable", "256", rationale, evidence);
+        var current = $"max_page_sharing={v}";
+        if (v == DefaultMaxPageSharing) return Rule.Make(id, S, title, FindingStatus.Pass, current, "256", rationale, evidence);
+        if (v < DefaultMaxPageSharing)
+            return Rule.Make(id, S, title, FindingStatus.Info, current, "256", rationale + "; a lower value is a choice for " +
+                "shorter walks at the cost of memory", evidence);
+        // Changing it needs every page unmerged first (ksm.rst), as merge_across_nodes does.
+        return Rule.Make(id, S, title, FindingStatus.Warn, current, "256", rationale, evidence,
+            new ManualStep(S, $"echo 2 > {Dir}/run; echo 256 > {Dir}/max_page_sharing; echo 1 > {Dir}/run"));
     }
 
     internal static long Clamp(long v, Profiles.RangeValue r) => Math.Min(Math.Max(v, r.Min), r.Max);
