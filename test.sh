@@ -42,5 +42,18 @@ failed=$(grep -E '^\s+failed:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 passed=$(grep -E '^\s+succeeded:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 skipped=$(grep -E '^\s+skipped:' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
 if [[ "$total" == 0 && "$status" != 0 ]]; then failed=1; fi
+# CI runs as root with every package installed: a skip is a failure unless tests/skips-allowed.txt names the test.
+unexpected=0
+while IFS= read -r name; do
+  [[ -z "$name" ]] && continue
+  if ! grep -qxF "$name" <(grep -vE '^\s*(#|$)' tests/skips-allowed.txt); then
+    echo "test.sh: skipped and not on tests/skips-allowed.txt: $name" >&2
+    unexpected=$((unexpected + 1))
+  fi
+done < <(grep -E '^skipped ' "$log" | sed -E 's/^skipped ([^( ]+).*/\1/' | sort -u)
+if ((unexpected > 0)); then
+  failed=$((failed + unexpected))
+  status=1
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit "$status"
