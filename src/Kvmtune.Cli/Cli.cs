@@ -18,33 +18,52 @@ namespace Kvmtune.Cli;
 /// <summary>The command tree, and the one place exit codes and errors are decided.</summary>
 public static class KvmtuneCli
 {
-    public static RootCommand Build(CliContext ctx)
+    private const string Description =
+        "kvmtune: audit, tune and launch KVM/QEMU hosts and guests after the Intel 3rd Gen Xeon tuning guide";
+
+    /// <summary>Each top-level command and how to build it; a run builds only the one it uses.</summary>
+    private static readonly (string Name, Func<Option<string?>, CliContext, Command> Create)[] Commands =
+    [
+        ("inspect", InspectCommand.Create),
+        ("snapshot", SnapshotCommand.Create),
+        ("audit", AuditCommand.Create),
+        ("profiles", ProfilesCommand.Create),
+        ("apply", ApplyCommand.Create),
+        ("rollback", RollbackCommand.Create),
+        ("history", HistoryCommand.Create),
+        ("vm", VmCommand.Create),
+        ("vfio", VfioCommand.Create),
+        ("irq", IrqCommand.Create),
+        ("pmem", PmemCommand.Create),
+        ("fleet", (_, ctx) => FleetCommand.Create(ctx)),
+    ];
+
+    /// <summary>The whole command tree (help, man page, completion).</summary>
+    public static RootCommand Build(CliContext ctx) => Build(ctx, null);
+
+    /// <summary>
+    /// The command tree a run needs: with a known command first, only that command (building every command's options,
+    /// validators and help text is most of a short run's start-up); `--version` alone needs none; anything else, all.
+    /// </summary>
+    public static RootCommand Build(CliContext ctx, string[]? args)
     {
         var root = GlobalOptions.Root();
-        var command = new RootCommand("kvmtune: audit, tune and launch KVM/QEMU hosts and guests after the Intel 3rd Gen Xeon tuning guide")
+        var command = new RootCommand(Description) { root };
+        var first = args is { Length: > 0 } ? args[0] : null;
+        if (args is ["--version"]) return command;
+        var only = Commands.Where(c => c.Name == first).ToList();
+        foreach (var (_, create) in only.Count == 1 ? only : [.. Commands]) command.Add(create(root, ctx));
+        if (only.Count == 0)
         {
-            root,
-            InspectCommand.Create(root, ctx),
-            SnapshotCommand.Create(root, ctx),
-            AuditCommand.Create(root, ctx),
-            ProfilesCommand.Create(root, ctx),
-            ApplyCommand.Create(root, ctx),
-            RollbackCommand.Create(root, ctx),
-            HistoryCommand.Create(root, ctx),
-            VmCommand.Create(root, ctx),
-            VfioCommand.Create(root, ctx),
-            IrqCommand.Create(root, ctx),
-            PmemCommand.Create(root, ctx),
-            FleetCommand.Create(ctx),
-        };
-        command.Add(DocsCommands.Man(() => command, ctx));
-        command.Add(DocsCommands.Completion(() => command, ctx));
+            command.Add(DocsCommands.Man(() => command, ctx));
+            command.Add(DocsCommands.Completion(() => command, ctx));
+        }
         return command;
     }
 
     public static int Run(string[] args, CliContext ctx)
     {
-        var command = Build(ctx);
+        var command = Build(ctx, args);
         var parse = command.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
         {

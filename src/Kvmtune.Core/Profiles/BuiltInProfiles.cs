@@ -51,7 +51,7 @@ public static class BuiltInProfiles
         ("qemu.cpu_pm", "false", "true", "false", "false", "cpu-pm=on lets dedicated vCPUs idle without exits (guide 3.3.1)"),
         ("qemu.overcommit", "false", "false", "false", "true", "Whether VMs on this host share CPUs and memory (guide 3.3.1)"),
         ("vhost.zerocopy_tx", "false", "false", "false", "false",
-            "The guide (3.3.3) enables experimental_zcopytx; the kernel turned it off by default in 2019 (Linux 5.2, " +
+            "The guide (3.3.3) enables experimental_zcopytx; the kernel turned it off by default in 2019 (Linux 5.3, " +
                 "commit 098eadce3c62 'vhost_net: disable zerocopy by default', backported to 4.19): head-of-line " +
                     "blocking, and the copy path with batching and XDP is faster for small packets"),
         ("guest.halt_poll_ns", "50000-200000", "50000-400000", "10000-200000", "0-50000", "Guest halt polling avoids a VM exit per idle period; it costs host CPU on overcommitted hosts (guide 3.4.1)"),
