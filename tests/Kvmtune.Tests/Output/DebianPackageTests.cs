@@ -17,7 +17,8 @@ public sealed class DebianPackageTests
         var deb = Path.Combine(Paths.RepoRoot, build.Stdout.Trim().Split('\n')[^1]);
         File.Exists(deb).Should().BeTrue(deb);
         var env = new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" };
-        var install = Processes.Run("apt-get", ["install", "-y", "-q", "--no-install-recommends", deb], env, timeoutMs: 300_000);
+        var install = Processes.Run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "-o", "DPkg::Lock::Timeout=240", deb], env,
+            timeoutMs: 300_000);
         install.ExitCode.Should().Be(0, install.Stdout + install.Stderr);
         var files = new List<string>();
         try
@@ -42,7 +43,7 @@ public sealed class DebianPackageTests
         }
         finally
         {
-            var purge = Processes.Run("apt-get", ["purge", "-y", "-q", "kvmtune"], env, timeoutMs: 300_000);
+            var purge = Processes.Run("apt-get", ["purge", "-y", "-q", "-o", "DPkg::Lock::Timeout=240", "kvmtune"], env, timeoutMs: 300_000);
             purge.ExitCode.Should().Be(0, purge.Stdout + purge.Stderr);
         }
         Processes.Run("dpkg-query", ["-W", "kvmtune"]).ExitCode.Should().NotBe(0);

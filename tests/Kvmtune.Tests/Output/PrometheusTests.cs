@@ -41,23 +41,25 @@ public sealed class PrometheusTests
         Assert.SkipUnless(Processes.OnPath("prometheus-node-exporter"), "prometheus-node-exporter is not installed (test.sh installs it)");
         using var h = new SyntheticHost();
         var file = WriteProm(h);
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        // Port 0: the kernel picks a free port and node_exporter logs it ("Listening on" address=127.0.0.1:N), so no
+        // port is chosen, released and raced for, and the test waits for that line rather than polling.
         var psi = new ProcessStartInfo("prometheus-node-exporter") { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "--collector.disable-defaults", "--collector.textfile", $"--collector.textfile.directory={Path.GetDirectoryName(file)}", $"--web.listen-address=127.0.0.1:{port}" })
+        foreach (var a in new[] { "--collector.disable-defaults", "--collector.textfile", $"--collector.textfile.directory={Path.GetDirectoryName(file)}", "--web.listen-address=127.0.0.1:0" })
             psi.ArgumentList.Add(a);
         using var exporter = Process.Start(psi)!;
         try
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            string? body = null;
-            for (var i = 0; i < 100 && body is null; i++)
+            string? address = null;
+            using (var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken))
             {
-                try { body = await http.GetStringAsync($"http://127.0.0.1:{port}/metrics", TestContext.Current.CancellationToken); }
-                catch (HttpRequestException) { await Task.Delay(50, TestContext.Current.CancellationToken); }
+                cts.CancelAfter(TimeSpan.FromSeconds(30));
+                while (address is null && await exporter.StandardError.ReadLineAsync(cts.Token) is { } line)
+                    if (line.Contains("msg=\"Listening on\"", StringComparison.Ordinal))
+                        address = line[(line.LastIndexOf("address=", StringComparison.Ordinal) + "address=".Length)..].Trim();
             }
+            address.Should().NotBeNull("node_exporter says where it listens");
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var body = await http.GetStringAsync($"http://{address}/metrics", TestContext.Current.CancellationToken);
             body.Should().NotBeNull("node_exporter answered on loopback");
             body.Should().Contain("kvmtune_check{id=\"host.cpu.governor\",section=\"3.2.2\",status=\"fail\"} 1");
             body.Should().Contain("kvmtune_findings{status=\"pass\"}").And.Contain("kvmtune_audit_info{profile=\"balanced\",role=\"host\"} 1");
