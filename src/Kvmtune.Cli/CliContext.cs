@@ -74,8 +74,16 @@ public static class RootResolver
                 $"{source} is empty: give the folder that stands for '/' (or leave {source} out for this machine)");
         if (!Directory.Exists(root))
             throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted snapshot)");
-        var machine = root.TrimEnd('/').Length == 0
-            || Directory.Exists(Path.Combine(root, "proc")) || Directory.Exists(Path.Combine(root, "sys"));
+        // The root is resolved once, here: every reader and writer then uses the same canonical folder, so a link
+        // swapped in later, or a root that leads to '/', cannot send them onto the live system.
+        var canonical = NativeSys.CanonicalFolder(root)
+            ?? throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' cannot be opened");
+        if (canonical == "/" && root.Trim('/').Length == 0) return new HostReader("/");
+        if (canonical == "/")
+            throw new CliException(ExitCodes.BadInput,
+                $"{source}: '{root}' leads to '/', the live system: leave {source} out to work on this machine");
+        root = canonical;
+        var machine = Directory.Exists(Path.Combine(root, "proc")) || Directory.Exists(Path.Combine(root, "sys"));
         if (!machine)
             throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a machine tree: " +
                 "it has neither a proc nor a sys folder (give the folder that stands for '/')");

@@ -20,37 +20,52 @@ public static class OutputFile
     {
         if (path.Length == 0) throw new CliException(ExitCodes.BadInput, "--output: the file name is empty");
         var full = Path.GetFullPath(path);
-        var target = NativeSys.Stat(full);
-        if (target is { IsDirectory: true }) throw new CliException(ExitCodes.BadInput, $"--output: '{path}' is a folder");
-        if (target is { IsRegular: false })
+        if (NativeSys.Lstat(full) is { IsLink: true } link) RefuseForeignLink(path, full, link);
+        // Opened without O_CREAT or O_TRUNC, which changes nothing; the open descriptor then says what it is, so
+        // nothing can be swapped in between a check and the write.
+        var fd = NativeSys.OpenAt(-100, full, NativeSys.OWrOnly | NativeSys.ONoCtty | NativeSys.OCloseOnExec, 0);
+        if (fd == -21) throw new CliException(ExitCodes.BadInput, $"--output: '{path}' is a folder");
+        StatInfo? target = null;
+        if (fd >= 0)
         {
-            WriteThrough(path, full, bytes);
-            return;
+            try
+            {
+                target = NativeSys.Fstat(fd);
+                if (target is { IsRegular: false })
+                {
+                    var errno = NativeSys.WriteAll(fd, bytes);
+                    if (errno != 0) throw new CliException(ExitCodes.BadInput, $"--output: writing '{path}': {NativeSys.ErrorText(errno)}");
+                    return;
+                }
+            }
+            finally
+            {
+                NativeSys.CloseFd(fd);
+            }
         }
-        // A link to a regular file (or to nothing yet): the file it names is replaced, the link stays.
+        else if (fd != -2) throw new CliException(ExitCodes.BadInput, $"--output: cannot write '{path}': {NativeSys.ErrorText(-fd)}");
+        // A regular file, or none yet: the file a link names is replaced, the link stays.
         var real = NativeSys.Lstat(full) is { IsLink: true }
             ? new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full
             : full;
         var dir = Path.GetDirectoryName(real)!;
         if (!Directory.Exists(dir)) throw new CliException(ExitCodes.BadInput, $"--output: folder '{dir}' does not exist");
         using var tree = new SafeTree(dir);
-        var mode = target?.Permissions ?? 0b110_100_100;
-        tree.ReplaceOwnedFile("/" + Path.GetFileName(real), bytes, mode, target?.Uid ?? NativeSys.EffectiveUid(),
-            target?.Gid ?? NativeSys.EffectiveGid(), allowHardLinks: true);
+        tree.ReplaceOwnedFile("/" + Path.GetFileName(real), bytes, target?.Permissions ?? 0b110_100_100,
+            target?.Uid ?? NativeSys.EffectiveUid(), target?.Gid ?? NativeSys.EffectiveGid(), allowHardLinks: true);
     }
 
-    private static void WriteThrough(string path, string full, byte[] bytes)
+    /// <summary>
+    /// The kernel's fs.protected_symlinks rule, which a shell's redirection gets for free and kvmtune's own link
+    /// resolution would not: in a sticky world-writable folder (/tmp) a link is followed only when it belongs to
+    /// the caller or to the folder's owner.
+    /// </summary>
+    private static void RefuseForeignLink(string path, string full, StatInfo link)
     {
-        var fd = NativeSys.OpenAt(-100, full, NativeSys.OWrOnly | NativeSys.ONoCtty | NativeSys.OCloseOnExec, 0);
-        if (fd < 0) throw new CliException(ExitCodes.BadInput, $"--output: cannot write '{path}': {NativeSys.ErrorText(-fd)}");
-        try
-        {
-            var errno = NativeSys.WriteAll(fd, bytes);
-            if (errno != 0) throw new CliException(ExitCodes.BadInput, $"--output: writing '{path}': {NativeSys.ErrorText(errno)}");
-        }
-        finally
-        {
-            NativeSys.CloseFd(fd);
-        }
+        if (NativeSys.Stat(Path.GetDirectoryName(full)!) is not { } folder) return;
+        var stickyWorldWritable = (folder.Mode & 0x200) != 0 && (folder.Mode & 0x2) != 0;
+        if (stickyWorldWritable && link.Uid != NativeSys.EffectiveUid() && link.Uid != folder.Uid)
+            throw new CliException(ExitCodes.BadInput,
+                $"--output: '{path}' is a link owned by another user in a shared folder; not followed");
     }
 }

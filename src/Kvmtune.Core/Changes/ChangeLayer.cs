@@ -154,7 +154,12 @@ public sealed class ChangeLayer : IDisposable
         try { current = _ctx.ReadValue(path); }
         catch (UnsafePathException e) { throw new InputException(null, null, path, $"refused: {e.Problem}"); }
         if (current is null) throw new InputException(null, null, path, "not present on this machine (the kernel does not offer it)");
-        return new ValueOperation { Section = section, FindingId = findingId, Path = path, Original = current, New = value };
+        var bytes = _ctx.ReadTreeBytes(path);
+        return new ValueOperation
+        {
+            Section = section, FindingId = findingId, Path = path, Original = current, New = value,
+            OriginalBytes = bytes is null ? null : Convert.ToBase64String(bytes),
+        };
     }
 
     /// <summary>Builds a value operation for a planner outside the audit (vfio, irq): the current value is read now.</summary>
@@ -335,7 +340,12 @@ public sealed class ChangeLayer : IDisposable
             // A completed apply made every change; an unfinished or failed one may have made its last change without
             // recording it, so every operation is checked against its original and what kvmtune wrote.
             if (!ops[i].Applied && before == JournalState.Completed) continue;
-            var undone = ops[i].Undo(_ctx, force);
+            Undone undone;
+            try { undone = ops[i].Undo(_ctx, force); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ApplyFailedException)
+            {
+                undone = new Undone($"{ops[i].Target}: could not be restored: {e.Message}", true);
+            }
             (undone.Conflict ? conflicts : lines).Add(undone.Line);
             if (!undone.Conflict) ops[i] = ops[i] with { RolledBack = DateTimeOffset.UtcNow.ToString("O") };
             Record(entry = entry with { Operations = ops });

@@ -32,6 +32,32 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     public void CleanTemporaries(string path) =>
         Tree.CleanTreeAttributeTemporaries(path, real => WriteAllowlist.AcceptsRealPath(path, real));
 
+    /// <summary>A tree attribute file's exact bytes (null on a live host, where sysfs has no bytes to keep).</summary>
+    public byte[]? ReadTreeBytes(string path)
+    {
+        if (Tree.IsLive) return null;
+        int fd;
+        try { fd = Tree.OpenAttribute(path, write: false, real => WriteAllowlist.AcceptsRealPath(path, real)); }
+        catch (FileNotFoundException) { return null; }
+        try
+        {
+            var buffer = new byte[8192];
+            var n = NativeSys.Read(fd, buffer);
+            return n < 0 || n == buffer.Length ? null : buffer[..n];
+        }
+        finally
+        {
+            NativeSys.CloseFd(fd);
+        }
+    }
+
+    /// <summary>Puts a tree attribute file's bytes back exactly.</summary>
+    public void WriteTreeBytes(string path, byte[] bytes)
+    {
+        if (!WriteAllowlist.IsAllowed(path, out var why)) throw new UnsafePathException(path, why ?? "not allowed");
+        Tree.ReplaceTreeAttribute(path, bytes, real => WriteAllowlist.AcceptsRealPath(path, real));
+    }
+
     /// <summary>Writes a value the way `echo VALUE > FILE` does (with a newline).</summary>
     public void WriteValue(string path, string value) => WriteExact(path, value + "\n");
 

@@ -52,6 +52,8 @@ public sealed record ValueOperation : Operation
     /// <summary>The value to write back (a choice file's selection, not its whole text).</summary>
     public required string Original { get; init; }
     public required string New { get; init; }
+    /// <summary>In a tree under --root, the attribute file's exact bytes (base64), put back byte for byte.</summary>
+    public string? OriginalBytes { get; init; }
 
     public override string Target => Path;
 
@@ -62,7 +64,15 @@ public sealed record ValueOperation : Operation
         ?? (!WriteAllowlist.IsAllowed(Path, out var why) ? why
             : !Grammar.IsValue(Original) ? $"its original value is not a kernel value ({Grammar.Show(Original)})"
             : !Grammar.IsValue(New) ? $"its new value is not a kernel value ({Grammar.Show(New)})"
+            : OriginalBytes is not null && (ctx.Tree.IsLive || OriginalBytes.Length > 8192 || !IsBase64(OriginalBytes))
+                ? "its original bytes are not a tree file's base64"
             : null);
+
+    private static bool IsBase64(string s)
+    {
+        try { _ = Convert.FromBase64String(s); return true; }
+        catch (FormatException) { return false; }
+    }
 
     public override string Apply(OperationContext ctx)
     {
@@ -77,10 +87,18 @@ public sealed record ValueOperation : Operation
     {
         ctx.CleanTemporaries(Path);
         var current = ctx.ReadValue(Path);
-        if (current == Original) return new($"{Path}: already {current}", false);
-        if (current != New && current != ReadBack && !force)
+        var bytes = OriginalBytes is null ? null : Convert.FromBase64String(OriginalBytes);
+        if (current == Original && (bytes is null || ctx.ReadTreeBytes(Path) is { } now && now.AsSpan().SequenceEqual(bytes)))
+            return new($"{Path}: already {current}", false);
+        if (current != Original && current != New && current != ReadBack && !force)
             return new($"{Path}: changed since the apply (now {current ?? "unreadable"}, kvmtune wrote {New}); " +
                 $"left alone (--force restores {Original})", true);
+        if (bytes is not null)
+        {
+            // A tree's file gets its exact bytes back (a choice file's whole line, a missing newline).
+            ctx.WriteTreeBytes(Path, bytes);
+            return new($"{Path}: restored {Original}", false);
+        }
         if (Path.EndsWith("/sriov_numvfs", StringComparison.Ordinal) && current != "0" && Original != "0")
             ctx.WriteValue(Path, "0");
         ctx.WriteValue(Path, Original);
@@ -367,7 +385,7 @@ public static class Grammar
 }
 
 /// <summary>The only programs kvmtune runs: fixed names, looked up in fixed system folders, never read from input.</summary>
-public enum SystemProgram { Mount, Umount, Modprobe, Ndctl }
+public enum SystemProgram { Mount, Umount, Modprobe, Ndctl, UpdateGrub, Grub2Mkconfig, GrubMkconfig }
 
 /// <summary>Starts one of the fixed programs with an argument vector (no shell).</summary>
 public class ProgramRunner
@@ -379,6 +397,9 @@ public class ProgramRunner
         SystemProgram.Mount => "mount",
         SystemProgram.Umount => "umount",
         SystemProgram.Modprobe => "modprobe",
+        SystemProgram.UpdateGrub => "update-grub",
+        SystemProgram.Grub2Mkconfig => "grub2-mkconfig",
+        SystemProgram.GrubMkconfig => "grub-mkconfig",
         _ => "ndctl",
     };
 

@@ -47,7 +47,9 @@ public sealed class HostReader
         if (fd != -38) return fd;
         // Kernels before 5.6 have no openat2: resolve the links inside the root first, then open what they name.
         var real = LinkWalker.Resolve(Root, path);
-        return real is null ? -40 : NativeSys.OpenAt(-100, Root + real, flags | NativeSys.OCloseOnExec | NativeSys.ONoFollow, 0);
+        // The resolved path is then walked from the root's descriptor with O_NOFOLLOW on every component, so a link
+        // swapped in meanwhile is refused rather than followed out of the root.
+        return real is null ? -40 : SafeTree.WalkNoFollow(_rootFd.Fd, real, flags, 0);
     }
 
     /// <summary>A file of a tree: only a regular file is evidence (a device or FIFO planted in a tree is not).</summary>

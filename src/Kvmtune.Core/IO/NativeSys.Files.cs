@@ -103,14 +103,21 @@ public static partial class NativeSys
         // struct open_how { u64 flags; u64 mode; u64 resolve; }
         Span<ulong> how = [(ulong)(uint)flags, (ulong)(uint)mode, resolve];
         var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        long rc;
-        unsafe
+        // RESOLVE_IN_ROOT meets "..": any rename anywhere on the system makes the kernel answer EAGAIN, and
+        // openat2(2) says to retry.
+        for (var attempt = 0; ; attempt++)
         {
-            fixed (ulong* h = how)
-            fixed (byte* p = bytes)
-                rc = Syscall(SysOpenat2, dirFd, (nint)p, (nint)h, 24);
+            long rc;
+            unsafe
+            {
+                fixed (ulong* h = how)
+                fixed (byte* p = bytes)
+                    rc = Syscall(SysOpenat2, dirFd, (nint)p, (nint)h, 24);
+            }
+            if (rc >= 0) return (int)rc;
+            var errno = Marshal.GetLastPInvokeError();
+            if ((errno != 11 && errno != 4) || attempt >= 1000) return -errno; // EAGAIN, EINTR
         }
-        return rc < 0 ? -Marshal.GetLastPInvokeError() : (int)rc;
     }
 
     /// <summary>openat(2); -errno on failure.</summary>
@@ -181,6 +188,15 @@ public static partial class NativeSys
             done += (int)n;
         }
         return 0;
+    }
+
+    /// <summary>A folder's canonical path (every link resolved, as the kernel sees it); null when it cannot be opened.</summary>
+    public static string? CanonicalFolder(string path)
+    {
+        var fd = OpenDirectory(path);
+        if (fd < 0) return null;
+        try { return PathOf(fd); }
+        finally { CloseFd(fd); }
     }
 
     /// <summary>Where an open descriptor really is (the kernel's own answer, /proc/self/fd).</summary>

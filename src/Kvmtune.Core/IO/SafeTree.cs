@@ -58,10 +58,13 @@ public sealed class SafeTree : IDisposable
         return WalkNoFollow(Relative(real), flags, mode);
     }
 
-    private int WalkNoFollow(string rel, int flags, int mode)
+    private int WalkNoFollow(string rel, int flags, int mode) => WalkNoFollow(_rootFd, rel, flags, mode);
+
+    /// <summary>Opens <paramref name="rel"/> below an open folder, one component at a time, following no link.</summary>
+    public static int WalkNoFollow(int rootFd, string rel, int flags, int mode)
     {
         var parts = rel.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var dir = NativeSys.OpenAt(_rootFd, ".", NativeSys.OPathOnly | NativeSys.ODirectoryFlag | NativeSys.OCloseOnExec, 0);
+        var dir = NativeSys.OpenAt(rootFd, ".", NativeSys.OPathOnly | NativeSys.ODirectoryFlag | NativeSys.OCloseOnExec, 0);
         for (var i = 0; i < parts.Length - 1 && dir >= 0; i++)
         {
             var next = NativeSys.OpenAt(dir, parts[i], NativeSys.OPathOnly | NativeSys.ODirectoryFlag | NativeSys.ONoFollow
@@ -151,15 +154,18 @@ public sealed class SafeTree : IDisposable
                 if (allowHardLinks && !st.IsRegular) throw new UnsafePathException(machinePath, "it is not a regular file");
                 if (!allowHardLinks) RequireOwnedRegular(machinePath, st);
             }
-            var temp = $".{name}{TempMarker}{Environment.ProcessId}";
-            var fd = NativeSys.OpenAt(dir, temp, NativeSys.OWrOnly | NativeSys.OCreate | NativeSys.OExclusive
-                | NativeSys.ONoFollow | NativeSys.OCloseOnExec, 0b110_000_000);
-            if (fd == -17) // EEXIST: a temporary file of a killed run with this pid; it is ours to remove.
+            // A fresh random name each try: a name planted in advance (a folder, a link) is never ours to reuse.
+            string temp;
+            int fd;
+            var tries = 0;
+            do
             {
-                RemoveTemp(dir, temp);
+                var nonce = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+                temp = $".{name}{TempMarker}{Environment.ProcessId}-{nonce}";
                 fd = NativeSys.OpenAt(dir, temp, NativeSys.OWrOnly | NativeSys.OCreate | NativeSys.OExclusive
                     | NativeSys.ONoFollow | NativeSys.OCloseOnExec, 0b110_000_000);
             }
+            while (fd == -17 && ++tries < 8); // EEXIST
             if (fd < 0) throw Refused(machinePath, fd);
             var renamed = false;
             try

@@ -104,11 +104,13 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         r.Find("host.bios.vtx").Status.Should().NotBe(Fail);
         Directory.Exists(Path.Combine(root, "usr")).Should().BeFalse();
         r.Find("host.qemu.version").Status.Should().Be(Unknown, "no /usr to find QEMU in");
-        // A /dev that is there without kvm is evidence: absent.
-        var withDev = fixtures.Root(PciLocality);
-        Directory.Exists(Path.Combine(withDev, "dev")).Should().BeTrue();
-        File.Exists(Path.Combine(withDev, "dev/kvm")).Should().BeFalse();
-        AuditHarness.Run(withDev).Find("host.vhv.kvm").Status.Should().Be(Fail);
+        // A devtmpfs (it has /dev/null) without kvm is evidence: absent. The same capture's /dev with only a cpuset
+        // mount is not (A_dev_folder_that_is_not_a_devtmpfs_says_nothing_about_dev_kvm).
+        using var withDev = new TestTree();
+        withDev.CopyFrom(fixtures.Root(PciLocality));
+        withDev.File("/dev/null", "");
+        File.Exists(withDev.Physical("/dev/kvm")).Should().BeFalse();
+        AuditHarness.Run(withDev.Root).Find("host.vhv.kvm").Status.Should().Be(Fail);
     }
 
     [Fact]
@@ -342,5 +344,20 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         high.Changes.OfType<ManualStep>().Should().ContainSingle(m => m.Text.Contains($"echo {live} > /sys/kernel/mm/ksm/max_page_sharing"));
         h.Remove("/sys/kernel/mm/ksm/max_page_sharing");
         AuditHarness.Run(h.Root, "density").Find("host.memory.ksm_max_page_sharing").Status.Should().Be(Unknown);
+    }
+
+    [Fact]
+    public void A_dev_folder_that_is_not_a_devtmpfs_says_nothing_about_dev_kvm()
+    {
+        // hwloc-gather captured /dev/cpuset only: no /dev/null, which every devtmpfs has.
+        var root = fixtures.Root(PciLocality);
+        Directory.Exists(Path.Combine(root, "dev/cpuset")).Should().BeTrue();
+        File.Exists(Path.Combine(root, "dev/null")).Should().BeFalse();
+        var facts = HostFacts.Read(new HostReader(root));
+        facts.Virtualization.Kvm.Present.Should().BeNull();
+        using var t = new TestTree();
+        t.CopyFrom(root);
+        t.File("/dev/null", "");
+        HostFacts.Read(new HostReader(t.Root)).Virtualization.Kvm.Present.Should().BeFalse("a /dev with /dev/null and no kvm");
     }
 }

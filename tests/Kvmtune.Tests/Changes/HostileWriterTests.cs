@@ -133,19 +133,71 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
     }
 
     [Fact]
-    public void A_link_planted_at_the_temporary_name_is_never_followed()
+    public void Links_and_folders_planted_at_temporary_names_are_never_followed()
     {
         using var outside = new TestTree();
         outside.File("/target", "untouched\n");
         using var t = new TestTree();
         t.Dir("/etc/sysctl.d");
-        // The exact name this process would use for its temporary file.
+        // Every name an older kvmtune used, and this process's pid-based prefix: a link or a folder at each.
+        t.Link("/etc/sysctl.d/90-kvmtune.conf.kvmtune.tmp", outside.Physical("/target"));
         t.Link($"/etc/sysctl.d/.90-kvmtune.conf{SafeTree.TempMarker}{Environment.ProcessId}", outside.Physical("/target"));
+        t.Dir($"/etc/sysctl.d/.90-kvmtune.conf{SafeTree.TempMarker}{Environment.ProcessId}-0");
         using var tree = new SafeTree(t.Root);
-        var act = () => tree.ReplaceOwnedFile("/etc/sysctl.d/90-kvmtune.conf", "a = 1\n"u8, 0b110_100_100, 0, 0);
-        act.Should().Throw<IOException>();
+        tree.ReplaceOwnedFile("/etc/sysctl.d/90-kvmtune.conf", "a = 1\n"u8, 0b110_100_100, 0, 0);
+        File.ReadAllText(t.Physical("/etc/sysctl.d/90-kvmtune.conf")).Should().Be("a = 1\n");
         File.ReadAllText(outside.Physical("/target")).Should().Be("untouched\n");
-        File.Exists(t.Physical("/etc/sysctl.d/90-kvmtune.conf")).Should().BeFalse();
+        new FileInfo(t.Physical("/etc/sysctl.d/90-kvmtune.conf.kvmtune.tmp")).LinkTarget.Should().NotBeNull();
+    }
+
+    [Fact]
+    public void A_root_that_leads_to_the_live_system_is_refused_and_a_linked_root_is_used_by_its_real_path()
+    {
+        using var t = new TestTree();
+        t.Link("/live", "/");
+        var run = KvmtuneRunner.Run("apply", "--root", t.Physical("/live"), "--profile", "latency", "--dry-run");
+        run.ExitCode.Should().Be(2, run.Stderr);
+        run.Stderr.Should().Contain("leads to '/'");
+        KvmtuneRunner.Run("snapshot", "--root", t.Physical("/live"), "--output", t.Physical("/s.tar.gz")).ExitCode.Should().Be(2);
+        File.Exists(t.Physical("/s.tar.gz")).Should().BeFalse();
+        using var h = new SyntheticHost();
+        t.Link("/host", h.Root);
+        var apply = KvmtuneRunner.Run("apply", "--root", t.Physical("/host"), "--profile", "latency", "--only", "host.memory.thp");
+        apply.ExitCode.Should().Be(0, apply.Stderr);
+        var history = KvmtuneRunner.Run("history", "--root", h.Root, "--format", "json");
+        System.Text.Json.Nodes.JsonNode.Parse(history.Stdout)![0]!["root"]!.GetValue<string>().Should().Be(h.Root);
+    }
+
+    [Fact]
+    public void Rollback_puts_a_tree_attribute_back_byte_for_byte()
+    {
+        using var h = new SyntheticHost();
+        // A choice file's whole line and a value without its newline, as a capture may hold them.
+        File.WriteAllText(h.Tree.Physical("/sys/kernel/mm/transparent_hugepage/enabled"), "always [madvise] never\n");
+        File.WriteAllText(h.Tree.Physical("/proc/sys/kernel/numa_balancing"), "1");
+        var thp = File.ReadAllBytes(h.Tree.Physical("/sys/kernel/mm/transparent_hugepage/enabled"));
+        var numa = File.ReadAllBytes(h.Tree.Physical("/proc/sys/kernel/numa_balancing"));
+        KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency").ExitCode.Should().Be(0);
+        File.ReadAllBytes(h.Tree.Physical("/proc/sys/kernel/numa_balancing")).Should().NotEqual(numa);
+        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        File.ReadAllBytes(h.Tree.Physical("/sys/kernel/mm/transparent_hugepage/enabled")).Should().Equal(thp);
+        File.ReadAllBytes(h.Tree.Physical("/proc/sys/kernel/numa_balancing")).Should().Equal(numa);
+    }
+
+    [Fact]
+    public void Output_does_not_follow_another_users_link_in_a_shared_folder()
+    {
+        using var t = new TestTree();
+        var shared = t.Physical("/tmp");
+        Directory.CreateDirectory(shared);
+        File.SetUnixFileMode(shared, (UnixFileMode)0b1_111_111_111); // 1777, like /tmp
+        t.File("/victim", "secret\n");
+        t.Link("/tmp/report.json", t.Physical("/victim"));
+        Processes.Run("chown", "-h", "nobody", t.Physical("/tmp/report.json")).ExitCode.Should().Be(0);
+        var run = KvmtuneRunner.Run("audit", "--root", fixtures.Root("16amd64-8n2c"), "--format", "json",
+            "--output", t.Physical("/tmp/report.json"));
+        run.ExitCode.Should().Be(2, run.Stderr);
+        File.ReadAllText(t.Physical("/victim")).Should().Be("secret\n");
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public sealed class SyntheticHost : IDisposable
          .File("/sys/module/vhost_net/parameters/experimental_zcopytx", "0\n");
         if (guest)
             t.File("/sys/module/haltpoll/parameters/guest_halt_poll_ns", "200000\n").File("/sys/module/cpuidle_haltpoll/parameters/force", "N\n");
-        t.File("/dev/kvm", "").File("/dev/vhost-net", "").File("/dev/net/tun", "");
+        t.File("/dev/null", "").File("/dev/kvm", "").File("/dev/vhost-net", "").File("/dev/net/tun", "");
         File.SetUnixFileMode(t.Physical("/dev/kvm"), (UnixFileMode)0b110_110_000);
         t.File("/sys/firmware/acpi/tables/DMAR", "DMAR").Dir("/sys/kernel/iommu_groups/0").Dir("/sys/kernel/iommu_groups/1").Dir("/sys/kernel/iommu_groups/7").Dir("/sys/class/iommu/dmar0");
         t.File("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");

@@ -64,14 +64,34 @@ public static class ApplyCommand
         if (plan.BootloaderCommand is not null) ctx.Line($"  then: {plan.BootloaderCommand} and reboot for the kernel arguments");
     }
 
+    /// <summary>
+    /// Runs the bootloader update the plan names, only as one of the fixed programs found in the system folders
+    /// (never a bare name, which .NET would also look up in the current folder); the fallback text is not run.
+    /// </summary>
     private static void RunBootloader(CliContext ctx, string command)
     {
-        var words = command.Split(' ');
-        var psi = new System.Diagnostics.ProcessStartInfo(words[0]) { UseShellExecute = false };
-        foreach (var w in words.Skip(1)) psi.ArgumentList.Add(w);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        p.WaitForExit();
-        ctx.Line($"  {command}: exit {p.ExitCode}");
+        SystemProgram? program = command switch
+        {
+            "update-grub" => SystemProgram.UpdateGrub,
+            "grub2-mkconfig -o /boot/grub2/grub.cfg" => SystemProgram.Grub2Mkconfig,
+            "grub-mkconfig -o /boot/grub/grub.cfg" => SystemProgram.GrubMkconfig,
+            _ => null,
+        };
+        if (program is null)
+        {
+            ctx.Line($"  no bootloader tool found: run {command} yourself");
+            return;
+        }
+        var args = command.Split(' ').Skip(1).ToList();
+        try
+        {
+            new ProgramRunner().Run(program.Value, args);
+            ctx.Line($"  {command}: done");
+        }
+        catch (ApplyFailedException e)
+        {
+            ctx.Line($"  {command}: {e.Message}");
+        }
     }
 }
 

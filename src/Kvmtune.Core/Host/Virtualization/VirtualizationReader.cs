@@ -69,7 +69,10 @@ public static class VirtualizationReader
         return new DeviceNode(path, mode is not null, mode is null ? null : Convert.ToString((int)mode.Value,
             8).PadLeft(4, '0'))
         {
-            FolderPresent = mode is not null || r.Probe(path[..path.LastIndexOf('/')]) == EntryKind.Directory,
+            // A /dev that proves anything is a devtmpfs: it always has /dev/null. hwloc-gather trees carry a /dev
+            // holding only a cpuset mount; that says nothing about /dev/kvm.
+            FolderPresent = mode is not null
+                || (r.Probe(path[..path.LastIndexOf('/')]) == EntryKind.Directory && r.Probe("/dev/null") != EntryKind.Missing),
         };
     }
 }
