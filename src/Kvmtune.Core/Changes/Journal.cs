@@ -111,7 +111,9 @@ public sealed class Journal : IDisposable
                 NativeSys.CloseFd(fd);
                 throw new RefusedException($"{Directory}/{LockName}: not a regular file");
             }
-            var lockHandle = NativeSys.TryLockFd(fd);
+            // A lock that is busy for a moment (a forked child of another thread still holds a copy of the descriptor
+            // until it execs) is tried again briefly; one held by another run stays held: exit 3.
+            var lockHandle = TryLockBriefly(fd);
             if (lockHandle is null) return null;
             _tree.CleanTemporaryFiles(_folder);
             return lockHandle;
@@ -120,6 +122,23 @@ public sealed class Journal : IDisposable
         {
             NativeSys.CloseFd(dir);
         }
+    }
+
+    private static IDisposable? TryLockBriefly(int fd)
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            var dup = NativeSys.Dup(fd);
+            if (dup < 0) break;
+            if (NativeSys.TryLockFd(dup) is { } held)
+            {
+                NativeSys.CloseFd(fd);
+                return held;
+            }
+            Thread.Sleep(50);
+        }
+        NativeSys.CloseFd(fd);
+        return null;
     }
 
     public void Save(JournalEntry entry)

@@ -152,6 +152,16 @@ public static partial class NativeSys
 
     public static void CloseFd(int fd) => _ = Close(fd);
 
+    /// <summary>A second descriptor for the same open file (F_DUPFD_CLOEXEC); -errno on failure.</summary>
+    public static int Dup(int fd)
+    {
+        var d = FcntlNative(fd, 1030, 0);
+        return d < 0 ? -Marshal.GetLastPInvokeError() : d;
+    }
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int FcntlNative(int fd, int cmd, int arg);
+
     /// <summary>Reads into the span; the count, or -errno.</summary>
     public static int Read(int fd, Span<byte> buffer)
     {
