@@ -19,6 +19,7 @@ public sealed record Undone(string Line, bool Conflict);
 [JsonDerivedType(typeof(ModuleReloadOperation), "module-reload")]
 [JsonDerivedType(typeof(DriverOperation), "driver")]
 [JsonDerivedType(typeof(NamespaceOperation), "namespace")]
+[JsonDerivedType(typeof(SriovOperation), "sriov")]
 public abstract record Operation
 {
     public int Seq { get; init; }
@@ -85,6 +86,86 @@ public sealed record ValueOperation : Operation
             ctx.WriteValue(Path, "0");
         ctx.WriteValue(Path, Original);
         return new($"{Path}: restored {Original}", false);
+    }
+}
+
+/// <summary>
+/// A PF's VF count (sriov_numvfs), with sriov_drivers_autoprobe off while new VFs appear so that no host VF driver
+/// takes them before vfio-pci. Both originals are journaled; undo restores the count with autoprobe as it was, so
+/// VFs that come back get the drivers they had.
+/// </summary>
+public sealed record SriovOperation : Operation
+{
+    public required string Pf { get; init; }
+    public required int OriginalVfs { get; init; }
+    public required int NewVfs { get; init; }
+    /// <summary>sriov_drivers_autoprobe as it was ("0" or "1"); null where the kernel has no such file.</summary>
+    public string? OriginalAutoprobe { get; init; }
+
+    private string Numvfs => $"/sys/bus/pci/devices/{Pf}/sriov_numvfs";
+    private string Autoprobe => $"/sys/bus/pci/devices/{Pf}/sriov_drivers_autoprobe";
+
+    public override string Target => Numvfs;
+
+    public override string Describe() => $"{Numvfs}: {OriginalVfs} -> {NewVfs}" +
+        (OriginalAutoprobe == "1" && NewVfs > 0 ? " (sriov_drivers_autoprobe 0 while the VFs appear)" : "");
+
+    public override string? Problem(OperationContext ctx) =>
+        base.Problem(ctx)
+        ?? (!Parsing.KernelText.IsPciAddress(Pf) ? "not a PCI address"
+            : OriginalVfs is < 0 or > 65535 || NewVfs is < 0 or > 65535 ? "a VF count is outside 0..65535"
+            : OriginalAutoprobe is not (null or "0" or "1") ? "sriov_drivers_autoprobe is not 0 or 1"
+            : !WriteAllowlist.IsAllowed(Numvfs, out var why) || !WriteAllowlist.IsAllowed(Autoprobe, out why) ? why
+            : null);
+
+    public override string Apply(OperationContext ctx)
+    {
+        var probeOff = OriginalAutoprobe == "1" && NewVfs > 0;
+        if (probeOff) ctx.WriteValue(Autoprobe, "0");
+        try { SetVfs(ctx, NewVfs); }
+        finally
+        {
+            // pci_device_can_probe() reads it only when a VF is added: the VFs made meanwhile stay driverless.
+            if (probeOff) ctx.WriteValue(Autoprobe, OriginalAutoprobe!);
+        }
+        return ctx.ReadValue(Numvfs) ?? throw new ApplyFailedException($"{Numvfs} cannot be read back");
+    }
+
+    /// <summary>
+    /// sriov_numvfs_store() in drivers/pci/iov.c changes a count only through 0 (-EBUSY otherwise), and the
+    /// PF driver may refuse or enable another count: the virtfnN links say what the kernel did.
+    /// </summary>
+    private void SetVfs(OperationContext ctx, int count)
+    {
+        var now = ctx.Vfs(Pf).Count;
+        if (now != 0 && count != 0) ctx.WriteValue(Numvfs, "0");
+        ctx.WriteValue(Numvfs, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (!ctx.Settle(() => ctx.Vfs(Pf).Count == count))
+            throw new ApplyFailedException($"{Pf}: the kernel shows {ctx.Vfs(Pf).Count} VFs after {count} was " +
+                "written to sriov_numvfs (the PF driver refused it or enabled another count)");
+    }
+
+    public override Undone Undo(OperationContext ctx, bool force)
+    {
+        ctx.CleanTemporaries(Numvfs);
+        ctx.CleanTemporaries(Autoprobe);
+        var vfs = ctx.Vfs(Pf);
+        var probe = OriginalAutoprobe is null ? null : ctx.ReadValue(Autoprobe);
+        if (vfs.Count == OriginalVfs && probe == OriginalAutoprobe) return new($"{Pf}: already {OriginalVfs} VFs", false);
+        if (vfs.Count != NewVfs && vfs.Count != OriginalVfs && vfs.Count != 0 && !force)
+            return new($"{Pf}: {vfs.Count} VFs now, not what kvmtune made ({NewVfs}); left alone " +
+                $"(--force restores {OriginalVfs})", true);
+        if (vfs.Count != OriginalVfs && vfs.Count > 0)
+        {
+            // Removing a VF that QEMU holds blocks until QEMU lets go: never start a write that would hang.
+            var holders = Devices.PciKernel.Holders(ctx.Fresh(), vfs);
+            if (holders.Count > 0)
+                return new($"{Pf}: not restored to {OriginalVfs} VFs: writing sriov_numvfs would block while " +
+                    $"{Devices.PciKernel.Describe(holders)}; stop those VMs and run the rollback again", true);
+        }
+        if (OriginalAutoprobe is not null && probe != OriginalAutoprobe) ctx.WriteValue(Autoprobe, OriginalAutoprobe);
+        if (vfs.Count != OriginalVfs) SetVfs(ctx, OriginalVfs);
+        return new($"{Pf}: {OriginalVfs} VFs restored", false);
     }
 }
 
@@ -273,7 +354,7 @@ public sealed record DriverOperation : Operation
         if (now != NewDriver && now != OriginalDriver && now is not null && !force)
             return new($"{Device}: moved to {now} since the apply; left alone " +
                 $"(--force binds it to {OriginalDriver ?? "no driver"})", true);
-        ctx.MoveDriver(Device, now, OriginalDriver, OriginalOverride);
+        ctx.MoveDriver(Device, now, OriginalDriver, OriginalOverride, forgetId: NewDriver == "vfio-pci");
         return new($"{Device}: back on {OriginalDriver ?? "no driver"}", false);
     }
 }
