@@ -365,23 +365,27 @@ public sealed record NamespaceOperation : Operation
     public required string Namespace { get; init; }
     public required string OriginalMode { get; init; }
     public required string NewMode { get; init; }
+    /// <summary>ndctl's -a: the alignment the region's devdax devices use (null: the kernel's default).</summary>
+    public string? Align { get; init; }
 
     public override string Target => Namespace;
 
+    private string[] CreateArgs => ["create-namespace", "-e", Namespace, "-m", NewMode, .. Align is null ? [] : new[] { "-a", Align }, "-f"];
+
     public override string Describe() =>
-        $"{Namespace}: mode {OriginalMode} -> {NewMode} (ndctl create-namespace -e {Namespace} -m {NewMode} -a 2M -f)";
+        $"{Namespace}: mode {OriginalMode} -> {NewMode} (ndctl {string.Join(' ', CreateArgs)})";
 
     public override string? Problem(OperationContext ctx) =>
         base.Problem(ctx)
         ?? (!Grammar.IsNamespace(Namespace) ? "not a namespace name such as namespace0.0"
             : !Grammar.NamespaceModes.Contains(OriginalMode) || !Grammar.NamespaceModes.Contains(NewMode) ? "not an ndctl mode"
+            : Align is not null && !Grammar.IsAlignment(Align) ? "its alignment is not like 4K, 2M or 1G"
             : !ctx.Tree.IsLive ? "namespaces are reconfigured on the live host only, not under --root"
             : null);
 
     public override string Apply(OperationContext ctx)
     {
-        // 2 MiB, the page size QEMU's memory-backend-file maps a devdax device with (its align=).
-        ctx.Programs.Run(SystemProgram.Ndctl, ["create-namespace", "-e", Namespace, "-m", NewMode, "-a", "2M", "-f"]);
+        ctx.Programs.Run(SystemProgram.Ndctl, CreateArgs);
         return ctx.NamespaceMode(Namespace) ?? throw new ApplyFailedException($"{Namespace} is gone after ndctl");
     }
 
@@ -426,6 +430,9 @@ public static class Grammar
     public static bool IsNamespace(string? v) =>
         v is not null && v.StartsWith("namespace", StringComparison.Ordinal) && v.Length <= 32
         && v[9..].Split('.') is [var a, var b] && a.Length > 0 && b.Length > 0 && a.All(char.IsAsciiDigit) && b.All(char.IsAsciiDigit);
+
+    public static bool IsAlignment(string? v) =>
+        v is { Length: >= 2 and <= 8 } && v[^1] is 'K' or 'M' or 'G' && v[..^1].All(char.IsAsciiDigit);
 
     public static bool IsPageSize(string? v) =>
         v is { Length: >= 2 and <= 8 } && v[^1] is 'M' or 'G' && v[..^1].All(char.IsAsciiDigit);
