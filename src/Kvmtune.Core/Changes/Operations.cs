@@ -151,7 +151,8 @@ public sealed record SriovOperation : Operation
         ctx.CleanTemporaries(Autoprobe);
         var vfs = ctx.Vfs(Pf);
         var probe = OriginalAutoprobe is null ? null : ctx.ReadValue(Autoprobe);
-        if (vfs.Count == OriginalVfs && probe == OriginalAutoprobe) return new($"{Pf}: already {OriginalVfs} VFs", false);
+        if (vfs.Count == OriginalVfs && probe == OriginalAutoprobe)
+            return new($"{Pf}: already {OriginalVfs} VFs", false);
         if (vfs.Count != NewVfs && vfs.Count != OriginalVfs && vfs.Count != 0 && !force)
             return new($"{Pf}: {vfs.Count} VFs now, not what kvmtune made ({NewVfs}); left alone " +
                 $"(--force restores {OriginalVfs})", true);
@@ -370,7 +371,8 @@ public sealed record NamespaceOperation : Operation
 
     public override string Target => Namespace;
 
-    private string[] CreateArgs => ["create-namespace", "-e", Namespace, "-m", NewMode, .. Align is null ? [] : new[] { "-a", Align }, "-f"];
+    private string[] CreateArgs =>
+        ["create-namespace", "-e", Namespace, "-m", NewMode, .. Align is null ? [] : new[] { "-a", Align }, "-f"];
 
     public override string Describe() =>
         $"{Namespace}: mode {OriginalMode} -> {NewMode} (ndctl {string.Join(' ', CreateArgs)})";

@@ -11,7 +11,8 @@ public static partial class WriteAllowlist
     private static readonly Regex[] Patterns =
     [
         Thp(), Ksm(), Cpufreq(), Cpuidle(), Epb(), Pstate(), Boost(), NodeHugepages(), GlobalHugepages(), KvmParams(),
-        HaltpollParams(), BlockQueue(), NumaBalancing(), IrqAffinity(), PciSriov(), PciAutoprobe(), PciDriverOverride(), PciDriverBind(),
+        HaltpollParams(), BlockQueue(), NumaBalancing(), IrqAffinity(), PciSriov(), PciAutoprobe(),
+        PciDriverOverride(), PciDriverBind(),
     ];
 
     public static bool IsAllowed(string path, out string? reason)

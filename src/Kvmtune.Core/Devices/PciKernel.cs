@@ -30,7 +30,7 @@ public static class PciKernel
     public static bool DenylistDisabled(HostReader r) =>
         r.ReadText("/sys/module/vfio_pci/parameters/disable_denylist") is "Y" or "1";
 
-    /// <summary>A driver registers /sys/bus/pci/drivers/NAME when its module loads; nothing loads it on a bind.</summary>
+    /// <summary>A driver registers /sys/bus/pci/drivers/NAME when its module loads; a bind loads nothing.</summary>
     public static bool DriverLoaded(HostReader r, string driver) => r.Exists($"/sys/bus/pci/drivers/{driver}");
 
     /// <summary>
@@ -40,7 +40,8 @@ public static class PciKernel
     /// </summary>
     public static bool ManagesDmaForVfio(string driver) =>
         driver is "vfio-pci" or "pcieport" or "pci-stub"
-        || driver.EndsWith("_vfio_pci", StringComparison.Ordinal) || driver.EndsWith("-vfio-pci", StringComparison.Ordinal);
+        || driver.EndsWith("_vfio_pci", StringComparison.Ordinal)
+        || driver.EndsWith("-vfio-pci", StringComparison.Ordinal);
 
     public static bool IsVfioDriver(string? driver) =>
         driver is not null and not "pcieport" and not "pci-stub" && ManagesDmaForVfio(driver);
@@ -85,7 +86,7 @@ public static class PciKernel
     public static string Describe(IReadOnlyList<VfHolder> holders) =>
         string.Join(", ", holders.Select(h => $"{h.Vf} ({h.File} open by pid {h.Pid} {h.Comm ?? "?"})").Distinct());
 
-    /// <summary>The VFs a PF has now: its virtfnN links (pci_iov_add_virtfn in drivers/pci/iov.c makes one per VF).</summary>
+    /// <summary>A PF's VFs now: its virtfnN links (pci_iov_add_virtfn in drivers/pci/iov.c makes one each).</summary>
     public static IReadOnlyList<string> Vfs(HostReader r, string pf)
     {
         var dev = $"/sys/bus/pci/devices/{pf}";

@@ -28,7 +28,8 @@ public static class PmemPlanner
     /// </summary>
     public static PmemPlan DevdaxOperations(HostFacts f, HostReader r, string? only)
     {
-        var raw = f.Nvdimm.Namespaces.Where(n => n.Mode == "raw" && n.Name.StartsWith("namespace", StringComparison.Ordinal)).ToList();
+        var raw = f.Nvdimm.Namespaces
+            .Where(n => n.Mode == "raw" && n.Name.StartsWith("namespace", StringComparison.Ordinal)).ToList();
         var names = raw.Count == 0 ? "none" : string.Join(", ", raw.Select(n => n.Name));
         if (only is null)
             throw new InputException(null, null, "--namespace", "is required with --execute: reconfiguring a " +
@@ -39,7 +40,9 @@ public static class PmemPlanner
         var folder = DeviceReader.RegionFolders(r).FirstOrDefault(x => x.Name == ns.Region).Path is { } region
             ? $"{region}/{ns.Name}" : null;
         var disk = folder is not null && r.List(folder + "/block") is [var d] ? d : DiskName(ns.Name);
-        if (InUse(r, disk) is { } use)
+        // /sys/block/DISK links to the namespace's own block folder; gathered trees may hold only the latter.
+        var block = r.Exists($"/sys/block/{disk}") || folder is null ? $"/sys/block/{disk}" : $"{folder}/block/{disk}";
+        if (InUse(r, disk, block) is { } use)
             throw new RefusedException($"{ns.Name} (/dev/{disk}) is in use: {use}; reconfiguring it would destroy " +
                 "that data. Release it first");
         if (Signature(r, $"/dev/{disk}") is { } sig)
@@ -61,7 +64,7 @@ public static class PmemPlanner
         }], notes);
     }
 
-    /// <summary>nvdimm_namespace_disk_name() in drivers/nvdimm/namespace_devs.c: pmemX for X.0, pmemX.Y otherwise.</summary>
+    /// <summary>nvdimm_namespace_disk_name() (drivers/nvdimm/namespace_devs.c): pmemX for X.0, else pmemX.Y.</summary>
     private static string DiskName(string ns)
     {
         var (region, index) = (ns[9..].Split('.')[0], ns[9..].Split('.')[1]);
@@ -69,20 +72,22 @@ public static class PmemPlanner
     }
 
     /// <summary>What uses a pmem disk or its partitions: holders (dm, md), mounts, swap.</summary>
-    private static string? InUse(HostReader r, string disk)
+    private static string? InUse(HostReader r, string disk, string block)
     {
         var parts = new List<string> { disk };
-        parts.AddRange((r.List($"/sys/block/{disk}") ?? []).Where(p => p.StartsWith(disk + "p", StringComparison.Ordinal)));
+        parts.AddRange((r.List(block) ?? []).Where(p => p.StartsWith(disk + "p", StringComparison.Ordinal)));
         foreach (var p in parts)
         {
-            var dir = p == disk ? $"/sys/block/{disk}" : $"/sys/block/{disk}/{p}";
-            if (r.List(dir + "/holders") is { Count: > 0 } holders) return $"{p} is held by {string.Join(", ", holders)}";
+            var dir = p == disk ? block : $"{block}/{p}";
+            if (r.List(dir + "/holders") is { Count: > 0 } holders)
+                return $"{p} is held by {string.Join(", ", holders)}";
         }
         foreach (var line in (r.ReadAll("/proc/mounts") ?? "").Split('\n'))
             if (line.Split(' ') is [var dev, var at, ..] && parts.Any(p => dev == "/dev/" + p))
                 return $"{dev} is mounted at {at}";
         foreach (var line in (r.ReadAll("/proc/swaps") ?? "").Split('\n').Skip(1))
-            if (line.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var dev, ..] && parts.Any(p => dev == "/dev/" + p))
+            if (line.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var dev, ..]
+                && parts.Any(p => dev == "/dev/" + p))
                 return $"{dev} is swap";
         return null;
     }
@@ -98,7 +103,8 @@ public static class PmemPlanner
         if (head is null) return null;
         bool At(int offset, string magic) =>
             head.Length >= offset + magic.Length && Encoding.ASCII.GetString(head, offset, magic.Length) == magic;
-        bool Bytes(int offset, byte a, byte b) => head.Length > offset + 1 && head[offset] == a && head[offset + 1] == b;
+        bool Bytes(int offset, byte a, byte b) =>
+            head.Length > offset + 1 && head[offset] == a && head[offset + 1] == b;
         if (Bytes(1080, 0x53, 0xEF)) return "an ext2/3/4 file system";
         if (At(0, "XFSB")) return "an XFS file system";
         if (At(65600, "_BHRfS_M")) return "a btrfs file system";
@@ -109,7 +115,7 @@ public static class PmemPlanner
         return null;
     }
 
-    /// <summary>The first bytes of a device (never the whole of it); a link in a tree is not followed out of it.</summary>
+    /// <summary>The first bytes of a device (never all of it); a link in a tree is not followed out of it.</summary>
     private static byte[]? ReadHead(HostReader r, string device, int count)
     {
         var physical = r.Physical(device);
@@ -151,7 +157,8 @@ public static class PmemPlanner
         var ipmctl = f.Userspace.Tool("ipmctl") is not null;
         var ndctl = f.Userspace.Tool("ndctl") is not null;
         if (!ipmctl || !ndctl)
-            steps.Add($"apt-get install {string.Join(' ', new[] { ipmctl ? null : "ipmctl", ndctl ? null : "ndctl" }.OfType<string>())}" +
+            steps.Add("apt-get install " +
+                string.Join(' ', new[] { ipmctl ? null : "ipmctl", ndctl ? null : "ndctl" }.OfType<string>()) +
                 "   # or your distribution's packages (guide 4.1)");
         if (n.Regions.Count == 0)
         {
@@ -173,7 +180,8 @@ public static class PmemPlanner
                 if (IsKmem(d))
                 {
                     // Its memory belongs to the host's allocator now: a VM given it would corrupt the host.
-                    steps.Add($"#   {d.DevicePath}: system RAM (kmem, node {d.TargetNode?.ToString() ?? "?"}), not for VMs");
+                    steps.Add($"#   {d.DevicePath}: system RAM (kmem, node {d.TargetNode?.ToString() ?? "?"}), " +
+                        "not for VMs");
                     steps.Add(KmemToDevdax(d));
                     continue;
                 }
@@ -182,8 +190,8 @@ public static class PmemPlanner
             }
             var raw = inRegion.Where(x => x.Mode == "raw" && x.Name.StartsWith("namespace", StringComparison.Ordinal)).ToList();
             foreach (var ns in raw)
-                steps.Add($"ndctl create-namespace -m dax -e {ns.Name} -f          # {ns.Name} to devdax, destroying its " +
-                    $"data (guide 4.2; kvmtune pmem plan --execute --namespace {ns.Name})");
+                steps.Add($"ndctl create-namespace -m dax -e {ns.Name} -f          # {ns.Name} to devdax, " +
+                    $"destroying its data (guide 4.2; kvmtune pmem plan --execute --namespace {ns.Name})");
             if (raw.Count == 0 && dax.Count == 0)
                 steps.Add($"ndctl create-namespace -m dax -r {region.Name}          # a devdax namespace on {region.Name} (guide 4.2)");
         }

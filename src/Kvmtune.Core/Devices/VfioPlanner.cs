@@ -22,7 +22,8 @@ public static class VfioPlanner
         var dev = Find(f, pf, "PF");
         if (dev.Physfn is not null) throw new InputException(null, null, pf, $"is a VF (of {dev.Physfn}), not a PF");
         if (dev.SriovTotalvfs is not int total || total == 0)
-            throw new InputException(null, null, pf, "has no SR-IOV capability (no sriov_totalvfs): it cannot have VFs");
+            throw new InputException(null, null, pf,
+                "has no SR-IOV capability (no sriov_totalvfs): it cannot have VFs");
         if (count < 0 || count > total)
             throw new InputException(null, null, "--count", $"{count} is outside 0..{total} (sriov_totalvfs of {pf})");
         // sriov_numvfs_store() in drivers/pci/iov.c: -ENOENT "no driver bound to device; cannot configure SR-IOV".
@@ -97,9 +98,13 @@ public static class VfioPlanner
                 $"{string.Join(", ", blockers.Select(b => $"{b.Address} (driver {b.Driver})"))}; bind those to " +
                 "vfio-pci or unbind them first (vfio opens a group only when every driver in it is a vfio driver, " +
                 "pci-stub or pcieport)");
+        if (dev.Driver == "vfio-pci") return new VfioPlan([], [$"{bdf} is on vfio-pci already"]);
+        // An unbind from a vfio driver waits until the device's user lets go (vfio_unregister_group_dev).
+        if (PciKernel.Holders(r, [bdf]) is { Count: > 0 } open)
+            throw new RefusedException($"{bdf} is in use: {PciKernel.Describe(open)}; moving it would block until " +
+                "that VM stops");
         var overrideText = r.ReadText($"/sys/bus/pci/devices/{bdf}/driver_override");
         var notes = new List<string>();
-        if (dev.Driver == "vfio-pci") return new VfioPlan([], [$"{bdf} is on vfio-pci already"]);
         if (PciKernel.IsVfioDriver(dev.Driver))
             notes.Add($"{bdf} is on {dev.Driver}, a vfio-pci variant driver QEMU can use as it is");
         return new VfioPlan([new DriverOperation

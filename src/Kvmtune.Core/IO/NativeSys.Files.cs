@@ -103,14 +103,21 @@ public static partial class NativeSys
         // struct open_how { u64 flags; u64 mode; u64 resolve; }
         Span<ulong> how = [(ulong)(uint)flags, (ulong)(uint)mode, resolve];
         var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        long rc;
-        unsafe
+        // EAGAIN: a rename anywhere raced a ".." in the walk under RESOLVE_IN_ROOT/BENEATH, and openat2(2) says to
+        // retry (relative sysfs links are full of ".."; a busy machine renames all the time).
+        for (var attempt = 0; ; attempt++)
         {
-            fixed (ulong* h = how)
-            fixed (byte* p = bytes)
-                rc = Syscall(SysOpenat2, dirFd, (nint)p, (nint)h, 24);
+            long rc;
+            unsafe
+            {
+                fixed (ulong* h = how)
+                fixed (byte* p = bytes)
+                    rc = Syscall(SysOpenat2, dirFd, (nint)p, (nint)h, 24);
+            }
+            if (rc >= 0) return (int)rc;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno != 11 || attempt >= 100) return -errno;
         }
-        return rc < 0 ? -Marshal.GetLastPInvokeError() : (int)rc;
     }
 
     /// <summary>openat(2); -errno on failure.</summary>

@@ -37,7 +37,8 @@ public sealed class DriverUndoTests
     [InlineData(true, true, "vfio-pci")]   // the whole move
     [InlineData(false, true, null)]        // unbound by someone, driver_override untouched
     [InlineData(true, true, "c6xx")]       // bound elsewhere since
-    public void Undo_restores_driver_and_override_from_every_half_done_state(bool overrideWritten, bool unbound, string? boundTo)
+    public void Undo_restores_driver_and_override_from_every_half_done_state(
+        bool overrideWritten, bool unbound, string? boundTo)
     {
         using var h = VfHost(out var emu);
         using var _ = emu;

@@ -28,7 +28,7 @@ public sealed class VfioTests
         SysfsPciEmulator.WaitFor(() => VfCount(h, pf) == count, $"{count} VFs");
     }
 
-    /// <summary>A QAT C62x PF on c6xx, vfio-pci loaded; with denylistOff, vfio-pci was loaded with disable_denylist=1.</summary>
+    /// <summary>A QAT C62x PF on c6xx and vfio-pci loaded (with denylistOff, with disable_denylist=1).</summary>
     private static SyntheticHost QatHost(bool denylistOff = true, bool autoprobe = false)
     {
         var h = new SyntheticHost();
@@ -39,7 +39,8 @@ public sealed class VfioTests
         return h;
     }
 
-    private static SysfsPciEmulator QatEmulator(SyntheticHost h) => new(h.Tree, "0x37c9", "c6xxvf", 20) { QatPf = true };
+    private static SysfsPciEmulator QatEmulator(SyntheticHost h) =>
+        new(h.Tree, "0x37c9", "c6xxvf", 20) { QatPf = true };
 
     [Fact]
     public void Create_vfs_on_qat_enables_every_vf_with_autoprobe_off_says_so_first_and_rollback_restores_the_tree()
@@ -65,6 +66,30 @@ public sealed class VfioTests
     }
 
     [Fact]
+    public void A_vf_made_without_a_driver_binds_to_vfio_pci_and_rollback_leaves_it_driverless()
+    {
+        using var h = QatHost(autoprobe: true);
+        using var emu = QatEmulator(h);
+        WithVfs(h, QatVfs);
+        var vf = "0000:6b:02.7";
+        DriverOf(h, vf).Should().BeNull();
+        var before = TreeState.Of(h.Root);
+        var bind = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
+        bind.ExitCode.Should().Be(0, bind.Stderr);
+        bind.Stdout.Should().Contain($"{vf}: driver none -> vfio-pci");
+        DriverOf(h, vf).Should().Be("vfio-pci");
+        h.Tree.Link("/proc/4242/fd/9", "/dev/vfio/35");
+        h.Set("/proc/4242/comm", "qemu-system-x86");
+        var again = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
+        again.Stdout.Should().Contain("on vfio-pci already");
+        h.Remove("/proc/4242");
+        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        SysfsPciEmulator.WaitFor(() => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n",
+            "driver_override cleared");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
     public void A_qat_count_other_than_all_is_refused_before_anything_is_written()
     {
         using var h = QatHost();
@@ -83,7 +108,8 @@ public sealed class VfioTests
         var before = TreeState.Of(h.Root);
         var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
         run.ExitCode.Should().Be(3);
-        run.Stderr.Should().Contain("no driver bound to device; cannot configure SR-IOV").And.NotContain("sriov_totalvfs");
+        run.Stderr.Should().Contain("no driver bound to device; cannot configure SR-IOV")
+            .And.NotContain("sriov_totalvfs");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
@@ -250,8 +276,8 @@ public sealed class VfioTests
         DriverOf(h, SyntheticHost.Nic).Should().Be("vfio-pci");
         KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
         SysfsPciEmulator.WaitFor(() => DriverOf(h, SyntheticHost.Nic) == "ice", "ice back");
-        SysfsPciEmulator.WaitFor(() => File.ReadAllText(h.Tree.Physical($"{Dev(SyntheticHost.Nic)}/driver_override")) == "(null)\n",
-            "driver_override cleared");
+        var nicOverride = h.Tree.Physical($"{Dev(SyntheticHost.Nic)}/driver_override");
+        SysfsPciEmulator.WaitFor(() => File.ReadAllText(nicOverride) == "(null)\n", "driver_override cleared");
         before.Diff(TreeState.Of(h.Root)).Where(l => !l.StartsWith("+ /var/lib/kvmtune")).Should().BeEmpty();
     }
 

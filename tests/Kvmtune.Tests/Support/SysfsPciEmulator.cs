@@ -22,7 +22,8 @@ public sealed class SysfsPciEmulator : IDisposable
         _firstGroup = firstGroup;
         _watcher = new FileSystemWatcher(tree.Physical("/sys"))
         {
-            IncludeSubdirectories = true, NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
+            IncludeSubdirectories = true,
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
         };
         _watcher.Changed += (_, e) => { lock (_gate) Handle(e.FullPath); };
         // kvmtune replaces a tree's attribute file whole (a new file renamed over it), where sysfs is written in place.
@@ -95,9 +96,10 @@ public sealed class SysfsPciEmulator : IDisposable
     private bool Probes(string dev, string driver)
     {
         if (driver != "vfio-pci") return true;
-        var id = (File.ReadAllText(Path.Combine(dev, "vendor")).Trim(), File.ReadAllText(Path.Combine(dev, "device")).Trim());
+        var vendor = File.ReadAllText(Path.Combine(dev, "vendor")).Trim();
+        var device = File.ReadAllText(Path.Combine(dev, "device")).Trim();
         var disabled = _tree.Physical("/sys/module/vfio_pci/parameters/disable_denylist");
-        return !Kvmtune.Core.Devices.PciKernel.OnDenylist(id.Item1, id.Item2)
+        return !Kvmtune.Core.Devices.PciKernel.OnDenylist(vendor, device)
             || File.Exists(disabled) && File.ReadAllText(disabled).Trim() == "Y";
     }
 
@@ -114,7 +116,8 @@ public sealed class SysfsPciEmulator : IDisposable
         if (pfDriver is null) { Show(now); return; }
         // adf_do_enable_sriov()/adf_do_disable_sriov() in adf_sriov.c: -EBUSY while the host uses the device, which
         // adf_dev_get() marks with a reference on the driver's module.
-        var module = new FileInfo(_tree.Physical($"/sys/bus/pci/drivers/{Path.GetFileName(pfDriver)}/module")).LinkTarget;
+        var driverDir = _tree.Physical($"/sys/bus/pci/drivers/{Path.GetFileName(pfDriver)}");
+        var module = new FileInfo(Path.Combine(driverDir, "module")).LinkTarget;
         var refcnt = module is null ? null : _tree.Physical($"/sys/module/{Path.GetFileName(module)}/refcnt");
         if (QatPf && File.Exists(refcnt) && File.ReadAllText(refcnt).Trim() != "0") { Show(now); return; }
         foreach (var link in Directory.GetFileSystemEntries(physicalPf, "virtfn*"))

@@ -9,9 +9,15 @@ public static class PmemCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var execute = new Option<bool>("--execute") { Description = "Run the namespace step for --namespace: ndctl create-namespace -m devdax, which destroys the " +
-            "namespace's data (journaled: rollback restores the mode, not the data)" };
-        var ns = new Option<string?>("--namespace") { Description = "The raw namespace to turn into devdax (required with --execute)", HelpName = "NAME" };
+        var execute = new Option<bool>("--execute")
+        {
+            Description = "Run the namespace step for --namespace: ndctl create-namespace -m devdax, which destroys " +
+                "the namespace's data (journaled: rollback restores the mode, not the data)",
+        };
+        var ns = new Option<string?>("--namespace")
+        {
+            Description = "The raw namespace to turn into devdax (required with --execute)", HelpName = "NAME",
+        };
         var journal = Apply.JournalOptions.Dir();
         var plan = new Command("plan", "Print the steps (ipmctl goal, reboot, ndctl create-namespace -m dax) for this machine; --execute runs the namespace step") { execute, ns, journal };
         plan.SetAction(parse =>

@@ -17,7 +17,7 @@ public static class Section3_2_1_Numa
         yield return Irqbalance(c);
     }
 
-    /// <summary>Devices bound to vfio-pci or a variant: their guest memory is pinned, so balancing cannot move it.</summary>
+    /// <summary>Devices on vfio-pci or a variant: their guest memory is pinned, so balancing cannot move it.</summary>
     public static IReadOnlyList<PciDevice> VfioDevices(AuditContext c) =>
         c.Facts.Pci.Where(p => Core.Devices.PciKernel.IsVfioDriver(p.Driver)).ToList();
 

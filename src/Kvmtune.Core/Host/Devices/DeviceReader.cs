@@ -149,7 +149,8 @@ public static class DeviceReader
             var region = t?.Split('/').FirstOrDefault(p => KernelText.Suffix(p, "region") is not null);
             if (region is null || regionDirs.Any(x => x.Name == region)) continue;
             var abs = ResolveRelative("/sys/bus/dax/devices", t!);
-            regionDirs.Add((region, abs[..(abs.IndexOf("/" + region + "/", StringComparison.Ordinal) + region.Length + 1)]));
+            var end = abs.IndexOf("/" + region + "/", StringComparison.Ordinal) + region.Length + 1;
+            regionDirs.Add((region, abs[..end]));
         }
         return regionDirs;
     }
