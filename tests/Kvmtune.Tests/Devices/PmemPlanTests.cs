@@ -93,6 +93,22 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
         run.Stderr.Should().Contain("not with --root");
     }
 
+    [Theory]
+    [InlineData(null, "2M")]
+    [InlineData("1073741824", "1G")]
+    public void Ndctl_is_asked_for_the_alignment_the_region_s_devdax_devices_use(string? align, string expected)
+    {
+        using var t = new TestTree();
+        t.CopyFrom(fixtures.Root(Fixture));
+        if (align is not null) t.File($"{Region0}/dax0.0/align", align + "\n");
+        var reader = new Kvmtune.Core.IO.HostReader(t.Root);
+        var plan = Kvmtune.Core.Devices.PmemPlanner.DevdaxOperations(Kvmtune.Core.Host.HostFacts.Read(reader), reader,
+            "namespace0.3");
+        plan.Operations.Single().Describe().Should()
+            .Contain($"create-namespace -e namespace0.3 -m devdax -a {expected} -f");
+        plan.Notes.Should().ContainSingle(n => n.Contains("restores its mode (raw), not its data"));
+    }
+
     public static TheoryData<string, string> InUse() => new()
     {
         { "mount", "/dev/pmem0.3 is mounted at /srv/pm" },
@@ -114,7 +130,7 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
                 var mounts = File.ReadAllText(t.Physical("/proc/mounts"));
                 t.File("/proc/mounts", mounts + "/dev/pmem0.3 /srv/pm ext4 rw 0 0\n");
                 break;
-            // the holders folder of the namespace's block device (a device-mapper target on it)
+            // bd_link_disk_holder() (block/holder.c) links a stacked device (dm, md) into the disk's holders folder
             case "holder":
                 t.Link($"{Region0}/namespace0.3/block/pmem0.3/holders/dm-3", "../../../../../../../virtual/block/dm-3");
                 break;
