@@ -73,7 +73,7 @@ echo AUDIT-END
 if [ -x /usr/bin/ndctl ]; then
   mkdir -p /run /var/lib
   echo "ns_before=$(ls /sys/bus/nd/devices | tr '\n' ' ')"
-  /kvmtune pmem plan --execute --journal-dir /tmp/journal
+  /kvmtune pmem plan --execute --namespace namespace0.0 --journal-dir /tmp/journal
   echo "pmem_exec_rc=$?"
   echo "dax_after=$(ls /dev/dax* 2>/dev/null | tr '\n' ' ')"
   /kvmtune history --journal-dir /tmp/journal

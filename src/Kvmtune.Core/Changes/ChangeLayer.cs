@@ -279,8 +279,10 @@ public sealed class ChangeLayer : IDisposable
         {
             try
             {
-                events.Add(ops[j].Undo(_ctx, force: true).Line);
-                ops[j] = ops[j] with { RolledBack = DateTimeOffset.UtcNow.ToString("O") };
+                var undone = ops[j].Undo(_ctx, force: true);
+                events.Add(undone.Line);
+                // Left alone even when forced (a VF QEMU holds): a later rollback must still find it to undo.
+                if (!undone.Conflict) ops[j] = ops[j] with { RolledBack = DateTimeOffset.UtcNow.ToString("O") };
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ApplyFailedException)
             {

@@ -83,6 +83,27 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         }
     }
 
+    /// <summary>A reader with nothing cached: the kernel's state just changed.</summary>
+    public HostReader Fresh() => new(Tree.Root);
+
+    /// <summary>A PF's VFs as the kernel shows them now.</summary>
+    public IReadOnlyList<string> Vfs(string pf) => Devices.PciKernel.Vfs(Fresh(), pf);
+
+    /// <summary>
+    /// Whether a condition holds, waiting up to 2 s for it: a sysfs write is synchronous, but the test tree's
+    /// emulator answers from another thread.
+    /// </summary>
+    public bool Settle(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) return false;
+            Thread.Sleep(10);
+        }
+        return true;
+    }
+
     public string? CurrentDriver(string bdf)
     {
         var target = Tree.ReadLink($"/sys/bus/pci/devices/{bdf}/driver");
@@ -93,7 +114,9 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     /// Moves a PCI device to another driver the way the guide does: driver_override where the kernel has it (else
     /// new_id), unbind from the current driver, bind to the new one; then checks the driver link shows it.
     /// </summary>
-    public void MoveDriver(string bdf, string? from, string? to, string overrideValue)
+    /// <param name="forgetId">Undoing a move to vfio-pci: remove the id new_id taught it, whatever the device's
+    /// driver is now (a bind that failed left the device with none).</param>
+    public void MoveDriver(string bdf, string? from, string? to, string overrideValue, bool forgetId = false)
     {
         var dev = $"/sys/bus/pci/devices/{bdf}";
         if (ReadValue(dev + "/driver_override") is not null) WriteValue(dev + "/driver_override", overrideValue);
@@ -104,14 +127,17 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
             var id = $"{ReadPlain(dev + "/vendor")} {ReadPlain(dev + "/device")}";
             if (to == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/new_id", id);
             else if (from == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", id);
+            else if (forgetId)
+            {
+                // remove_id_store() answers ENODEV for an id it does not hold: the apply stopped before new_id.
+                try { WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", id); }
+                catch (ApplyFailedException) { }
+            }
         }
         var current = CurrentDriver(bdf);
         if (current is not null && current != to) WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);
         if (to is not null && CurrentDriver(bdf) != to) WriteExact($"/sys/bus/pci/drivers/{to}/bind", bdf);
-        // A real bind is synchronous; the test tree's emulator answers from another thread.
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        while (CurrentDriver(bdf) != to && DateTime.UtcNow < deadline) Thread.Sleep(10);
-        if (CurrentDriver(bdf) != to)
+        if (!Settle(() => CurrentDriver(bdf) == to))
             throw new ApplyFailedException($"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding to {to ?? "none"}");
     }
 

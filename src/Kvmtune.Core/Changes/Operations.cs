@@ -19,6 +19,7 @@ public sealed record Undone(string Line, bool Conflict);
 [JsonDerivedType(typeof(ModuleReloadOperation), "module-reload")]
 [JsonDerivedType(typeof(DriverOperation), "driver")]
 [JsonDerivedType(typeof(NamespaceOperation), "namespace")]
+[JsonDerivedType(typeof(SriovOperation), "sriov")]
 public abstract record Operation
 {
     public int Seq { get; init; }
@@ -103,6 +104,87 @@ public sealed record ValueOperation : Operation
             ctx.WriteValue(Path, "0");
         ctx.WriteValue(Path, Original);
         return new($"{Path}: restored {Original}", false);
+    }
+}
+
+/// <summary>
+/// A PF's VF count (sriov_numvfs), with sriov_drivers_autoprobe off while new VFs appear so that no host VF driver
+/// takes them before vfio-pci. Both originals are journaled; undo restores the count with autoprobe as it was, so
+/// VFs that come back get the drivers they had.
+/// </summary>
+public sealed record SriovOperation : Operation
+{
+    public required string Pf { get; init; }
+    public required int OriginalVfs { get; init; }
+    public required int NewVfs { get; init; }
+    /// <summary>sriov_drivers_autoprobe as it was ("0" or "1"); null where the kernel has no such file.</summary>
+    public string? OriginalAutoprobe { get; init; }
+
+    private string Numvfs => $"/sys/bus/pci/devices/{Pf}/sriov_numvfs";
+    private string Autoprobe => $"/sys/bus/pci/devices/{Pf}/sriov_drivers_autoprobe";
+
+    public override string Target => Numvfs;
+
+    public override string Describe() => $"{Numvfs}: {OriginalVfs} -> {NewVfs}" +
+        (OriginalAutoprobe == "1" && NewVfs > 0 ? " (sriov_drivers_autoprobe 0 while the VFs appear)" : "");
+
+    public override string? Problem(OperationContext ctx) =>
+        base.Problem(ctx)
+        ?? (!Parsing.KernelText.IsPciAddress(Pf) ? "not a PCI address"
+            : OriginalVfs is < 0 or > 65535 || NewVfs is < 0 or > 65535 ? "a VF count is outside 0..65535"
+            : OriginalAutoprobe is not (null or "0" or "1") ? "sriov_drivers_autoprobe is not 0 or 1"
+            : !WriteAllowlist.IsAllowed(Numvfs, out var why) || !WriteAllowlist.IsAllowed(Autoprobe, out why) ? why
+            : null);
+
+    public override string Apply(OperationContext ctx)
+    {
+        var probeOff = OriginalAutoprobe == "1" && NewVfs > 0;
+        if (probeOff) ctx.WriteValue(Autoprobe, "0");
+        try { SetVfs(ctx, NewVfs); }
+        finally
+        {
+            // pci_device_can_probe() reads it only when a VF is added: the VFs made meanwhile stay driverless.
+            if (probeOff) ctx.WriteValue(Autoprobe, OriginalAutoprobe!);
+        }
+        return ctx.ReadValue(Numvfs) ?? throw new ApplyFailedException($"{Numvfs} cannot be read back");
+    }
+
+    /// <summary>
+    /// sriov_numvfs_store() in drivers/pci/iov.c changes a count only through 0 (-EBUSY otherwise), and the
+    /// PF driver may refuse or enable another count: the virtfnN links say what the kernel did.
+    /// </summary>
+    private void SetVfs(OperationContext ctx, int count)
+    {
+        var now = ctx.Vfs(Pf).Count;
+        if (now != 0 && count != 0) ctx.WriteValue(Numvfs, "0");
+        ctx.WriteValue(Numvfs, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (!ctx.Settle(() => ctx.Vfs(Pf).Count == count))
+            throw new ApplyFailedException($"{Pf}: the kernel shows {ctx.Vfs(Pf).Count} VFs after {count} was " +
+                "written to sriov_numvfs (the PF driver refused it or enabled another count)");
+    }
+
+    public override Undone Undo(OperationContext ctx, bool force)
+    {
+        ctx.CleanTemporaries(Numvfs);
+        ctx.CleanTemporaries(Autoprobe);
+        var vfs = ctx.Vfs(Pf);
+        var probe = OriginalAutoprobe is null ? null : ctx.ReadValue(Autoprobe);
+        if (vfs.Count == OriginalVfs && probe == OriginalAutoprobe)
+            return new($"{Pf}: already {OriginalVfs} VFs", false);
+        if (vfs.Count != NewVfs && vfs.Count != OriginalVfs && vfs.Count != 0 && !force)
+            return new($"{Pf}: {vfs.Count} VFs now, not what kvmtune made ({NewVfs}); left alone " +
+                $"(--force restores {OriginalVfs})", true);
+        if (vfs.Count != OriginalVfs && vfs.Count > 0)
+        {
+            // Removing a VF that QEMU holds blocks until QEMU lets go: never start a write that would hang.
+            var holders = Devices.PciKernel.Holders(ctx.Fresh(), vfs);
+            if (holders.Count > 0)
+                return new($"{Pf}: not restored to {OriginalVfs} VFs: writing sriov_numvfs would block while " +
+                    $"{Devices.PciKernel.Describe(holders)}; stop those VMs and run the rollback again", true);
+        }
+        if (OriginalAutoprobe is not null && probe != OriginalAutoprobe) ctx.WriteValue(Autoprobe, OriginalAutoprobe);
+        if (vfs.Count != OriginalVfs) SetVfs(ctx, OriginalVfs);
+        return new($"{Pf}: {OriginalVfs} VFs restored", false);
     }
 }
 
@@ -291,7 +373,7 @@ public sealed record DriverOperation : Operation
         if (now != NewDriver && now != OriginalDriver && now is not null && !force)
             return new($"{Device}: moved to {now} since the apply; left alone " +
                 $"(--force binds it to {OriginalDriver ?? "no driver"})", true);
-        ctx.MoveDriver(Device, now, OriginalDriver, OriginalOverride);
+        ctx.MoveDriver(Device, now, OriginalDriver, OriginalOverride, forgetId: NewDriver == "vfio-pci");
         return new($"{Device}: back on {OriginalDriver ?? "no driver"}", false);
     }
 }
@@ -302,23 +384,28 @@ public sealed record NamespaceOperation : Operation
     public required string Namespace { get; init; }
     public required string OriginalMode { get; init; }
     public required string NewMode { get; init; }
+    /// <summary>ndctl's -a: the alignment the region's devdax devices use (null: the kernel's default).</summary>
+    public string? Align { get; init; }
 
     public override string Target => Namespace;
 
+    private string[] CreateArgs =>
+        ["create-namespace", "-e", Namespace, "-m", NewMode, .. Align is null ? [] : new[] { "-a", Align }, "-f"];
+
     public override string Describe() =>
-        $"{Namespace}: mode {OriginalMode} -> {NewMode} (ndctl create-namespace -e {Namespace} -m {NewMode} -a 2M -f)";
+        $"{Namespace}: mode {OriginalMode} -> {NewMode} (ndctl {string.Join(' ', CreateArgs)})";
 
     public override string? Problem(OperationContext ctx) =>
         base.Problem(ctx)
         ?? (!Grammar.IsNamespace(Namespace) ? "not a namespace name such as namespace0.0"
             : !Grammar.NamespaceModes.Contains(OriginalMode) || !Grammar.NamespaceModes.Contains(NewMode) ? "not an ndctl mode"
+            : Align is not null && !Grammar.IsAlignment(Align) ? "its alignment is not like 4K, 2M or 1G"
             : !ctx.Tree.IsLive ? "namespaces are reconfigured on the live host only, not under --root"
             : null);
 
     public override string Apply(OperationContext ctx)
     {
-        // 2 MiB, the page size QEMU's memory-backend-file maps a devdax device with (its align=).
-        ctx.Programs.Run(SystemProgram.Ndctl, ["create-namespace", "-e", Namespace, "-m", NewMode, "-a", "2M", "-f"]);
+        ctx.Programs.Run(SystemProgram.Ndctl, CreateArgs);
         return ctx.NamespaceMode(Namespace) ?? throw new ApplyFailedException($"{Namespace} is gone after ndctl");
     }
 
@@ -363,6 +450,9 @@ public static class Grammar
     public static bool IsNamespace(string? v) =>
         v is not null && v.StartsWith("namespace", StringComparison.Ordinal) && v.Length <= 32
         && v[9..].Split('.') is [var a, var b] && a.Length > 0 && b.Length > 0 && a.All(char.IsAsciiDigit) && b.All(char.IsAsciiDigit);
+
+    public static bool IsAlignment(string? v) =>
+        v is { Length: >= 2 and <= 8 } && v[^1] is 'K' or 'M' or 'G' && v[..^1].All(char.IsAsciiDigit);
 
     public static bool IsPageSize(string? v) =>
         v is { Length: >= 2 and <= 8 } && v[^1] is 'M' or 'G' && v[..^1].All(char.IsAsciiDigit);

@@ -11,7 +11,8 @@ public static partial class WriteAllowlist
     private static readonly Regex[] Patterns =
     [
         Thp(), Ksm(), Cpufreq(), Cpuidle(), Epb(), Pstate(), Boost(), NodeHugepages(), GlobalHugepages(), KvmParams(),
-        HaltpollParams(), BlockQueue(), NumaBalancing(), IrqAffinity(), PciSriov(), PciDriverOverride(), PciDriverBind(),
+        HaltpollParams(), BlockQueue(), NumaBalancing(), IrqAffinity(), PciSriov(), PciAutoprobe(),
+        PciDriverOverride(), PciDriverBind(),
     ];
 
     public static bool IsAllowed(string path, out string? reason)
@@ -51,6 +52,8 @@ public static partial class WriteAllowlist
     [GeneratedRegex(@"^/proc/sys/kernel/numa_balancing$")] private static partial Regex NumaBalancing();
     [GeneratedRegex(@"^/proc/irq/[0-9]+/smp_affinity_list$")] private static partial Regex IrqAffinity();
     [GeneratedRegex(@"^/sys/bus/pci/devices/[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]/sriov_numvfs$")] private static partial Regex PciSriov();
+    [GeneratedRegex(@"^/sys/bus/pci/devices/[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]/sriov_drivers_autoprobe$")]
+    private static partial Regex PciAutoprobe();
     [GeneratedRegex(@"^/sys/bus/pci/devices/[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]/driver_override$")] private static partial Regex PciDriverOverride();
     [GeneratedRegex(@"^/sys/bus/pci/drivers/[A-Za-z0-9_-]+/(bind|unbind|new_id|remove_id)$")] private static partial Regex PciDriverBind();
 }

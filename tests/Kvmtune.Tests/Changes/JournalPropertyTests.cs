@@ -25,12 +25,14 @@ public sealed class JournalPropertyTests
         Gen.Long.Select(l => (JsonNode?)JsonValue.Create(l)),
         Gen.Bool.Select(b => (JsonNode?)JsonValue.Create(b)));
 
-    private static readonly string[] Kinds = ["value", "file", "mount", "module-reload", "driver", "namespace", "shell"];
+    private static readonly string[] Kinds =
+        ["value", "file", "mount", "module-reload", "driver", "namespace", "sriov", "shell"];
 
     private static readonly string[] Fields =
     [
         "path", "original", "new", "original_exists", "original_mode", "created_folders", "mount_point", "page_size",
         "module", "device", "new_driver", "namespace", "original_mode", "new_mode", "section", "finding_id", "applied",
+        "pf", "original_vfs", "new_vfs", "original_autoprobe", "align",
     ];
 
     private static readonly Gen<JsonObject> Operation =

@@ -3,61 +3,187 @@ using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Devices;
 
-/// <summary>vfio create-vfs and bind, journaled and rolled back, on a tree that behaves like sysfs.</summary>
+/// <summary>
+/// vfio create-vfs and bind, journaled and rolled back, on a tree that behaves like sysfs (SysfsPciEmulator cites
+/// the kernel source of each behaviour). Every refusal and every failure leaves the tree as it was.
+/// </summary>
 public sealed class VfioTests
 {
     private const string Pf = SyntheticHost.Qat;
+    private const int QatVfs = 16;
     private static string Dev(string bdf) => $"/sys/devices/pci0000:30/{bdf}";
 
-    private static int VfCount(SyntheticHost h) => Directory.GetFileSystemEntries(h.Tree.Physical(Dev(Pf)), "virtfn*").Length;
+    private static int VfCount(SyntheticHost h, string pf = Pf) =>
+        Directory.GetFileSystemEntries(h.Tree.Physical(Dev(pf)), "virtfn*").Length;
+
+    private static string? DriverOf(SyntheticHost h, string bdf) =>
+        new FileInfo(h.Tree.Physical($"{Dev(bdf)}/driver")).LinkTarget is { } t ? Path.GetFileName(t) : null;
 
     /// <summary>VFs made beforehand, in a journal of their own so the test's rollback undoes only what it is about.</summary>
-    private static void WithVfs(SyntheticHost h, int count)
+    private static void WithVfs(SyntheticHost h, int count, string pf = Pf)
     {
-        KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", count.ToString(), "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1")).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(() => VfCount(h) == count, $"{count} VFs");
+        var run = KvmtuneRunner.Run("vfio", "create-vfs", pf, "--count", count.ToString(), "--root", h.Root,
+            "--journal-dir", h.Tree.Physical("/j1"));
+        run.ExitCode.Should().Be(0, run.Stderr);
+        SysfsPciEmulator.WaitFor(() => VfCount(h, pf) == count, $"{count} VFs");
     }
 
-    private static SyntheticHost QatHost()
+    /// <summary>A QAT C62x PF on c6xx and vfio-pci loaded (with denylistOff, with disable_denylist=1).</summary>
+    private static SyntheticHost QatHost(bool denylistOff = true, bool autoprobe = false)
     {
         var h = new SyntheticHost();
-        foreach (var d in new[] { "vfio-pci", "c6xx", "c6xxvf", "ice" }) SysfsPciEmulator.AddDriver(h.Tree, d);
+        foreach (var d in new[] { "vfio-pci", "c6xx", "c6xxvf", "ice", "iavf" }) SysfsPciEmulator.AddDriver(h.Tree, d);
         h.Set($"{Dev(Pf)}/driver_override", "(null)");
+        h.Set("/sys/module/vfio_pci/parameters/disable_denylist", denylistOff ? "Y" : "N");
+        if (autoprobe) h.Set($"{Dev(Pf)}/sriov_drivers_autoprobe", "1");
         return h;
     }
 
+    private static SysfsPciEmulator QatEmulator(SyntheticHost h) =>
+        new(h.Tree, "0x37c9", "c6xxvf", 20) { QatPf = true };
+
     [Fact]
-    public void Create_vfs_makes_the_vfs_and_rollback_removes_them_byte_for_byte()
+    public void Create_vfs_on_qat_enables_every_vf_with_autoprobe_off_says_so_first_and_rollback_restores_the_tree()
     {
-        using var h = QatHost();
-        using var emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20);
+        using var h = QatHost(autoprobe: true);
+        using var emu = QatEmulator(h);
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "4", "--root", h.Root);
+        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
         run.ExitCode.Should().Be(0, run.Stderr);
-        run.Stdout.Should().Contain($"/sys/bus/pci/devices/{Pf}/sriov_numvfs: 0 -> 4");
-        SysfsPciEmulator.WaitFor(() => VfCount(h) == 4, "4 VFs");
+        var lines = run.Stdout.Split('\n');
+        // The consequences are said before the change is reported made.
+        Array.FindIndex(lines, l => l.Contains("crypto and compression instances to 0"))
+            .Should().BeLessThan(Array.FindIndex(lines, l => l.Contains("sriov_numvfs: 0 -> 16")));
+        run.Stdout.Should().Contain("come up with no driver");
+        SysfsPciEmulator.WaitFor(() => VfCount(h) == QatVfs, "16 VFs");
+        DriverOf(h, "0000:6b:01.3").Should().BeNull("sriov_drivers_autoprobe was 0 while the VFs appeared");
+        File.ReadAllText(h.Tree.Physical($"{Dev(Pf)}/sriov_drivers_autoprobe")).Trim().Should().Be("1");
         var list = KvmtuneRunner.Run("vfio", "list", "--root", h.Root);
-        list.Stdout.Should().Contain("QAT C62x PF").And.Contain("VFs 4/16").And.Contain("0000:6b:01.3  QAT C62x VF");
+        list.Stdout.Should().Contain("QAT C62x PF").And.Contain("VFs 16/16").And.Contain("0000:6b:01.3  QAT C62x VF");
         KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
         SysfsPciEmulator.WaitFor(() => VfCount(h) == 0, "VFs removed");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
     [Fact]
+    public void A_vf_made_without_a_driver_binds_to_vfio_pci_and_rollback_leaves_it_driverless()
+    {
+        using var h = QatHost(autoprobe: true);
+        using var emu = QatEmulator(h);
+        WithVfs(h, QatVfs);
+        var vf = "0000:6b:02.7";
+        DriverOf(h, vf).Should().BeNull();
+        var before = TreeState.Of(h.Root);
+        var bind = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
+        bind.ExitCode.Should().Be(0, bind.Stderr);
+        bind.Stdout.Should().Contain($"{vf}: driver none -> vfio-pci");
+        DriverOf(h, vf).Should().Be("vfio-pci");
+        h.Tree.Link("/proc/4242/fd/9", "/dev/vfio/35");
+        h.Set("/proc/4242/comm", "qemu-system-x86");
+        var again = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
+        again.Stdout.Should().Contain("on vfio-pci already");
+        h.Remove("/proc/4242");
+        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        SysfsPciEmulator.WaitFor(() => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n",
+            "driver_override cleared");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_qat_count_other_than_all_is_refused_before_anything_is_written()
+    {
+        using var h = QatHost();
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "4", "--root", h.Root);
+        run.ExitCode.Should().Be(2);
+        run.Stderr.Should().Contain("enables all 16 VFs").And.Contain("--count 16");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Create_vfs_without_a_pf_driver_is_refused_with_the_kernel_s_enoent_reason()
+    {
+        using var h = QatHost();
+        h.Remove($"{Dev(Pf)}/driver");
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
+        run.ExitCode.Should().Be(3);
+        run.Stderr.Should().Contain("no driver bound to device; cannot configure SR-IOV")
+            .And.NotContain("sriov_totalvfs");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Create_vfs_is_refused_while_the_host_uses_the_qat_device()
+    {
+        using var h = QatHost();
+        h.Tree.Link("/sys/bus/pci/drivers/c6xx/module", "../../../../module/qat_c62x");
+        h.Set("/sys/module/qat_c62x/refcnt", "1");
+        using var emu = QatEmulator(h);
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
+        run.ExitCode.Should().Be(3);
+        run.Stderr.Should().Contain("EBUSY").And.Contain("qat_c62x refcnt");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Removing_vfs_is_refused_while_qemu_holds_one_and_rollback_leaves_them()
+    {
+        using var h = QatHost();
+        using var emu = QatEmulator(h);
+        WithVfs(h, QatVfs);
+        var vf = "0000:6b:01.0";
+        h.Remove($"{Dev(vf)}/driver");
+        h.Tree.Link($"{Dev(vf)}/driver", "../../../bus/pci/drivers/vfio-pci");
+        h.Tree.Link("/proc/4242/fd/9", "/dev/vfio/20");
+        h.Set("/proc/4242/comm", "qemu-system-x86");
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "0", "--root", h.Root);
+        run.ExitCode.Should().Be(3);
+        run.Stderr.Should().Contain("/dev/vfio/20 open by pid 4242 qemu-system-x86");
+        var rollback = KvmtuneRunner.Run("rollback", "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1"));
+        rollback.ExitCode.Should().Be(1);
+        (rollback.Stdout + rollback.Stderr).Should().Contain("would block").And.Contain("pid 4242");
+        Thread.Sleep(200);
+        VfCount(h).Should().Be(QatVfs);
+        before.Diff(TreeState.Of(h.Root)).Where(l => !l.Contains("/j1")).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_failed_change_of_the_vf_count_puts_the_old_vfs_back_with_their_drivers()
+    {
+        using var h = QatHost(autoprobe: false);
+        var nic = SyntheticHost.Nic;
+        h.Set($"{Dev(nic)}/sriov_totalvfs", "8").Set($"{Dev(nic)}/sriov_numvfs", "0");
+        using var emu = new SysfsPciEmulator(h.Tree, "0x1889", "iavf", 40) { EnableLimit = 4 };
+        WithVfs(h, 2, nic);
+        DriverOf(h, "0000:31:01.1").Should().Be("iavf", "made while the kernel had no autoprobe switch");
+        h.Set($"{Dev(nic)}/sriov_drivers_autoprobe", "1");
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "create-vfs", nic, "--count", "6", "--root", h.Root);
+        run.ExitCode.Should().Be(2, run.Stdout);
+        run.Stderr.Should().Contain("the kernel shows 0 VFs after 6 was written");
+        SysfsPciEmulator.WaitFor(() => VfCount(h, nic) == 2 && DriverOf(h, "0000:31:01.1") == "iavf", "2 VFs back");
+        Thread.Sleep(200);
+        before.Diff(TreeState.Of(h.Root)).Where(l => !l.StartsWith("+ /var/lib/kvmtune")).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Bind_moves_a_vf_to_vfio_pci_and_rollback_returns_it_to_its_driver()
     {
         using var h = QatHost();
-        using var emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20);
-        WithVfs(h, 2);
+        using var emu = QatEmulator(h);
+        WithVfs(h, QatVfs);
         var vf = "0000:6b:01.1";
         var before = TreeState.Of(h.Root);
         var bind = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
         bind.ExitCode.Should().Be(0, bind.Stderr);
         bind.Stdout.Should().Contain($"{vf}: driver c6xxvf -> vfio-pci");
-        new FileInfo(h.Tree.Physical($"{Dev(vf)}/driver")).LinkTarget.Should().EndWith("/vfio-pci");
+        DriverOf(h, vf).Should().Be("vfio-pci");
         File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")).Trim().Should().Be("vfio-pci");
         var audit = KvmtuneRunner.Run("audit", "--root", h.Root, "--only", "host.qat.vfio", "--format", "json");
-        audit.Stdout.Should().Contain("1 of 2 VFs on vfio-pci");
+        audit.Stdout.Should().Contain("1 of 16 VFs on vfio-pci");
         var rollback = KvmtuneRunner.Run("rollback", "--root", h.Root);
         rollback.ExitCode.Should().Be(0, rollback.Stderr);
         rollback.Stdout.Should().Contain("back on c6xxvf");
@@ -69,31 +195,90 @@ public sealed class VfioTests
     public void Without_driver_override_bind_uses_new_id_and_rollback_removes_it()
     {
         using var h = QatHost();
-        using var emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20);
-        WithVfs(h, 1);
+        using var emu = QatEmulator(h);
+        WithVfs(h, QatVfs);
         var vf = "0000:6b:01.0";
         h.Remove($"{Dev(vf)}/driver_override"); // an old kernel
         var before = TreeState.Of(h.Root);
         KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root).ExitCode.Should().Be(0);
-        new FileInfo(h.Tree.Physical($"{Dev(vf)}/driver")).LinkTarget.Should().EndWith("/vfio-pci");
+        DriverOf(h, vf).Should().Be("vfio-pci");
         KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
-        new FileInfo(h.Tree.Physical($"{Dev(vf)}/driver")).LinkTarget.Should().EndWith("/c6xxvf");
+        DriverOf(h, vf).Should().Be("c6xxvf");
         SysfsPciEmulator.WaitFor(() => emu.NewIds.Count == 2, "new_id and remove_id");
         emu.NewIds.Should().Equal("vfio-pci new_id 8086 37c9", "vfio-pci remove_id 8086 37c9");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
     [Fact]
-    public void Bind_is_refused_while_another_device_of_the_iommu_group_has_a_host_driver()
+    public void Bind_of_a_denylisted_qat_vf_is_refused_until_vfio_pci_is_loaded_with_disable_denylist()
+    {
+        using var h = QatHost(denylistOff: false);
+        using var emu = QatEmulator(h);
+        WithVfs(h, QatVfs);
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "bind", "0000:6b:01.1", "--root", h.Root);
+        run.ExitCode.Should().Be(3);
+        run.Stderr.Should().Contain("8086:37c9 (QAT C62x VF)").And.Contain("denylist")
+            .And.Contain("modprobe vfio-pci disable_denylist=1");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Bind_is_refused_while_vfio_pci_is_not_loaded()
     {
         using var h = QatHost();
-        // a second function in the NIC's IOMMU group (1), held by the ice driver
-        h.AddPci("0000:31:00.1", "0x020000", "0x8086", "0x1592", 1, "ice", 1);
+        h.Remove("/sys/bus/pci/drivers/vfio-pci");
         var before = TreeState.Of(h.Root);
         var run = KvmtuneRunner.Run("vfio", "bind", SyntheticHost.Nic, "--root", h.Root);
         run.ExitCode.Should().Be(3);
-        run.Stderr.Should().Contain("IOMMU group 1 also holds 0000:31:00.1 (driver ice)");
+        run.Stderr.Should().Contain("vfio-pci is not loaded").And.Contain("'modprobe vfio-pci'");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Bind_of_a_pf_with_vfs_is_refused_because_its_driver_s_remove_takes_them()
+    {
+        using var h = QatHost();
+        using var emu = QatEmulator(h);
+        WithVfs(h, QatVfs);
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "bind", Pf, "--root", h.Root);
+        run.ExitCode.Should().Be(3);
+        run.Stderr.Should().Contain("has 16 VFs").And.Contain("--count 0");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("ice", false)]
+    [InlineData("shpchp", false)]
+    [InlineData("qat_vfio_pci", true)]
+    [InlineData("mlx5_vfio_pci", true)]
+    [InlineData("pci-stub", true)]
+    [InlineData("pcieport", true)]
+    public void Only_drivers_that_manage_dma_for_vfio_may_share_the_group(string neighbour, bool allowed)
+    {
+        using var h = QatHost();
+        SysfsPciEmulator.AddDriver(h.Tree, neighbour);
+        // a second function in the NIC's IOMMU group (1)
+        h.AddPci("0000:31:00.1", "0x020000", "0x8086", "0x1592", 1, neighbour, 1);
+        h.Set($"{Dev(SyntheticHost.Nic)}/driver_override", "(null)");
+        using var emu = new SysfsPciEmulator(h.Tree, "0x1889", "iavf", 40);
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("vfio", "bind", SyntheticHost.Nic, "--root", h.Root);
+        if (!allowed)
+        {
+            run.ExitCode.Should().Be(3);
+            run.Stderr.Should().Contain($"IOMMU group 1 also holds 0000:31:00.1 (driver {neighbour})");
+            before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+            return;
+        }
+        run.ExitCode.Should().Be(0, run.Stderr);
+        DriverOf(h, SyntheticHost.Nic).Should().Be("vfio-pci");
+        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        SysfsPciEmulator.WaitFor(() => DriverOf(h, SyntheticHost.Nic) == "ice", "ice back");
+        var nicOverride = h.Tree.Physical($"{Dev(SyntheticHost.Nic)}/driver_override");
+        SysfsPciEmulator.WaitFor(() => File.ReadAllText(nicOverride) == "(null)\n", "driver_override cleared");
+        before.Diff(TreeState.Of(h.Root)).Where(l => !l.StartsWith("+ /var/lib/kvmtune")).Should().BeEmpty();
     }
 
     [Fact]

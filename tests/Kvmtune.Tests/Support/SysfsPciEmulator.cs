@@ -1,9 +1,9 @@
 namespace Kvmtune.Tests.Support;
 
 /// <summary>
-/// Test code that makes a tree behave like sysfs where vfio work depends on it: writing a PF's sriov_numvfs
-/// creates (or removes) its VFs and virtfnN links; writing a BDF to a driver's bind or unbind moves the device's
-/// driver link; writing an empty driver_override reads back "(null)". The code under test is kvmtune's.
+/// Test code that makes a tree behave like sysfs where vfio work depends on it. Each behaviour names the kernel
+/// source it imitates; a write the kernel would refuse with an errno is answered by putting back what the kernel
+/// would show (a file in a tree cannot return an errno). The code under test is kvmtune's.
 /// </summary>
 public sealed class SysfsPciEmulator : IDisposable
 {
@@ -20,7 +20,11 @@ public sealed class SysfsPciEmulator : IDisposable
         _vfDevice = vfDevice;
         _vfDriver = vfDriver;
         _firstGroup = firstGroup;
-        _watcher = new FileSystemWatcher(tree.Physical("/sys")) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName };
+        _watcher = new FileSystemWatcher(tree.Physical("/sys"))
+        {
+            IncludeSubdirectories = true,
+            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
+        };
         _watcher.Changed += (_, e) => { lock (_gate) Handle(e.FullPath); };
         // kvmtune replaces a tree's attribute file whole (a new file renamed over it), where sysfs is written in place.
         _watcher.Renamed += (_, e) => { lock (_gate) Handle(e.FullPath); };
@@ -29,6 +33,18 @@ public sealed class SysfsPciEmulator : IDisposable
 
     /// <summary>Every new_id and remove_id written, in order ("vfio-pci new_id 8086 37c9").</summary>
     public System.Collections.Concurrent.ConcurrentQueue<string> NewIds { get; } = new();
+
+    /// <summary>
+    /// The PF is a QAT device: adf_sriov_configure() (drivers/crypto/intel/qat/qat_common/adf_sriov.c) ignores
+    /// the count and enables every VF the device supports (pci_enable_sriov(pdev, totalvfs)).
+    /// </summary>
+    public bool QatPf { get; init; }
+
+    /// <summary>
+    /// The most VFs the PF can enable: beyond it sriov_enable() in drivers/pci/iov.c fails with -ENOMEM ("can't
+    /// enable %d VFs (bus %02x out of range of %pR)") and the PF keeps none.
+    /// </summary>
+    public int? EnableLimit { get; init; }
 
     public static void AddDriver(TestTree t, string driver)
     {
@@ -54,21 +70,57 @@ public sealed class SysfsPciEmulator : IDisposable
             var dev = _tree.Physical($"/sys/bus/pci/devices/{bdf}");
             var link = Path.Combine(dev, "driver");
             if (parts[^1] == "unbind") { if (new FileInfo(link).LinkTarget is not null) File.Delete(link); }
-            else
-            {
-                var overrideText = File.Exists(Path.Combine(dev, "driver_override")) ? File.ReadAllText(Path.Combine(dev, "driver_override")).Trim() : "(null)";
-                if ((overrideText == "(null)" || overrideText == parts[^2]) && new FileInfo(link).LinkTarget is null)
-                    File.CreateSymbolicLink(link, $"../../../bus/pci/drivers/{parts[^2]}");
-            }
+            else if (new FileInfo(link).LinkTarget is null && Matches(dev, parts[^2]) && Probes(dev, parts[^2]))
+                File.CreateSymbolicLink(link, $"../../../bus/pci/drivers/{parts[^2]}");
             File.WriteAllText(physical, "");
         }
+        // driver_set_override() (drivers/base/driver.c): an empty value (or a lone newline) clears it.
         else if (machine.EndsWith("/driver_override") && value.Trim().Length == 0) File.WriteAllText(physical, "(null)\n");
+    }
+
+    /// <summary>
+    /// pci_bus_match() (drivers/pci/pci-driver.c): with driver_override set, only the driver of that name matches;
+    /// bind_store() (drivers/base/bus.c) answers -ENODEV otherwise and the device stays as it was.
+    /// </summary>
+    private static bool Matches(string dev, string driver)
+    {
+        var file = Path.Combine(dev, "driver_override");
+        var text = File.Exists(file) ? File.ReadAllText(file).Trim() : "";
+        return text is "" or "(null)" || text == driver;
+    }
+
+    /// <summary>
+    /// vfio_pci_probe() (drivers/vfio/pci/vfio_pci.c) returns -EINVAL for a device on its denylist unless the
+    /// module was loaded with disable_denylist=1: the bind fails and the device keeps no driver.
+    /// </summary>
+    private bool Probes(string dev, string driver)
+    {
+        if (driver != "vfio-pci") return true;
+        var vendor = File.ReadAllText(Path.Combine(dev, "vendor")).Trim();
+        var device = File.ReadAllText(Path.Combine(dev, "device")).Trim();
+        var disabled = _tree.Physical("/sys/module/vfio_pci/parameters/disable_denylist");
+        return !Kvmtune.Core.Devices.PciKernel.OnDenylist(vendor, device)
+            || File.Exists(disabled) && File.ReadAllText(disabled).Trim() == "Y";
     }
 
     private void SetVfs(string pfDir, int count)
     {
         var pf = Path.GetFileName(pfDir);
-        foreach (var link in Directory.GetFileSystemEntries(_tree.Physical(pfDir), "virtfn*"))
+        var physicalPf = _tree.Physical(pfDir);
+        var now = Directory.GetFileSystemEntries(physicalPf, "virtfn*").Length;
+        // sriov_numvfs_store() in drivers/pci/iov.c: the same count again changes nothing.
+        if (count == now) return;
+        void Show(int vfs) => File.WriteAllText(Path.Combine(physicalPf, "sriov_numvfs"), $"{vfs}\n");
+        // sriov_numvfs_store(): -ENOENT "no driver bound to device; cannot configure SR-IOV"; nothing changes.
+        var pfDriver = new FileInfo(Path.Combine(physicalPf, "driver")).LinkTarget;
+        if (pfDriver is null) { Show(now); return; }
+        // adf_do_enable_sriov()/adf_do_disable_sriov() in adf_sriov.c: -EBUSY while the host uses the device, which
+        // adf_dev_get() marks with a reference on the driver's module.
+        var driverDir = _tree.Physical($"/sys/bus/pci/drivers/{Path.GetFileName(pfDriver)}");
+        var module = new FileInfo(Path.Combine(driverDir, "module")).LinkTarget;
+        var refcnt = module is null ? null : _tree.Physical($"/sys/module/{Path.GetFileName(module)}/refcnt");
+        if (QatPf && File.Exists(refcnt) && File.ReadAllText(refcnt).Trim() != "0") { Show(now); return; }
+        foreach (var link in Directory.GetFileSystemEntries(physicalPf, "virtfn*"))
         {
             var vf = Path.GetFileName(new FileInfo(link).LinkTarget!);
             var group = Path.GetFileName(new FileInfo(_tree.Physical($"/sys/devices/pci0000:30/{vf}/iommu_group")).LinkTarget!);
@@ -77,6 +129,12 @@ public sealed class SysfsPciEmulator : IDisposable
             Directory.Delete(_tree.Physical($"/sys/devices/pci0000:30/{vf}"), true);
             File.Delete(_tree.Physical($"/sys/bus/pci/devices/{vf}"));
         }
+        if (QatPf && count > 0) count = int.Parse(File.ReadAllText(Path.Combine(physicalPf, "sriov_totalvfs")).Trim());
+        if (EnableLimit is int limit && count > limit) { Show(0); return; }
+        // pci_device_can_probe() (drivers/pci/pci-driver.c): a new VF is probed only while the PF's
+        // sriov_drivers_autoprobe is on.
+        var autoprobe = Path.Combine(physicalPf, "sriov_drivers_autoprobe");
+        var probe = !File.Exists(autoprobe) || File.ReadAllText(autoprobe).Trim() != "0";
         var bus = pf[..8];
         for (var i = 0; i < count; i++)
         {
@@ -87,10 +145,12 @@ public sealed class SysfsPciEmulator : IDisposable
             _tree.Dir($"/sys/kernel/iommu_groups/{_firstGroup + i}");
             _tree.Link($"{d}/iommu_group", $"../../../kernel/iommu_groups/{_firstGroup + i}");
             _tree.Link($"{d}/physfn", $"../{pf}");
-            _tree.Link($"{d}/driver", $"../../../bus/pci/drivers/{_vfDriver}");
+            if (probe) _tree.Link($"{d}/driver", $"../../../bus/pci/drivers/{_vfDriver}");
             _tree.Link($"/sys/bus/pci/devices/{vf}", $"../../../devices/pci0000:30/{vf}");
             _tree.Link($"{pfDir}/virtfn{i}", $"../{vf}");
         }
+        // sriov_numvfs_show() reports num_VFs: what was enabled, not what was asked (QAT: all of them).
+        if (count.ToString() != File.ReadAllText(Path.Combine(physicalPf, "sriov_numvfs")).Trim()) Show(count);
     }
 
     /// <summary>Waits until a condition the emulation produces holds (events arrive on another thread).</summary>

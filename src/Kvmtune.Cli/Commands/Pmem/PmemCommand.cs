@@ -9,8 +9,15 @@ public static class PmemCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var execute = new Option<bool>("--execute") { Description = "Run the namespace step: ndctl create-namespace -m devdax on raw namespaces (journaled; never anything that needs a reboot)" };
-        var ns = new Option<string?>("--namespace") { Description = "Only this namespace (with --execute)", HelpName = "NAME" };
+        var execute = new Option<bool>("--execute")
+        {
+            Description = "Run the namespace step for --namespace: ndctl create-namespace -m devdax, which destroys " +
+                "the namespace's data (journaled: rollback restores the mode, not the data)",
+        };
+        var ns = new Option<string?>("--namespace")
+        {
+            Description = "The raw namespace to turn into devdax (required with --execute)", HelpName = "NAME",
+        };
         var journal = Apply.JournalOptions.Dir();
         var plan = new Command("plan", "Print the steps (ipmctl goal, reboot, ndctl create-namespace -m dax) for this machine; --execute runs the namespace step") { execute, ns, journal };
         plan.SetAction(parse =>
@@ -22,11 +29,12 @@ public static class PmemCommand
                 foreach (var step in PmemPlanner.Steps(facts)) ctx.Line(step);
                 return ExitCodes.Success;
             }
+            // The namespace is checked first (named, unused, no file system), so a tree shows every refusal.
+            var devdax = PmemPlanner.DevdaxOperations(facts, reader, parse.GetValue(ns));
             if (!reader.IsLive) throw new CliException(ExitCodes.Refused, "--execute runs ndctl on this machine: not with --root");
             Vfio.VfioCommand.RequireRoot(reader, facts, dryRun: false);
-            var ops = PmemPlanner.DevdaxOperations(facts, parse.GetValue(ns));
-            if (ops.Count == 0) { ctx.Line("pmem plan --execute: no raw namespace to turn into devdax"); return ExitCodes.Success; }
-            return Vfio.VfioCommand.Apply(ctx, reader, parse.GetValue(journal), ops, "pmem devdax", dryRun: false);
+            return Vfio.VfioCommand.Apply(ctx, reader, parse.GetValue(journal), devdax.Operations, "pmem devdax",
+                dryRun: false, devdax.Notes);
         });
         return new Command("pmem", "Intel Optane persistent memory in App Direct mode for VMs (guide 4)") { plan };
     }

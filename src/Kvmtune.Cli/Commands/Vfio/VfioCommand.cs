@@ -41,8 +41,9 @@ public static class VfioCommand
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
             RequireRoot(reader, facts, parse.GetValue(createDry));
-            var op = VfioPlanner.CreateVfs(facts, parse.GetValue(pf)!, parse.GetValue(count));
-            return Apply(ctx, reader, parse.GetValue(createJournal), [op], "vfio create-vfs", parse.GetValue(createDry));
+            var plan = VfioPlanner.CreateVfs(facts, reader, parse.GetValue(pf)!, parse.GetValue(count));
+            return Apply(ctx, reader, parse.GetValue(createJournal), plan.Operations, "vfio create-vfs",
+                parse.GetValue(createDry), plan.Notes);
         });
 
         var bdf = new Argument<string>("BDF") { Description = "The device (often a VF) to give to vfio-pci" };
@@ -54,8 +55,9 @@ public static class VfioCommand
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
             RequireRoot(reader, facts, parse.GetValue(bindDry));
-            var op = VfioPlanner.Bind(facts, reader, parse.GetValue(bdf)!);
-            return Apply(ctx, reader, parse.GetValue(bindJournal), [op], "vfio bind", parse.GetValue(bindDry));
+            var plan = VfioPlanner.Bind(facts, reader, parse.GetValue(bdf)!);
+            return Apply(ctx, reader, parse.GetValue(bindJournal), plan.Operations, "vfio bind",
+                parse.GetValue(bindDry), plan.Notes);
         });
         return new Command("vfio", "SR-IOV virtual functions and vfio-pci for device passthrough (guide 5)") { list, create, bind };
     }
@@ -66,8 +68,11 @@ public static class VfioCommand
             throw new CliException(ExitCodes.Refused, "this changes the kernel's settings and needs root (or --dry-run)");
     }
 
-    internal static int Apply(CliContext ctx, Core.IO.HostReader reader, string? journalDir, IReadOnlyList<Operation> ops, string label, bool dryRun)
+    internal static int Apply(CliContext ctx, Core.IO.HostReader reader, string? journalDir,
+        IReadOnlyList<Operation> ops, string label, bool dryRun, IReadOnlyList<string>? notes = null)
     {
+        // What the kernel will do beyond the written value is said before anything is written.
+        foreach (var note in notes ?? []) ctx.Line("note: " + note);
         var plan = new ApplyPlan(ops.Select((o, i) => o with { Seq = i + 1 }).ToList(), [], [], null);
         if (dryRun)
         {

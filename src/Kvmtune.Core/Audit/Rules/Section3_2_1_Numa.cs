@@ -17,8 +17,9 @@ public static class Section3_2_1_Numa
         yield return Irqbalance(c);
     }
 
-    /// <summary>Devices bound to vfio-pci: their guest memory is pinned, so balancing cannot move it.</summary>
-    public static IReadOnlyList<PciDevice> VfioDevices(AuditContext c) => c.Facts.Pci.Where(p => p.Driver == "vfio-pci").ToList();
+    /// <summary>Devices on vfio-pci or a variant: their guest memory is pinned, so balancing cannot move it.</summary>
+    public static IReadOnlyList<PciDevice> VfioDevices(AuditContext c) =>
+        c.Facts.Pci.Where(p => Core.Devices.PciKernel.IsVfioDriver(p.Driver)).ToList();
 
     private static Finding Balancing(AuditContext c)
     {

@@ -93,8 +93,17 @@ public static class Section4_Pmem
         if (devdax.Count > 0)
             return Rule.Make(id, "4.2", title, FindingStatus.Pass, string.Join(", ", devdax.Select(d => $"{d.DevicePath} ({(d.SizeBytes is long s ? Sizes.HumanKib(s / 1024) : "?")}, node {d.NumaNode?.ToString() ?? "?"})")), "a devdax namespace", rationale, evidence);
         if (n.Regions.Count == 0) return Rule.Make(id, "4.2", title, FindingStatus.Info, "no persistent memory", null, rationale, evidence);
-        var raw = n.Namespaces.FirstOrDefault(x => x.Mode == "raw")?.Name ?? "namespaceX.Y";
-        return Rule.Make(id, "4.2", title, FindingStatus.Warn, n.Dax.Count > 0 ? "DAX devices are onlined as system RAM (kmem)" : "no devdax namespace", "a devdax namespace", rationale, evidence,
-            new ManualStep("4.2", $"ndctl create-namespace -m dax -e {raw} -f"));
+        var kmem = n.Dax.Where(Core.Devices.PmemPlanner.IsKmem).ToList();
+        // A device onlined as system RAM turns back into devdax once its memory is offline (daxctl-reconfigure-
+        // device(1)); reformatting another namespace would destroy that namespace's data instead.
+        if (kmem.Count > 0)
+            return Rule.Make(id, "4.2", title, FindingStatus.Warn, "DAX devices are onlined as system RAM (kmem): " +
+                string.Join(", ", kmem.Select(d => d.DevicePath)), "a devdax namespace", rationale, evidence,
+                kmem.Select(d => new ManualStep("4.2", Core.Devices.PmemPlanner.KmemToDevdax(d))));
+        var raw = n.Namespaces.FirstOrDefault(x => x.Mode == "raw")?.Name;
+        return Rule.Make(id, "4.2", title, FindingStatus.Warn, "no devdax namespace", "a devdax namespace", rationale,
+            evidence, new ManualStep("4.2", raw is null
+                ? "ndctl create-namespace -m devdax -r REGION   # a new namespace in a region's free space"
+                : $"ndctl create-namespace -m devdax -e {raw} -f   # destroys the data on {raw}"));
     }
 }

@@ -53,7 +53,8 @@ public static class Section5_Qat
                 yield return Rule.Make($"host.qat.vfs.{pf.Address}", "5", $"{pf.Address} VFs created", pf.SriovNumvfs is null ? FindingStatus.Unknown : FindingStatus.Warn,
                     $"sriov_numvfs={pf.SriovNumvfs?.ToString() ?? "unreadable"}", $"{pf.SriovTotalvfs ?? 1}", "Each VF can be given to a VM (guide 5, step 1)", [dev + "/sriov_numvfs"],
                     pf.SriovTotalvfs is int t and > 0 ? [new SysfsWrite(S, dev + "/sriov_numvfs", t.ToString())] : []);
-            var unbound = pfVfs.Where(v => v.Driver != "vfio-pci").ToList();
+            // vfio-pci variant drivers (qat_vfio_pci...) serve QEMU just as well as vfio-pci itself.
+            var unbound = pfVfs.Where(v => !Devices.PciKernel.IsVfioDriver(v.Driver)).ToList();
             if (pfVfs.Count > 0)
                 yield return Rule.Make($"host.qat.vfio.{pf.Address}", S, $"{pf.Address} VFs bound to vfio-pci", unbound.Count == 0 ? FindingStatus.Pass : FindingStatus.Info,
                     $"{pfVfs.Count - unbound.Count} of {pfVfs.Count} VFs on vfio-pci" + (unbound.Count > 0 ? $" ({string.Join(", ", unbound.Take(4).Select(v => $"{v.Address}: {v.Driver ?? "none"}"))})" : ""),

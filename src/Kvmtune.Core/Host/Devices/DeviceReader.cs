@@ -130,10 +130,9 @@ public static class DeviceReader
         return list;
     }
 
-    public static NvdimmFacts ReadNvdimm(HostReader r)
+    /// <summary>Each nvdimm region's name and sysfs folder.</summary>
+    public static IReadOnlyList<(string Name, string Path)> RegionFolders(HostReader r)
     {
-        var regions = new List<NvdimmRegion>();
-        var namespaces = new List<NvdimmNamespace>();
         // Regions and namespaces live under an ndbus; /sys/bus/nd/devices links to each.
         var ndDevices = r.List("/sys/bus/nd/devices");
         var regionDirs = new List<(string Name, string Path)>();
@@ -141,19 +140,26 @@ public static class DeviceReader
         {
             foreach (var n in ndDevices)
                 if (KernelText.Suffix(n, "region") is not null) regionDirs.Add((n, $"/sys/bus/nd/devices/{n}"));
+            return regionDirs;
         }
-        else
+        // Trees gathered without /sys/bus/nd still hold the regions under the ACPI NFIT device.
+        foreach (var dax in r.List("/sys/bus/dax/devices") ?? [])
         {
-            // Trees gathered without /sys/bus/nd still hold the regions under the ACPI NFIT device.
-            foreach (var dax in r.List("/sys/bus/dax/devices") ?? [])
-            {
-                var t = r.ReadLink($"/sys/bus/dax/devices/{dax}");
-                var region = t?.Split('/').FirstOrDefault(p => KernelText.Suffix(p, "region") is not null);
-                if (region is null || regionDirs.Any(x => x.Name == region)) continue;
-                var abs = ResolveRelative("/sys/bus/dax/devices", t!);
-                regionDirs.Add((region, abs[..(abs.IndexOf("/" + region + "/", StringComparison.Ordinal) + region.Length + 1)]));
-            }
+            var t = r.ReadLink($"/sys/bus/dax/devices/{dax}");
+            var region = t?.Split('/').FirstOrDefault(p => KernelText.Suffix(p, "region") is not null);
+            if (region is null || regionDirs.Any(x => x.Name == region)) continue;
+            var abs = ResolveRelative("/sys/bus/dax/devices", t!);
+            var end = abs.IndexOf("/" + region + "/", StringComparison.Ordinal) + region.Length + 1;
+            regionDirs.Add((region, abs[..end]));
         }
+        return regionDirs;
+    }
+
+    public static NvdimmFacts ReadNvdimm(HostReader r)
+    {
+        var regions = new List<NvdimmRegion>();
+        var namespaces = new List<NvdimmNamespace>();
+        var regionDirs = RegionFolders(r);
         foreach (var (name, path) in regionDirs)
         {
             regions.Add(new NvdimmRegion(name, r.ReadLong(path + "/size"), NonNegative(r.ReadInt(path + "/numa_node")), r.ReadText(path + "/devtype"), r.ReadLong(path + "/available_size")));
