@@ -152,6 +152,24 @@ public static partial class NativeSys
 
     public static void CloseFd(int fd) => _ = Close(fd);
 
+    /// <summary>
+    /// Random bytes from the kernel (getrandom(2)), as hex. Not System.Security.Cryptography: in a native image that
+    /// loads OpenSSL, which a minimal host or the test guest does not have.
+    /// </summary>
+    public static string RandomHex(int bytes)
+    {
+        Span<byte> buffer = stackalloc byte[bytes];
+        unsafe
+        {
+            fixed (byte* p = buffer)
+                if (GetRandomNative(p, bytes, 0) != bytes) throw new IOException("getrandom failed");
+        }
+        return Convert.ToHexString(buffer);
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrandom", SetLastError = true)]
+    private static unsafe partial nint GetRandomNative(byte* buffer, nint length, uint flags);
+
     /// <summary>A second descriptor for the same open file (F_DUPFD_CLOEXEC); -errno on failure.</summary>
     public static int Dup(int fd)
     {

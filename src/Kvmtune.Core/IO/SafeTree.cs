@@ -160,7 +160,7 @@ public sealed class SafeTree : IDisposable
             var tries = 0;
             do
             {
-                var nonce = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+                var nonce = NativeSys.RandomHex(6);
                 temp = $".{name}{TempMarker}{Environment.ProcessId}-{nonce}";
                 fd = NativeSys.OpenAt(dir, temp, NativeSys.OWrOnly | NativeSys.OCreate | NativeSys.OExclusive
                     | NativeSys.ONoFollow | NativeSys.OCloseOnExec, 0b110_000_000);
