@@ -34,7 +34,8 @@ public static class OutputFile
                 if (target is { IsRegular: false })
                 {
                     var errno = NativeSys.WriteAll(fd, bytes);
-                    if (errno != 0) throw new CliException(ExitCodes.BadInput, $"--output: writing '{path}': {NativeSys.ErrorText(errno)}");
+                    if (errno != 0) throw new CliException(ExitCodes.BadInput,
+                        $"--output: writing '{path}': {NativeSys.ErrorText(errno)}");
                     return;
                 }
             }
@@ -43,13 +44,15 @@ public static class OutputFile
                 NativeSys.CloseFd(fd);
             }
         }
-        else if (fd != -2) throw new CliException(ExitCodes.BadInput, $"--output: cannot write '{path}': {NativeSys.ErrorText(-fd)}");
+        else if (fd != -2) throw new CliException(ExitCodes.BadInput,
+            $"--output: cannot write '{path}': {NativeSys.ErrorText(-fd)}");
         // A regular file, or none yet: the file a link names is replaced, the link stays.
         var real = NativeSys.Lstat(full) is { IsLink: true }
             ? new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? full
             : full;
         var dir = Path.GetDirectoryName(real)!;
-        if (!Directory.Exists(dir)) throw new CliException(ExitCodes.BadInput, $"--output: folder '{dir}' does not exist");
+        if (!Directory.Exists(dir)) throw new CliException(ExitCodes.BadInput,
+            $"--output: folder '{dir}' does not exist");
         using var tree = new SafeTree(dir);
         tree.ReplaceOwnedFile("/" + Path.GetFileName(real), bytes, target?.Permissions ?? 0b110_100_100,
             target?.Uid ?? NativeSys.EffectiveUid(), target?.Gid ?? NativeSys.EffectiveGid(), allowHardLinks: true);

@@ -8,12 +8,16 @@ namespace Kvmtune.Core.Changes;
 
 public sealed record ApplyOptions(bool Persist, bool AllowModuleReload, bool UpdateBootloader, int? CrashAfter);
 
-/// <summary>What apply would do: the journaled operations, what it leaves for a person, why some fixes are not made.</summary>
+/// <summary>
+/// What apply would do: the journaled operations, what it leaves for a person, why some fixes are not made.
+/// </summary>
 public sealed record ApplyPlan(
-    IReadOnlyList<Operation> Operations, IReadOnlyList<string> Skipped, IReadOnlyList<string> Manual, string? BootloaderCommand);
+    IReadOnlyList<Operation> Operations, IReadOnlyList<string> Skipped, IReadOnlyList<string> Manual,
+        string? BootloaderCommand);
 
 /// <summary>The outcome of an apply or a rollback, for the command to print.</summary>
-public sealed record ChangeResult(string? JournalId, IReadOnlyList<string> Lines, IReadOnlyList<string> Warnings, bool Failed);
+public sealed record ChangeResult(string? JournalId, IReadOnlyList<string> Lines, IReadOnlyList<string> Warnings,
+    bool Failed);
 
 /// <summary>A change the kernel or the file system refused; what was done before it has been undone.</summary>
 public sealed class ApplyFailedException(string message) : Exception(message);
@@ -76,10 +80,13 @@ public sealed class ChangeLayer : IDisposable
                     case ModuleOption o:
                         persistentChanges.Add(o);
                         var what = $"{o.Module} {o.Parameter}={o.Value}";
-                        if (!options.AllowModuleReload) skipped.Add($"{what}: needs a module reload (--allow-module-reload) [{o.Section}]");
-                        else if (!_reader.IsLive) skipped.Add($"{what}: modules cannot be reloaded under --root [{o.Section}]");
+                        if (!options.AllowModuleReload) skipped.Add($"{what}: needs a module reload " +
+                            $"(--allow-module-reload) [{o.Section}]");
+                        else if (!_reader.IsLive) skipped.Add($"{what}: modules cannot be reloaded under --root " +
+                            $"[{o.Section}]");
                         else if (running is null || running.Count > 0)
-                            skipped.Add($"{what}: not reloaded while VMs run ({running?.Count.ToString() ?? "unknown"}) [{o.Section}]");
+                            skipped.Add($"{what}: not reloaded while VMs run " +
+                                $"({running?.Count.ToString() ?? "unknown"}) [{o.Section}]");
                         else ops.Add(ModuleReload(finding.Id, o));
                         break;
                     case ModuleLoad l:
@@ -87,19 +94,23 @@ public sealed class ChangeLayer : IDisposable
                         skipped.Add($"modprobe {l.Module}: kvmtune does not load modules at runtime; run it yourself");
                         break;
                     case KernelArgument k when k.Remove:
-                        manual.Add($"remove '{k.Key}' from the kernel command line in /etc/default/grub, update the bootloader, reboot [{k.Section}]");
+                        manual.Add($"remove '{k.Key}' from the kernel command line in /etc/default/grub, update " +
+                            $"the bootloader, reboot [{k.Section}]");
                         break;
                     case KernelArgument k:
                         persistentChanges.Add(k);
-                        if (!options.Persist) skipped.Add($"kernel argument {k.Text}: takes effect at boot (--persist) [{k.Section}]");
+                        if (!options.Persist) skipped.Add($"kernel argument {k.Text}: takes effect at boot " +
+                            $"(--persist) [{k.Section}]");
                         break;
                     case HugetlbfsMountChange m:
                         persistentChanges.Add(m);
-                        if (!_reader.IsLive) skipped.Add($"mount hugetlbfs at {m.MountPoint}: not mounted under --root [{m.Section}]");
+                        if (!_reader.IsLive) skipped.Add($"mount hugetlbfs at {m.MountPoint}: not mounted under " +
+                            $"--root [{m.Section}]");
                         else if (seenPaths.Add(m.MountPoint))
                             ops.Add(new MountOperation
                             {
-                                Section = m.Section, FindingId = finding.Id, MountPoint = m.MountPoint, PageSize = m.PageSizeOption,
+                                Section = m.Section, FindingId = finding.Id, MountPoint = m.MountPoint,
+                                    PageSize = m.PageSizeOption,
                                 FolderExisted = Directory.Exists(m.MountPoint),
                             });
                         break;
@@ -119,32 +130,40 @@ public sealed class ChangeLayer : IDisposable
                     : facts.Userspace.Tool("grub2-mkconfig") is not null ? "grub2-mkconfig -o /boot/grub2/grub.cfg"
                     : facts.Userspace.Tool("grub-mkconfig") is not null ? "grub-mkconfig -o /boot/grub/grub.cfg"
                     : "update-grub (or grub2-mkconfig -o /boot/grub2/grub.cfg)";
-            manual.AddRange(persistentChanges.OfType<HugetlbfsMountChange>().Select(m => $"systemctl enable {m.SystemdUnitName} [3.2.3]"));
+            manual.AddRange(persistentChanges.OfType<HugetlbfsMountChange>().Select(m
+                => $"systemctl enable {m.SystemdUnitName} [3.2.3]"));
         }
         else if (persistentChanges.Count > 0)
             skipped.Add("nothing is written to survive a reboot without --persist");
         // Huge pages before the mounts that serve them; files last, after the runtime changes they describe.
-        var ordered = ops.OrderBy(o => o switch { ValueOperation => 0, ModuleReloadOperation => 1, MountOperation => 2, _ => 3 })
+        var ordered = ops.OrderBy(o => o switch { ValueOperation => 0, ModuleReloadOperation => 1, MountOperation
+            => 2, _ => 3 })
             .Select((o, i) => o with { Seq = i + 1 }).ToList();
         foreach (var op in ordered)
             if (op.Problem(_ctx) is { } problem) throw new InputException(null, null, op.Target, $"refused: {problem}");
         return new ApplyPlan(ordered, skipped.Distinct().ToList(), manual.Distinct().ToList(), bootloader);
     }
 
-    /// <summary>Values are data: a change whose value or name is outside its grammar is refused before anything else.</summary>
+    /// <summary>
+    /// Values are data: a change whose value or name is outside its grammar is refused before anything else.
+    /// </summary>
     private static void RequireGrammar(PlannedChange change)
     {
         var (what, ok) = change switch
         {
             SysfsWrite w => (w.Value, Grammar.IsValue(w.Value)),
-            ModuleParameter p => ($"{p.Module} {p.Parameter}={p.Value}", Grammar.IsName(p.Module) && Grammar.IsName(p.Parameter) && Grammar.IsValue(p.Value)),
-            ModuleOption o => ($"{o.Module} {o.Parameter}={o.Value}", Grammar.IsName(o.Module) && Grammar.IsName(o.Parameter) && Grammar.IsValue(o.Value)),
+            ModuleParameter p => ($"{p.Module} {p.Parameter}={p.Value}", Grammar.IsName(p.Module)
+                && Grammar.IsName(p.Parameter) && Grammar.IsValue(p.Value)),
+            ModuleOption o => ($"{o.Module} {o.Parameter}={o.Value}", Grammar.IsName(o.Module)
+                && Grammar.IsName(o.Parameter) && Grammar.IsValue(o.Value)),
             ModuleLoad l => (l.Module, Grammar.IsName(l.Module)),
-            KernelArgument k => (k.Text, Grammar.IsArgumentKey(k.Key) && (k.Value is null || Grammar.IsArgumentValue(k.Value))),
+            KernelArgument k => (k.Text, Grammar.IsArgumentKey(k.Key) && (k.Value is null
+                || Grammar.IsArgumentValue(k.Value))),
             HugetlbfsMountChange m => (m.MountPoint, SafePaths.IsMountPoint(m.MountPoint)),
             _ => ("", true),
         };
-        if (!ok) throw new InputException(null, null, change.Section, $"refused: '{Grammar.Show(what)}' is not a well-formed setting");
+        if (!ok) throw new InputException(null, null, change.Section,
+            $"refused: '{Grammar.Show(what)}' is not a well-formed setting");
     }
 
     private ValueOperation Value(string findingId, string section, string path, string value)
@@ -153,7 +172,8 @@ public sealed class ChangeLayer : IDisposable
         string? current;
         try { current = _ctx.ReadValue(path); }
         catch (UnsafePathException e) { throw new InputException(null, null, path, $"refused: {e.Problem}"); }
-        if (current is null) throw new InputException(null, null, path, "not present on this machine (the kernel does not offer it)");
+        if (current is null) throw new InputException(null, null, path,
+            "not present on this machine (the kernel does not offer it)");
         var bytes = _ctx.ReadTreeBytes(path);
         return new ValueOperation
         {
@@ -162,8 +182,11 @@ public sealed class ChangeLayer : IDisposable
         };
     }
 
-    /// <summary>Builds a value operation for a planner outside the audit (vfio, irq): the current value is read now.</summary>
-    public ValueOperation PlanValue(string findingId, string section, string path, string value) => Value(findingId, section, path, value);
+    /// <summary>
+    /// Builds a value operation for a planner outside the audit (vfio, irq): the current value is read now.
+    /// </summary>
+    public ValueOperation PlanValue(string findingId, string section, string path, string value) => Value(findingId,
+        section, path, value);
 
     private FileOperation File(string path, string content)
     {
@@ -207,7 +230,8 @@ public sealed class ChangeLayer : IDisposable
     private IDisposable Lock()
     {
         var handle = _journal.TryLock()
-            ?? throw new RefusedException($"another kvmtune apply or rollback holds {Path.Combine(_journal.Directory, Journal.LockName)}");
+            ?? throw new RefusedException($"another kvmtune apply or rollback holds " +
+                $"{Path.Combine(_journal.Directory, Journal.LockName)}");
         foreach (var folder in SafePaths.PersistentFolders) _tree.CleanTemporaryFiles(folder);
         return handle;
     }
@@ -218,7 +242,8 @@ public sealed class ChangeLayer : IDisposable
         using var lockHandle = Lock();
         var unfinished = _journal.All(_ctx).FirstOrDefault(e => e.Incomplete);
         if (unfinished is not null)
-            throw new RefusedException($"{unfinished.Id} did not finish (a crash?); run 'kvmtune rollback {unfinished.Id}' first");
+            throw new RefusedException($"{unfinished.Id} did not finish (a crash?); run 'kvmtune rollback " +
+                $"{unfinished.Id}' first");
         if (plan.Operations.Count == 0)
             return new ChangeResult(null, ["nothing to change"], [], false);
         foreach (var op in plan.Operations)
@@ -227,10 +252,12 @@ public sealed class ChangeLayer : IDisposable
         var ops = plan.Operations.ToList();
         var entry = new JournalEntry
         {
-            Id = Journal.NewId(now), Created = now.ToString("O"), Profile = profile, Root = Root, Persist = options.Persist, Operations = ops,
+            Id = Journal.NewId(now), Created = now.ToString("O"), Profile = profile, Root = Root,
+                Persist = options.Persist, Operations = ops,
         };
         try { _journal.Save(entry); } // every original is on disk before the first write
-        catch (IOException e) { throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); nothing was changed"); }
+        catch (IOException e) { throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); " +
+            $"nothing was changed"); }
         CrashPoint(options, 0);
         var lines = new List<string>();
         var warnings = new List<string>();
@@ -240,7 +267,8 @@ public sealed class ChangeLayer : IDisposable
             try
             {
                 var readBack = ops[i].Apply(_ctx);
-                var note = ops[i] is ValueOperation v && readBack != v.New ? $"the kernel kept {readBack} (asked {v.New})" : null;
+                var note = ops[i] is ValueOperation v && readBack != v.New
+                    ? $"the kernel kept {readBack} (asked {v.New})" : null;
                 if (note is not null) warnings.Add($"{ops[i].Target}: {note}");
                 ops[i] = ops[i] with { Applied = true, ReadBack = readBack, Note = note };
                 lines.Add($"{ops[i].Describe()}{(note is null ? "" : $" ({note})")} [{ops[i].Section}]");
@@ -250,7 +278,8 @@ public sealed class ChangeLayer : IDisposable
                 // The failing operation itself may be half done (a device unbound, not yet bound): undo it too.
                 var events = UndoFrom(ops, i, $"operation {ops[i].Seq} failed: {e.Message}");
                 Record(entry with { State = JournalState.Failed, Operations = ops, Events = events });
-                throw new ApplyFailedException($"{e.Message}; what was changed before it was undone (journal {entry.Id})");
+                throw new ApplyFailedException($"{e.Message}; what was changed before it was undone (journal " +
+                    $"{entry.Id})");
             }
             try { _journal.Save(entry = entry with { Operations = ops }); }
             catch (IOException e)
@@ -264,14 +293,17 @@ public sealed class ChangeLayer : IDisposable
         try { _journal.Save(entry with { State = JournalState.Completed, Operations = ops }); }
         catch (IOException e)
         {
-            var events = UndoFrom(ops, ops.Count - 1, $"the journal could not record the end of the apply: {e.Message}");
+            var events = UndoFrom(ops, ops.Count - 1,
+                $"the journal could not record the end of the apply: {e.Message}");
             Record(entry with { State = JournalState.Failed, Operations = ops, Events = events });
             throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); every change was undone");
         }
         return new ChangeResult(entry.Id, lines, warnings, false);
     }
 
-    /// <summary>Undoes operations <paramref name="last"/> down to the first from the originals held in memory.</summary>
+    /// <summary>
+    /// Undoes operations <paramref name="last"/> down to the first from the originals held in memory.
+    /// </summary>
     private List<string> UndoFrom(List<Operation> ops, int last, string reason)
     {
         var events = new List<string> { reason };
@@ -292,7 +324,9 @@ public sealed class ChangeLayer : IDisposable
         return events;
     }
 
-    /// <summary>Records a failed apply; when even that cannot be written, the entry goes (nothing is left to undo).</summary>
+    /// <summary>
+    /// Records a failed apply; when even that cannot be written, the entry goes (nothing is left to undo).
+    /// </summary>
     private void Record(JournalEntry failed)
     {
         try { _journal.Save(failed); }
@@ -319,9 +353,11 @@ public sealed class ChangeLayer : IDisposable
         var entry = id is null ? all.LastOrDefault() : all.FirstOrDefault(e => e.Id == id);
         if (entry is null)
             throw new InputException(_journal.Directory, null, id is null ? "--last" : id,
-                id is null ? "the journal is empty: nothing to roll back" : $"no journal entry '{Grammar.Show(id)}' (see kvmtune history)");
+                id is null ? "the journal is empty: nothing to roll back"
+                    : $"no journal entry '{Grammar.Show(id)}' (see kvmtune history)");
         if (entry.Root != Root)
-            throw new RefusedException($"journal entry {entry.Id} was written for root '{Grammar.Show(entry.Root)}', not '{Root}'; nothing was changed");
+            throw new RefusedException($"journal entry {entry.Id} was written for root " +
+                $"'{Grammar.Show(entry.Root)}', not '{Root}'; nothing was changed");
         if (entry.State == JournalState.RolledBack)
             return new ChangeResult(entry.Id, [$"{entry.Id} is already {entry.State}: nothing to do"], [], false);
         var before = entry.State == JournalState.RollingBack ? JournalState.Completed : entry.State;
@@ -353,9 +389,11 @@ public sealed class ChangeLayer : IDisposable
             Record(entry = entry with { Operations = ops });
         }
         var events = entry.Events.Concat(lines).Concat(conflicts).ToList();
-        Record(entry with { State = conflicts.Count == 0 ? JournalState.RolledBack : before, Operations = ops, Events = events });
+        Record(entry with { State = conflicts.Count == 0 ? JournalState.RolledBack : before, Operations = ops,
+            Events = events });
         if (unrecorded is not null)
-            throw new ApplyFailedException($"every change of {entry.Id} was undone, but the journal could not record it " +
+            throw new ApplyFailedException($"every change of {entry.Id} was undone, but the journal could not " +
+                $"record it " +
                 $"({unrecorded}); run 'kvmtune rollback {entry.Id}' again when there is room");
         return new ChangeResult(entry.Id, lines, conflicts, conflicts.Count > 0);
     }

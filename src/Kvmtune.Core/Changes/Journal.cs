@@ -56,7 +56,9 @@ public sealed class Journal : IDisposable
     private readonly SafeTree _tree;
     private readonly string _folder;
 
-    /// <summary>A journal folder named by a person (--journal-dir): the folders above it are theirs to choose.</summary>
+    /// <summary>
+    /// A journal folder named by a person (--journal-dir): the folders above it are theirs to choose.
+    /// </summary>
     public Journal(string directory)
     {
         var full = Path.GetFullPath(directory).TrimEnd('/');
@@ -69,7 +71,9 @@ public sealed class Journal : IDisposable
         _folder = existing == "/" ? full : full[existing.Length..];
     }
 
-    /// <summary>The journal at a machine path under a root (the default /var/lib/kvmtune/journal): no link on the way.</summary>
+    /// <summary>
+    /// The journal at a machine path under a root (the default /var/lib/kvmtune/journal): no link on the way.
+    /// </summary>
     public Journal(SafeTree root, string machineFolder)
     {
         _tree = root;
@@ -96,7 +100,8 @@ public sealed class Journal : IDisposable
         return fd;
     }
 
-    /// <summary>The exclusive lock that stops two applies (or an apply and a rollback) at once; null when held elsewhere.
+    /// <summary>The exclusive lock that stops two applies (or an apply and a rollback) at once; null when held
+    /// elsewhere.
     /// Taking it also removes what a killed run left: temporary files in the journal.</summary>
     public IDisposable? TryLock()
     {
@@ -105,7 +110,8 @@ public sealed class Journal : IDisposable
         {
             var fd = NativeSys.OpenAt(dir, LockName, NativeSys.ORdWr | NativeSys.OCreate | NativeSys.ONoFollow
                 | NativeSys.OCloseOnExec | NativeSys.ONonBlock, 0b110_000_000);
-            if (fd < 0) throw new RefusedException($"{Directory}/{LockName}: cannot open the lock ({NativeSys.ErrorText(-fd)})");
+            if (fd < 0) throw new RefusedException($"{Directory}/{LockName}: cannot open the lock " +
+                $"({NativeSys.ErrorText(-fd)})");
             if (NativeSys.Fstat(fd) is not { IsRegular: true })
             {
                 NativeSys.CloseFd(fd);
@@ -150,10 +156,14 @@ public sealed class Journal : IDisposable
         _tree.ReplaceOwnedFile($"{_folder}/{entry.Id}.json", json, 0b110_000_000, st?.Uid ?? 0, st?.Gid ?? 0);
     }
 
-    /// <summary>Removes an entry whose apply left nothing behind (everything undone) and could not be recorded.</summary>
+    /// <summary>
+    /// Removes an entry whose apply left nothing behind (everything undone) and could not be recorded.
+    /// </summary>
     public void Delete(string id) => _tree.DeleteOwnedFile($"{_folder}/{id}.json");
 
-    /// <summary>Every entry, oldest first. An entry that is not what kvmtune writes is refused, never acted on.</summary>
+    /// <summary>
+    /// Every entry, oldest first. An entry that is not what kvmtune writes is refused, never acted on.
+    /// </summary>
     public IReadOnlyList<JournalEntry> All(OperationContext? validateWith = null)
     {
         int dir;
@@ -164,7 +174,8 @@ public sealed class Journal : IDisposable
         try { names = NativeFile.ListNames($"/proc/self/fd/{dir}") ?? []; }
         finally { NativeSys.CloseFd(dir); }
         var list = new List<JournalEntry>();
-        foreach (var name in names.Where(n => n.EndsWith(".json", StringComparison.Ordinal) && !n.StartsWith('.')).Order(StringComparer.Ordinal))
+        foreach (var name in names.Where(n => n.EndsWith(".json", StringComparison.Ordinal)
+            && !n.StartsWith('.')).Order(StringComparer.Ordinal))
             list.Add(Load(name, validateWith));
         return list.OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
     }
@@ -187,14 +198,18 @@ public sealed class Journal : IDisposable
         if (entry.Schema != JournalEntry.CurrentSchema)
             throw Invalid(where, $"schema '{Grammar.Show(entry.Schema)}' is not {JournalEntry.CurrentSchema}");
         if (!IsId(entry.Id) || name != entry.Id + ".json") throw Invalid(where, "its id does not match its file name");
-        if (!JournalState.All.Contains(entry.State)) throw Invalid(where, $"state '{Grammar.Show(entry.State)}' is not a journal state");
-        if (entry.Operations is null || entry.Events is null || entry.Operations.Any(o => o is null) || entry.Events.Any(e => e is null))
+        if (!JournalState.All.Contains(entry.State)) throw Invalid(where,
+            $"state '{Grammar.Show(entry.State)}' is not a journal state");
+        if (entry.Operations is null || entry.Events is null || entry.Operations.Any(o => o is null)
+            || entry.Events.Any(e => e is null))
             throw Invalid(where, "operations or events are missing");
-        if (entry.Root is null || entry.Profile is null || entry.Created is null) throw Invalid(where, "root, profile or created is missing");
+        if (entry.Root is null || entry.Profile is null || entry.Created is null) throw Invalid(where,
+            "root, profile or created is missing");
         if (ctx is not null)
         {
             foreach (var op in entry.Operations)
-                if (op.Problem(ctx) is { } problem) throw Invalid(where, $"operation {op.Seq} ({Grammar.Show(op.Target)}): {problem}");
+                if (op.Problem(ctx) is { } problem) throw Invalid(where,
+                    $"operation {op.Seq} ({Grammar.Show(op.Target)}): {problem}");
         }
         return entry;
     }
@@ -205,5 +220,6 @@ public sealed class Journal : IDisposable
     private static bool IsId(string? id) =>
         id is { Length: > 20 and < 48 } && id.All(c => char.IsAsciiDigit(c) || c is 'T' or 'Z' or '.' or '-');
 
-    public static string NewId(DateTimeOffset now) => $"{now.UtcDateTime:yyyyMMdd'T'HHmmss'.'fff'Z'}-{Environment.ProcessId}";
+    public static string NewId(DateTimeOffset now)
+        => $"{now.UtcDateTime:yyyyMMdd'T'HHmmss'.'fff'Z'}-{Environment.ProcessId}";
 }

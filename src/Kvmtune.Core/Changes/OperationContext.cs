@@ -10,7 +10,9 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     public SafeTree Tree { get; } = tree;
     public ProgramRunner Programs { get; } = programs;
 
-    /// <summary>A kernel attribute's value as it would be written back: a choice file's selection, else its text.</summary>
+    /// <summary>
+    /// A kernel attribute's value as it would be written back: a choice file's selection, else its text.
+    /// </summary>
     public string? ReadValue(string path)
     {
         int fd;
@@ -67,7 +69,8 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         if (!WriteAllowlist.IsAllowed(path, out var why)) throw new UnsafePathException(path, why ?? "not allowed");
         if (!Tree.IsLive)
         {
-            Tree.ReplaceTreeAttribute(path, Encoding.UTF8.GetBytes(value), real => WriteAllowlist.AcceptsRealPath(path, real));
+            Tree.ReplaceTreeAttribute(path, Encoding.UTF8.GetBytes(value), real
+                => WriteAllowlist.AcceptsRealPath(path, real));
             return;
         }
         var fd = Tree.OpenAttribute(path, write: true, real => WriteAllowlist.AcceptsRealPath(path, real));
@@ -75,7 +78,8 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         {
             var errno = NativeSys.WriteAll(fd, Encoding.UTF8.GetBytes(value));
             if (errno != 0)
-                throw new ApplyFailedException($"{path}: the kernel refused '{value.TrimEnd('\n')}': {NativeSys.ErrorText(errno)}");
+                throw new ApplyFailedException($"{path}: the kernel refused '{value.TrimEnd('\n')}': " +
+                    $"{NativeSys.ErrorText(errno)}");
         }
         finally
         {
@@ -138,7 +142,8 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         if (current is not null && current != to) WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);
         if (to is not null && CurrentDriver(bdf) != to) WriteExact($"/sys/bus/pci/drivers/{to}/bind", bdf);
         if (!Settle(() => CurrentDriver(bdf) == to))
-            throw new ApplyFailedException($"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding to {to ?? "none"}");
+            throw new ApplyFailedException($"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding " +
+                $"to {to ?? "none"}");
     }
 
     private string ReadPlain(string path)
@@ -158,7 +163,8 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
 
     /// <summary>A namespace's mode as the kernel shows it now (a fresh read: ndctl just changed it).</summary>
     public string? NamespaceMode(string name) =>
-        Host.Devices.DeviceReader.ReadNvdimm(new HostReader(Tree.Root)).Namespaces.FirstOrDefault(n => n.Name == name)?.Mode switch
+        Host.Devices.DeviceReader.ReadNvdimm(new HostReader(Tree.Root)).Namespaces.FirstOrDefault(n
+            => n.Name == name)?.Mode switch
         {
             "devdax" => "devdax", "fsdax" => "fsdax", "sector" => "sector", null => null, _ => "raw",
         };

@@ -89,7 +89,8 @@ public sealed record ValueOperation : Operation
         ctx.CleanTemporaries(Path);
         var current = ctx.ReadValue(Path);
         var bytes = OriginalBytes is null ? null : Convert.FromBase64String(OriginalBytes);
-        if (current == Original && (bytes is null || ctx.ReadTreeBytes(Path) is { } now && now.AsSpan().SequenceEqual(bytes)))
+        if (current == Original && (bytes is null || ctx.ReadTreeBytes(Path) is { } now
+            && now.AsSpan().SequenceEqual(bytes)))
             return new($"{Path}: already {current}", false);
         if (current != Original && current != New && current != ReadBack && !force)
             return new($"{Path}: changed since the apply (now {current ?? "unreadable"}, kvmtune wrote {New}); " +
@@ -210,11 +211,13 @@ public sealed record FileOperation : Operation
     {
         if (base.Problem(ctx) is { } p) return p;
         if (!SafePaths.IsPersistentFile(Path)) return "not one of the files kvmtune writes to survive a reboot";
-        if (OriginalExists != (Original is not null)) return "it says the file existed but holds no original (or the reverse)";
+        if (OriginalExists != (Original is not null)) return "it says the file existed but holds no original (or " +
+            "the reverse)";
         if (Decode(Original) is null && Original is not null || Decode(New) is null) return "its bytes are not base64";
         if (OriginalMode > 0xFFF) return "its original mode is not a permission mode";
         foreach (var f in CreatedFolders ?? [])
-            if (f is null || !Path.StartsWith(f + "/", StringComparison.Ordinal) || !(f == "/etc" || f.StartsWith("/etc/", StringComparison.Ordinal))
+            if (f is null || !Path.StartsWith(f + "/", StringComparison.Ordinal) || !(f == "/etc"
+                || f.StartsWith("/etc/", StringComparison.Ordinal))
                 || f.Split('/').Skip(1).Any(c => c is "" or "." or ".."))
                 return $"created folder '{f}' is not a folder above {Path} under /etc";
         return null;
@@ -312,11 +315,13 @@ public sealed record ModuleReloadOperation : Operation
     public override string? Problem(OperationContext ctx)
     {
         if (base.Problem(ctx) is { } p) return p;
-        if (!Grammar.ReloadableModules.Contains(Module)) return $"'{Grammar.Show(Module)}' is not a module kvmtune reloads";
+        if (!Grammar.ReloadableModules.Contains(Module)) return $"'{Grammar.Show(Module)}' is not a module kvmtune " +
+            $"reloads";
         if (!ctx.Tree.IsLive) return "modules are reloaded on the live host only, not under --root";
         foreach (var (k, v) in (OriginalParameters ?? throw new ArgumentNullException(nameof(OriginalParameters)))
                  .Concat(NewParameters ?? throw new ArgumentNullException(nameof(NewParameters))))
-            if (!Grammar.IsName(k) || !Grammar.IsValue(v)) return $"parameter '{Grammar.Show(k)}={Grammar.Show(v)}' is not well-formed";
+            if (!Grammar.IsName(k)
+                || !Grammar.IsValue(v)) return $"parameter '{Grammar.Show(k)}={Grammar.Show(v)}' is not well-formed";
         return null;
     }
 
@@ -355,7 +360,8 @@ public sealed record DriverOperation : Operation
         ?? (!Parsing.KernelText.IsPciAddress(Device) ? "not a PCI address"
             : OriginalDriver is not null && !Grammar.IsDriver(OriginalDriver) || !Grammar.IsDriver(NewDriver)
                 ? "a driver name is not well-formed"
-            : OriginalOverride.Length > 0 && !Grammar.IsDriver(OriginalOverride) ? "driver_override is not a driver name"
+            : OriginalOverride.Length > 0 && !Grammar.IsDriver(OriginalOverride)
+                ? "driver_override is not a driver name"
             : null);
 
     public override string Apply(OperationContext ctx)
@@ -369,7 +375,8 @@ public sealed record DriverOperation : Operation
         var now = ctx.CurrentDriver(Device);
         var overrideNow = ctx.ReadValue($"/sys/bus/pci/devices/{Device}/driver_override");
         var overrideClean = overrideNow is null or "(null)" or "" ? "" : overrideNow;
-        if (now == OriginalDriver && overrideClean == OriginalOverride) return new($"{Device}: already on {now ?? "no driver"}", false);
+        if (now == OriginalDriver
+            && overrideClean == OriginalOverride) return new($"{Device}: already on {now ?? "no driver"}", false);
         if (now != NewDriver && now != OriginalDriver && now is not null && !force)
             return new($"{Device}: moved to {now} since the apply; left alone " +
                 $"(--force binds it to {OriginalDriver ?? "no driver"})", true);
@@ -398,7 +405,8 @@ public sealed record NamespaceOperation : Operation
     public override string? Problem(OperationContext ctx) =>
         base.Problem(ctx)
         ?? (!Grammar.IsNamespace(Namespace) ? "not a namespace name such as namespace0.0"
-            : !Grammar.NamespaceModes.Contains(OriginalMode) || !Grammar.NamespaceModes.Contains(NewMode) ? "not an ndctl mode"
+            : !Grammar.NamespaceModes.Contains(OriginalMode) || !Grammar.NamespaceModes.Contains(NewMode)
+                ? "not an ndctl mode"
             : Align is not null && !Grammar.IsAlignment(Align) ? "its alignment is not like 4K, 2M or 1G"
             : !ctx.Tree.IsLive ? "namespaces are reconfigured on the live host only, not under --root"
             : null);
@@ -421,7 +429,9 @@ public sealed record NamespaceOperation : Operation
     }
 }
 
-/// <summary>The grammars of what a journal, a profile or a plan may carry into a kernel file or a command line.</summary>
+/// <summary>
+/// The grammars of what a journal, a profile or a plan may carry into a kernel file or a command line.
+/// </summary>
 public static class Grammar
 {
     public static readonly IReadOnlySet<string> ReloadableModules =
@@ -432,11 +442,13 @@ public static class Grammar
 
     /// <summary>A kernel value kvmtune writes or records: a number, a word, a CPU list, a hex mask.</summary>
     public static bool IsValue(string? v) =>
-        v is { Length: > 0 and <= 256 } && v.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or ',' or ':' or '+' or '-');
+        v is { Length: > 0 and <= 256 } && v.All(c => char.IsAsciiLetterOrDigit(c)
+            || c is '_' or '.' or ',' or ':' or '+' or '-');
 
     /// <summary>A kernel command-line argument's value (adds '=' and '/' for root=UUID=... style values).</summary>
     public static bool IsArgumentValue(string? v) =>
-        v is { Length: > 0 and <= 256 } && v.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or ',' or ':' or '+' or '-' or '=' or '/');
+        v is { Length: > 0 and <= 256 } && v.All(c => char.IsAsciiLetterOrDigit(c)
+            || c is '_' or '.' or ',' or ':' or '+' or '-' or '=' or '/');
 
     public static bool IsName(string? v) =>
         v is { Length: > 0 and <= 64 } && v.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
@@ -449,7 +461,8 @@ public static class Grammar
 
     public static bool IsNamespace(string? v) =>
         v is not null && v.StartsWith("namespace", StringComparison.Ordinal) && v.Length <= 32
-        && v[9..].Split('.') is [var a, var b] && a.Length > 0 && b.Length > 0 && a.All(char.IsAsciiDigit) && b.All(char.IsAsciiDigit);
+        && v[9..].Split('.') is [var a, var b] && a.Length > 0 && b.Length > 0 && a.All(char.IsAsciiDigit)
+            && b.All(char.IsAsciiDigit);
 
     public static bool IsAlignment(string? v) =>
         v is { Length: >= 2 and <= 8 } && v[^1] is 'K' or 'M' or 'G' && v[..^1].All(char.IsAsciiDigit);
@@ -474,7 +487,9 @@ public static class Grammar
     }
 }
 
-/// <summary>The only programs kvmtune runs: fixed names, looked up in fixed system folders, never read from input.</summary>
+/// <summary>
+/// The only programs kvmtune runs: fixed names, looked up in fixed system folders, never read from input.
+/// </summary>
 public enum SystemProgram { Mount, Umount, Modprobe, Ndctl, UpdateGrub, Grub2Mkconfig, GrubMkconfig }
 
 /// <summary>Starts one of the fixed programs with an argument vector (no shell).</summary>

@@ -11,8 +11,11 @@ public static class InputFile
 {
     public const long DefaultLimit = 1 << 20;
 
-    /// <summary>The file's text (UTF-8); an <see cref="InputException"/> naming the file when it is not acceptable.</summary>
-    public static string ReadText(string path, long limit = DefaultLimit) => Encoding.UTF8.GetString(ReadBytes(path, limit));
+    /// <summary>
+    /// The file's text (UTF-8); an <see cref="InputException"/> naming the file when it is not acceptable.
+    /// </summary>
+    public static string ReadText(string path, long limit = DefaultLimit) => Encoding.UTF8.GetString(ReadBytes(path,
+        limit));
 
     public static byte[] ReadBytes(string path, long limit = DefaultLimit)
     {
@@ -29,7 +32,8 @@ public static class InputFile
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         var st = NativeSys.Fstat(fd) ?? throw new InputException(path, null, null, "cannot read its type");
         if (st.IsDirectory) throw new InputException(path, null, null, "is a folder, not a file");
-        if (!st.IsRegular) throw new InputException(path, null, null, "is not a regular file (a device, pipe or socket)");
+        if (!st.IsRegular) throw new InputException(path, null, null,
+            "is not a regular file (a device, pipe or socket)");
         if (st.Size > limit)
             throw new InputException(path, null, null, $"is {st.Size} bytes; kvmtune reads at most {limit} bytes here");
         var buffer = new byte[Math.Max(16, st.Size + 1)];
@@ -46,7 +50,9 @@ public static class InputFile
         return buffer.AsSpan(0, total).ToArray();
     }
 
-    /// <summary>An I/O error as a sentence (the exception's message can be a resource key in a trimmed build).</summary>
+    /// <summary>
+    /// An I/O error as a sentence (the exception's message can be a resource key in a trimmed build).
+    /// </summary>
     public static string Describe(Exception e) => e switch
     {
         FileNotFoundException => "no such file",

@@ -127,7 +127,9 @@ public static partial class NativeSys
         return fd < 0 ? -Marshal.GetLastPInvokeError() : fd;
     }
 
-    /// <summary>Opens a folder by absolute path (following links: the root itself may be one); -errno on failure.</summary>
+    /// <summary>
+    /// Opens a folder by absolute path (following links: the root itself may be one); -errno on failure.
+    /// </summary>
     public static int OpenDirectory(string path, bool noFollow = false)
     {
         var fd = Open(path, ORdOnly | ODirectoryFlag | OCloseOnExec | (noFollow ? ONoFollow : 0), 0);
@@ -218,7 +220,9 @@ public static partial class NativeSys
         return 0;
     }
 
-    /// <summary>A folder's canonical path (every link resolved, as the kernel sees it); null when it cannot be opened.</summary>
+    /// <summary>
+    /// A folder's canonical path (every link resolved, as the kernel sees it); null when it cannot be opened.
+    /// </summary>
     public static string? CanonicalFolder(string path)
     {
         var fd = OpenDirectory(path);

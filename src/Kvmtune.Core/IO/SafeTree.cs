@@ -21,7 +21,9 @@ public sealed record FileImage(byte[] Bytes, uint Mode, uint Uid, uint Gid);
 /// </summary>
 public sealed class SafeTree : IDisposable
 {
-    /// <summary>The suffix every temporary file carries, so the next run can find and remove what a kill left.</summary>
+    /// <summary>
+    /// The suffix every temporary file carries, so the next run can find and remove what a kill left.
+    /// </summary>
     public const string TempMarker = ".kvmtune-tmp-";
 
     private readonly int _rootFd;
@@ -32,7 +34,8 @@ public sealed class SafeTree : IDisposable
         Root = root;
         _rootFd = NativeSys.OpenDirectory(root);
         if (_rootFd < 0) throw new UnsafePathException(root, $"cannot open the root: {NativeSys.ErrorText(-_rootFd)}");
-        var probe = NativeSys.OpenAt2(_rootFd, ".", NativeSys.OPathOnly | NativeSys.OCloseOnExec, 0, NativeSys.ResolveInRoot);
+        var probe = NativeSys.OpenAt2(_rootFd, ".", NativeSys.OPathOnly | NativeSys.OCloseOnExec, 0,
+            NativeSys.ResolveInRoot);
         _fallbackWalk = probe == -38; // ENOSYS: no openat2
         if (probe >= 0) NativeSys.CloseFd(probe);
     }
@@ -43,37 +46,46 @@ public sealed class SafeTree : IDisposable
 
     public void Dispose() => NativeSys.CloseFd(_rootFd);
 
-    /// <summary>Opens a machine path; links are followed only inside the root, and not at all when <paramref name="noLinks"/>.</summary>
+    /// <summary>
+    /// Opens a machine path; links are followed only inside the root, and not at all when <paramref name="noLinks"/>.
+    /// </summary>
     private int Open(string machinePath, int flags, int mode, bool noLinks)
     {
         var rel = Relative(machinePath);
         if (!_fallbackWalk)
         {
-            var resolve = NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks | (noLinks ? NativeSys.ResolveNoSymlinks : 0);
+            var resolve = NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks | (noLinks
+                ? NativeSys.ResolveNoSymlinks : 0);
             return NativeSys.OpenAt2(_rootFd, rel, flags | NativeSys.OCloseOnExec, mode, resolve);
         }
         // Old kernels: walk each folder with O_NOFOLLOW; a followed link is resolved inside the root first.
-        var real = noLinks ? machinePath : LinkWalker.Resolve(Root, machinePath, followLast: (flags & NativeSys.ONoFollow) == 0);
+        var real = noLinks ? machinePath : LinkWalker.Resolve(Root, machinePath,
+            followLast: (flags & NativeSys.ONoFollow) == 0);
         if (real is null) return -40; // ELOOP
         return WalkNoFollow(Relative(real), flags, mode);
     }
 
     private int WalkNoFollow(string rel, int flags, int mode) => WalkNoFollow(_rootFd, rel, flags, mode);
 
-    /// <summary>Opens <paramref name="rel"/> below an open folder, one component at a time, following no link.</summary>
+    /// <summary>
+    /// Opens <paramref name="rel"/> below an open folder, one component at a time, following no link.
+    /// </summary>
     public static int WalkNoFollow(int rootFd, string rel, int flags, int mode)
     {
         var parts = rel.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var dir = NativeSys.OpenAt(rootFd, ".", NativeSys.OPathOnly | NativeSys.ODirectoryFlag | NativeSys.OCloseOnExec, 0);
+        var dir = NativeSys.OpenAt(rootFd, ".", NativeSys.OPathOnly | NativeSys.ODirectoryFlag
+            | NativeSys.OCloseOnExec, 0);
         for (var i = 0; i < parts.Length - 1 && dir >= 0; i++)
         {
-            var next = NativeSys.OpenAt(dir, parts[i], NativeSys.OPathOnly | NativeSys.ODirectoryFlag | NativeSys.ONoFollow
+            var next = NativeSys.OpenAt(dir, parts[i], NativeSys.OPathOnly | NativeSys.ODirectoryFlag
+                | NativeSys.ONoFollow
                 | NativeSys.OCloseOnExec, 0);
             NativeSys.CloseFd(dir);
             dir = next;
         }
         if (dir < 0) return dir;
-        var fd = parts.Length == 0 ? dir : NativeSys.OpenAt(dir, parts[^1], flags | NativeSys.ONoFollow | NativeSys.OCloseOnExec, mode);
+        var fd = parts.Length == 0 ? dir : NativeSys.OpenAt(dir, parts[^1], flags | NativeSys.ONoFollow
+            | NativeSys.OCloseOnExec, mode);
         if (parts.Length > 0) NativeSys.CloseFd(dir);
         return fd;
     }
@@ -94,7 +106,9 @@ public sealed class SafeTree : IDisposable
 
     // ---- files kvmtune owns (/etc drop-ins, the journal, run state): no link anywhere on the path ----
 
-    /// <summary>A regular file's bytes, owner and mode; null when absent. Anything else at the path is refused.</summary>
+    /// <summary>
+    /// A regular file's bytes, owner and mode; null when absent. Anything else at the path is refused.
+    /// </summary>
     public FileImage? ReadOwnedFile(string machinePath, long limit = InputFile.DefaultLimit)
     {
         var fd = Open(machinePath, NativeSys.ORdOnly | NativeSys.ONoFollow | NativeSys.ONonBlock, 0, noLinks: true);
@@ -115,7 +129,8 @@ public sealed class SafeTree : IDisposable
 
     private static void RequireOwnedRegular(string machinePath, StatInfo st)
     {
-        if (!st.IsRegular) throw new UnsafePathException(machinePath, "it is not a regular file (a link, device or folder)");
+        if (!st.IsRegular) throw new UnsafePathException(machinePath,
+            "it is not a regular file (a link, device or folder)");
         // A second name for the same file could be /etc/shadow: kvmtune's own files have exactly one.
         if (st.Links != 1) throw new UnsafePathException(machinePath, $"it has {st.Links} hard links");
     }
@@ -151,7 +166,8 @@ public sealed class SafeTree : IDisposable
             var existing = NativeSys.LstatAt(dir, name);
             if (existing is { } st)
             {
-                if (allowHardLinks && !st.IsRegular) throw new UnsafePathException(machinePath, "it is not a regular file");
+                if (allowHardLinks && !st.IsRegular) throw new UnsafePathException(machinePath,
+                    "it is not a regular file");
                 if (!allowHardLinks) RequireOwnedRegular(machinePath, st);
             }
             // A fresh random name each try: a name planted in advance (a folder, a link) is never ours to reuse.
@@ -257,7 +273,9 @@ public sealed class SafeTree : IDisposable
         }
     }
 
-    /// <summary>Removes the temporary files a killed run left in a folder (only regular files with kvmtune's marker).</summary>
+    /// <summary>
+    /// Removes the temporary files a killed run left in a folder (only regular files with kvmtune's marker).
+    /// </summary>
     public void CleanTemporaryFiles(string folder)
     {
         var dir = Open(folder, NativeSys.ORdOnly | NativeSys.ODirectoryFlag, 0, noLinks: true);
@@ -283,14 +301,17 @@ public sealed class SafeTree : IDisposable
         }
     }
 
-    /// <summary>Opens (creating 0700 if missing) a folder kvmtune owns, such as the journal; a link there is refused.</summary>
+    /// <summary>
+    /// Opens (creating 0700 if missing) a folder kvmtune owns, such as the journal; a link there is refused.
+    /// </summary>
     public int OpenOwnedFolder(string machinePath, bool create)
     {
         if (create)
         {
             foreach (var folder in MissingFolders(machinePath + "/x")) CreateFolder(folder);
         }
-        var fd = Open(machinePath, NativeSys.ORdOnly | NativeSys.ODirectoryFlag | NativeSys.ONoFollow, 0, noLinks: true);
+        var fd = Open(machinePath, NativeSys.ORdOnly | NativeSys.ODirectoryFlag | NativeSys.ONoFollow, 0,
+            noLinks: true);
         if (fd < 0) throw Refused(machinePath, fd);
         return fd;
     }
@@ -331,7 +352,9 @@ public sealed class SafeTree : IDisposable
         }
     }
 
-    /// <summary>A link's target text (the folders above it followed inside the root); null when it is not a link.</summary>
+    /// <summary>
+    /// A link's target text (the folders above it followed inside the root); null when it is not a link.
+    /// </summary>
     public string? ReadLink(string machinePath)
     {
         var (parent, name) = Split(machinePath);
@@ -417,7 +440,8 @@ public sealed class SafeTree : IDisposable
 
     private static Exception Refused(string machinePath, int negErrno) => -negErrno switch
     {
-        40 => new UnsafePathException(machinePath, "a symbolic link is on the path (kvmtune does not follow links here)"),
+        40 => new UnsafePathException(machinePath,
+            "a symbolic link is on the path (kvmtune does not follow links here)"),
         18 => new UnsafePathException(machinePath, "the path leaves the root"),
         20 => new UnsafePathException(machinePath, "a component of the path is not a folder"),
         6 => new UnsafePathException(machinePath, "it is a device that is not there (ENXIO)"),

@@ -39,9 +39,11 @@ public sealed class JournalPropertyTests
         Gen.Select(Gen.Int[0, Kinds.Length - 1], Gen.Int[0, Fields.Length - 1].Array[0, 6], Value.Array[6],
             (kind, fields, values) =>
             {
-                var o = new JsonObject { ["kind"] = Kinds[kind], ["seq"] = 1, ["section"] = "3.2.3", ["finding_id"] = "x" };
+                var o = new JsonObject { ["kind"] = Kinds[kind], ["seq"] = 1, ["section"] = "3.2.3",
+                    ["finding_id"] = "x" };
                 for (var i = 0; i < fields.Length; i++)
-                    o[Fields[fields[i]]] = fields[i] == 5 ? new JsonArray(values[i]?.DeepClone()) : values[i]?.DeepClone();
+                    o[Fields[fields[i]]] = fields[i] == 5 ? new JsonArray(values[i]?.DeepClone())
+                        : values[i]?.DeepClone();
                 return o;
             });
 
@@ -61,7 +63,8 @@ public sealed class JournalPropertyTests
                 ["schema"] = "kvmtune.journal/v2", ["id"] = id, ["created"] = "x", ["profile"] = "p",
                 ["root"] = root is JsonValue ? root.DeepClone() : h.Root, ["persist"] = false,
                 ["state"] = state is JsonValue v && v.TryGetValue<string>(out var s) && s.Length < 20 ? s : "completed",
-                ["operations"] = new JsonArray(ops.Select(o => (JsonNode?)o.DeepClone()).ToArray()), ["events"] = new JsonArray(),
+                ["operations"] = new JsonArray(ops.Select(o => (JsonNode?)o.DeepClone()).ToArray()),
+                    ["events"] = new JsonArray(),
             };
             File.WriteAllText(Path.Combine(dir, id + ".json"), entry.ToJsonString());
             var before = TreeState.Of(h.Root);

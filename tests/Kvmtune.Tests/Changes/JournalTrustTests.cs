@@ -52,8 +52,10 @@ public sealed class JournalTrustTests
             case "module reload under --root":
                 entry["operations"]!.AsArray().Add(new JsonObject
                 {
-                    ["kind"] = "module-reload", ["seq"] = 99, ["section"] = "3.3.3", ["finding_id"] = "x", ["applied"] = true,
-                    ["module"] = "vhost_net", ["original_parameters"] = new JsonObject(), ["new_parameters"] = new JsonObject(),
+                    ["kind"] = "module-reload", ["seq"] = 99, ["section"] = "3.3.3", ["finding_id"] = "x",
+                        ["applied"] = true,
+                    ["module"] = "vhost_net", ["original_parameters"] = new JsonObject(),
+                        ["new_parameters"] = new JsonObject(),
                 });
                 break;
             case "id with ..":
@@ -96,7 +98,8 @@ public sealed class JournalTrustTests
         var before = TreeState.Of(h.Root);
         var rollback = KvmtuneRunner.Run("rollback", "--root", h.Root, "--last");
         rollback.ExitCode.Should().Be(3, $"{edit}: {rollback.Stdout}{rollback.Stderr}");
-        rollback.Stderr.Should().Contain(Path.GetFileNameWithoutExtension(name)).And.ContainAny("refused", "written for root");
+        rollback.Stderr.Should().Contain(Path.GetFileNameWithoutExtension(name)).And.ContainAny("refused",
+            "written for root");
         rollback.Stderr.Should().NotContain("Exception");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty(edit);
         Directory.Exists(h.Tree.Physical("/usr/share/keep")).Should().BeTrue();
@@ -110,7 +113,8 @@ public sealed class JournalTrustTests
         using var a = Applied();
         using var b = new SyntheticHost();
         var before = TreeState.Of(b.Root);
-        var rollback = KvmtuneRunner.Run("rollback", "--root", b.Root, "--journal-dir", a.Tree.Physical("/var/lib/kvmtune/journal"));
+        var rollback = KvmtuneRunner.Run("rollback", "--root", b.Root, "--journal-dir",
+            a.Tree.Physical("/var/lib/kvmtune/journal"));
         rollback.ExitCode.Should().Be(3, rollback.Stderr);
         rollback.Stderr.Should().Contain("written for root");
         before.Diff(TreeState.Of(b.Root)).Should().BeEmpty();

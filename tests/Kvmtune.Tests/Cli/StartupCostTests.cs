@@ -30,7 +30,8 @@ public sealed class StartupCostTests
     {
         using var t = new TestTree();
         var log = t.Physical("/trace");
-        var run = Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2,open", KvmtuneProcess.Binary, "--version"]);
+        var run = Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2,open",
+            KvmtuneProcess.Binary, "--version"]);
         run.ExitCode.Should().Be(0, run.Stderr);
         var opens = File.ReadAllLines(log).Count(l => l.Contains("open", StringComparison.Ordinal));
         // The loader's libraries and the .NET runtime's own start (cgroup limits, cache sizes, meminfo for the GC):
