@@ -3,15 +3,16 @@ using System.Diagnostics;
 namespace Kvmtune.Core.Vms;
 
 /// <summary>
-/// libvirt through virsh, run with an argument vector (never a shell); LIBVIRT_DEFAULT_URI in the environment picks
-/// the connection as it does for virsh itself.
+/// libvirt through virsh, run with an argument vector (never a shell), connected to <c>uri</c> where one is given
+/// (kvmtune passes its LIBVIRT_DEFAULT_URI), else virsh's own default.
 /// </summary>
-public static class Virsh
+public sealed class Virsh(string? uri)
 {
     /// <summary>Runs virsh; a failure becomes an InvalidOperationException with virsh's own words.</summary>
-    public static string Run(params string[] args)
+    public string Run(params string[] args)
     {
         var psi = new ProcessStartInfo("virsh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (uri is { Length: > 0 }) foreach (var a in new[] { "-c", uri }) psi.ArgumentList.Add(a);
         foreach (var a in args) psi.ArgumentList.Add(a);
         Process p;
         try { p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start virsh"); }
@@ -31,7 +32,7 @@ public static class Virsh
     }
 
     /// <summary>Defines a domain from its XML, through a private temporary file.</summary>
-    public static string Define(string xml)
+    public string Define(string xml)
     {
         var dir = Directory.CreateTempSubdirectory("kvmtune-domain-");
         var path = Path.Combine(dir.FullName, "domain.xml");

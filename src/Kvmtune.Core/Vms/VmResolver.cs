@@ -145,7 +145,14 @@ public static class VmResolver
             if (n.Queues > 1)
                 d.Add(new($"nic {i}", $"tap {n.Ifname} multi_queue", $"{n.Queues} queues: the tap must be created " +
                     $"with multi_queue (ip tuntap add dev {n.Ifname} mode tap multi_queue) unless QEMU opens it"));
-            nics.Add(new ResolvedNic(i, n.Ifname, n.Queues, n.Mac, vhost, poll, packed));
+            var mac = n.Mac;
+            if (mac is null)
+            {
+                mac = MacFor(s.Name, i);
+                d.Add(new($"nic {i}", $"mac {mac}", "derived from the VM's name: libvirt would pick a random one, " +
+                    "QEMU its own, and the guest would see a new NIC"));
+            }
+            nics.Add(new ResolvedNic(i, n.Ifname, n.Queues, mac, vhost, poll, packed));
         }
 
         var pmem = new List<ResolvedPmem>();
@@ -169,6 +176,13 @@ public static class VmResolver
         return new ResolvedVm(s.Name, UuidFor(s.Name), accel, machine, cpuModel, hint, s.MemMerge, s.MemLock, cpuPm,
             lockLimit, s.Vcpus, p.Topology, s.MemoryKib, maxMemory, slots, s.HugepageKib, memory, distances, disks, nics,
             pmem, s.Passthrough.Select(x => x.Pci).ToList(), s.Boot, host.Userspace.QemuPath, p, d);
+    }
+
+    /// <summary>52:54:00 (QEMU's prefix) and three bytes of SHA-1 of the VM's name and the NIC's index.</summary>
+    public static string MacFor(string name, int nic)
+    {
+        var h = SHA1.HashData(Encoding.UTF8.GetBytes($"kvmtune:vm:{name}:nic{nic}"));
+        return $"52:54:00:{h[0]:x2}:{h[1]:x2}:{h[2]:x2}";
     }
 
     /// <summary>A stable UUID from the VM's name (RFC 4122 version 5): the same VM defined twice is one domain.</summary>

@@ -144,9 +144,9 @@ public static class VmCommand
                     if (parse.GetValue(output) is string file)
                     {
                         OutputFile.Write(ctx, file, xml);
-                        ctx.Out.Write(Virsh.Run("define", file));
+                        ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Run("define", file));
                     }
-                    else ctx.Out.Write(Virsh.Define(xml));
+                    else ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Define(xml));
                 }
                 catch (InvalidOperationException e) { throw new CliException(ExitCodes.Refused, e.Message); }
                 return ExitCodes.Success;

@@ -35,8 +35,8 @@ public static class VmRunCommands
             {
                 try
                 {
-                    ctx.Out.Write(Virsh.Define(LibvirtDomain.Render(vm)));
-                    ctx.Out.Write(Virsh.Run("start", vm.Name));
+                    ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Define(LibvirtDomain.Render(vm)));
+                    ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Run("start", vm.Name));
                 }
                 catch (InvalidOperationException e) { throw new CliException(ExitCodes.Refused, e.Message); }
                 return ExitCodes.Success;
