@@ -177,6 +177,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
                     .OrderByDescending(x => x.Id == n.RequiredNode)
                     .ThenByDescending(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count).ThenBy(x => x.Id).Take(parts).ToList();
                 if (set.Count < parts || n.Spec.Vcpus < parts || n.CoresNeeded % parts != 0 && n.Spec.DedicatedCpus) continue;
+                if (n.Spec.HugepageKib is long pg && n.Spec.MemoryKib / pg < parts) continue; // a node would get no page
                 if (n.RequiredNode is int dev && set.All(x => x.Id != dev)) continue;
                 result = (set.Select(node => (node.Id, Take(n, node, state, parts))).ToList(), $"spans nodes {string.Join(", ", set.Select(x => x.Id))}: no single node holds it");
                 why = "";
@@ -219,7 +220,8 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
     {
         var one = new GuestTopology(1, vcpus / threads, threads);
         if (_host.Packages is not { Count: > 0 } pkg) return one;
-        int? PackageOf(VcpuPin p) => p.Cpus.Select(c => pkg.TryGetValue(c, out var x) ? x : (int?)null).Distinct().SingleOrDefault();
+        // A vCPU floating over CPUs of several packages has no one package: then one socket.
+        int? PackageOf(VcpuPin p) => p.Cpus.Select(c => pkg.TryGetValue(c, out var x) ? x : (int?)null).Distinct().ToList() is [var one] ? one : null;
         var seq = pins.OrderBy(p => p.Vcpu).Select(PackageOf).ToList();
         if (seq.Any(x => x is null)) return one;
         var runs = new List<(int Package, int Count)>();
@@ -278,8 +280,10 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         var memory = new List<MemoryPlacement>();
         for (var i = 0; i < parts; i++)
         {
-            var share = s.MemoryKib / parts / pageKib * pageKib;
-            if (i == parts - 1) share = s.MemoryKib - share * (parts - 1);
+            // Whole pages, spread as evenly as Take reserved them (never more than its ceiling on a node).
+            var pages = s.MemoryKib / pageKib;
+            var share = (pages / parts + (i < pages % parts ? 1 : 0)) * pageKib;
+            if (i == parts - 1) share += s.MemoryKib - pages * pageKib;
             memory.Add(new MemoryPlacement(nodes[i].Id, share, pageKib));
             var per = guestCount / parts;
             for (var k = 0; k < per; k++)
