@@ -263,6 +263,27 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         }
     }
 
+    [Fact]
+    public void Vm_libvirt_define_defines_the_domain_in_libvirt_twice_under_one_uuid()
+    {
+        var (spec, _) = Prepare("density-merge");
+        var env = new Dictionary<string, string> { ["LIBVIRT_DEFAULT_URI"] = _libvirt.Uri };
+        try
+        {
+            for (var i = 0; i < 2; i++)
+            {
+                var r = KvmtuneRunner.Run(env, "vm", "libvirt", spec, "--accel", "tcg", "--define");
+                r.ExitCode.Should().Be(0, r.Stderr);
+                r.Stdout.Should().Contain("kvt-density-merge");
+            }
+            var xml = XDocument.Parse(_libvirt.Virsh("dumpxml", "kvt-density-merge").Stdout);
+            xml.Root!.Element("uuid")!.Value.Should().Be(Processes.Run("uuidgen", ["--sha1", "--namespace", "@url", "--name", "kvmtune:vm:kvt-density-merge"]).Stdout.Trim());
+            xml.Root.Element("devices")!.Elements("controller").Where(c => c.Attribute("type")?.Value == "usb")
+                .Should().OnlyContain(c => c.Attribute("model")!.Value == "none", "-nodefaults: no USB controller");
+        }
+        finally { _libvirt.Virsh("undefine", "kvt-density-merge"); }
+    }
+
     [GeneratedRegex(@"ifname: (kvl\d+), queues: (\d+)")] private static partial Regex TapLine();
 
     /// <summary>Each vCPU thread ("CPU n/TCG") and the main thread, as the kernel reports them.</summary>
