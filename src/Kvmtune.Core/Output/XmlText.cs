@@ -7,6 +7,13 @@ namespace Kvmtune.Core.Output;
 /// <summary>An XML attribute for <see cref="XmlText"/>.</summary>
 public sealed record XA(string Name, object Value);
 
+/// <summary>An XML comment for <see cref="XmlText"/>: "--" cannot appear inside one, so it becomes "- -".</summary>
+public sealed record XmlComment(string Text)
+{
+    public override string ToString() =>
+        "<!-- " + XmlText.Escape(Text, attribute: false).Replace("--", "- -").TrimEnd('-') + " -->";
+}
+
 /// <summary>
 /// A minimal XML element writer for the libvirt domain: System.Xml would double the native binary and add a
 /// millisecond to every start-up for one command. Content: <see cref="XA"/> attributes, child elements, text,
@@ -35,6 +42,7 @@ public sealed class XmlText
             case null: break;
             case XA a: _attributes.Add(a); break;
             case XmlText x: _children.Add(x); break;
+            case XmlComment x: _children.Add(x); break;
             case string s: _children.Add(s); break;
             case IEnumerable many: foreach (var m in many) Add(m); break;
             case IFormattable f: _children.Add(f.ToString(null, CultureInfo.InvariantCulture)); break;
@@ -65,6 +73,7 @@ public sealed class XmlText
         {
             sb.Append('\n');
             if (c is XmlText x) x.Write(sb, depth + 1);
+            else if (c is XmlComment k) sb.Append(' ', (depth + 1) * 2).Append(k);
             else sb.Append(' ', (depth + 1) * 2).Append(Escape((string)c, attribute: false));
         }
         sb.Append('\n').Append(' ', depth * 2).Append("</").Append(_name).Append('>');

@@ -6,8 +6,8 @@ namespace Kvmtune.Core.Vms;
 /// <summary>A node as the planner sees it: whole cores, the housekeeping CPUs, free huge pages and memory.</summary>
 public sealed record NodeModel(int Id, IReadOnlyList<int> Cpus, IReadOnlyList<int[]> Cores, IReadOnlyList<int> Housekeeping, IReadOnlyDictionary<long, long> FreeHugepages, long FreeMemoryKib);
 
-/// <summary>The host reduced to what placement needs.</summary>
-public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCore)
+/// <summary>The host reduced to what placement needs; Packages maps a CPU to its package (socket) where known.</summary>
+public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCore, IReadOnlyDictionary<int, int>? Packages = null)
 {
     public static HostModel From(HostFacts f)
     {
@@ -36,7 +36,8 @@ public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCor
             nodes.Add(new NodeModel(node.Id, cpus, cores, keep, free, node.MemoryFreeKib ?? node.MemoryTotalKib ?? 0));
         }
         var tpc = nodes.SelectMany(n => n.Cores).Select(c => c.Length).DefaultIfEmpty(1).Max();
-        return new HostModel(nodes, tpc);
+        var packages = f.Cpu.Cpus.Where(c => c.Package is not null).ToDictionary(c => c.Id, c => c.Package!.Value);
+        return new HostModel(nodes, tpc, packages);
     }
 }
 

@@ -89,13 +89,15 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
             devices.Add(new DevicePlacement("disk", d.Path, _devices.Block(d.Path[5..])));
         int? required = s.NumaNode;
         if (required is not null) reasons.Add($"numa_node {required} given in the spec");
-        var located = devices.Where(d => d.Node is not null).GroupBy(d => d.Node!.Value).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).ToList();
+        // The README's order: passthrough, DAX, the NIC named by link, block devices; the first that knows its node wins.
+        var located = devices.Where(d => d.Node is not null).ToList();
         if (required is null && located.Count > 0)
         {
-            required = located[0].Key;
-            reasons.Add($"node {required}: where {string.Join(", ", located[0].Select(d => $"{d.Kind} {d.Id}"))} {(located[0].Count() == 1 ? "sits" : "sit")} (guide 3.2.1)");
-            foreach (var other in located.Skip(1))
-                reasons.Add($"{string.Join(", ", other.Select(d => $"{d.Kind} {d.Id}"))} on node {other.Key} will be reached across nodes");
+            var first = located[0];
+            required = first.Node;
+            reasons.Add($"node {required}: where {first.Kind} {first.Id} sits (guide 3.2.1; order: passthrough, DAX, NIC link, block)");
+            foreach (var other in located.Skip(1).Where(d => d.Node != required))
+                reasons.Add($"{other.Kind} {other.Id} on node {other.Node} will be reached across nodes");
         }
         var tpc = _host.ThreadsPerCore;
         var threads = s.DedicatedCpus && tpc > 1 && s.Vcpus % tpc == 0 ? tpc : 1;
@@ -107,9 +109,14 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
     private IEnumerable<NodeModel> Candidates(Need n) =>
         n.RequiredNode is int r ? _host.Nodes.Where(x => x.Id == r) : _host.Nodes;
 
-    /// <summary>Free whole cores of a node a VM may take: not housekeeping, not taken, inside its cpuset.</summary>
-    private static List<int[]> FreeCores(NodeModel node, State state, VmSpec spec) =>
-        node.Cores.Where(c => !c.Any(node.Housekeeping.Contains) && !c.Any(state.Dedicated.Contains) && (spec.Cpuset is null || c.All(spec.Cpuset.Contains))).ToList();
+    /// <summary>
+    /// Free whole cores of a node a VM may take: not housekeeping, not taken, inside its cpuset, with at least the
+    /// threads each guest core needs (hybrid hosts, an offline sibling); smallest cores first, so a one-thread
+    /// vCPU does not waste a sibling.
+    /// </summary>
+    private static List<int[]> FreeCores(NodeModel node, State state, VmSpec spec, int threads = 1) =>
+        node.Cores.Where(c => c.Length >= threads && !c.Any(node.Housekeeping.Contains) && !c.Any(state.Dedicated.Contains) && (spec.Cpuset is null || c.All(spec.Cpuset.Contains)))
+            .OrderBy(c => c.Length).ToList();
 
     /// <summary>Why a share of a VM (1/parts of it) does not fit on a node, or null when it does.</summary>
     private string? Shortage(Need n, NodeModel node, State state, int parts)
@@ -118,8 +125,9 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         var cores = (n.CoresNeeded + parts - 1) / parts;
         if (s.DedicatedCpus)
         {
-            var free = FreeCores(node, state, s).Count;
-            if (free < cores) return $"node {node.Id}: {free} free whole cores (housekeeping {CpuList.Format(node.Housekeeping)} excluded), needs {cores}";
+            var free = FreeCores(node, state, s, n.ThreadsPerVcpuCore).Count;
+            var kind = n.ThreadsPerVcpuCore > 1 ? $"{n.ThreadsPerVcpuCore}-thread cores" : "cores";
+            if (free < cores) return $"node {node.Id}: {free} free whole {kind} (housekeeping {CpuList.Format(node.Housekeeping)} excluded), needs {cores}";
         }
         else if (!node.Cpus.Any(c => !state.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))))
             return $"node {node.Id}: no CPU left that is not dedicated to another VM";
@@ -128,7 +136,13 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         {
             var pages = (memKib + page - 1) / page;
             var free = node.FreeHugepages.GetValueOrDefault(page) - state.PagesUsed.GetValueOrDefault((node.Id, page));
-            if (free < pages) return $"node {node.Id}: {free} free {Sizes.HumanKib(page)} pages, needs {pages}";
+            if (free < pages)
+            {
+                var dir = $"/sys/devices/system/node/node{node.Id}/hugepages/hugepages-{page}kB/nr_hugepages";
+                var total = node.FreeHugepages.GetValueOrDefault(page) + (pages - Math.Max(free, 0));
+                return $"node {node.Id}: {free} free {Sizes.HumanKib(page)} pages, needs {pages} (reserve {pages - Math.Max(free, 0)} more on node {node.Id}: " +
+                    $"echo {total} > {dir} while nothing uses them, or raise memory.hugepages.percent and run kvmtune apply --profile P)";
+            }
         }
         else
         {
@@ -147,20 +161,24 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         {
             // Best fit: the node left with the fewest free cores (dedicated) or the most free memory (shared).
             var node = n.Spec.DedicatedCpus
-                ? fitting.OrderBy(x => FreeCores(x, state, n.Spec).Count - n.CoresNeeded).ThenBy(x => x.Id).First()
+                ? fitting.OrderBy(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count - n.CoresNeeded).ThenBy(x => x.Id).First()
                 : fitting.OrderByDescending(x => x.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(x.Id)).ThenBy(x => x.Id).First();
             result = ([(node.Id, Take(n, node, state))], n.RequiredNode is null ? $"node {node.Id}: fits, best of {fitting.Count} node(s) with room" : $"node {node.Id}");
             why = "";
             return true;
         }
-        if (n.RequiredNode is null && n.Spec.NumaNode is null)
+        if (n.Spec.NumaNode is null)
         {
-            // Too big for one node: span the fewest nodes, most room first, each taking an equal share.
+            // Too big for one node: span the fewest nodes, most room first (the device's node first where a
+            // device chose it), each taking an equal share.
             for (var parts = 2; parts <= _host.Nodes.Count; parts++)
             {
                 var set = _host.Nodes.Where(x => Shortage(n, x, state, parts) is null)
-                    .OrderByDescending(x => FreeCores(x, state, n.Spec).Count).ThenBy(x => x.Id).Take(parts).ToList();
-                if (set.Count < parts || n.Spec.Vcpus < parts) continue;
+                    .OrderByDescending(x => x.Id == n.RequiredNode)
+                    .ThenByDescending(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count).ThenBy(x => x.Id).Take(parts).ToList();
+                if (set.Count < parts || n.Spec.Vcpus < parts || n.CoresNeeded % parts != 0 && n.Spec.DedicatedCpus) continue;
+                if (n.Spec.HugepageKib is long pg && n.Spec.MemoryKib / pg < parts) continue; // a node would get no page
+                if (n.RequiredNode is int dev && set.All(x => x.Id != dev)) continue;
                 result = (set.Select(node => (node.Id, Take(n, node, state, parts))).ToList(), $"spans nodes {string.Join(", ", set.Select(x => x.Id))}: no single node holds it");
                 why = "";
                 return true;
@@ -168,6 +186,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         }
         why = candidates.Count == 0 ? "no NUMA node information on this host"
             : string.Join("; ", candidates.Select(x => Shortage(n, x, state, 1)).OfType<string>().Take(4));
+        if (n.Spec.NumaNode is not null) why += $" (numa_node {n.Spec.NumaNode} is given in the spec: 'auto' lets it span nodes)";
         return false;
     }
 
@@ -178,7 +197,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         var cpus = new List<int>();
         if (s.DedicatedCpus)
         {
-            var cores = FreeCores(node, state, s).Take((n.CoresNeeded + parts - 1) / parts).ToList();
+            var cores = FreeCores(node, state, s, n.ThreadsPerVcpuCore).Take((n.CoresNeeded + parts - 1) / parts).ToList();
             foreach (var core in cores)
             {
                 var threads = core.Take(n.ThreadsPerVcpuCore).ToList();
@@ -191,6 +210,31 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         if (s.HugepageKib is long page) state.PagesUsed[(node.Id, page)] = state.PagesUsed.GetValueOrDefault((node.Id, page)) + (memKib + page - 1) / page;
         else state.MemoryUsed[node.Id] = state.MemoryUsed.GetValueOrDefault(node.Id) + memKib;
         return cpus;
+    }
+
+    /// <summary>
+    /// Guest sockets mirror the host packages the vCPUs run on, where each package holds an equal, contiguous run of
+    /// whole guest cores; otherwise one socket, and the reason.
+    /// </summary>
+    private GuestTopology Topology(int vcpus, int threads, List<VcpuPin> pins, List<string> reasons)
+    {
+        var one = new GuestTopology(1, vcpus / threads, threads);
+        if (_host.Packages is not { Count: > 0 } pkg) return one;
+        // A vCPU floating over CPUs of several packages has no one package: then one socket.
+        int? PackageOf(VcpuPin p) => p.Cpus.Select(c => pkg.TryGetValue(c, out var x) ? x : (int?)null).Distinct().ToList() is [var one] ? one : null;
+        var seq = pins.OrderBy(p => p.Vcpu).Select(PackageOf).ToList();
+        if (seq.Any(x => x is null)) return one;
+        var runs = new List<(int Package, int Count)>();
+        foreach (var x in seq)
+            if (runs.Count > 0 && runs[^1].Package == x) runs[^1] = (x!.Value, runs[^1].Count + 1);
+            else runs.Add((x!.Value, 1));
+        if (runs.Count == 1) return one;
+        if (runs.Select(r => r.Package).Distinct().Count() != runs.Count || runs.Any(r => r.Count != runs[0].Count || r.Count % threads != 0))
+        {
+            reasons.Add($"guest topology: one socket, as the vCPUs do not split evenly over host packages {string.Join(", ", runs.Select(r => r.Package).Distinct())}");
+            return one;
+        }
+        return new GuestTopology(runs.Count, runs[0].Count / threads, threads);
     }
 
     private PlannedVm Describe(Need n, (List<(int Node, List<int> Cpus)> Parts, string Why) placed, State final)
@@ -236,8 +280,10 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         var memory = new List<MemoryPlacement>();
         for (var i = 0; i < parts; i++)
         {
-            var share = s.MemoryKib / parts / pageKib * pageKib;
-            if (i == parts - 1) share = s.MemoryKib - share * (parts - 1);
+            // Whole pages, spread as evenly as Take reserved them (never more than its ceiling on a node).
+            var pages = s.MemoryKib / pageKib;
+            var share = (pages / parts + (i < pages % parts ? 1 : 0)) * pageKib;
+            if (i == parts - 1) share += s.MemoryKib - pages * pageKib;
             memory.Add(new MemoryPlacement(nodes[i].Id, share, pageKib));
             var per = guestCount / parts;
             for (var k = 0; k < per; k++)
@@ -249,7 +295,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
             }
         }
         if (s.HugepageKib is long hp) reasons.Add($"memory on {Sizes.HumanKib(hp)} huge pages of node(s) {string.Join(", ", nodes.Select(x => x.Id))}");
-        var topology = new GuestTopology(1, s.Vcpus / threads, threads);
+        var topology = Topology(s.Vcpus, threads, pins, reasons);
         var iothreads = s.Disks.Select((d, i) => (d, i)).Where(x => x.d.Iothread).Select(x => new IothreadPin($"io{x.i}", emulator)).ToList();
         return new PlannedVm(s.Name, nodes.Select(x => x.Id).ToList(), pins, emulator, iothreads, memory, n.Devices, reasons.Where(r => r.Length > 0).ToList(), s.DedicatedCpus, topology, guestNodes);
     }

@@ -43,8 +43,14 @@ public sealed partial class VmLauncher(string runDir)
             $"'{SafeText.Visible(name)}' is not a VM name " +
             "(1 to 64 letters, digits, '.', '_' and '-'; not '.' or '..')");
 
-    public RunState Run(VmSpec spec, PlannedVm vm, HostFacts host, string accel, TimeSpan timeout)
+    public RunState Run(VmSpec spec, PlannedVm vm, HostFacts host, string accel, TimeSpan timeout) =>
+        Run(VmResolver.Resolve(spec, vm, host, accel), timeout);
+
+    public RunState Run(ResolvedVm resolved, TimeSpan timeout)
     {
+        var vm = resolved.Plan;
+        var spec = resolved;
+        var accel = resolved.Accel;
         Directory.CreateDirectory(RunDir);
         if (TryLoad(spec.Name) is { } old && Alive(old.Pid))
             throw new InvalidOperationException($"{spec.Name} is already running (PID {old.Pid}); 'kvmtune vm stop {spec.Name}' first");
@@ -52,7 +58,7 @@ public sealed partial class VmLauncher(string runDir)
         var pidFile = Path.Combine(RunDir, spec.Name + ".pid");
         var console = Path.Combine(RunDir, spec.Name + ".console");
         foreach (var f in new[] { qmp, pidFile }) if (File.Exists(f)) File.Delete(f);
-        var cmd = QemuCommandBuilder.Build(spec, vm, host, new QemuOptions(accel, qmp, console, false, pidFile, Daemonize: true, Paused: true));
+        var cmd = QemuCommandBuilder.Render(resolved, new QemuOptions(accel, qmp, console, false, pidFile, Daemonize: true, Paused: true));
         var psi = new ProcessStartInfo(cmd.Argv[0]) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in cmd.Argv.Skip(1)) psi.ArgumentList.Add(arg);
         using (var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {cmd.Argv[0]}"))

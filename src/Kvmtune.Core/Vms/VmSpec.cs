@@ -22,7 +22,8 @@ public sealed record VmSpec(
     long Line,
     int? GuestNumaNodes = null);
 
-public sealed record DiskSpec(string Path, string Format, string Cache, string Aio, int Queues, bool Iothread, bool Packed);
+/// <summary>A virtio-blk disk; Queues null: one per vCPU, capped by a block device's hardware queues.</summary>
+public sealed record DiskSpec(string Path, string Format, string Cache, string Aio, int? Queues, bool Iothread, bool Packed);
 
 public sealed record NicSpec(string Type, string Ifname, int Queues, string? Mac, bool Vhost, long? PollUs, bool Packed, string? Link);
 

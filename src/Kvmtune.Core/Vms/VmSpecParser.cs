@@ -55,11 +55,21 @@ public static partial class VmSpecParser
         var workload = r.Choice("workload", ["latency", "throughput", "density"], "throughput");
         var d = WorkloadDefaults.For(workload);
         var vcpus = (int)r.Integer("vcpus", 1, 512, null);
-        var memory = r.Size("memory", null);
+        // A bare number is MiB, as QEMU's -m and virsh read it; never bytes.
+        var memory = r.Optional("memory") is string mt && mt.Trim().All(char.IsAsciiDigit) && mt.Trim().Length is > 0 and < 12
+            ? long.Parse(mt.Trim(), CultureInfo.InvariantCulture) << 20
+            : r.Size("memory", null);
         if (memory < 64L << 20) throw r.Error("memory", "must be at least 64MiB");
         if (host.Memory.MemTotalKib is long total && memory / 1024 > total) throw r.Error("memory", $"{Sizes.HumanKib(memory / 1024)} is more than the host has ({Sizes.HumanKib(total)})");
         var dedicated = r.Bool("dedicated_cpus", d.DedicatedCpus);
+        var hugeAsked = r.Optional("hugepages") is not null;
         var hp = r.Choice("hugepages", ["1GiB", "2MiB", "none"], d.Hugepages);
+        // 1 GiB pages need the CPU's pdpe1gb flag, as the audit checks (guide 3.2.3).
+        if (hp == "1GiB" && host.Cpu.FlagKnown("pdpe1gb") == false)
+        {
+            if (hugeAsked) throw r.Error("hugepages", "1GiB pages need the CPU flag pdpe1gb, which this host lacks: use 2MiB");
+            hp = "2MiB";
+        }
         long? hugeKib = hp switch { "1GiB" => 1 << 20, "2MiB" => 2048, _ => null };
         if (hugeKib is long h && memory / 1024 % h != 0) throw r.Error("memory", $"must be a whole number of {hp} pages");
         int? node = null;
@@ -87,6 +97,9 @@ public static partial class VmSpecParser
             var pci = f.Required("pci").ToLowerInvariant();
             if (!KernelText.IsPciAddress(pci)) throw f.Error("pci", $"'{pci}' is not a PCI address such as 0000:31:00.0");
             if (host.Pci.All(p => p.Address != pci)) throw f.Error("pci", $"{pci} does not exist on this host");
+            // As vfio bind: without IOMMU groups VFIO cannot isolate the device.
+            if (host.Virtualization.Iommu.Groups is not > 0)
+                throw f.Error("pci", $"{pci}: the IOMMU is off or unknown (no IOMMU groups): enable VT-d/AMD-Vi in the BIOS and boot with intel_iommu=on (guide 2.1)");
             return new PassthroughSpec(pci);
         }).ToList();
         var twice = passthrough.GroupBy(x => x.Pci).FirstOrDefault(g => g.Count() > 1);
@@ -123,7 +136,7 @@ public static partial class VmSpecParser
         var path = f.Required("path");
         if (DiskPathProblem(path) is string problem) throw f.Error("path", problem);
         var disk = new DiskSpec(path, f.Choice("format", ["raw", "qcow2"], "raw"), f.Choice("cache", ["none", "writethrough", "writeback", "directsync", "unsafe"], "none"),
-            f.Choice("aio", ["native", "io_uring", "threads"], d.Aio), (int)f.Integer("queues", 1, 64, 1), f.Bool("iothread", true), f.Bool("packed", true));
+            f.Choice("aio", ["native", "io_uring", "threads"], d.Aio), f.Optional("queues") is null ? null : (int)f.Integer("queues", 1, 64, null), f.Bool("iothread", true), f.Bool("packed", true));
         if (disk.Aio == "native" && disk.Cache is not ("none" or "directsync")) throw f.Error("aio", "aio=native needs cache=none or directsync (O_DIRECT)");
         f.RejectUnknown();
         return disk;
@@ -165,6 +178,9 @@ public static partial class VmSpecParser
         {
             var dax = host.Nvdimm.Dax.FirstOrDefault(x => x.DevicePath == path) ?? throw f.Error("path", $"{path} is not a DAX device on this host ({(host.Nvdimm.Dax.Count == 0 ? "none" : string.Join(", ", host.Nvdimm.Dax.Select(x => x.DevicePath)))})");
             if (dax.SizeBytes is long ds && size > ds) throw f.Error("size", $"{Sizes.ToQemu(size)} is more than {path} holds ({Sizes.ToQemu(ds)})");
+            if (dax.Driver == "kmem")
+                throw f.Error("path", $"{path} is onlined as system RAM (driver kmem): give it back to device_dax " +
+                    "(daxctl reconfigure-device --mode=devdax) before a guest maps it");
             if (dax.AlignBytes is long da && align % da != 0) throw f.Error("align", $"must be a multiple of the device's alignment ({Sizes.ToQemu(da)})");
         }
         f.RejectUnknown();

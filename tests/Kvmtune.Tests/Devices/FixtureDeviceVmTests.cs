@@ -16,6 +16,13 @@ public sealed class FixtureDeviceVmTests(FixtureTrees fixtures)
         using var t = new TestTree();
         t.File("/vm.yaml", "name: dev1\nvcpus: 2\nmemory: 2GiB\nhugepages: none\n" + devices);
         var root = fixtures.Root(fixture);
+        using var host = new TestTree();
+        if (devices.Contains("passthrough"))
+        {
+            // Passthrough needs the IOMMU on (as vfio bind does): the tree as booted with intel_iommu=on.
+            host.CopyFrom(root).Dir("/sys/kernel/iommu_groups/0").Dir("/sys/kernel/iommu_groups/1");
+            root = host.Root;
+        }
         var plan = KvmtuneRunner.Run("vm", "plan", t.Physical("/vm.yaml"), "--root", root);
         plan.ExitCode.Should().Be(0, plan.Stderr + plan.Stdout);
         plan.Stdout.Should().StartWith($"dev1: node {node},");

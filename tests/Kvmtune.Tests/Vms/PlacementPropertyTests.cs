@@ -88,4 +88,61 @@ public sealed class PlacementPropertyTests
         }
         return Go(0);
     }
+
+    /// <summary>Hybrid hosts: each core has 1 or 2 threads (E cores, P cores, a sibling taken offline).</summary>
+    private static readonly Gen<HostModel> HybridHosts =
+        from nodes in Gen.Int[1, 3]
+        from threads in Gen.Int[1, 2].Array[nodes * 4]
+        from pages in Gen.Int[0, 8].Array[nodes]
+        select Hybrid(nodes, threads, pages);
+
+    private static HostModel Hybrid(int nodes, int[] threads, int[] pages)
+    {
+        var list = new List<NodeModel>();
+        var cpu = 0;
+        for (var n = 0; n < nodes; n++)
+        {
+            var cores = threads.Skip(n * 4).Take(4).Select(t => Enumerable.Range(0, t).Select(_ => cpu++).ToArray()).ToList();
+            var cpus = cores.SelectMany(c => c).ToList();
+            list.Add(new NodeModel(n, cpus, cores, [cpus[0]], new Dictionary<long, long> { [1 << 20] = pages[n] }, 16L << 20));
+        }
+        return new HostModel(list, threads.Max());
+    }
+
+    private static readonly Gen<(VmSpec[] Vms, int[] DeviceNodes)> DeviceVmSets =
+        from vms in VmSets
+        from devs in Gen.Int[0, 2].Array[4]
+        select (vms.Select((v, i) => v with
+        {
+            Passthrough = i % 2 == 0 ? [new PassthroughSpec($"0000:0{i}:00.0")] : [],
+            Pmem = [new PmemSpec($"/dev/dax{i}.0", 2L << 20, 2L << 20)],
+            Disks = [new DiskSpec($"/dev/sd{(char)('a' + i)}", "raw", "none", "native", null, true, true)],
+        }).ToArray(), devs);
+
+    [Fact]
+    public void Hybrid_and_partly_offline_cores_never_crash_and_every_vcpu_runs_on_an_online_cpu_of_its_node() =>
+        Gen.Select(HybridHosts, DeviceVmSets).Sample((host, set) =>
+        {
+            var (vms, devs) = set;
+            // Each kind of device on its own node (or none): passthrough, DAX, block; the first known one wins.
+            int? Node(int kind) => devs[kind] < host.Nodes.Count ? devs[kind] : null;
+            var locator = new DeviceLocator(_ => Node(0), _ => Node(1), _ => null, _ => true, _ => Node(2));
+            var plan = new Planner(host, locator).Plan(vms);
+            (plan.Vms.Count + plan.Unplaced.Count).Should().Be(vms.Length);
+            foreach (var vm in plan.Vms)
+            {
+                var spec = vms.Single(v => v.Name == vm.Name);
+                var online = vm.Nodes.SelectMany(n => host.Nodes.Single(x => x.Id == n).Cpus).ToHashSet();
+                vm.VcpuPins.Should().HaveCount(spec.Vcpus);
+                vm.VcpuPins.SelectMany(p => p.Cpus).Should().OnlyContain(c => online.Contains(c));
+                foreach (var g in vm.GuestNodes)
+                {
+                    var nodeCpus = host.Nodes.Single(x => x.Id == g.HostNode).Cpus;
+                    foreach (var v in g.Vcpus) vm.VcpuPins.Single(p => p.Vcpu == v).Cpus.Should().OnlyContain(c => nodeCpus.Contains(c));
+                }
+                var first = new[] { spec.Passthrough.Count > 0 ? Node(0) : null, Node(1), Node(2) }.FirstOrDefault(n => n is not null);
+                if (first is int f) vm.Nodes.Should().Contain(f, "the first device in the documented order (passthrough, DAX, block) that knows its node");
+            }
+            plan.Vms.Where(v => v.Dedicated).SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus)).Should().OnlyHaveUniqueItems();
+        }, iter: 500);
 }

@@ -50,7 +50,7 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         plan.Vms.SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus)).Should().OnlyHaveUniqueItems();
         plan.Vms.Select(v => v.Nodes.Single()).Should().BeEquivalentTo([0, 1]);
         plan.Unplaced.Single().Name.Should().Be("vm2");
-        plan.Unplaced.Single().Reason.Should().Contain("free whole cores").And.Contain("needs 1");
+        plan.Unplaced.Single().Reason.Should().Contain("free whole 2-thread cores").And.Contain("needs 1");
     }
 
     [Fact]
@@ -58,7 +58,10 @@ public sealed class PlannerTests(FixtureTrees fixtures)
     {
         using var h = HostWithPages(3);
         var plan = Plan(h.Root, "name: big\nvcpus: 2\nmemory: 4GiB\nhugepages: 1GiB\nnuma_node: 1\n");
-        plan.Unplaced.Single().Reason.Should().Be("node 1: 3 free 1 GiB pages, needs 4");
+        var reason = plan.Unplaced.Single().Reason;
+        reason.Should().StartWith("node 1: 3 free 1 GiB pages, needs 4 (reserve 1 more on node 1: ");
+        reason.Should().Contain("echo 4 > /sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages");
+        reason.Should().Contain("'auto' lets it span nodes").And.NotContain("--name");
     }
 
     [Fact]
@@ -80,12 +83,31 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         qemu.Argv.Should().Contain("node,nodeid=1,cpus=2-3,memdev=ram-node1");
     }
 
+    /// <summary>The fixture with IOMMU groups added, as a host booted with intel_iommu=on has them.</summary>
+    private string WithIommu(TestTree tree, string fixture)
+    {
+        var copy = Processes.Run("cp", ["-a", fixtures.Root(fixture) + "/.", tree.Physical("/")]);
+        copy.ExitCode.Should().Be(0, copy.Stderr);
+        tree.Dir("/sys/kernel/iommu_groups/0").Dir("/sys/kernel/iommu_groups/1");
+        return tree.Physical("/");
+    }
+
+    [Fact]
+    public void Passthrough_is_refused_while_the_iommu_is_off()
+    {
+        var facts = HostFacts.Read(new HostReader(fixtures.Root("40intel64-2g2n4c+pcilocality")));
+        var act = () => VmSpecParser.Parse("name: nfv\nvcpus: 2\nmemory: 2GiB\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n", "v.yaml", facts);
+        act.Should().Throw<Kvmtune.Core.InputException>().WithMessage("*passthrough.pci*IOMMU is off*");
+    }
+
     [Fact]
     public void Passthrough_devices_pull_the_vm_to_their_node()
     {
-        var plan = Plan(fixtures.Root("40intel64-2g2n4c+pcilocality"), "name: nfv\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n");
+        using var tree = new TestTree();
+        var root = WithIommu(tree, "40intel64-2g2n4c+pcilocality");
+        var plan = Plan(root, "name: nfv\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n");
         var vm = plan.Vms.Single();
-        var facts = HostFacts.Read(new HostReader(fixtures.Root("40intel64-2g2n4c+pcilocality")));
+        var facts = HostFacts.Read(new HostReader(root));
         var node = facts.Pci.Single(p => p.Address == "0000:43:00.0").NumaNode;
         node.Should().NotBeNull();
         vm.Nodes.Should().Equal(node!.Value);
@@ -103,11 +125,14 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         var vm = new Planner(facts).Plan([spec]).Vms.Single();
         vm.Nodes.Should().Equal(1);
         var qemu = QemuCommandBuilder.Build(spec, vm, facts, new QemuOptions("kvm", "/run/q", null, false));
-        qemu.Argv.Should().Contain("memory-backend-file,id=pmem0,share=on,mem-path=/dev/dax1.3,size=32G,align=2M");
+        qemu.Argv.Should().Contain("memory-backend-file,id=pmem0,share=on,mem-path=/dev/dax1.3,size=32G,align=2M,pmem=on");
         qemu.Argv.Should().Contain("nvdimm,memdev=pmem0,id=nvdimm0,label-size=128k,node=0");
         qemu.Argv.Should().Contain(a => a.StartsWith("q35,") && a.Contains("nvdimm=on"));
         qemu.Argv.Should().Contain("2G,slots=2,maxmem=34G");
-        LibvirtDomain.Build(spec, vm, facts).Should().Contain("<memory model=\"nvdimm\" access=\"shared\">").And.Contain("<path>/dev/dax1.3</path>");
+        var xml = System.Xml.Linq.XDocument.Parse(LibvirtDomain.Build(spec, vm, facts));
+        var source = xml.Root!.Element("devices")!.Element("memory")!.Element("source")!;
+        source.Element("path")!.Value.Should().Be("/dev/dax1.3");
+        source.Element("pmem").Should().NotBeNull("without it libvirt preallocates the whole device at every start");
     }
 
     [Fact]

@@ -93,7 +93,7 @@ public sealed class QemuAcceptanceTests : IClassFixture<LiveHugepages>, IDisposa
             for (var i = 0; i < spec.Disks.Count; i++)
             {
                 var d = spec.Disks[i];
-                Get(qmp, $"/machine/peripheral/disk{i}", "num-queues").GetInt32().Should().Be(d.Queues);
+                Get(qmp, $"/machine/peripheral/disk{i}", "num-queues").GetInt32().Should().Be(d.Queues ?? spec.Vcpus, "one queue per vCPU unless given");
                 Get(qmp, $"/machine/peripheral/disk{i}", "packed").GetBoolean().Should().Be(d.Packed);
                 var iothread = Get(qmp, $"/machine/peripheral/disk{i}", "iothread");
                 if (d.Iothread) iothread.GetString().Should().Be($"/objects/io{i}");

@@ -59,4 +59,24 @@ public sealed class SpecValidationTests(FixtureTrees fixtures)
         specs[0].Should().Match<VmSpec>(s => s.DedicatedCpus && s.HugepageKib == 1 << 20 && s.MemLock && s.CpuPm && !s.MemMerge);
         specs[1].Should().Match<VmSpec>(s => !s.DedicatedCpus && s.HugepageKib == null && !s.MemLock && !s.CpuPm && s.MemMerge);
     }
+
+    [Fact]
+    public void A_bare_memory_number_is_mib_as_in_qemu_and_virsh_never_bytes()
+    {
+        // qemu-system-x86_64(1): "-m [size=]megs ... the default unit is MiB"; virsh setmem's default unit is KiB
+        // of a value given with --size, but a domain's <memory> and QEMU's -m read a bare 4096 as 4 GiB of MiB.
+        var spec = VmSpecParser.Parse("name: a\nvcpus: 2\nmemory: 4096\nhugepages: none\n", "v.yaml", Host).Single();
+        spec.MemoryKib.Should().Be(4L * 1024 * 1024);
+    }
+
+    [Fact]
+    public void One_gib_pages_fall_back_to_2mib_without_pdpe1gb_and_are_refused_when_asked()
+    {
+        using var h = new SyntheticHost();
+        h.Set("/proc/cpuinfo", System.IO.File.ReadAllText(h.Root + "/proc/cpuinfo").Replace(" pdpe1gb", ""));
+        var facts = HostFacts.Read(new HostReader(h.Root));
+        VmSpecParser.Parse("name: a\nvcpus: 2\nmemory: 2GiB\nworkload: latency\n", "v.yaml", facts).Single().HugepageKib.Should().Be(2048);
+        var act = () => VmSpecParser.Parse("name: a\nvcpus: 2\nmemory: 2GiB\nhugepages: 1GiB\n", "v.yaml", facts);
+        act.Should().Throw<InputException>().WithMessage("*hugepages*pdpe1gb*");
+    }
 }

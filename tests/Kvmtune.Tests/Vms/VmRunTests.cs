@@ -66,7 +66,9 @@ public sealed class VmRunTests : IDisposable
         var argv = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("argv").EnumerateArray().Select(a => a.GetString()!).ToList();
         argv.Should().Contain(a => a.Contains("file=" + odd.Replace(",", ",,") + ","), "QEMU's own syntax doubles the comma");
         var text = KvmtuneRunner.Run("vm", "qemu", _dir.Physical("/vm.yaml")).Stdout;
-        var command = string.Join('\n', text.Split('\n').Where(l => !l.StartsWith('#')));
+        var lines = text.Split('\n').Where(l => !l.StartsWith('#')).ToList();
+        lines[0].Should().Be("mkdir -p -m 0700 /run/kvmtune && \\", "the QMP socket's folder is made first");
+        var command = string.Join('\n', lines.Skip(1));
         // bash is the person pasting it: print each word it sees, NUL-separated.
         var parsed = Processes.Run("bash", ["-c", "set -- " + command.Replace("qemu-system-x86_64", "", StringComparison.Ordinal) + "\nprintf '%s\\0' qemu-system-x86_64 \"$@\""]);
         parsed.ExitCode.Should().Be(0, parsed.Stderr);

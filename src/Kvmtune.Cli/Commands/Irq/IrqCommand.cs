@@ -19,7 +19,7 @@ public static class IrqCommand
         pin.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
-            var (facts, specs, plan) = VmCommand.Load(parse, reader, spec);
+            var (facts, specs, plan, _) = VmCommand.Load(parse, reader, spec);
             VfioCommand.RequireRoot(reader, facts, parse.GetValue(dry));
             var selected = VmCommand.Select(specs, plan, parse.GetValue(name));
             if (selected.Count != 1) throw new CliException(ExitCodes.BadInput, "irq pin takes one VM: pick it with --name");

@@ -26,14 +26,18 @@ public static class VmCommand
 
     public static Argument<string> SpecArgument() => new("SPEC") { Description = "A YAML file of VM specs (one VM per document, '---' between them)" };
 
-    internal static (HostFacts Facts, IReadOnlyList<VmSpec> Specs, PlacementPlan Plan) Load(ParseResult parse, Option<string?> root, Argument<string> spec, CliContext ctx) =>
+    /// <summary>The host, its VM specs and their plan; the installed QEMU probed only on this machine.</summary>
+    internal sealed record Loaded(HostFacts Facts, IReadOnlyList<VmSpec> Specs, PlacementPlan Plan, QemuInstall Qemu);
+
+    internal static Loaded Load(ParseResult parse, Option<string?> root, Argument<string> spec, CliContext ctx) =>
         Load(parse, RootResolver.Reader(parse, root, ctx), spec);
 
-    internal static (HostFacts Facts, IReadOnlyList<VmSpec> Specs, PlacementPlan Plan) Load(ParseResult parse, Core.IO.HostReader reader, Argument<string> spec)
+    internal static Loaded Load(ParseResult parse, Core.IO.HostReader reader, Argument<string> spec)
     {
         var facts = HostFacts.Read(reader);
         var specs = VmSpecParser.ParseFile(parse.GetValue(spec)!, facts);
-        return (facts, specs, new Planner(facts).Plan(specs));
+        var qemu = reader.IsLive ? QemuInstall.Probe(facts, TimeSpan.FromSeconds(10)) : QemuInstall.FromFacts(facts);
+        return new Loaded(facts, specs, new Planner(facts).Plan(specs), qemu);
     }
 
     private static Command PlanCommand(Option<string?> root, CliContext ctx)
@@ -43,19 +47,23 @@ public static class VmCommand
         var command = new Command("plan", "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit 1 when one does not fit)") { spec, format };
         command.SetAction(parse =>
         {
-            var (_, _, plan) = Load(parse, root, spec, ctx);
+            var plan = Load(parse, root, spec, ctx).Plan;
             ctx.Out.Write(parse.GetValue(format) == "json" ? PlanOutput.Json(plan) : PlanOutput.Text(plan));
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;
         });
         return command;
     }
 
-    internal static Option<string> Accel() 
+    internal static Option<string?> Accel()
     {
-        var o = new Option<string>("--accel") { Description = "kvm, or tcg where KVM cannot run guests", DefaultValueFactory = _ => "kvm" };
+        var o = new Option<string?>("--accel") { Description = "kvm, or tcg where KVM cannot run guests (default: kvm where /dev/kvm exists, else tcg)" };
         o.AcceptOnlyFromAmong("kvm", "tcg");
         return o;
     }
+
+    /// <summary>The accelerator asked for, else kvm where the host has /dev/kvm.</summary>
+    internal static string AccelFor(ParseResult parse, Option<string?> accel, HostFacts facts) =>
+        parse.GetValue(accel) ?? (facts.Virtualization.Kvm.Exists ? "kvm" : "tcg");
 
     private static Command QemuCommandVerb(Option<string?> root, CliContext ctx)
     {
@@ -69,15 +77,19 @@ public static class VmCommand
         var command = new Command("qemu", "The tuned QEMU command line for each placed VM (--format json: {\"argv\": [...], \"env\": {...}})") { spec, format, accel, numactl, name, runDir, console };
         command.SetAction(parse =>
         {
-            var (facts, specs, plan) = Load(parse, root, spec, ctx);
+            var (facts, specs, plan, qemu) = Load(parse, root, spec, ctx);
             var selected = Select(specs, plan, parse.GetValue(name));
-            var outputs = selected.Select(x => (x.Spec, Cmd: QemuCommandBuilder.Build(x.Spec, x.Vm, facts,
-                new QemuOptions(parse.GetValue(accel)!, Path.Combine(parse.GetValue(runDir)!, x.Spec.Name + ".qmp"), parse.GetValue(console), parse.GetValue(numactl))))).ToList();
+            var dir = parse.GetValue(runDir)!;
+            var acc = AccelFor(parse, accel, facts);
+            var outputs = selected.Select(x => (x.Spec, x.Vm, Cmd: QemuCommandBuilder.Build(x.Spec, x.Vm, facts,
+                new QemuOptions(acc, Path.Combine(dir, x.Spec.Name + ".qmp"), parse.GetValue(console), parse.GetValue(numactl)), qemu))).ToList();
+            // QEMU creates the QMP socket but not its folder: the command makes the folder first.
+            string[] setup = ["mkdir", "-p", "-m", "0700", dir];
             if (parse.GetValue(format) == "json")
             {
                 if (outputs.Count != 1) throw new CliException(ExitCodes.BadInput, "--format json prints one VM: pick it with --name");
                 var o = outputs[0];
-                ctx.Out.WriteLine(JsonSerializer.Serialize(new QemuJson(o.Spec.Name, o.Cmd.Argv, o.Cmd.Env, o.Cmd.Notes), VmJsonContext.Default.QemuJson));
+                ctx.Out.WriteLine(JsonSerializer.Serialize(new QemuJson(o.Spec.Name, o.Cmd.Argv, o.Cmd.Env, [.. o.Cmd.Notes, .. PinningNotes(o.Vm)], [setup]), VmJsonContext.Default.QemuJson));
             }
             else
             {
@@ -85,6 +97,8 @@ public static class VmCommand
                 {
                     ctx.Out.WriteLine($"# {o.Spec.Name}");
                     foreach (var n in o.Cmd.Notes) ctx.Out.WriteLine($"# note: {n}");
+                    foreach (var n in PinningNotes(o.Vm)) ctx.Out.WriteLine($"# {n}");
+                    ctx.Out.Write(string.Join(' ', setup.Select(QemuCommand.Quote)) + " && \\\n");
                     ctx.Out.Write(o.Cmd.ToShell());
                 }
             }
@@ -94,19 +108,50 @@ public static class VmCommand
         return command;
     }
 
+    /// <summary>This command line starts QEMU unpinned: where the threads go, and how to put them there.</summary>
+    internal static IEnumerable<string> PinningNotes(PlannedVm vm)
+    {
+        yield return "pinning: QEMU starts unpinned; 'kvmtune vm run' pins each thread. By hand, once QEMU runs: " +
+            "QMP query-cpus-fast gives each vCPU's thread-id, then taskset -pc CPUS TID:";
+        foreach (var p in vm.VcpuPins) yield return $"  vCPU {p.Vcpu}: taskset -pc {Core.Parsing.CpuList.Format(p.Cpus)} TID";
+        yield return $"  every other QEMU thread (emulator, I/O): taskset -pc {Core.Parsing.CpuList.Format(vm.EmulatorCpus)} TID";
+    }
+
     private static Command LibvirtCommand(Option<string?> root, CliContext ctx)
     {
         var spec = SpecArgument();
         var accel = Accel();
         var name = new Option<string?>("--name") { Description = "The VM of the file to print (default: the only one)" };
         var output = new Option<string?>("--output", "-o") { Description = "Write the domain XML to FILE", HelpName = "FILE" };
-        var command = new Command("libvirt", "The same VM as libvirt domain XML") { spec, accel, name, output };
+        var define = new Option<bool>("--define") { Description = "Define the domain in libvirt (virsh define; LIBVIRT_DEFAULT_URI picks the connection)" };
+        var command = new Command("libvirt", "The same VM as libvirt domain XML") { spec, accel, name, output, define };
         command.SetAction(parse =>
         {
-            var (facts, specs, plan) = Load(parse, root, spec, ctx);
+            var (facts, specs, plan, qemu) = Load(parse, root, spec, ctx);
             var selected = Select(specs, plan, parse.GetValue(name));
             if (selected.Count != 1) throw new CliException(ExitCodes.BadInput, "a domain XML holds one VM: pick it with --name");
-            OutputFile.Write(ctx, parse.GetValue(output), LibvirtDomain.Build(selected[0].Spec, selected[0].Vm, facts, parse.GetValue(accel)!));
+            var vm = VmResolver.Resolve(selected[0].Spec, selected[0].Vm, facts, AccelFor(parse, accel, facts), qemu);
+            var xml = LibvirtDomain.Render(vm);
+            foreach (var lost in vm.LostInLibvirt) ctx.Error.WriteLine($"kvmtune: {vm.Name}: lost in the domain: {lost}");
+            if (LibvirtDomain.NeedsCustomArgv(vm))
+                ctx.Error.WriteLine($"kvmtune: {vm.Name}: -overcommit {vm.Overcommit} goes in as <qemu:commandline>: libvirt marks the domain tainted (custom-argv)");
+            if (parse.GetValue(define))
+            {
+                if (parse.GetValue(root) is not null || ctx.Environment("KVMTUNE_ROOT") is { Length: > 0 })
+                    throw new CliException(ExitCodes.Refused, "--define defines the domain on this machine: plan against its own /sys, not --root");
+                try
+                {
+                    if (parse.GetValue(output) is string file)
+                    {
+                        OutputFile.Write(ctx, file, xml);
+                        ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Run("define", file));
+                    }
+                    else ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Define(xml));
+                }
+                catch (InvalidOperationException e) { throw new CliException(ExitCodes.Refused, e.Message); }
+                return ExitCodes.Success;
+            }
+            OutputFile.Write(ctx, parse.GetValue(output), xml);
             return ExitCodes.Success;
         });
         return command;

@@ -11,8 +11,12 @@ namespace Kvmtune.Core.Output.Vm;
 [JsonSerializable(typeof(QemuJson))]
 public sealed partial class VmJsonContext : JsonSerializerContext;
 
-/// <summary><c>vm qemu --format json</c>: the argument vector, its environment, and what was adjusted.</summary>
-public sealed record QemuJson(string Name, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Env, IReadOnlyList<string> Notes);
+/// <summary>
+/// <c>vm qemu --format json</c>: the argument vector, its environment, what was adjusted, and the commands to
+/// run before it (the QMP socket's folder).
+/// </summary>
+public sealed record QemuJson(string Name, IReadOnlyList<string> Argv, IReadOnlyDictionary<string, string> Env, IReadOnlyList<string> Notes,
+    IReadOnlyList<IReadOnlyList<string>> Setup);
 
 public static class PlanOutput
 {

@@ -1,0 +1,120 @@
+namespace Kvmtune.Tests.Support;
+
+/// <summary>
+/// A real libvirt daemon (Debian's libvirtd with its QEMU driver, and virtlogd) for as long as a test class needs it,
+/// listening on a private socket so it meets no other libvirt; 2 MiB huge pages are mounted before it starts, as
+/// libvirt reads the hugetlbfs mounts once at start-up. Only the processes started here are stopped. A daemon that
+/// cannot start fails the tests (test.sh installs libvirt-daemon-system).
+/// </summary>
+public sealed class LibvirtDaemon : IDisposable
+{
+    private const string VirtlogdSocket = "/run/libvirt/virtlogd-sock";
+    private readonly string _dir = Path.Combine("/tmp", $"kvmtune-libvirt-{Environment.ProcessId}");
+    private readonly int? _libvirtd;
+    private readonly int? _virtlogd;
+
+    private readonly string? _kvmMode;
+
+    public LibvirtDaemon()
+    {
+        Pages = new LiveHugepages();
+        // libvirt runs QEMU as libvirt-qemu (group kvm): where /dev/kvm is root's alone, it finds KVM "gone" at every
+        // call and probes QEMU again (seconds each). Debian's udev rule makes it root:kvm 0660; restored after.
+        if (File.Exists("/dev/kvm"))
+        {
+            _kvmMode = Processes.Run("stat", ["-c", "%g %a", "/dev/kvm"]).Stdout.Trim();
+            Processes.Run("chgrp", ["kvm", "/dev/kvm"]);
+            Processes.Run("chmod", ["0660", "/dev/kvm"]);
+        }
+        Directory.CreateDirectory(_dir);
+        Directory.CreateDirectory("/var/log/libvirt");
+        Uri = $"qemu:///system?socket={_dir}/libvirt-sock";
+        try
+        {
+            // virtlogd's socket is fixed; start one only where none answers.
+            if (!SocketAnswers(VirtlogdSocket))
+            {
+                var pid = Path.Combine(_dir, "virtlogd.pid");
+                Check(Processes.Run("virtlogd", ["-d", "-p", pid]), "virtlogd");
+                _virtlogd = ReadPid(pid);
+                Wait(() => SocketAnswers(VirtlogdSocket), "virtlogd's socket");
+            }
+            File.WriteAllText(Path.Combine(_dir, "libvirtd.conf"),
+                $"unix_sock_dir = \"{_dir}\"\nunix_sock_group = \"root\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n");
+            var lpid = Path.Combine(_dir, "libvirtd.pid");
+            Check(Processes.Run("libvirtd", ["-d", "-f", Path.Combine(_dir, "libvirtd.conf"), "-p", lpid]), "libvirtd");
+            _libvirtd = ReadPid(lpid);
+            var daemon = _libvirtd.Value;
+            Wait(() => Directory.Exists($"/proc/{daemon}")
+                ? Processes.Run("virsh", ["-c", Uri, "version"]).ExitCode == 0
+                : throw new InvalidOperationException("libvirtd exited at start (another libvirtd running?): see /var/log/libvirt/libvirtd.log"),
+                "libvirtd answering virsh");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public LiveHugepages Pages { get; }
+
+    /// <summary>The connection URI: libvirt's own system driver, through this daemon's private socket.</summary>
+    public string Uri { get; }
+
+    public ProcessResult Virsh(params string[] args) => Processes.Run("virsh", ["-c", Uri, .. args]);
+
+    private static void Check(ProcessResult r, string what)
+    {
+        if (r.ExitCode != 0) throw new InvalidOperationException($"{what} did not start (exit {r.ExitCode}): {r.Stderr}");
+    }
+
+    private static int ReadPid(string file)
+    {
+        Wait(() => File.Exists(file) && File.ReadAllText(file).Trim().Length > 0, file);
+        return int.Parse(File.ReadAllText(file).Trim());
+    }
+
+    private static bool SocketAnswers(string path)
+    {
+        if (!File.Exists(path)) return false;
+        using var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        try { s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path)); return true; }
+        catch (System.Net.Sockets.SocketException) { return false; }
+    }
+
+    private static void Wait(Func<bool> ready, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!ready())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited 30 s for {what}");
+            Thread.Sleep(100);
+        }
+    }
+
+    private static void Stop(int? pid)
+    {
+        if (pid is not int p || !Directory.Exists($"/proc/{p}")) return;
+        try
+        {
+            using var proc = System.Diagnostics.Process.GetProcessById(p);
+            Processes.Run("kill", ["-TERM", p.ToString()]);
+            if (!proc.WaitForExit(15_000)) Processes.Run("kill", ["-KILL", p.ToString()]);
+        }
+        catch (ArgumentException) { } // already gone
+    }
+
+    public void Dispose()
+    {
+        Stop(_libvirtd);
+        Stop(_virtlogd);
+        if (_kvmMode?.Split(' ') is [var gid, var mode])
+        {
+            Processes.Run("chgrp", [gid, "/dev/kvm"]);
+            Processes.Run("chmod", [mode, "/dev/kvm"]);
+        }
+        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        Pages.Dispose();
+    }
+}
