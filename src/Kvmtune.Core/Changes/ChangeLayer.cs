@@ -69,6 +69,12 @@ public sealed class ChangeLayer : IDisposable
                 RequireGrammar(change);
                 switch (change)
                 {
+                    case SysfsWrite w when w.Path.EndsWith("/sriov_numvfs", StringComparison.Ordinal):
+                        // VFs are made by `vfio create-vfs`, which checks what the kernel would refuse (no PF driver,
+                        // open VFs, QAT's all-or-nothing) and keeps host drivers off the new VFs.
+                        var pf = w.Path.Split('/')[^2];
+                        skipped.Add($"{pf}: create VFs with 'kvmtune vfio create-vfs {pf} --count {w.Value}' [{w.Section}]");
+                        break;
                     case SysfsWrite w:
                         if (seenPaths.Add(w.Path)) ops.Add(Value(finding.Id, w.Section, w.Path, w.Value));
                         persistentChanges.Add(w);

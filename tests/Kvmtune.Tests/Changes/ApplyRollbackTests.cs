@@ -219,4 +219,14 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain("root");
     }
+
+    [Fact]
+    public void Apply_leaves_vf_creation_to_vfio_create_vfs_and_its_checks()
+    {
+        using var h = new SyntheticHost();
+        var plan = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--dry-run");
+        plan.ExitCode.Should().Be(0, plan.Stderr);
+        plan.Stdout.Should().NotContain("sriov_numvfs:");
+        plan.Stdout.Should().Contain($"skipped: {SyntheticHost.Qat}: create VFs with 'kvmtune vfio create-vfs {SyntheticHost.Qat}");
+    }
 }
