@@ -167,6 +167,19 @@ public static class VmResolver
             pmem.Add(new ResolvedPmem(i, x.Path, x.SizeBytes, x.AlignBytes, dax, guest));
         }
 
+        // Guide 5: QEMU opens a passthrough device through vfio, so it must be bound to vfio-pci (or a vfio-pci
+        // variant driver) before the VM starts; libvirt's managed hostdev rebinds it itself.
+        foreach (var pt in s.Passthrough)
+        {
+            var driver = host.Pci.FirstOrDefault(x => x.Address == pt.Pci)?.Driver;
+            if (driver is "vfio-pci" || driver?.EndsWith("_vfio_pci", StringComparison.Ordinal) == true)
+                d.Add(new($"passthrough {pt.Pci}", $"bound to {driver}", "QEMU opens it through vfio"));
+            else
+                d.Add(new($"passthrough {pt.Pci}", $"bound to {driver ?? "no driver"}, not vfio-pci",
+                    $"QEMU cannot open it: run 'kvmtune vfio bind {pt.Pci}' first (libvirt's managed hostdev " +
+                    "rebinds it at start)", Adjusted: true));
+        }
+
         long? maxMemory = s.Pmem.Count > 0 ? s.MemoryKib + s.Pmem.Sum(x => x.SizeBytes / 1024) : null;
         var slots = s.Pmem.Count > 0 ? Math.Max(2, s.Pmem.Count + 1) : 0;
         if (host.Userspace.QemuPath is null)

@@ -113,6 +113,16 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         vm.Nodes.Should().Equal(node!.Value);
         vm.Reasons.Should().Contain(r => r.Contains("passthrough 0000:43:00.0"));
         vm.Devices.Single().Should().Be(new DevicePlacement("passthrough", "0000:43:00.0", node));
+        // The tree's own driver link says the InfiniBand card is bound to ib_qib; QEMU needs vfio-pci.
+        new FileInfo(Path.Combine(root, "sys/bus/pci/devices/0000:43:00.0/driver")).LinkTarget
+            .Should().EndWith("/ib_qib");
+        var spec = VmSpecParser.Parse("name: nfv\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npassthrough:\n" +
+            "  - { pci: \"0000:43:00.0\" }\n", "v.yaml", facts).Single();
+        var decision = VmResolver.Resolve(spec, vm, facts, "tcg").Decisions
+            .Single(x => x.Subject == "passthrough 0000:43:00.0");
+        decision.Adjusted.Should().BeTrue();
+        decision.Choice.Should().Contain("ib_qib");
+        decision.Why.Should().Contain("kvmtune vfio bind 0000:43:00.0");
     }
 
     [Fact]
