@@ -73,6 +73,12 @@ echo AUDIT-END
 if [ -x /usr/bin/ndctl ]; then
   mkdir -p /run /var/lib
   echo "ns_before=$(ls /sys/bus/nd/devices | tr '\n' ' ')"
+  # A namespace holding a file system is refused (its data would be destroyed); wiped, the idle one is converted.
+  /bin/busybox mke2fs -q /dev/pmem0 >/dev/null 2>&1
+  /kvmtune pmem plan --execute --namespace namespace0.0 --journal-dir /tmp/journal-fs
+  echo "pmem_fs_rc=$?"
+  echo "pmem_fs_kept=$(ls /dev/pmem0)"
+  /bin/busybox dd if=/dev/zero of=/dev/pmem0 bs=65536 count=16 2>/dev/null
   /kvmtune pmem plan --execute --namespace namespace0.0 --journal-dir /tmp/journal
   echo "pmem_exec_rc=$?"
   echo "dax_after=$(ls /dev/dax* 2>/dev/null | tr '\n' ' ')"

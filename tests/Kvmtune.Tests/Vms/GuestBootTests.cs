@@ -79,6 +79,10 @@ public sealed class GuestBootTests : IDisposable
 
         // kvmtune pmem plan --execute inside the guest: ndctl turns the raw namespace into devdax, journaled;
         // rollback turns it back.
+        // With an ext2 file system on it (busybox mke2fs), --execute refuses the namespace and leaves it a block device.
+        Value("pmem_fs_rc").Should().NotBe("0", log);
+        Value("pmem_fs_kept").Should().Be("/dev/pmem0", log);
+        log.Should().Contain("file system", "the refusal says why");
         Value("pmem_exec_rc").Should().Be("0", log);
         Value("dax_after").Should().Be("/dev/dax0.0");
         Value("pmem_rollback_rc").Should().Be("0");
