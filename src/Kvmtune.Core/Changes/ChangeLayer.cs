@@ -366,7 +366,9 @@ public sealed class ChangeLayer : IDisposable
                 $"'{Grammar.Show(entry.Root)}', not '{Root}'; nothing was changed");
         if (entry.State == JournalState.RolledBack)
             return new ChangeResult(entry.Id, [$"{entry.Id} is already {entry.State}: nothing to do"], [], false);
-        var before = entry.State == JournalState.RollingBack ? JournalState.Completed : entry.State;
+        // A rollback that was itself killed does not say whether its apply had finished: check every operation, as for
+        // an unfinished apply (undo is idempotent, so a completed one loses nothing).
+        var before = entry.State == JournalState.RollingBack ? JournalState.Pending : entry.State;
         var lines = new List<string>();
         var conflicts = new List<string>();
         var ops = entry.Operations.ToList();

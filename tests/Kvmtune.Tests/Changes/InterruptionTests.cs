@@ -125,6 +125,34 @@ public sealed partial class InterruptionTests
     }
 
     [Fact]
+    public void A_killed_apply_whose_rollback_is_killed_too_is_restored_by_the_next_rollback()
+    {
+        Processes.OnPath("strace").Should().BeTrue("test.sh installs strace");
+        var failures = new List<string>();
+        // In a tree every change and every journal record is a rename: killed at an even one, the apply has made a
+        // change it has not recorded.
+        foreach (var crashAt in new[] { 2, 4, 6 })
+        {
+            foreach (var rename in new[] { 2, 3, 5 })
+            {
+                using var h = new SyntheticHost();
+                var before = TreeState.Of(h.Root);
+                Processes.Run("strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat,rename", "-e",
+                    $"inject=renameat,rename:signal=KILL:when={crashAt}", Bin, .. ApplyArgs, "--root", h.Root]);
+                // The rollback dies after it has recorded "rolling-back" and undone part of the unfinished apply.
+                Processes.Run("strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat,rename", "-e",
+                    $"inject=renameat,rename:signal=KILL:when={rename}", Bin, "rollback", "--root", h.Root]);
+                var again = KvmtuneProcess.Run("rollback", "--root", h.Root);
+                var diff = before.Diff(TreeState.Of(h.Root));
+                if (again.ExitCode != 0 || diff.Count > 0)
+                    failures.Add($"apply kill {crashAt}, rollback kill {rename}: {again.Stderr.Trim()} " +
+                        string.Join("; ", diff));
+            }
+        }
+        failures.Should().BeEmpty();
+    }
+
+    [Fact]
     public void A_full_journal_file_system_at_any_size_leaves_everything_applied_and_recorded_or_nothing_changed()
     {
         Environment.UserName.Should().Be("root", "mounting a small tmpfs needs root; CI runs as root");
