@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -14,7 +15,7 @@ public static class JournalState
     public const string RolledBack = "rolled-back";
 
     public static readonly IReadOnlySet<string> All =
-        new HashSet<string>(StringComparer.Ordinal) { Pending, Completed, Failed, RollingBack, RolledBack };
+        new[] { Pending, Completed, Failed, RollingBack, RolledBack }.ToFrozenSet(StringComparer.Ordinal);
 }
 
 /// <summary>One apply: its profile, every operation with its original, and how it ended.</summary>

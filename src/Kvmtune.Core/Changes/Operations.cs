@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json.Serialization;
 using Kvmtune.Core.IO;
@@ -435,10 +436,10 @@ public sealed record NamespaceOperation : Operation
 public static class Grammar
 {
     public static readonly IReadOnlySet<string> ReloadableModules =
-        new HashSet<string>(StringComparer.Ordinal) { "kvm", "kvm_intel", "kvm_amd", "vhost_net", "vfio_pci" };
+        new[] { "kvm", "kvm_intel", "kvm_amd", "vhost_net", "vfio_pci" }.ToFrozenSet(StringComparer.Ordinal);
 
     public static readonly IReadOnlySet<string> NamespaceModes =
-        new HashSet<string>(StringComparer.Ordinal) { "raw", "fsdax", "devdax", "sector" };
+        new[] { "raw", "fsdax", "devdax", "sector" }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>A kernel value kvmtune writes or records: a number, a word, a CPU list, a hex mask.</summary>
     public static bool IsValue(string? v) =>
