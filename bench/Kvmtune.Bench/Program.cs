@@ -123,7 +123,7 @@ static class PlanBench
             for (var i = 0; i < 7; i++)
             {
                 var sw = Stopwatch.StartNew();
-                var plan = new Kvmtune.Core.Vms.Planner(host, Kvmtune.Core.Vms.DeviceLocator.None).Plan(specs);
+                var plan = new Kvmtune.Vms.Planner(host, Kvmtune.Vms.DeviceLocator.None).Plan(specs);
                 sw.Stop();
                 times.Add(sw.Elapsed.TotalMilliseconds);
                 if (plan.Vms.Count + plan.Unplaced.Count != vms) throw new InvalidOperationException("lost a VM");
@@ -135,21 +135,21 @@ static class PlanBench
     }
 
     /// <summary>nodes x 28 cores x 2 threads (8 nodes: 448 CPUs), 64 free 1 GiB pages and 256 GiB per node.</summary>
-    private static Kvmtune.Core.Vms.HostModel Host(int nodes, int cores)
+    private static Kvmtune.Vms.HostModel Host(int nodes, int cores)
     {
-        var list = new List<Kvmtune.Core.Vms.NodeModel>();
+        var list = new List<Kvmtune.Vms.NodeModel>();
         var cpu = 0;
         for (var n = 0; n < nodes; n++)
         {
             var nodeCores = Enumerable.Range(0, cores).Select(_ => new[] { cpu++, cpu++ }).ToList();
             var cpus = nodeCores.SelectMany(c => c).ToList();
-            list.Add(new Kvmtune.Core.Vms.NodeModel(n, cpus, nodeCores, [cpus[0]], new Dictionary<long, long> { [1 << 20] = 64 }, 256L << 20));
+            list.Add(new Kvmtune.Vms.NodeModel(n, cpus, nodeCores, [cpus[0]], new Dictionary<long, long> { [1 << 20] = 64 }, 256L << 20));
         }
-        return new Kvmtune.Core.Vms.HostModel(list, 2);
+        return new Kvmtune.Vms.HostModel(list, 2);
     }
 
     /// <summary>A mix: a quarter dedicated on 1 GiB pages, the rest shared 2-8 vCPU VMs.</summary>
-    private static List<Kvmtune.Core.Vms.VmSpec> Specs(int count) =>
-        Enumerable.Range(0, count).Select(i => new Kvmtune.Core.Vms.VmSpec($"vm{i}", 2 + i % 4 * 2, (1L + i % 4) << 20, "throughput", i % 4 == 0, i % 4 == 0 ? 1 << 20 : null,
+    private static List<Kvmtune.Vms.VmSpec> Specs(int count) =>
+        Enumerable.Range(0, count).Select(i => new Kvmtune.Vms.VmSpec($"vm{i}", 2 + i % 4 * 2, (1L + i % 4) << 20, "throughput", i % 4 == 0, i % 4 == 0 ? 1 << 20 : null,
             null, null, [], [], [], [], false, false, false, null, "bench", i)).ToList();
 }

@@ -12,6 +12,9 @@ using Kvmtune.Cli.Commands.Docs;
 using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Profiles;
 using Kvmtune.Cli.Commands.Snapshot;
+using Kvmtune.Facts;
+using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Cli;
 
@@ -75,22 +78,22 @@ public static class KvmtuneCli
         {
             return parse.Invoke(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error, EnableDefaultExceptionHandler = false });
         }
-        catch (Core.InputException e)
+        catch (Facts.InputException e)
         {
             ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             return ExitCodes.BadInput;
         }
-        catch (Core.Changes.RefusedException e)
+        catch (Changes.RefusedException e)
         {
             ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             return ExitCodes.Refused;
         }
-        catch (Core.Changes.ApplyFailedException e)
+        catch (Changes.ApplyFailedException e)
         {
             ctx.Error.WriteLine($"kvmtune: apply failed: {Clean(e.Message)}");
             return ExitCodes.BadInput;
         }
-        catch (Core.IO.UnsafePathException e)
+        catch (UnsafePathException e)
         {
             ctx.Error.WriteLine($"kvmtune: {e.Message}; nothing was changed there");
             return ExitCodes.BadInput;
@@ -115,5 +118,5 @@ public static class KvmtuneCli
     }
 
     /// <summary>An error can quote a file or a machine tree; its control characters are shown, not obeyed.</summary>
-    private static string Clean(string message) => Core.Parsing.SafeText.ForTerminal(message);
+    private static string Clean(string message) => SafeText.ForTerminal(message);
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Kvmtune.Core.IO;
+using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Cli;
 
@@ -16,7 +17,7 @@ public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string
     /// A line for a person that quotes the machine (values read from sysfs, device names): its control characters
     /// are shown as \x1b and the like, never sent raw to the terminal.
     /// </summary>
-    public void Line(string text) => Out.WriteLine(Core.Parsing.SafeText.ForTerminal(text));
+    public void Line(string text) => Out.WriteLine(SafeText.ForTerminal(text));
     public Func<string, string?> Environment { get; } = environment;
 
     /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>

@@ -1,5 +1,5 @@
 using System.Text;
-using Kvmtune.Core.IO;
+using Kvmtune.Facts.IO;
 
 namespace Kvmtune.Cli;
 

@@ -1,13 +1,14 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Audit;
-using Kvmtune.Core.Changes;
-using Kvmtune.Core.Devices;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.IO;
-using Kvmtune.Core.Parsing;
-using Kvmtune.Core.Vms;
+using Kvmtune.Guide.Audit;
+using Kvmtune.Changes;
+using Kvmtune.Vms.Devices;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Parsing;
+using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
-using static Kvmtune.Core.Audit.FindingStatus;
+using static Kvmtune.Guide.Audit.FindingStatus;
+using Kvmtune.Guide;
 
 namespace Kvmtune.Tests.Audit;
 
@@ -280,13 +281,13 @@ public sealed class AdviceTests(FixtureTrees fixtures)
             => s.StartsWith("Documentation/virt/kvm/halt-polling.rst", StringComparison.Ordinal));
         report.Find("host.qemu.zerocopy_tx").Sources.Should().Contain(s => s.Contains("098eadce3c62",
             StringComparison.Ordinal));
-        using var doc = System.Text.Json.JsonDocument.Parse(Kvmtune.Core.Output.Audit.AuditJson.Render(report));
+        using var doc = System.Text.Json.JsonDocument.Parse(Kvmtune.Reports.Audit.AuditJson.Render(report));
         var finding = doc.RootElement.GetProperty("findings").EnumerateArray().Single(e
             => e.GetProperty("id").GetString() == "host.kvm.halt_poll_ns");
         finding.GetProperty("sources").EnumerateArray().Select(e => e.GetString()).Should().Contain(s
             => s!.Contains("halt-polling.rst", StringComparison.Ordinal));
         finding.TryGetProperty("rationale", out _).Should().BeTrue("fields are added, none renamed");
-        var html = Kvmtune.Core.Output.Audit.AuditHtmlRenderer.Render(report, HostFacts.Read(new HostReader(h.Root)),
+        var html = Kvmtune.Reports.Audit.AuditHtmlRenderer.Render(report, HostFacts.Read(new HostReader(h.Root)),
             null, DateTimeOffset.UnixEpoch);
         html.Should().Contain("sources: Documentation/virt/kvm/halt-polling.rst");
     }

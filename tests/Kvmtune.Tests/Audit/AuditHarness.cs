@@ -1,8 +1,8 @@
-using Kvmtune.Core.Audit;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Host.Virtualization;
-using Kvmtune.Core.IO;
-using Kvmtune.Core.Profiles;
+using Kvmtune.Guide.Audit;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Facts.IO;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Tests.Audit;
 

@@ -1,5 +1,5 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Audit;
+using Kvmtune.Guide.Audit;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Audit;

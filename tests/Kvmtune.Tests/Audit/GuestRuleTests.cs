@@ -1,8 +1,9 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Changes;
-using Kvmtune.Core.Host.Virtualization;
+using Kvmtune.Changes;
+using Kvmtune.Facts.Host.Virtualization;
 using Kvmtune.Tests.Support;
-using static Kvmtune.Core.Audit.FindingStatus;
+using static Kvmtune.Guide.Audit.FindingStatus;
+using Kvmtune.Guide;
 
 namespace Kvmtune.Tests.Audit;
 

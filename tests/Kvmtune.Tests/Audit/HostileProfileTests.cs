@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AwesomeAssertions;
-using Kvmtune.Core;
-using Kvmtune.Core.Profiles;
+using Kvmtune.Facts;
+using Kvmtune.Guide.Profiles;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Audit;

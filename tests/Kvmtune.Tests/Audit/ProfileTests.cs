@@ -1,6 +1,6 @@
 using AwesomeAssertions;
-using Kvmtune.Core;
-using Kvmtune.Core.Profiles;
+using Kvmtune.Facts;
+using Kvmtune.Guide.Profiles;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Audit;

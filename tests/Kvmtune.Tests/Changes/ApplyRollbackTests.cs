@@ -1,7 +1,7 @@
 using System.Text.Json;
 using AwesomeAssertions;
-using Kvmtune.Core.Changes;
-using Kvmtune.Core.IO;
+using Kvmtune.Changes;
+using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Changes;

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using AwesomeAssertions;
-using Kvmtune.Core.IO;
+using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
+using Kvmtune.Guide;
 
 namespace Kvmtune.Tests.Changes;
 
@@ -93,11 +94,11 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
     public void Printed_shell_words_reach_the_shell_as_one_word(string word)
     {
         // The oracle is bash itself: the quoted word, evaluated, prints back exactly the original.
-        var quoted = Kvmtune.Core.Parsing.ShellWords.Quote(word);
+        var quoted = Kvmtune.Facts.Parsing.ShellWords.Quote(word);
         var run = Processes.Run("bash", "-c", $"printf '%s' {quoted}");
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().Be(word);
-        var fix = new Kvmtune.Core.Changes.SysfsWrite("3.2.3", "/sys/kernel/mm/transparent_hugepage/enabled",
+        var fix = new Kvmtune.Guide.SysfsWrite("3.2.3", "/sys/kernel/mm/transparent_hugepage/enabled",
             word).RuntimeCommands[0];
         fix.Should().Be($"echo {quoted} > /sys/kernel/mm/transparent_hugepage/enabled");
     }

@@ -216,6 +216,6 @@ public sealed partial class InterruptionTests
 
     private static List<string> Temporaries(string root) =>
         Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
-            .Where(p => Path.GetFileName(p).Contains(Kvmtune.Core.IO.SafeTree.TempMarker, StringComparison.Ordinal))
+            .Where(p => Path.GetFileName(p).Contains(Kvmtune.Facts.IO.SafeTree.TempMarker, StringComparison.Ordinal))
             .Select(p => "temporary " + p[root.Length..]).ToList();
 }

@@ -1,6 +1,6 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Changes;
-using Kvmtune.Core.IO;
+using Kvmtune.Changes;
+using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Devices;

@@ -17,10 +17,10 @@ public sealed class IrqPinTests
         run.ExitCode.Should().Be(0, run.Stderr);
         // Node 1 is CPUs 4-7; the dedicated latency VM's two vCPUs are pinned on it, so its device IRQs go to the
         // node's other CPUs (not onto the vCPUs they would interrupt).
-        var facts = Kvmtune.Core.Host.HostFacts.Read(new Kvmtune.Core.IO.HostReader(h.Root));
-        var specs = Kvmtune.Core.Vms.VmSpecParser.ParseFile(h.Tree.Physical("/vm.yaml"), facts);
-        var vm = new Kvmtune.Core.Vms.Planner(facts).Plan(specs).Vms.Single();
-        var wanted = Kvmtune.Core.Parsing.CpuList.Format(new[] { 4, 5, 6, 7 }.Except(vm.VcpuPins.SelectMany(p
+        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader(h.Root));
+        var specs = Kvmtune.Vms.VmSpecParser.ParseFile(h.Tree.Physical("/vm.yaml"), facts);
+        var vm = new Kvmtune.Vms.Planner(facts).Plan(specs).Vms.Single();
+        var wanted = Kvmtune.Facts.Parsing.CpuList.Format(new[] { 4, 5, 6, 7 }.Except(vm.VcpuPins.SelectMany(p
             => p.Cpus)));
         wanted.Should().NotBeEmpty();
         foreach (var irq in SyntheticHost.NicIrqs)

@@ -101,8 +101,8 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
         using var t = new TestTree();
         t.CopyFrom(fixtures.Root(Fixture));
         if (align is not null) t.File($"{Region0}/dax0.0/align", align + "\n");
-        var reader = new Kvmtune.Core.IO.HostReader(t.Root);
-        var plan = Kvmtune.Core.Devices.PmemPlanner.DevdaxOperations(Kvmtune.Core.Host.HostFacts.Read(reader), reader,
+        var reader = new Kvmtune.Facts.IO.HostReader(t.Root);
+        var plan = Kvmtune.Vms.Devices.PmemPlanner.DevdaxOperations(Kvmtune.Facts.Host.HostFacts.Read(reader), reader,
             "namespace0.3");
         plan.Operations.Single().Describe().Should()
             .Contain($"create-namespace -e namespace0.3 -m devdax -a {expected} -f");

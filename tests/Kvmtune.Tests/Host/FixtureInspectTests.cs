@@ -60,7 +60,7 @@ public sealed class FixtureInspectTests(FixtureTrees fixtures)
     [Fact]
     public void The_hybrid_cpu_counts_p_cores_with_two_threads_and_e_cores_with_one()
     {
-        var facts = Kvmtune.Core.Host.HostFacts.Read(new Kvmtune.Core.IO.HostReader(fixtures.Root("20em64t-hybrid-1p6c2t+2ca4co1t")));
+        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader(fixtures.Root("20em64t-hybrid-1p6c2t+2ca4co1t")));
         var perCore = facts.Cpu.Cpus.Where(c => c.Online).GroupBy(c => string.Join(',', c.ThreadSiblings!)).Select(g => g.Count()).ToList();
         perCore.Count(n => n == 2).Should().Be(6);
         perCore.Count(n => n == 1).Should().Be(8);
@@ -69,7 +69,7 @@ public sealed class FixtureInspectTests(FixtureTrees fixtures)
     [Fact]
     public void Dax_devices_and_nvdimm_regions_are_read_from_the_pmem_fixture()
     {
-        var facts = Kvmtune.Core.Host.HostFacts.Read(new Kvmtune.Core.IO.HostReader(fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms")));
+        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader(fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms")));
         facts.Nvdimm.Dax.Select(d => d.Name).Should().Equal("dax0.0", "dax1.3", "dax1.4");
         var dax13 = facts.Nvdimm.Dax.Single(d => d.Name == "dax1.3");
         dax13.SizeBytes.Should().Be(63415779328);

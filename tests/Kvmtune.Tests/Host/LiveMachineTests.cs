@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
 using AwesomeAssertions;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Host.Virtualization;
-using Kvmtune.Core.IO;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Facts.IO;
 
 namespace Kvmtune.Tests.Host;
 

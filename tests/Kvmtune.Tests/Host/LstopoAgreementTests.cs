@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Xml.Linq;
 using AwesomeAssertions;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.IO;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Host;

@@ -1,7 +1,7 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Host.Virtualization;
-using Kvmtune.Core.IO;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Host;

@@ -73,7 +73,7 @@ public sealed class HostPictureTests(FixtureTrees fixtures)
     [MemberData(nameof(FixtureTrees.All), MemberType = typeof(FixtureTrees))]
     public void Every_fixture_draws_legibly(string name)
     {
-        var facts = Kvmtune.Core.Host.HostFacts.Read(new Kvmtune.Core.IO.HostReader(fixtures.Root(name)));
+        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader(fixtures.Root(name)));
         var svg = KvmtuneRunner.Run("inspect", "--format", "svg", "--root", fixtures.Root(name)).Stdout;
         AssertLegible(svg, facts.Numa.Nodes.Count, facts.Numa.Nodes.SelectMany(n => n.Cpus));
     }
@@ -81,8 +81,8 @@ public sealed class HostPictureTests(FixtureTrees fixtures)
     [Fact]
     public void This_small_guest_draws_legibly() =>
         AssertLegible(KvmtuneRunner.Run("inspect", "--format", "svg").Stdout,
-            Kvmtune.Core.Host.HostFacts.Read(new Kvmtune.Core.IO.HostReader("/")).Numa.Nodes.Count,
-            Kvmtune.Core.Host.HostFacts.Read(new Kvmtune.Core.IO.HostReader("/")).Numa.Nodes.SelectMany(n => n.Cpus));
+            Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader("/")).Numa.Nodes.Count,
+            Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader("/")).Numa.Nodes.SelectMany(n => n.Cpus));
 
     [Fact]
     public void Headless_chromium_shows_every_node_cpu_and_vm_of_the_report_without_console_errors()

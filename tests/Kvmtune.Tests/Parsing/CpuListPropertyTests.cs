@@ -1,6 +1,6 @@
 using AwesomeAssertions;
 using CsCheck;
-using Kvmtune.Core.Parsing;
+using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Tests.Parsing;
 

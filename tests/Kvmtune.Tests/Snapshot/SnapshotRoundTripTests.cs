@@ -1,9 +1,9 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.IO;
-using Kvmtune.Core.Output;
-using Kvmtune.Core.Output.Inspect;
-using Kvmtune.Core.Snapshot;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
+using Kvmtune.Reports;
+using Kvmtune.Reports.Inspect;
+using Kvmtune.Facts.Snapshot;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Snapshot;

@@ -103,7 +103,7 @@ public sealed class SyntheticHost : IDisposable
     }
 
     private static IEnumerable<string> Section4Config() =>
-        Kvmtune.Core.Audit.Rules.Section4_Pmem.KernelOptions.Select(o => $"{o.Option}={o.Value}")
+        Kvmtune.Guide.Sections.Section4_Pmem.KernelOptions.Select(o => $"{o.Option}={o.Value}")
             .Concat(["CONFIG_KVM=m", "CONFIG_NO_HZ_FULL=y", "CONFIG_VHOST_NET=m", "CONFIG_KSM=y", "CONFIG_NUMA_BALANCING=y", "CONFIG_IO_URING=y", "CONFIG_HALTPOLL_CPUIDLE=y"]);
 
     public string Root => _tree.Root;

@@ -99,7 +99,7 @@ public sealed class SysfsPciEmulator : IDisposable
         var vendor = File.ReadAllText(Path.Combine(dev, "vendor")).Trim();
         var device = File.ReadAllText(Path.Combine(dev, "device")).Trim();
         var disabled = _tree.Physical("/sys/module/vfio_pci/parameters/disable_denylist");
-        return !Kvmtune.Core.Devices.PciKernel.OnDenylist(vendor, device)
+        return !Kvmtune.Facts.Host.Devices.PciKernel.OnDenylist(vendor, device)
             || File.Exists(disabled) && File.ReadAllText(disabled).Trim() == "Y";
     }
 

@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Kvmtune.Core.Parsing;
+using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Tests.Support;
 
@@ -24,7 +24,7 @@ public sealed record TreeState(IReadOnlyDictionary<string, string> Entries, IRea
         {
             var rel = entry[root.Length..];
             if (exclude is not null && (rel == exclude || rel.StartsWith(exclude + "/"))) continue;
-            if (Kvmtune.Core.IO.NativeSys.Lstat(entry) is { } st) owners[rel] = $"mode {Convert.ToString(st.Mode, 8)} owner {st.Uid}:{st.Gid}";
+            if (Kvmtune.Facts.IO.NativeSys.Lstat(entry) is { } st) owners[rel] = $"mode {Convert.ToString(st.Mode, 8)} owner {st.Uid}:{st.Gid}";
             var info = new FileInfo(entry);
             if (info.LinkTarget is string target) { map[rel] = "link:" + target; continue; }
             if (Directory.Exists(entry)) { map[rel] = "dir"; Walk(root, entry, exclude, map, owners); continue; }

@@ -1,8 +1,8 @@
 using AwesomeAssertions;
 using CsCheck;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.IO;
-using Kvmtune.Core.Vms;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
+using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Vms;

@@ -3,12 +3,12 @@ using System.Text;
 using System.Text.RegularExpressions;
 using AwesomeAssertions;
 using CsCheck;
-using Kvmtune.Core;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.IO;
-using Kvmtune.Core.Parsing;
-using Kvmtune.Core.Profiles;
-using Kvmtune.Core.Vms;
+using Kvmtune.Facts;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Parsing;
+using Kvmtune.Guide.Profiles;
+using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Vms;

@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Xml.Linq;
 using AwesomeAssertions;
-using Kvmtune.Core;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.IO;
-using Kvmtune.Core.Output;
-using Kvmtune.Core.Vms;
+using Kvmtune.Facts;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Parsing;
+using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Vms;

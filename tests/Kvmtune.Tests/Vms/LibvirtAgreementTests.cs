@@ -222,8 +222,8 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         plan.ExitCode.Should().Be(0, plan.Stdout + plan.Stderr);
         var planned = JsonDocument.Parse(plan.Stdout).RootElement.GetProperty("vms")[0];
         var pins = planned.GetProperty("vcpu_pins").EnumerateArray().ToDictionary(p => p.GetProperty("vcpu").GetInt32(),
-            p => Kvmtune.Core.Parsing.CpuList.Format(p.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32())));
-        var emulator = Kvmtune.Core.Parsing.CpuList.Format(planned.GetProperty("emulator_cpus").EnumerateArray().Select(c => c.GetInt32()));
+            p => Kvmtune.Facts.Parsing.CpuList.Format(p.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32())));
+        var emulator = Kvmtune.Facts.Parsing.CpuList.Format(planned.GetProperty("emulator_cpus").EnumerateArray().Select(c => c.GetInt32()));
 
         var runDir = Path.Combine(_dir, "run-" + name);
         var run = KvmtuneRunner.Run("vm", "run", spec, "--accel", "tcg", "--run-dir", runDir);

@@ -1,6 +1,6 @@
 using AwesomeAssertions;
 using CsCheck;
-using Kvmtune.Core.Vms;
+using Kvmtune.Vms;
 
 namespace Kvmtune.Tests.Vms;
 

@@ -1,8 +1,9 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.IO;
-using Kvmtune.Core.Vms;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
+using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
+using Kvmtune.Facts;
 
 namespace Kvmtune.Tests.Vms;
 
@@ -97,7 +98,7 @@ public sealed class PlannerTests(FixtureTrees fixtures)
     {
         var facts = HostFacts.Read(new HostReader(fixtures.Root("40intel64-2g2n4c+pcilocality")));
         var act = () => VmSpecParser.Parse("name: nfv\nvcpus: 2\nmemory: 2GiB\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n", "v.yaml", facts);
-        act.Should().Throw<Kvmtune.Core.InputException>().WithMessage("*passthrough.pci*IOMMU is off*");
+        act.Should().Throw<Kvmtune.Facts.InputException>().WithMessage("*passthrough.pci*IOMMU is off*");
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using AwesomeAssertions;
-using Kvmtune.Core.Vms;
+using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Vms;
@@ -74,7 +74,7 @@ public sealed class QemuAcceptanceTests : IClassFixture<LiveHugepages>, IDisposa
         run.ExitCode.Should().Be(0, run.Stderr);
         using var doc = JsonDocument.Parse(run.Stdout);
         var argv = doc.RootElement.GetProperty("argv").EnumerateArray().Select(a => a.GetString()!).ToList();
-        var facts = Kvmtune.Core.Host.HostFacts.Read(new Kvmtune.Core.IO.HostReader("/"));
+        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader("/"));
         var spec = VmSpecParser.ParseFile(specFile, facts).Single();
 
         var xml = Path.Combine(_dir, name + ".xml");

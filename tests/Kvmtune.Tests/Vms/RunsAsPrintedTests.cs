@@ -1,5 +1,5 @@
 using AwesomeAssertions;
-using Kvmtune.Core.Vms;
+using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Vms;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using AwesomeAssertions;
-using Kvmtune.Core.Parsing;
+using Kvmtune.Facts.Parsing;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Vms;

@@ -1,9 +1,10 @@
 using System.CommandLine;
 using Kvmtune.Cli.Commands.Audit;
-using Kvmtune.Core.Audit;
-using Kvmtune.Core.Changes;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Host.Virtualization;
+using Kvmtune.Guide.Audit;
+using Kvmtune.Changes;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Facts.IO;
 
 namespace Kvmtune.Cli.Commands.Apply;
 
@@ -102,10 +103,10 @@ public static class JournalOptions
     public const string DefaultFolder = "/var/lib/kvmtune/journal";
 
     /// <summary>--journal-dir as given, else the default folder under the root, reached without following links.</summary>
-    public static Journal Open(string? dir, Core.IO.HostReader reader) =>
-        string.IsNullOrEmpty(dir) ? new Journal(new Core.IO.SafeTree(reader.Root), DefaultFolder) : new Journal(dir);
+    public static Journal Open(string? dir, HostReader reader) =>
+        string.IsNullOrEmpty(dir) ? new Journal(new SafeTree(reader.Root), DefaultFolder) : new Journal(dir);
 
-    public static Journal Open(ParseResult parse, Option<string?> dir, Core.IO.HostReader reader) => Open(parse.GetValue(dir), reader);
+    public static Journal Open(ParseResult parse, Option<string?> dir, HostReader reader) => Open(parse.GetValue(dir), reader);
 }
 
 /// <summary>A one-line counter on a terminal ("[3/42] /sys/..."), nothing at all elsewhere.</summary>

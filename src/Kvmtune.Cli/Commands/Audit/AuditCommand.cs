@@ -1,11 +1,12 @@
 using System.CommandLine;
-using Kvmtune.Core;
-using Kvmtune.Core.Audit;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Host.Virtualization;
-using Kvmtune.Core.Output;
-using Kvmtune.Core.Output.Audit;
-using Kvmtune.Core.Profiles;
+using Kvmtune.Facts;
+using Kvmtune.Guide.Audit;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Reports;
+using Kvmtune.Reports.Audit;
+using Kvmtune.Guide.Profiles;
+using Kvmtune.Facts.IO;
 
 namespace Kvmtune.Cli.Commands.Audit;
 
@@ -39,7 +40,7 @@ public static class AuditCommand
             {
                 "json" => AuditJson.Render(report),
                 "prometheus" => AuditPrometheusRenderer.Render(report, DateTimeOffset.UtcNow),
-                "html" => AuditHtmlRenderer.Render(report, facts, parse.GetValue(planSpec) is string spec ? new Core.Vms.Planner(facts).Plan(Core.Vms.VmSpecParser.ParseFile(spec, facts)) : null, DateTimeOffset.UtcNow),
+                "html" => AuditHtmlRenderer.Render(report, facts, parse.GetValue(planSpec) is string spec ? new Vms.Planner(facts).Plan(Vms.VmSpecParser.ParseFile(spec, facts)) : null, DateTimeOffset.UtcNow),
                 _ => AuditTextRenderer.Render(report, new TextStyle(ctx.Colour && parse.GetValue(output) is null), parse.GetValue(details)),
             };
             OutputFile.Write(ctx, parse.GetValue(output), content);
@@ -64,7 +65,7 @@ public static class ProfileOptions
 
     public static Option<string?> ProfileDir() => new("--profile-dir") { Description = "Folder of custom profiles (default: /etc/kvmtune/profiles under the root)", HelpName = "DIR" };
 
-    public static Core.Profiles.Profile Resolve(ParseResult parse, Option<string> profile, Option<string?> profileDir, Core.IO.HostReader reader)
+    public static Guide.Profiles.Profile Resolve(ParseResult parse, Option<string> profile, Option<string?> profileDir, HostReader reader)
     {
         var dir = parse.GetValue(profileDir) ?? reader.Physical("/etc/kvmtune/profiles");
         try

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Kvmtune.Core.Fleet;
+using Kvmtune.Reports.Fleet;
 
 namespace Kvmtune.Cli.Commands.Fleet;
 

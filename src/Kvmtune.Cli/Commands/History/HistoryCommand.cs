@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Kvmtune.Cli.Commands.Apply;
-using Kvmtune.Core.Changes;
+using Kvmtune.Changes;
 
 namespace Kvmtune.Cli.Commands.History;
 

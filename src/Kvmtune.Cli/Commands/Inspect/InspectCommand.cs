@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Output;
-using Kvmtune.Core.Output.Inspect;
+using Kvmtune.Facts.Host;
+using Kvmtune.Reports;
+using Kvmtune.Reports.Inspect;
 
 namespace Kvmtune.Cli.Commands.Inspect;
 
@@ -21,7 +21,7 @@ public static class InspectCommand
             ctx.Out.Write(parse.GetValue(format) switch
             {
                 "json" => InspectJson.Serialize(facts) + "\n",
-                "svg" => Core.Output.Svg.HostSvgRenderer.Render(facts, parse.GetValue(planSpec) is string spec ? new Core.Vms.Planner(facts).Plan(Core.Vms.VmSpecParser.ParseFile(spec, facts)) : null),
+                "svg" => Reports.Svg.HostSvgRenderer.Render(facts, parse.GetValue(planSpec) is string spec ? new Vms.Planner(facts).Plan(Vms.VmSpecParser.ParseFile(spec, facts)) : null),
                 _ => InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)),
             });
             return ExitCodes.Success;

@@ -2,7 +2,7 @@ using System.CommandLine;
 using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Cli.Commands.Vfio;
 using Kvmtune.Cli.Commands.Vm;
-using Kvmtune.Core.Devices;
+using Kvmtune.Vms.Devices;
 
 namespace Kvmtune.Cli.Commands.Irq;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Kvmtune.Core.Devices;
-using Kvmtune.Core.Host;
+using Kvmtune.Vms.Devices;
+using Kvmtune.Facts.Host;
 
 namespace Kvmtune.Cli.Commands.Pmem;
 

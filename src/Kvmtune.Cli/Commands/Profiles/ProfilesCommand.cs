@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Text;
 using Kvmtune.Cli.Commands.Audit;
-using Kvmtune.Core.Profiles;
+using Kvmtune.Guide.Profiles;
+using Kvmtune.Facts;
 
 namespace Kvmtune.Cli.Commands.Profiles;
 
@@ -34,7 +35,7 @@ public static class ProfilesCommand
             var dir = parse.GetValue(dirOption) ?? RootResolver.Reader(parse, root, ctx).Physical("/etc/kvmtune/profiles");
             Profile p;
             try { p = new ProfileCatalog(dir).Resolve(parse.GetValue(profile)!); }
-            catch (Core.InputException e) { throw new CliException(ExitCodes.BadInput, e.Message); }
+            catch (Facts.InputException e) { throw new CliException(ExitCodes.BadInput, e.Message); }
             var sb = new StringBuilder();
             sb.Append("profile ").Append(p.Name).Append(p.Inherits is null ? "" : $" (inherits {p.Inherits})").Append(": ").AppendLine(p.Description);
             foreach (var def in ProfileSchema.Settings)

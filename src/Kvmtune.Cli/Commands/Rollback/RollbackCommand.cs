@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Kvmtune.Cli.Commands.Apply;
-using Kvmtune.Core.Changes;
+using Kvmtune.Changes;
 
 namespace Kvmtune.Cli.Commands.Rollback;
 

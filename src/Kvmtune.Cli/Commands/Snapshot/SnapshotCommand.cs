@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Output.Inspect;
-using Kvmtune.Core.Snapshot;
+using Kvmtune.Facts.Host;
+using Kvmtune.Reports.Inspect;
+using Kvmtune.Facts.Snapshot;
 
 namespace Kvmtune.Cli.Commands.Snapshot;
 

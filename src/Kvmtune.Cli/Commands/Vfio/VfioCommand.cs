@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Text;
 using Kvmtune.Cli.Commands.Apply;
-using Kvmtune.Core.Audit.Rules;
-using Kvmtune.Core.Changes;
-using Kvmtune.Core.Devices;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Parsing;
+using Kvmtune.Guide.Sections;
+using Kvmtune.Changes;
+using Kvmtune.Vms.Devices;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Parsing;
+using Kvmtune.Facts.IO;
 
 namespace Kvmtune.Cli.Commands.Vfio;
 
@@ -62,13 +63,13 @@ public static class VfioCommand
         return new Command("vfio", "SR-IOV virtual functions and vfio-pci for device passthrough (guide 5)") { list, create, bind };
     }
 
-    internal static void RequireRoot(Core.IO.HostReader reader, HostFacts facts, bool dryRun)
+    internal static void RequireRoot(HostReader reader, HostFacts facts, bool dryRun)
     {
         if (reader.IsLive && !dryRun && facts.Userspace.EffectiveUid != 0)
             throw new CliException(ExitCodes.Refused, "this changes the kernel's settings and needs root (or --dry-run)");
     }
 
-    internal static int Apply(CliContext ctx, Core.IO.HostReader reader, string? journalDir,
+    internal static int Apply(CliContext ctx, HostReader reader, string? journalDir,
         IReadOnlyList<Operation> ops, string label, bool dryRun, IReadOnlyList<string>? notes = null)
     {
         // What the kernel will do beyond the written value is said before anything is written.

@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Text.Json;
-using Kvmtune.Core;
-using Kvmtune.Core.Host;
-using Kvmtune.Core.Output.Vm;
-using Kvmtune.Core.Vms;
+using Kvmtune.Facts;
+using Kvmtune.Facts.Host;
+using Kvmtune.Reports.Vm;
+using Kvmtune.Vms;
+using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Cli.Commands.Vm;
 
@@ -32,7 +34,7 @@ public static class VmCommand
     internal static Loaded Load(ParseResult parse, Option<string?> root, Argument<string> spec, CliContext ctx) =>
         Load(parse, RootResolver.Reader(parse, root, ctx), spec);
 
-    internal static Loaded Load(ParseResult parse, Core.IO.HostReader reader, Argument<string> spec)
+    internal static Loaded Load(ParseResult parse, HostReader reader, Argument<string> spec)
     {
         var facts = HostFacts.Read(reader);
         var specs = VmSpecParser.ParseFile(parse.GetValue(spec)!, facts);
@@ -113,8 +115,8 @@ public static class VmCommand
     {
         yield return "pinning: QEMU starts unpinned; 'kvmtune vm run' pins each thread. By hand, once QEMU runs: " +
             "QMP query-cpus-fast gives each vCPU's thread-id, then taskset -pc CPUS TID:";
-        foreach (var p in vm.VcpuPins) yield return $"  vCPU {p.Vcpu}: taskset -pc {Core.Parsing.CpuList.Format(p.Cpus)} TID";
-        yield return $"  every other QEMU thread (emulator, I/O): taskset -pc {Core.Parsing.CpuList.Format(vm.EmulatorCpus)} TID";
+        foreach (var p in vm.VcpuPins) yield return $"  vCPU {p.Vcpu}: taskset -pc {CpuList.Format(p.Cpus)} TID";
+        yield return $"  every other QEMU thread (emulator, I/O): taskset -pc {CpuList.Format(vm.EmulatorCpus)} TID";
     }
 
     private static Command LibvirtCommand(Option<string?> root, CliContext ctx)

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text;
-using Kvmtune.Core.Parsing;
-using Kvmtune.Core.Vms;
+using Kvmtune.Facts.Parsing;
+using Kvmtune.Vms;
 
 namespace Kvmtune.Cli.Commands.Vm;
 

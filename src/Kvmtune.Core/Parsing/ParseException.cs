@@ -1,4 +1,0 @@
-namespace Kvmtune.Core.Parsing;
-
-/// <summary>Input that does not have the shape the kernel writes; the message quotes it.</summary>
-public sealed class ParseException(string message) : FormatException(message);

@@ -1,0 +1,179 @@
+using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Parsing;
+
+namespace Kvmtune.Facts.Host.Cpu;
+
+/// <summary>Reads /proc/cpuinfo and /sys/devices/system/cpu into <see cref="CpuFacts"/>.</summary>
+public static class CpuReader
+{
+    private const string CpuDir = "/sys/devices/system/cpu";
+
+    public static CpuFacts Read(HostReader r, IReadOnlyDictionary<int, int> nodeOfCpu)
+    {
+        var info = CpuInfo.Parse(r.ReadAll("/proc/cpuinfo"));
+        var ids = (r.List(CpuDir) ?? []).Select(n => KernelText.Suffix(n, "cpu")).OfType<int>().Order().ToList();
+        foreach (var p in info.Processors.Keys)
+            if (!ids.Contains(p)) ids.Add(p);
+        ids.Sort();
+
+        IReadOnlyList<int>? onlineList = ParseList(r.ReadText(CpuDir + "/online"));
+        var cpus = new List<LogicalCpu>();
+        foreach (var id in ids)
+        {
+            var dir = $"{CpuDir}/cpu{id}";
+            // What the CPU's folder holds decides which subsystems to read: no open is spent on absent ones.
+            var entries = r.List(dir) is { } names ? new HashSet<string>(names, StringComparer.Ordinal) : null;
+            bool Has(string name) => entries is null || entries.Contains(name);
+            var online = IsOnline(r, id, dir, onlineList, info);
+            info.Processors.TryGetValue(id, out var proc);
+            var topo = dir + "/topology";
+            var hasTopo = online && Has("topology");
+            int? package = (hasTopo ? r.ReadInt(topo + "/physical_package_id") : null) ?? (online ? proc?.PhysicalId : null);
+            int? die = hasTopo ? r.ReadInt(topo + "/die_id") : null;
+            int? core = (hasTopo ? r.ReadInt(topo + "/core_id") : null) ?? (online ? proc?.CoreId : null);
+            IReadOnlyList<int>? siblings = null;
+            if (hasTopo)
+            {
+                // A CPU is always its own sibling: an empty list is no answer.
+                siblings = NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
+                           ?? NonEmpty(ParseList(r.ReadText(topo + "/core_cpus_list")))
+                           ?? NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")));
+            }
+            var freq = dir + "/cpufreq";
+            var hasFreq = online && Has("cpufreq");
+            cpus.Add(new LogicalCpu(
+                id, online, package is < 0 ? null : package, die is < 0 ? null : die, core, siblings,
+                nodeOfCpu.TryGetValue(id, out var node) ? node : null,
+                hasFreq ? r.ReadText(freq + "/scaling_driver") : null,
+                hasFreq ? r.ReadText(freq + "/scaling_governor") : null,
+                hasFreq ? r.ReadText(freq + "/scaling_available_governors")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) : null,
+                hasFreq ? r.ReadLong(freq + "/scaling_min_freq") : null,
+                hasFreq ? r.ReadLong(freq + "/scaling_max_freq") : null,
+                hasFreq ? r.ReadText(freq + "/energy_performance_preference") : null,
+                online && Has("power") ? r.ReadInt(dir + "/power/energy_perf_bias") : null));
+        }
+
+        var onlineCpus = cpus.Where(c => c.Online).ToList();
+        var first = info.Processors.Values.FirstOrDefault();
+        var flags = first?.Flags ?? [];
+        var smtActive = r.ReadText(CpuDir + "/smt/active") switch { "1" => true, "0" => false, _ => (bool?)null };
+        return new CpuFacts(
+            Architecture: info.Architecture,
+            Vendor: first?.Vendor,
+            Model: first?.ModelName,
+            Family: first?.Family,
+            ModelNumber: first?.Model,
+            Flags: flags,
+            Virtualization: flags.Count == 0 ? null : flags.Contains("vmx") ? "vmx" : flags.Contains("svm") ? "svm" : null,
+            Packages: CountDistinct(onlineCpus, c => c.Package),
+            Dies: onlineCpus.Any(c => c.Die is not null) ? CountDistinct(onlineCpus, c => c.Package is null || c.Die is null ? null : (int?)(c.Package * 65536 + c.Die)) : CountDistinct(onlineCpus, c => c.Package),
+            Cores: CountCores(onlineCpus),
+            Threads: onlineCpus.Count == 0 ? null : onlineCpus.Count,
+            Online: onlineCpus.Select(c => c.Id).ToList(),
+            Offline: cpus.Where(c => !c.Online).Select(c => c.Id).ToList(),
+            Present: ParseList(r.ReadText(CpuDir + "/present")),
+            Possible: ParseList(r.ReadText(CpuDir + "/possible")),
+            SmtActive: smtActive,
+            SmtControl: r.ReadText(CpuDir + "/smt/control"),
+            Cpus: cpus);
+    }
+
+    private static bool IsOnline(HostReader r, int id, string dir, IReadOnlyList<int>? onlineList, CpuInfo info)
+    {
+        if (onlineList is not null) return onlineList.Contains(id);
+        switch (r.ReadText(dir + "/online"))
+        {
+            case "1": return true;
+            case "0": return false;
+        }
+        // No cpu/online and no per-CPU file (cpu0 never has one): cpuinfo lists exactly the online CPUs,
+        // and the kernel removes the topology folder of an offline CPU.
+        if (info.Processors.Count > 0) return info.Processors.ContainsKey(id);
+        return r.Probe(dir + "/topology") == EntryKind.Directory;
+    }
+
+    private static int? CountDistinct(List<LogicalCpu> cpus, Func<LogicalCpu, int?> key)
+    {
+        if (cpus.Count == 0 || cpus.Any(c => key(c) is null)) return null;
+        return cpus.Select(key).Distinct().Count();
+    }
+
+    /// <summary>Distinct physical cores: CPUs that list each other as thread siblings are one core.</summary>
+    private static int? CountCores(List<LogicalCpu> cpus)
+    {
+        if (cpus.Count == 0) return null;
+        if (cpus.All(c => c.ThreadSiblings is { Count: > 0 }))
+            return cpus.Select(c => CpuList.Format(c.ThreadSiblings!)).Distinct(StringComparer.Ordinal).Count();
+        if (cpus.All(c => c.Package is not null && c.Core is not null))
+            return cpus.Select(c => (c.Package, c.Die, c.Core)).Distinct().Count();
+        return null;
+    }
+
+    private static IReadOnlyList<int>? NonEmpty(IReadOnlyList<int>? list) => list is { Count: > 0 } ? list : null;
+
+    internal static IReadOnlyList<int>? ParseList(string? text) =>
+        text is not null && CpuList.TryParse(text, out var cpus, out _) ? cpus : null;
+
+    internal static IReadOnlyList<int>? ParseMask(string? text) =>
+        text is not null && CpuMask.TryParse(text, out var cpus, out _) ? cpus : null;
+}
+
+/// <summary>/proc/cpuinfo, one block per online processor.</summary>
+internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, CpuInfoProcessor> Processors)
+{
+    public static CpuInfo Parse(string? text)
+    {
+        var processors = new SortedDictionary<int, CpuInfoProcessor>();
+        if (text is null) return new CpuInfo(null, processors);
+        string? arch = null;
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        void Flush()
+        {
+            if (fields.TryGetValue("processor", out var p) && int.TryParse(p, out var id))
+            {
+                var flags = fields.GetValueOrDefault("flags") ?? fields.GetValueOrDefault("Features");
+                processors[id] = new CpuInfoProcessor(
+                    fields.GetValueOrDefault("vendor_id") ?? Implementer(fields.GetValueOrDefault("CPU implementer")),
+                    fields.GetValueOrDefault("model name"),
+                    Int(fields.GetValueOrDefault("cpu family")),
+                    Int(fields.GetValueOrDefault("model")),
+                    Int(fields.GetValueOrDefault("physical id")),
+                    Int(fields.GetValueOrDefault("core id")),
+                    flags is null ? [] : flags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                if (arch is null)
+                {
+                    if (fields.ContainsKey("vendor_id")) arch = fields.GetValueOrDefault("flags")?.Split(' ').Contains("lm") == true ? "x86_64" : "i686";
+                    else if (fields.TryGetValue("CPU architecture", out var a)) arch = a == "8" ? "aarch64" : "arm";
+                }
+            }
+            fields.Clear();
+        }
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.Trim().Length == 0) { Flush(); continue; }
+            var colon = line.IndexOf(':');
+            if (colon < 0) continue;
+            var key = line[..colon].Trim();
+            if (key == "processor" && fields.ContainsKey("processor")) Flush();
+            fields[key] = line[(colon + 1)..].Trim();
+        }
+        Flush();
+        return new CpuInfo(arch, processors);
+    }
+
+    private static int? Int(string? s) => int.TryParse(s, out var v) ? v : null;
+
+    private static string? Implementer(string? hex) => hex switch
+    {
+        null => null,
+        "0x41" => "ARM",
+        "0x48" => "HiSilicon",
+        "0x51" => "Qualcomm",
+        "0x43" => "Cavium",
+        "0x46" => "Fujitsu",
+        "0xc0" => "Ampere",
+        _ => hex,
+    };
+}
+
+internal sealed record CpuInfoProcessor(string? Vendor, string? ModelName, int? Family, int? Model, int? PhysicalId, int? CoreId, IReadOnlyList<string> Flags);

@@ -1,0 +1,167 @@
+using System.Runtime.InteropServices;
+
+namespace Kvmtune.Facts.IO;
+
+/// <summary>
+/// Whole-file reads with plain open/read/close. FileStream adds an fstat, an flock and a second pread per
+/// file, which doubles the cost of reading a thousand tiny sysfs attributes.
+/// </summary>
+public static partial class NativeFile
+{
+    private const int ORdonly = 0;
+    private const int OCloexec = 0x80000;
+    private const int OPath = 0x200000;
+    private const int ODirectory = 0x10000;
+
+    /// <summary>The most kvmtune reads of one file of a machine: far above any real sysfs, procfs or dpkg file.</summary>
+    public const int MaxFileBytes = 64 << 20;
+
+    /// <summary>An open folder; closed when disposed or, failing that, when collected.</summary>
+    public sealed class DirHandle : SafeHandle
+    {
+        public DirHandle(int fd) : base(-1, ownsHandle: true) => SetHandle(fd);
+        public int Fd => (int)handle;
+        public override bool IsInvalid => handle == -1;
+        protected override bool ReleaseHandle() => NativeFile.Close((int)handle) == 0;
+    }
+
+    /// <summary>The file's bytes, or null when it cannot be opened or read (missing, no permission, a folder).</summary>
+    public static byte[]? ReadAll(string path, bool singleRead, ref byte[] scratch, long sizeHint = 0) =>
+        ReadFd(Open(path, ORdonly | OCloexec), singleRead, ref scratch, sizeHint);
+
+    /// <summary>A file by its name in an already open folder: the kernel walks one component, not the whole path.</summary>
+    public static byte[]? ReadAllAt(DirHandle dir, string name, bool singleRead, ref byte[] scratch) =>
+        ReadFd(OpenAt(dir.Fd, name, ORdonly | OCloexec), singleRead, ref scratch, 0);
+
+    /// <summary>Opens a folder (following links) to read files in it by name; null when it is not one.</summary>
+    public static DirHandle? OpenDirectory(string path)
+    {
+        var fd = Open(path, OPath | ODirectory | OCloexec);
+        return fd < 0 ? null : new DirHandle(fd);
+    }
+
+    /// <summary>Reads an already open descriptor (closing it); null when it cannot be read or is too large.</summary>
+    public static byte[]? ReadOpened(int fd, bool singleRead, ref byte[] scratch) => ReadFd(fd, singleRead, ref scratch, 0);
+
+    private static byte[]? ReadFd(int fd, bool singleRead, ref byte[] scratch, long sizeHint)
+    {
+        if (fd < 0) return null;
+        try
+        {
+            // One scratch buffer per reader, grown as needed: most attributes are a few bytes. A large ordinary
+            // file (the dpkg status database) gets its own buffer of the size stat reports, read in one go.
+            if (sizeHint >= MaxFileBytes) return null;
+            var buffer = sizeHint >= scratch.Length ? new byte[sizeHint + 1] : scratch;
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    // A file past the limit (a 3 GB cpuinfo, /dev/zero behind a link) is not evidence: unreadable.
+                    if (buffer.Length >= MaxFileBytes) return null;
+                    Array.Resize(ref buffer, (int)Math.Min(MaxFileBytes, buffer.Length * 4L));
+                    if (sizeHint < scratch.Length) scratch = buffer;
+                }
+                nint n;
+                unsafe
+                {
+                    fixed (byte* p = &buffer[length]) n = Read(fd, p, buffer.Length - length);
+                }
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == 4 /* EINTR */) continue;
+                    return null; // EISDIR, EIO, EINVAL from write-only attributes
+                }
+                if (n == 0) break;
+                length += (int)n;
+                // A sysfs attribute is produced by one show() call: a short read is the whole of it.
+                if (singleRead && length < buffer.Length) break;
+            }
+            return buffer.AsSpan(0, length).ToArray();
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <summary>A symbolic link's target text, or null when the path is not a link.</summary>
+    public static string? ReadLink(string path)
+    {
+        Span<byte> buffer = stackalloc byte[4096];
+        nint n;
+        unsafe
+        {
+            fixed (byte* p = buffer) n = ReadLinkNative(path, p, buffer.Length);
+        }
+        return n <= 0 ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
+    }
+
+    /// <summary>
+    /// The names in a folder, or null when it cannot be listed. .NET's enumerator stats every symbolic link it
+    /// meets to learn whether it leads to a folder; sysfs folders are mostly links, and the answer is not needed.
+    /// </summary>
+    public static List<string>? ListNames(string path) => ListDir(OpenDir(path));
+
+    /// <summary>The names in an open folder descriptor (which this takes over and closes).</summary>
+    public static List<string>? ListNames(int fd)
+    {
+        if (fd < 0) return null;
+        var dir = FdOpenDir(fd);
+        if (dir == 0) { _ = Close(fd); return null; }
+        return ListDir(dir);
+    }
+
+    private static List<string>? ListDir(nint dir)
+    {
+        if (dir == 0) return null;
+        try
+        {
+            var names = new List<string>();
+            while (true)
+            {
+                var entry = ReadDir(dir);
+                if (entry == 0) break;
+                // struct dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated name.
+                unsafe
+                {
+                    var name = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)entry + 19);
+                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)) continue;
+                    names.Add(System.Text.Encoding.UTF8.GetString(name));
+                }
+            }
+            return names;
+        }
+        finally
+        {
+            _ = CloseDir(dir);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "opendir", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint OpenDir(string path);
+
+    [LibraryImport("libc", EntryPoint = "fdopendir")]
+    private static partial nint FdOpenDir(int fd);
+
+    [LibraryImport("libc", EntryPoint = "readdir64")]
+    private static partial nint ReadDir(nint dir);
+
+    [LibraryImport("libc", EntryPoint = "closedir")]
+    private static partial int CloseDir(nint dir);
+
+    [LibraryImport("libc", EntryPoint = "readlink", StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint ReadLinkNative(string path, byte* buffer, nint size);
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "openat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int OpenAt(int dirfd, string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static unsafe partial nint Read(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+}

@@ -1,0 +1,80 @@
+using System.Text.Json.Serialization;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Host.Cpu;
+using Kvmtune.Facts.Host.Devices;
+using Kvmtune.Facts.Host.Kernel;
+using Kvmtune.Facts.Host.Memory;
+using Kvmtune.Facts.Host.Numa;
+using Kvmtune.Facts.Host.Power;
+using Kvmtune.Facts.Host.Userspace;
+using Kvmtune.Facts.Host.Virtualization;
+
+namespace Kvmtune.Reports.Inspect;
+
+/// <summary>The <c>kvmtune.inspect/v1</c> document: the contract's fields first, then everything else kvmtune read.</summary>
+public sealed record InspectDocument(
+    string Schema,
+    string Role,
+    IReadOnlyList<string> RoleEvidence,
+    CpuFacts Cpu,
+    NumaFacts Numa,
+    MemoryFacts Memory,
+    PowerFacts Power,
+    KernelDocument Kernel,
+    VirtualizationFacts Virtualization,
+    IReadOnlyList<PciDevice> Pci,
+    IReadOnlyList<IrqFacts> Irqs,
+    IReadOnlyList<BlockDevice> Block,
+    IReadOnlyList<NetInterface> Net,
+    NvdimmFacts Nvdimm,
+    UserspaceFacts Userspace)
+{
+    public const string SchemaName = "kvmtune.inspect/v1";
+
+    public static InspectDocument From(HostFacts f) => new(
+        SchemaName,
+        RoleName(f.Virtualization.Role),
+        f.Virtualization.RoleEvidence,
+        f.Cpu, f.Numa, f.Memory, f.Power,
+        new KernelDocument(f.Kernel.Release, f.Kernel.Version, f.Kernel.CommandLine,
+            f.Kernel.Config is null ? null : new KernelConfigDocument(f.Kernel.Config.Source, f.Kernel.Config.Relevant),
+            f.Kernel.LoadedModules, f.Kernel.ModuleParameters, f.Kernel.IoUringDisabled, f.Kernel.MemlockLimitKib, f.Kernel.Hostname),
+        f.Virtualization, f.Pci, f.Irqs, f.Block, f.Net, f.Nvdimm, f.Userspace);
+
+    public static string RoleName(MachineRole role) => role switch
+    {
+        MachineRole.Host => "host",
+        MachineRole.Guest => "guest",
+        _ => "unknown",
+    };
+}
+
+public sealed record KernelDocument(
+    string? Release,
+    string? Version,
+    KernelCommandLine? CommandLine,
+    KernelConfigDocument? Config,
+    IReadOnlyList<string>? LoadedModules,
+    IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ModuleParameters,
+    int? IoUringDisabled,
+    long? MemlockLimitKib,
+    string? Hostname);
+
+public sealed record KernelConfigDocument(string Source, IReadOnlyDictionary<string, string?> Options);
+
+// Serialization-only: the generated fast path writes straight to the writer, with no metadata to build at
+// start-up (which cost a third of a short inspect run).
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    GenerationMode = JsonSourceGenerationMode.Serialization)]
+[JsonSerializable(typeof(InspectDocument))]
+public sealed partial class InspectJsonContext : JsonSerializerContext;
+
+/// <summary>Serializes the inspect document.</summary>
+public static class InspectJson
+{
+    public static string Serialize(HostFacts facts) =>
+        System.Text.Json.JsonSerializer.Serialize(InspectDocument.From(facts), InspectJsonContext.Default.InspectDocument);
+}

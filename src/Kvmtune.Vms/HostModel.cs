@@ -1,0 +1,56 @@
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Parsing;
+
+namespace Kvmtune.Vms;
+
+/// <summary>A node as the planner sees it: whole cores, the housekeeping CPUs, free huge pages and memory.</summary>
+public sealed record NodeModel(int Id, IReadOnlyList<int> Cpus, IReadOnlyList<int[]> Cores, IReadOnlyList<int> Housekeeping, IReadOnlyDictionary<long, long> FreeHugepages, long FreeMemoryKib);
+
+/// <summary>The host reduced to what placement needs; Packages maps a CPU to its package (socket) where known.</summary>
+public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCore, IReadOnlyDictionary<int, int>? Packages = null)
+{
+    public static HostModel From(HostFacts f)
+    {
+        var byId = f.Cpu.Cpus.ToDictionary(c => c.Id);
+        var cmd = f.Kernel.CommandLine;
+        var isolated = new HashSet<int>();
+        if (cmd?.Value("nohz_full") is string nohz && CpuList.TryParse(nohz, out var n1, out _)) isolated.UnionWith(n1);
+        if (cmd?.Value("isolcpus") is string iso && CpuList.TryParse(string.Join(',', iso.Split(',').Where(p => p.Length > 0 && char.IsAsciiDigit(p[0]))), out var n2, out _)) isolated.UnionWith(n2);
+        var nodes = new List<NodeModel>();
+        foreach (var node in f.Numa.Nodes)
+        {
+            var cpus = node.Cpus.Where(c => f.Cpu.Online.Contains(c)).ToList();
+            var cores = new List<int[]>();
+            var seen = new HashSet<int>();
+            foreach (var c in cpus)
+            {
+                if (!seen.Add(c)) continue;
+                var siblings = byId.TryGetValue(c, out var cpu) && cpu.ThreadSiblings is { } s ? s.Where(cpus.Contains).ToArray() : [c];
+                foreach (var x in siblings) seen.Add(x);
+                cores.Add(siblings);
+            }
+            // Housekeeping: the CPUs left out of nohz_full/isolcpus, else the node's first CPU.
+            var keep = isolated.Count > 0 ? cpus.Where(c => !isolated.Contains(c)).ToList() : [];
+            if (keep.Count == 0 && cpus.Count > 0) keep = [cpus[0]];
+            var free = node.Hugepages.Where(p => p.Free is not null).ToDictionary(p => p.SizeKib, p => p.Free!.Value);
+            nodes.Add(new NodeModel(node.Id, cpus, cores, keep, free, node.MemoryFreeKib ?? node.MemoryTotalKib ?? 0));
+        }
+        var tpc = nodes.SelectMany(n => n.Cores).Select(c => c.Length).DefaultIfEmpty(1).Max();
+        var packages = f.Cpu.Cpus.Where(c => c.Package is not null).ToDictionary(c => c.Id, c => c.Package!.Value);
+        return new HostModel(nodes, tpc, packages);
+    }
+}
+
+/// <summary>The NUMA node of each device a VM spec can name; null where the firmware does not say.</summary>
+public sealed record DeviceLocator(
+    Func<string, int?> Pci, Func<string, int?> Dax, Func<string, int?> Net, Func<string, bool> HasBlock, Func<string, int?> Block)
+{
+    public static readonly DeviceLocator None = new(_ => null, _ => null, _ => null, _ => false, _ => null);
+
+    public static DeviceLocator From(HostFacts f) => new(
+        a => f.Pci.FirstOrDefault(x => x.Address == a)?.PlacementNode,
+        p => f.Nvdimm.Dax.FirstOrDefault(d => d.DevicePath == p)?.NumaNode,
+        n => f.Net.FirstOrDefault(x => x.Name == n)?.NumaNode,
+        b => f.Block.Any(x => x.Name == b),
+        b => f.Block.FirstOrDefault(x => x.Name == b)?.NumaNode);
+}
