@@ -41,17 +41,17 @@ public static class PersistentFiles
         }
         foreach (var w in changes.OfType<SysfsWrite>())
         {
-            if (w.Path.StartsWith("/proc/sys/", StringComparison.Ordinal))
-                sysctl[w.Path["/proc/sys/".Length..].Replace('/', '.')] = w.Value;
+            if (w.SysctlKey is string key)
+                sysctl[key] = w.Value;
             else
             {
                 tmpfiles.RemoveAll(t => t.Path == w.Path);
                 tmpfiles.Add((w.Path, $"w {w.Path} - - - - {w.Value}"));
             }
         }
-        if (changes.OfType<SysfsWrite>().Any(w => w.Path.StartsWith("/proc/sys/", StringComparison.Ordinal)))
+        if (changes.OfType<SysfsWrite>().Any(w => w.SysctlKey is not null))
             files[SafePaths.SysctlConf] = Header + string.Concat(sysctl.Select(kv => $"{kv.Key} = {kv.Value}\n"));
-        if (changes.OfType<SysfsWrite>().Any(w => !w.Path.StartsWith("/proc/sys/", StringComparison.Ordinal)))
+        if (changes.OfType<SysfsWrite>().Any(w => w.SysctlKey is null))
             files[SafePaths.TmpfilesConf] = Header + string.Concat(tmpfiles.Select(t => t.Line + "\n"));
 
         var args = ParseGrub(existing(SafePaths.GrubDropIn));
@@ -99,7 +99,7 @@ public static class PersistentFiles
             var i = line.IndexOf('=');
             if (i <= 0) continue;
             var (key, value) = (line[..i].Trim(), line[(i + 1)..].Trim());
-            if (WriteAllowlist.IsAllowed("/proc/sys/" + key.Replace('.', '/'), out _) && Grammar.IsValue(value)) map[key] = value;
+            if (WriteAllowlist.IsAllowed(SysfsWrite.SysctlPath(key), out _) && Grammar.IsValue(value)) map[key] = value;
         }
         return map;
     }

@@ -16,6 +16,8 @@ using Kvmtune.Facts;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli;
 
 /// <summary>The command tree, and the one place exit codes and errors are decided.</summary>

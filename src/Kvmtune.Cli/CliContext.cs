@@ -29,28 +29,6 @@ public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string
             Console.Error, System.Environment.GetEnvironmentVariable, !Console.IsOutputRedirected, !Console.IsErrorRedirected);
 }
 
-/// <summary>The options every read-only command takes.</summary>
-public static class GlobalOptions
-{
-    public static Option<string?> Root() => new("--root")
-    {
-        Description = "Read /sys, /proc, /dev, /boot and /etc under DIR instead of / (also KVMTUNE_ROOT)",
-        HelpName = "DIR",
-        Recursive = true,
-    };
-
-    public static Option<string> Format(params string[] formats)
-    {
-        var o = new Option<string>("--format")
-        {
-            Description = $"Output format: {string.Join(", ", formats)}",
-            DefaultValueFactory = _ => formats[0],
-        };
-        o.AcceptOnlyFromAmong(formats);
-        return o;
-    }
-}
-
 /// <summary>A failure the user can fix, with the exit code the contract gives it.</summary>
 public sealed class CliException(int exitCode, string message) : Exception(message)
 {

@@ -18,10 +18,19 @@ public abstract record PlannedChange(string Section)
 /// <summary>Write a value to a sysfs or procfs file.</summary>
 public sealed record SysfsWrite(string Section, string Path, string Value) : PlannedChange(Section)
 {
+    private const string ProcSys = "/proc/sys/";
+
+    /// <summary>sysctl(8)'s name of a /proc/sys file (dots for slashes); null for a sysfs attribute.</summary>
+    public string? SysctlKey =>
+        Path.StartsWith(ProcSys, StringComparison.Ordinal) ? Path[ProcSys.Length..].Replace('/', '.') : null;
+
+    /// <summary>The /proc/sys file of a sysctl name.</summary>
+    public static string SysctlPath(string key) => ProcSys + key.Replace('.', '/');
+
     public override IReadOnlyList<string> RuntimeCommands => [$"echo {Quote(Value)} > {Quote(Path)}"];
     public override IReadOnlyList<string> PersistentSteps =>
-        Path.StartsWith("/proc/sys/", StringComparison.Ordinal)
-            ? [$"/etc/sysctl.d/90-kvmtune.conf: {Path["/proc/sys/".Length..].Replace('/', '.')} = {Value}"]
+        SysctlKey is string key
+            ? [$"/etc/sysctl.d/90-kvmtune.conf: {key} = {Value}"]
             : [$"/etc/tmpfiles.d/kvmtune.conf: w {Path} - - - - {Value}"];
 }
 

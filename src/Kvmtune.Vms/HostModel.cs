@@ -11,27 +11,13 @@ public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCor
 {
     public static HostModel From(HostFacts f)
     {
-        var byId = f.Cpu.Cpus.ToDictionary(c => c.Id);
-        var cmd = f.Kernel.CommandLine;
-        var isolated = new HashSet<int>();
-        if (cmd?.Value("nohz_full") is string nohz && CpuList.TryParse(nohz, out var n1, out _)) isolated.UnionWith(n1);
-        if (cmd?.Value("isolcpus") is string iso && CpuList.TryParse(string.Join(',', iso.Split(',').Where(p => p.Length > 0 && char.IsAsciiDigit(p[0]))), out var n2, out _)) isolated.UnionWith(n2);
+        var isolation = CpuIsolation.Of(f) ?? new CpuIsolation([], null, f.Cpu.Online);
         var nodes = new List<NodeModel>();
         foreach (var node in f.Numa.Nodes)
         {
             var cpus = node.Cpus.Where(c => f.Cpu.Online.Contains(c)).ToList();
-            var cores = new List<int[]>();
-            var seen = new HashSet<int>();
-            foreach (var c in cpus)
-            {
-                if (!seen.Add(c)) continue;
-                var siblings = byId.TryGetValue(c, out var cpu) && cpu.ThreadSiblings is { } s ? s.Where(cpus.Contains).ToArray() : [c];
-                foreach (var x in siblings) seen.Add(x);
-                cores.Add(siblings);
-            }
-            // Housekeeping: the CPUs left out of nohz_full/isolcpus, else the node's first CPU.
-            var keep = isolated.Count > 0 ? cpus.Where(c => !isolated.Contains(c)).ToList() : [];
-            if (keep.Count == 0 && cpus.Count > 0) keep = [cpus[0]];
+            var cores = f.Cpu.CoresAmong(cpus).Select(c => c.ToArray()).ToList();
+            var keep = isolation.HousekeepingAmong(cpus);
             var free = node.Hugepages.Where(p => p.Free is not null).ToDictionary(p => p.SizeKib, p => p.Free!.Value);
             nodes.Add(new NodeModel(node.Id, cpus, cores, keep, free, node.MemoryFreeKib ?? node.MemoryTotalKib ?? 0));
         }

@@ -23,6 +23,13 @@ public sealed record CpuIsolation(IReadOnlyList<int> Isolated, IReadOnlyList<int
         return new CpuIsolation(isolated.ToList(), irq, f.Cpu.Online);
     }
 
+    /// <summary>The housekeeping CPUs among a node's CPUs: those not isolated, else the node's first CPU.</summary>
+    public IReadOnlyList<int> HousekeepingAmong(IReadOnlyList<int> cpus)
+    {
+        var keep = Isolated.Count > 0 ? cpus.Where(c => !Isolated.Contains(c)).ToList() : [];
+        return keep.Count == 0 && cpus.Count > 0 ? [cpus[0]] : keep;
+    }
+
     /// <summary>The CPU list of isolcpus=[flag,...,]LIST (flags: nohz, domain, managed_irq).</summary>
     public static IReadOnlyList<int>? IsolcpusList(string? value)
     {

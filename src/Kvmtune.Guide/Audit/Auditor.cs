@@ -1,3 +1,6 @@
+using Kvmtune.Guide.Profiles;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.IO;
 using Kvmtune.Guide.Sections;
 using Kvmtune.Facts.Host.Virtualization;
 using Kvmtune.Facts;
@@ -42,6 +45,15 @@ public static class Auditor
         new("conflicts", "Conflicting settings", MachineRole.Unknown, Conflicts.Evaluate),
         new("profile", "Custom profile values", MachineRole.Unknown, ProfileSysfs.Evaluate),
     ];
+
+    /// <summary>
+    /// The audit pipeline audit and apply share: the role asked for (null: the facts decide), the profile's own sysfs
+    /// values read through the same reader, every rule.
+    /// </summary>
+    public static AuditReport Audit(HostReader reader, HostFacts facts, Profile profile, MachineRole? role,
+        VmSize? vmSize, IReadOnlyCollection<string>? only = null, IReadOnlyCollection<string>? skip = null) =>
+        Run(new AuditContext(facts, profile, role ?? facts.Virtualization.Role, vmSize,
+            AuditContext.ReadProfileValues(reader, profile)), only, skip);
 
     public static AuditReport Run(AuditContext context, IReadOnlyCollection<string>? only = null, IReadOnlyCollection<string>? skip = null)
     {

@@ -3,7 +3,7 @@ using Kvmtune.Guide.Audit;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>The kernel values a custom profile sets by path (its sysfs section), each checked like a built-in setting.</summary>
-public static class ProfileSysfs
+public static partial class ProfileSysfs
 {
     public static IEnumerable<Finding> Evaluate(AuditContext c)
     {

@@ -87,13 +87,9 @@ public static class InspectTextRenderer
             var indent = lastGroup ? "   " : "│  ";
             var lines = new List<string>();
             // cores: CPUs that share thread siblings, in order of their first CPU
-            var seen = new HashSet<int>();
-            foreach (var id in cpus)
+            foreach (var siblings in f.Cpu.CoresAmong(cpus))
             {
-                if (!seen.Add(id)) continue;
-                byId.TryGetValue(id, out var cpu);
-                var siblings = cpu?.ThreadSiblings?.Where(cpus.Contains).ToList() ?? [id];
-                foreach (var s in siblings) seen.Add(s);
+                byId.TryGetValue(siblings[0], out var cpu);
                 var package = cpu?.Package is int p ? $"package {p}" : "package ?";
                 var core = cpu?.Core is int co ? $"core {co}" : "core ?";
                 lines.Add($"{package} {core}: {(siblings.Count == 1 ? "thread" : "threads")} {string.Join(' ', siblings)}");

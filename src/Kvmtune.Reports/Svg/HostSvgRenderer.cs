@@ -22,7 +22,9 @@ public static class HostSvgRenderer
     public static string Render(HostFacts f, PlacementPlan? plan = null)
     {
         var byId = f.Cpu.Cpus.ToDictionary(c => c.Id);
-        var housekeeping = plan is null ? new HashSet<int>() : HostModel.From(f).Nodes.SelectMany(n => n.Housekeeping).ToHashSet();
+        var isolation = plan is null ? null : CpuIsolation.Of(f) ?? new CpuIsolation([], null, f.Cpu.Online);
+        var housekeeping = isolation is null ? [] : f.Numa.Nodes
+            .SelectMany(n => isolation.HousekeepingAmong([.. n.Cpus.Where(f.Cpu.Online.Contains)])).ToHashSet();
         var vmOf = new Dictionary<int, (string Name, string Colour, bool Dedicated)>();
         var vms = plan?.Vms ?? [];
         for (var i = 0; i < vms.Count; i++)
@@ -34,16 +36,8 @@ public static class HostSvgRenderer
         var nodes = f.Numa.Nodes.Count > 0 ? f.Numa.Nodes.ToList() : [new NumaNode(0, f.Cpu.Online, f.Memory.MemTotalKib, f.Memory.MemFreeKib, null, f.Memory.HugepagePools)];
         foreach (var node in nodes)
         {
-            var cores = new List<int[]>();
-            var seen = new HashSet<int>();
-            foreach (var c in node.Cpus)
-            {
-                if (!seen.Add(c)) continue;
-                var sib = byId.TryGetValue(c, out var cpu) && cpu.ThreadSiblings is { } s ? s.Where(node.Cpus.Contains).ToArray() : [c];
-                foreach (var x in sib) seen.Add(x);
-                cores.Add(sib);
-            }
-            var tpc = Math.Max(1, cores.Select(c => c.Length).DefaultIfEmpty(1).Max());
+            var cores = f.Cpu.CoresAmong(node.Cpus);
+            var tpc = Math.Max(1, cores.Select(c => c.Count).DefaultIfEmpty(1).Max());
             var perRow = Math.Max(1, Math.Min(MaxCoresPerRow, cores.Count));
             var coreW = tpc * Cell + CoreGap;
             var rows = (cores.Count + perRow - 1) / perRow;
@@ -67,8 +61,8 @@ public static class HostSvgRenderer
             {
                 var x = Pad + i % perRow * coreW;
                 var y = HeaderH + i / perRow * (CellH + CoreGap);
-                sb.Append($"<g class=\"core\"><rect class=\"core-box\" x=\"{x - 2}\" y=\"{y - 2}\" width=\"{cores[i].Length * Cell + 4}\" height=\"{CellH + 4}\" rx=\"3\"/>");
-                for (var k = 0; k < cores[i].Length; k++)
+                sb.Append($"<g class=\"core\"><rect class=\"core-box\" x=\"{x - 2}\" y=\"{y - 2}\" width=\"{cores[i].Count * Cell + 4}\" height=\"{CellH + 4}\" rx=\"3\"/>");
+                for (var k = 0; k < cores[i].Count; k++)
                 {
                     var cpu = cores[i][k];
                     var cls = housekeeping.Contains(cpu) ? "cpu housekeeping" : "cpu";

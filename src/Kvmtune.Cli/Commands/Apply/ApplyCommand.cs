@@ -6,6 +6,8 @@ using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Host.Virtualization;
 using Kvmtune.Facts.IO;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Apply;
 
 /// <summary><c>kvmtune apply</c>: make the machine match a profile, journaled so it can be rolled back exactly.</summary>
@@ -21,8 +23,7 @@ public static class ApplyCommand
         var allowReload = new Option<bool>("--allow-module-reload") { Description = "Reload kvm_intel or vhost_net to change options that need it (never while a VM runs)" };
         var updateBootloader = new Option<bool>("--update-bootloader") { Description = "Run update-grub (or grub2-mkconfig) after writing kernel arguments" };
         var journalDir = JournalOptions.Dir();
-        var role = new Option<string>("--role") { Description = "Apply the host or the guest recommendations; auto decides from cpuinfo and DMI", DefaultValueFactory = _ => "auto" };
-        role.AcceptOnlyFromAmong("auto", "host", "guest");
+        var role = AuditOptions.Role("Apply the host or the guest recommendations; auto decides from cpuinfo and DMI");
         var command = new Command("apply", "Make the machine match a profile; every original is journaled first, and 'kvmtune rollback' restores it")
         { profile, profileDir, dryRun, persist, only, allowReload, updateBootloader, journalDir, role };
         command.SetAction(parse =>
@@ -33,8 +34,8 @@ public static class ApplyCommand
             var dry = parse.GetValue(dryRun);
             if (reader.IsLive && !dry && facts.Userspace.EffectiveUid != 0)
                 throw new CliException(ExitCodes.Refused, "apply changes the kernel's settings and needs root (or --dry-run to see the plan)");
-            var r = parse.GetValue(role) switch { "host" => MachineRole.Host, "guest" => MachineRole.Guest, _ => facts.Virtualization.Role };
-            var report = Auditor.Run(new AuditContext(facts, p, r, null, AuditContext.ReadProfileValues(reader, p)), AuditCommand.Split(parse.GetValue(only)));
+            var report = Auditor.Audit(reader, facts, p, AuditOptions.RoleOf(parse, role), null,
+                AuditOptions.Split(parse.GetValue(only)));
             var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
             var options = new ApplyOptions(parse.GetValue(persist), parse.GetValue(allowReload), parse.GetValue(updateBootloader), crash);
             using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
@@ -94,28 +95,4 @@ public static class ApplyCommand
             ctx.Line($"  {command}: {e.Message}");
         }
     }
-}
-
-public static class JournalOptions
-{
-    public static Option<string?> Dir() => new("--journal-dir") { Description = "The journal folder (default /var/lib/kvmtune/journal under the root)", HelpName = "DIR" };
-
-    public const string DefaultFolder = "/var/lib/kvmtune/journal";
-
-    /// <summary>--journal-dir as given, else the default folder under the root, reached without following links.</summary>
-    public static Journal Open(string? dir, HostReader reader) =>
-        string.IsNullOrEmpty(dir) ? new Journal(new SafeTree(reader.Root), DefaultFolder) : new Journal(dir);
-
-    public static Journal Open(ParseResult parse, Option<string?> dir, HostReader reader) => Open(parse.GetValue(dir), reader);
-}
-
-/// <summary>A one-line counter on a terminal ("[3/42] /sys/..."), nothing at all elsewhere.</summary>
-public static class Progress
-{
-    public static Action<int, int, string>? For(CliContext ctx) => !ctx.ShowProgress ? null : (done, total, what) =>
-    {
-        ctx.Error.Write($"\r\e[K[{done}/{total}] {what}");
-        if (done == total) ctx.Error.WriteLine();
-        ctx.Error.Flush();
-    };
 }

@@ -8,6 +8,8 @@ using Kvmtune.Reports.Audit;
 using Kvmtune.Guide.Profiles;
 using Kvmtune.Facts.IO;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Audit;
 
 /// <summary><c>kvmtune audit</c>: every recommendation of the guide checked against a profile.</summary>
@@ -17,8 +19,7 @@ public static class AuditCommand
     {
         var profile = ProfileOptions.Profile();
         var profileDir = ProfileOptions.ProfileDir();
-        var role = new Option<string>("--role") { Description = "Audit as a host or a guest; auto decides from cpuinfo and DMI", DefaultValueFactory = _ => "auto" };
-        role.AcceptOnlyFromAmong("auto", "host", "guest");
+        var role = AuditOptions.Role("Audit as a host or a guest; auto decides from cpuinfo and DMI");
         var format = GlobalOptions.Format("text", "json", "html", "prometheus");
         var planSpec = new Option<string?>("--plan") { Description = "With --format html: a VM spec file whose placement the host picture shows", HelpName = "SPEC" };
         var output = new Option<string?>("--output", "-o") { Description = "Write to FILE (atomically) instead of stdout", HelpName = "FILE" };
@@ -34,8 +35,8 @@ public static class AuditCommand
             var p = ProfileOptions.Resolve(parse, profile, profileDir, reader);
             var size = parse.GetValue(vmSize) is string s ? VmSize.Parse(s) : null;
             var facts = HostFacts.Read(reader);
-            var r = parse.GetValue(role) switch { "host" => MachineRole.Host, "guest" => MachineRole.Guest, _ => facts.Virtualization.Role };
-            var report = Auditor.Run(new AuditContext(facts, p, r, size, AuditContext.ReadProfileValues(reader, p)), Split(parse.GetValue(only)), Split(parse.GetValue(skip)));
+            var report = Auditor.Audit(reader, facts, p, AuditOptions.RoleOf(parse, role), size,
+                AuditOptions.Split(parse.GetValue(only)), AuditOptions.Split(parse.GetValue(skip)));
             var content = parse.GetValue(format) switch
             {
                 "json" => AuditJson.Render(report),
@@ -47,34 +48,5 @@ public static class AuditCommand
             return report.AnyFail ? ExitCodes.Failing : ExitCodes.Success;
         });
         return command;
-    }
-
-    internal static IReadOnlyList<string> Split(string[]? values) =>
-        values is null ? [] : values.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
-}
-
-/// <summary>--profile and --profile-dir, shared by audit, apply and profiles show.</summary>
-public static class ProfileOptions
-{
-    public static Option<string> Profile() => new("--profile", "-p")
-    {
-        Description = $"A built-in profile ({string.Join(", ", BuiltInProfiles.Names)}), a YAML file, or NAME.yaml in the profile folder",
-        DefaultValueFactory = _ => BuiltInProfiles.Default,
-        HelpName = "P",
-    };
-
-    public static Option<string?> ProfileDir() => new("--profile-dir") { Description = "Folder of custom profiles (default: /etc/kvmtune/profiles under the root)", HelpName = "DIR" };
-
-    public static Guide.Profiles.Profile Resolve(ParseResult parse, Option<string> profile, Option<string?> profileDir, HostReader reader)
-    {
-        var dir = parse.GetValue(profileDir) ?? reader.Physical("/etc/kvmtune/profiles");
-        try
-        {
-            return new ProfileCatalog(dir).Resolve(parse.GetValue(profile)!);
-        }
-        catch (InputException e)
-        {
-            throw new CliException(ExitCodes.BadInput, e.Message);
-        }
     }
 }

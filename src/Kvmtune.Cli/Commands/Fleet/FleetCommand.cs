@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Kvmtune.Reports.Fleet;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Fleet;
 
 /// <summary><c>kvmtune fleet DIR</c>: many hosts' audit JSON merged into one table.</summary>

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Changes;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.History;
 
 /// <summary><c>kvmtune history</c>: each apply, what it changed, and how it ended.</summary>

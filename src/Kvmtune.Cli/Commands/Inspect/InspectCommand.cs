@@ -4,6 +4,8 @@ using Kvmtune.Facts.Host;
 using Kvmtune.Reports;
 using Kvmtune.Reports.Inspect;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Inspect;
 
 /// <summary><c>kvmtune inspect</c>: the facts about this machine, for people or as JSON.</summary>

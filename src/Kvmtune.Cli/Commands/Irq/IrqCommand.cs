@@ -4,6 +4,8 @@ using Kvmtune.Cli.Commands.Vfio;
 using Kvmtune.Cli.Commands.Vm;
 using Kvmtune.Vms.Devices;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Irq;
 
 /// <summary><c>kvmtune irq pin SPEC</c>: the IRQs of the devices a VM uses, on their device's node (guide 3.2.1).</summary>

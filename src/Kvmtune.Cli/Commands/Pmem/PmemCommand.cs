@@ -2,6 +2,8 @@ using System.CommandLine;
 using Kvmtune.Vms.Devices;
 using Kvmtune.Facts.Host;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Pmem;
 
 /// <summary><c>kvmtune pmem plan</c>: guide 4.1 and 4.2 for this machine, with its real region and namespace names.</summary>
@@ -18,7 +20,7 @@ public static class PmemCommand
         {
             Description = "The raw namespace to turn into devdax (required with --execute)", HelpName = "NAME",
         };
-        var journal = Apply.JournalOptions.Dir();
+        var journal = JournalOptions.Dir();
         var plan = new Command("plan", "Print the steps (ipmctl goal, reboot, ndctl create-namespace -m dax) for this machine; --execute runs the namespace step") { execute, ns, journal };
         plan.SetAction(parse =>
         {

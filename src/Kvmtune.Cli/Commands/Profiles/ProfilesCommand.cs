@@ -4,6 +4,8 @@ using Kvmtune.Cli.Commands.Audit;
 using Kvmtune.Guide.Profiles;
 using Kvmtune.Facts;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Profiles;
 
 /// <summary><c>kvmtune profiles list|show</c>: the built-in profiles, and every setting of one with its section and reason.</summary>

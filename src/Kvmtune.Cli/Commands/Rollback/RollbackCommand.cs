@@ -2,6 +2,8 @@ using System.CommandLine;
 using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Changes;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Rollback;
 
 /// <summary><c>kvmtune rollback</c>: restore exactly what an apply changed.</summary>

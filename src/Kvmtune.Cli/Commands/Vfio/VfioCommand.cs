@@ -8,6 +8,8 @@ using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Facts.IO;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Vfio;
 
 /// <summary><c>kvmtune vfio list|create-vfs|bind</c>: guide section 5, journaled so rollback undoes it.</summary>

@@ -7,6 +7,8 @@ using Kvmtune.Vms;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
 
+using Kvmtune.Cli.Options;
+
 namespace Kvmtune.Cli.Commands.Vm;
 
 /// <summary><c>kvmtune vm plan|qemu|libvirt|run|status|stop</c>.</summary>

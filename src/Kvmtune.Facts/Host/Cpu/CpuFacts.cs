@@ -27,6 +27,29 @@ public sealed record CpuFacts(
     public bool? FlagKnown(string flag) => Flags.Count == 0 ? null : HasFlag(flag);
 
     public bool IsX86 => Architecture is "x86_64" or "i686";
+
+    /// <summary>
+    /// The given CPUs grouped into cores: each with its thread siblings among the given CPUs, in the order of each
+    /// core's first CPU; a CPU whose siblings the kernel does not list is a core of its own. The one place cores are
+    /// derived from thread_siblings_list (placement, the pictures, inspect and the sizing rule all use it).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<int>> CoresAmong(IReadOnlyCollection<int> cpus)
+    {
+        var byId = Cpus.ToDictionary(c => c.Id);
+        var cores = new List<IReadOnlyList<int>>();
+        var seen = new HashSet<int>();
+        foreach (var c in cpus)
+        {
+            if (!seen.Add(c)) continue;
+            int[] siblings = byId.TryGetValue(c, out var cpu) && cpu.ThreadSiblings is { } s
+                ? [.. s.Where(cpus.Contains)] : [c];
+            // A tree whose sibling list leaves the CPU itself out (no kernel writes one) still gives it a core.
+            if (!siblings.Contains(c)) siblings = [c, .. siblings];
+            seen.UnionWith(siblings);
+            cores.Add(siblings);
+        }
+        return cores;
+    }
 }
 
 /// <summary>One logical CPU (a hardware thread).</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json.Serialization;
 
 namespace Kvmtune.Facts.Host.Kernel;
@@ -91,7 +92,7 @@ public sealed record KernelConfig(string Source, [property: JsonIgnore] IReadOnl
         "CONFIG_NUMA",
     ];
 
-    private static readonly HashSet<string> Wanted = new(RelevantOptions, StringComparer.Ordinal);
+    private static readonly FrozenSet<string> Wanted = RelevantOptions.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Keeps only the options kvmtune reads: a kernel config has ten thousand.</summary>
     public static KernelConfig Parse(string source, string text)

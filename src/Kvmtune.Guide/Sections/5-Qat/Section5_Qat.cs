@@ -4,7 +4,7 @@ using Kvmtune.Facts.Host.Devices;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 5, Intel QuickAssist: devices, SR-IOV, VFs created and bound to vfio-pci, IOMMU on.</summary>
-public static class Section5_Qat
+public static partial class Section5_Qat
 {
     private const string S = "5";
 

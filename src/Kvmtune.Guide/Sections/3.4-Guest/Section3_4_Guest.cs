@@ -3,7 +3,7 @@ using Kvmtune.Guide.Audit;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.4, guest kernel tuning: guest halt polling, no idle= in the guest, rq_affinity, virtio-net queues.</summary>
-public static class Section3_4_Guest
+public static partial class Section3_4_Guest
 {
     public static IEnumerable<Finding> Evaluate(AuditContext c)
     {

@@ -5,7 +5,7 @@ using Kvmtune.Facts.Parsing;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.2.3, huge pages: static pools per node and size, a hugetlbfs per size, and THP.</summary>
-public static class Section3_2_3_HugePages
+public static partial class Section3_2_3_HugePages
 {
     private const string S = "3.2.3";
     public const long OneGiBKib = 1 << 20;

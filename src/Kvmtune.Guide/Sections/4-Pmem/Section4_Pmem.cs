@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using Kvmtune.Facts.Host.Devices;
 using Kvmtune.Guide.Audit;
 using Kvmtune.Facts.Parsing;
@@ -18,12 +19,13 @@ public static class Section4_Pmem
     ];
 
     /// <summary>Options the kernel has since dropped or folded into others; their absence is not a fault on those kernels.</summary>
-    private static readonly Dictionary<string, (Version Since, string Note)> Removed = new()
-    {
-        ["CONFIG_ND_BLK"] = (new Version(5, 18), "BLK-mode namespaces were removed in Linux 5.18"),
-        ["CONFIG_DAX_DRIVER"] = (new Version(5, 17), "folded into CONFIG_DAX in Linux 5.17"),
-        ["CONFIG_NVME"] = (new Version(3, 0), "the NVMe driver is CONFIG_BLK_DEV_NVME"),
-    };
+    private static readonly FrozenDictionary<string, (Version Since, string Note)> Removed =
+        new Dictionary<string, (Version Since, string Note)>
+        {
+            ["CONFIG_ND_BLK"] = (new Version(5, 18), "BLK-mode namespaces were removed in Linux 5.18"),
+            ["CONFIG_DAX_DRIVER"] = (new Version(5, 17), "folded into CONFIG_DAX in Linux 5.17"),
+            ["CONFIG_NVME"] = (new Version(3, 0), "the NVMe driver is CONFIG_BLK_DEV_NVME"),
+        }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static IEnumerable<Finding> Evaluate(AuditContext c)
     {

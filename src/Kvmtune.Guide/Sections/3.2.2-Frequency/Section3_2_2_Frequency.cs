@@ -3,7 +3,7 @@ using Kvmtune.Guide.Audit;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.2.2, processor frequency: the performance governor on every online CPU.</summary>
-public static class Section3_2_2_Frequency
+public static partial class Section3_2_2_Frequency
 {
     private const string S = "3.2.2";
 

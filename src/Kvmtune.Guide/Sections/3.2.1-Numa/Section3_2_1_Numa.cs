@@ -6,7 +6,7 @@ using Kvmtune.Facts.Host;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.2.1, NUMA affinity: automatic balancing or manual placement, device locality, IRQ affinity.</summary>
-public static class Section3_2_1_Numa
+public static partial class Section3_2_1_Numa
 {
     private const string S = "3.2.1";
 

@@ -3,7 +3,7 @@ using Kvmtune.Guide.Audit;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.2.4, avoid entering C-states: idle=poll, and Pause Loop Exiting.</summary>
-public static class Section3_2_4_CStates
+public static partial class Section3_2_4_CStates
 {
     private const string S = "3.2.4";
 

@@ -22,10 +22,9 @@ public static class Section2_Sizing
                 "The number of cores and the memory per node bound how many VMs the host can hold", evidence);
             yield break;
         }
-        var byId = f.Cpu.Cpus.ToDictionary(x => x.Id);
         var lines = nodes.Select(n =>
         {
-            var cores = n.Cpus.Select(id => byId.TryGetValue(id, out var cpu) && cpu.ThreadSiblings is { } s ? CpuList.Format(s) : id.ToString()).Distinct().Count();
+            var cores = f.Cpu.CoresAmong(n.Cpus).Count;
             return $"node {n.Id}: {cores} cores, {n.Cpus.Count} threads, {(n.MemoryTotalKib is long m ? Sizes.HumanKib(m) : "memory unknown")}";
         });
         yield return Rule.Make("host.sizing.nodes", S, "Cores, threads and memory per node", FindingStatus.Info, string.Join("; ", lines), null,

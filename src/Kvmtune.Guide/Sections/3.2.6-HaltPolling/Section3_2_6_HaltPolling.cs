@@ -3,7 +3,7 @@ using Kvmtune.Guide.Audit;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.2.6, KVM halt polling: halt_poll_ns and its grow and shrink factors in the profile's range.</summary>
-public static class Section3_2_6_HaltPolling
+public static partial class Section3_2_6_HaltPolling
 {
     private const string S = "3.2.6";
 

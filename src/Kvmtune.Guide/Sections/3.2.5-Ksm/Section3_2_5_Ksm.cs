@@ -4,7 +4,7 @@ using Kvmtune.Facts.Parsing;
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.2.5, Kernel Samepage Merging: on with sane scanning for density, off for latency; ksmtuned.</summary>
-public static class Section3_2_5_Ksm
+public static partial class Section3_2_5_Ksm
 {
     private const string S = "3.2.5";
     private const string Dir = "/sys/kernel/mm/ksm";

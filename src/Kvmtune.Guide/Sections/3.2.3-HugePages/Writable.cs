@@ -1,0 +1,18 @@
+using System.Text.RegularExpressions;
+
+namespace Kvmtune.Guide.Sections;
+
+public static partial class Section3_2_3_HugePages
+{
+    /// <summary>The kernel attributes the fixes of section 3.2.3 write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    internal static IReadOnlyList<Regex> Writable { get; } = [Thp(), NodeHugepages(), GlobalHugepages()];
+
+    [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/(enabled|defrag)$")]
+    private static partial Regex Thp();
+
+    [GeneratedRegex(@"^/sys/devices/system/node/node[0-9]+/hugepages/hugepages-[0-9]+kB/nr_hugepages$")]
+    private static partial Regex NodeHugepages();
+
+    [GeneratedRegex(@"^/sys/kernel/mm/hugepages/hugepages-[0-9]+kB/nr_hugepages$")]
+    private static partial Regex GlobalHugepages();
+}
