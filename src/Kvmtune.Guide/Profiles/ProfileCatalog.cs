@@ -40,6 +40,20 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
         return Load(path, depth);
     }
 
+    /// <summary>
+    /// The custom profiles in the profile folder, by the name --profile takes, with their files: NAME.yaml and
+    /// NAME.yml as Resolve finds them (.yaml first when both exist).
+    /// </summary>
+    public IReadOnlyList<(string Name, string File)> Custom()
+    {
+        if (!Directory.Exists(ProfileDir)) return [];
+        return Directory.GetFiles(ProfileDir).Where(f => IsYamlName(Path.GetFileName(f)))
+            .Select(f => (Name: Path.GetFileNameWithoutExtension(f), File: f))
+            .GroupBy(p => p.Name, StringComparer.Ordinal)
+            .Select(g => g.OrderBy(p => p.File.EndsWith(".yml", StringComparison.Ordinal) ? 1 : 0).First())
+            .OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+    }
+
     private static bool IsYamlName(string name) =>
         name.EndsWith(".yaml", StringComparison.Ordinal) || name.EndsWith(".yml", StringComparison.Ordinal);
 

@@ -15,6 +15,16 @@ namespace Kvmtune.Vms.Devices;
 /// </summary>
 public static class VfioPlanner
 {
+    /// <summary>What vfio list shows: SR-IOV physical functions, their VFs and QuickAssist functions.</summary>
+    public static bool IsListed(PciDevice p) =>
+        p.SriovTotalvfs > 0 || Section5_Qat.IsQatPf(p) || Section5_Qat.IsQatVf(p) || p.Physfn is not null;
+
+    /// <summary>The kind vfio list names: "QAT C62x PF", "QAT C62x VF", "VF" or "SR-IOV PF".</summary>
+    public static string Kind(PciDevice p) =>
+        Section5_Qat.IsQatPf(p) ? $"QAT {Section5_Qat.PhysicalFunctions[p.Device!]} PF"
+        : Section5_Qat.IsQatVf(p) ? $"QAT {Section5_Qat.VirtualFunctions[p.Device!]}"
+        : p.Physfn is not null ? "VF" : "SR-IOV PF";
+
     /// <summary>The operations, and what the person must know before they run.</summary>
     public sealed record VfioPlan(IReadOnlyList<Operation> Operations, IReadOnlyList<string> Notes);
 

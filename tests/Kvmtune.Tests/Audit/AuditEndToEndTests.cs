@@ -56,8 +56,11 @@ public sealed class AuditEndToEndTests(FixtureTrees fixtures)
             run.ExitCode.Should().BeOneOf([0, 1], $"{profile}: {run.Stderr}");
             using var doc = JsonDocument.Parse(run.Stdout);
             var summary = doc.RootElement.GetProperty("summary");
-            var count = doc.RootElement.GetProperty("findings").GetArrayLength();
-            new[] { "pass", "warn", "fail", "info", "unknown" }.Sum(s => summary.GetProperty(s).GetInt32()).Should().Be(count);
+            var statuses = doc.RootElement.GetProperty("findings").EnumerateArray()
+                .Select(f => f.GetProperty("status").GetString()).ToList();
+            foreach (var s in new[] { "pass", "warn", "fail", "info", "unknown" })
+                summary.GetProperty(s).GetInt32().Should().Be(statuses.Count(x => x == s), $"{profile}: {s}");
+            statuses.Should().OnlyContain(x => x == "pass" || x == "warn" || x == "fail" || x == "info" || x == "unknown");
         }
     }
 

@@ -103,8 +103,22 @@ public sealed class SyntheticHost : IDisposable
     }
 
     private static IEnumerable<string> Section4Config() =>
-        Kvmtune.Guide.Sections.Section4_Pmem.KernelOptions.Select(o => $"{o.Option}={o.Value}")
+        GuideKernelConfig()
             .Concat(["CONFIG_KVM=m", "CONFIG_NO_HZ_FULL=y", "CONFIG_VHOST_NET=m", "CONFIG_KSM=y", "CONFIG_NUMA_BALANCING=y", "CONFIG_IO_URING=y", "CONFIG_HALTPOLL_CPUIDLE=y"]);
+
+    /// <summary>
+    /// The kernel options section 4 of the guide lists ("CONFIG_ND_PFN = m", ...), read from the guide itself so the
+    /// PMem rule is checked against the document, not against its own table.
+    /// </summary>
+    private static IEnumerable<string> GuideKernelConfig()
+    {
+        var guide = File.ReadAllLines(Path.Combine(Paths.Shared, "seed", "000_708dab96cff12ce0.txt"));
+        var options = guide.Select(l => System.Text.RegularExpressions.Regex.Match(l.Trim(),
+                @"^(CONFIG_[A-Z0-9_]+)\s*=\s*([ymn])$"))
+            .Where(m => m.Success).Select(m => $"{m.Groups[1].Value}={m.Groups[2].Value}").Distinct().ToList();
+        if (options.Count < 15) throw new InvalidOperationException("the guide's kernel options were not found");
+        return options;
+    }
 
     public string Root => _tree.Root;
     public TestTree Tree => _tree;
