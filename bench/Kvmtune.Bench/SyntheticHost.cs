@@ -11,11 +11,12 @@ namespace Kvmtune.Bench;
 /// a /proc/interrupts of one count column per CPU as the kernel prints it (so it is megabytes on a big host). The
 /// layout follows tests/Kvmtune.Tests/Support/SyntheticHost.cs, which the audit's tests use.
 /// </summary>
-public sealed class SyntheticHost(int nodes, int coresPerNode, int irqs, int pciFunctions, int gigPagesPerNode)
+public sealed class SyntheticHost(int nodes, int coresPerNode, int irqs, int pciFunctions, int gigPagesPerNode,
+    long nodeGib = 1024)
 {
     public int Cpus => nodes * coresPerNode * 2;
 
-    public string Name => $"host-{Cpus}cpu-{nodes}n-{irqs}irq-{pciFunctions}pci";
+    public string Name => $"host-{Cpus}cpu-{nodes}n-{irqs}irq-{pciFunctions}pci" + (nodeGib == 1024 ? "" : $"-{nodeGib}g");
 
     /// <summary>Writes the tree under <paramref name="parent"/> (once: a finished tree is reused) and returns it.</summary>
     public string Write(string parent)
@@ -99,7 +100,7 @@ public sealed class SyntheticHost(int nodes, int coresPerNode, int irqs, int pci
         F("/sys/devices/system/cpu/intel_pstate/no_turbo", "0\n");
         F("/sys/devices/system/cpu/cpuidle/current_driver", "intel_idle\n");
         F("/sys/devices/system/cpu/cpuidle/current_governor", "menu\n");
-        const long nodeKib = 1L << 30; // 1 TiB a node
+        var nodeKib = nodeGib << 20;
         for (var n = 0; n < nodes; n++)
         {
             var d = $"/sys/devices/system/node/node{n}";
