@@ -19,7 +19,8 @@ public sealed record Counts(long Faults, long Syscalls, int Opens, int OpensOk, 
         Spawn.Run("strace", ["-f", "-c", "-o", summary, "--", file, .. args], env);
         var total = File.ReadAllLines(summary).Last(l => l.TrimEnd().EndsWith("total", StringComparison.Ordinal));
         // "100.00    0.000866           3       258        25 total": calls is the fourth column
-        var calls = long.Parse(total.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3], CultureInfo.InvariantCulture);
+        var calls = long.Parse(total.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3],
+            CultureInfo.InvariantCulture);
         var trace = Path.Combine(scratch, "strace-open.txt");
         Spawn.Run("strace", ["-f", "-qq", "-o", trace, "-e", "trace=open,openat,openat2,creat", "--", file, .. args],
             env);

@@ -11,7 +11,8 @@ var scaleRuns = 7;
 var only = new HashSet<string>(["startup", "inspect", "audit", "scale"]);
 var repo = FindRepo();
 var kvmtune = Path.Combine(repo, ".build/aot/kvmtune");
-var shared = Environment.GetEnvironmentVariable("KVMTUNE_SHARED") is { Length: > 0 } s ? s : Path.Combine(repo, "../shared");
+var shared = Environment.GetEnvironmentVariable("KVMTUNE_SHARED") is { Length: > 0 } s ? s
+    : Path.Combine(repo, "../shared");
 var fixtures = Path.Combine(shared, "fixtures/hwloc");
 for (var i = 0; i < args.Length - 1; i++)
 {
@@ -90,8 +91,8 @@ internal sealed class Bench(string kvmtune, string scratch, int runs)
         return r;
     }
 
-    private Func<RunResult> Job(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? env = null,
-        int[]? exits = null)
+    private Func<RunResult> Job(string file, IReadOnlyList<string> args,
+        IReadOnlyDictionary<string, string>? env = null, int[]? exits = null)
     {
         Check(file, args, env, exits);
         return () =>
@@ -165,7 +166,8 @@ internal sealed class Bench(string kvmtune, string scratch, int runs)
         Header("inspect --format json against lstopo-no-graphics --whole-io --of xml");
         CompareHeader();
         var trees = Directory.GetFiles(fixtures, "*.tar.bz2").Order(StringComparer.Ordinal)
-            .Concat(Directory.Exists(bigTrees) ? Directory.GetFiles(bigTrees, "*.tar.bz2").Order(StringComparer.Ordinal) : [])
+            .Concat(Directory.Exists(bigTrees)
+                ? Directory.GetFiles(bigTrees, "*.tar.bz2").Order(StringComparer.Ordinal) : [])
             .ToList();
         foreach (var tarball in trees)
         {
@@ -195,10 +197,12 @@ internal sealed class Bench(string kvmtune, string scratch, int runs)
                 ? File.ReadAllText(Path.Combine(scratch, "a.json")) : "{}").RootElement.GetProperty("findings")
             .GetArrayLength();
         Spawn.Run("virt-host-validate", ["qemu"], null, Path.Combine(scratch, "v.txt"));
-        var vhv = File.ReadAllLines(Path.Combine(scratch, "v.txt")).Count(l => l.Contains(": ", StringComparison.Ordinal));
+        var vhv = File.ReadAllLines(Path.Combine(scratch, "v.txt"))
+            .Count(l => l.Contains(": ", StringComparison.Ordinal));
         CompareHeader();
         Compare("audit --format json", $"this machine ({findings} checks)", $"virt-host-validate qemu ({vhv} checks)",
-            (kvmtune, ["audit", "--format", "json"], null, AuditExits), ("virt-host-validate", ["qemu"], null, [0, 1, 2]));
+            (kvmtune, ["audit", "--format", "json"], null, AuditExits),
+            ("virt-host-validate", ["qemu"], null, [0, 1, 2]));
         Footer();
     }
 
@@ -234,7 +238,8 @@ internal sealed class Bench(string kvmtune, string scratch, int runs)
             Directory.CreateDirectory(dest);
             Spawn.Capture(scratch, "tar", "-xjf", tarball, "-C", dest);
             var o = Path.Combine(scratch, "t.json");
-            Spawn.Run(kvmtune, ["audit", "--format", "json", "--root", Directory.GetDirectories(dest).Single()], null, o);
+            Spawn.Run(kvmtune, ["audit", "--format", "json", "--root", Directory.GetDirectories(dest).Single()], null,
+                o);
             templates.Add(File.ReadAllText(o));
         }
         Row("fleet DIR (audit JSON files)", [.. new[] { 10, 100, 1000, 10000 }

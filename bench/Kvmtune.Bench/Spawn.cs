@@ -28,8 +28,8 @@ public static class Spawn
     [DllImport("libc", SetLastError = true)]
     private static extern int wait4(int pid, out int status, int options, IntPtr rusage);
 
-    public static RunResult Run(string file, IReadOnlyList<string> args, IReadOnlyDictionary<string, string>? env = null,
-        string? stdout = null, string? stderr = null)
+    public static RunResult Run(string file, IReadOnlyList<string> args,
+        IReadOnlyDictionary<string, string>? env = null, string? stdout = null, string? stderr = null)
     {
         var argv = new IntPtr[args.Count + 2];
         argv[0] = Marshal.StringToCoTaskMemUTF8(file);
@@ -76,7 +76,8 @@ public static class Spawn
         var e = Path.Combine(scratch, "capture.err");
         var r = Run(file, args, null, o, e);
         if (r.ExitCode != 0)
-            throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {r.ExitCode}: {File.ReadAllText(e)}");
+            throw new InvalidOperationException(
+                $"{file} {string.Join(' ', args)} exited {r.ExitCode}: {File.ReadAllText(e)}");
         return File.ReadAllText(o);
     }
 }

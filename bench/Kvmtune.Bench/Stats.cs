@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Kvmtune.Bench;
 
-/// <summary>A sample of runs: the median and the spread (quartiles and extremes) of the wall time, and counts.</summary>
+/// <summary>A sample of runs: the median and spread (quartiles, extremes) of the wall time, and counts.</summary>
 public sealed class Sample(List<RunResult> runs)
 {
     public IReadOnlyList<RunResult> Runs => runs;

@@ -16,9 +16,10 @@ public sealed class SyntheticHost(int nodes, int coresPerNode, int irqs, int pci
 {
     public int Cpus => nodes * coresPerNode * 2;
 
-    public string Name => $"host-{Cpus}cpu-{nodes}n-{irqs}irq-{pciFunctions}pci" + (nodeGib == 1024 ? "" : $"-{nodeGib}g");
+    public string Name =>
+        $"host-{Cpus}cpu-{nodes}n-{irqs}irq-{pciFunctions}pci" + (nodeGib == 1024 ? "" : $"-{nodeGib}g");
 
-    /// <summary>Writes the tree under <paramref name="parent"/> (once: a finished tree is reused) and returns it.</summary>
+    /// <summary>Writes the tree under <paramref name="parent"/> (a finished tree is reused) and returns it.</summary>
     public string Write(string parent)
     {
         var root = Path.Combine(parent, Name);
@@ -26,8 +27,8 @@ public sealed class SyntheticHost(int nodes, int coresPerNode, int irqs, int pci
         if (Directory.Exists(root)) Directory.Delete(root, true);
         var cores = nodes * coresPerNode;
         int Cpu(int core, int thread) => thread * cores + core;
-        string NodeList(int n) =>
-            $"{n * coresPerNode}-{(n + 1) * coresPerNode - 1},{cores + n * coresPerNode}-{cores + (n + 1) * coresPerNode - 1}";
+        string NodeList(int n) => $"{n * coresPerNode}-{(n + 1) * coresPerNode - 1}," +
+                                  $"{cores + n * coresPerNode}-{cores + (n + 1) * coresPerNode - 1}";
         void F(string path, string text)
         {
             var p = root + path;
@@ -41,17 +42,19 @@ public sealed class SyntheticHost(int nodes, int coresPerNode, int irqs, int pci
             File.CreateSymbolicLink(p, target);
         }
 
-        const string flags = "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx " +
-            "fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc art arch_perfmon pebs bts rep_good nopl " +
-            "xtopology nonstop_tsc cpuid aperfmperf pni pclmulqdq dtes64 monitor ds_cpl vmx smx est tm2 ssse3 sdbg fma cx16 " +
-            "xtpr pdcm pcid dca sse4_1 sse4_2 x2apic movbe popcnt tsc_deadline_timer aes xsave avx f16c rdrand lahf_lm abm " +
-            "3dnowprefetch cpuid_fault epb cat_l3 invpcid_single intel_ppin ssbd mba ibrs ibpb stibp ibrs_enhanced " +
-            "tpr_shadow vnmi flexpriority ept vpid ept_ad fsgsbase tsc_adjust bmi1 hle avx2 smep bmi2 erms invpcid rtm cqm " +
-            "rdt_a avx512f avx512dq rdseed adx smap avx512ifma clflushopt clwb intel_pt avx512cd sha_ni avx512bw avx512vl " +
-            "xsaveopt xsavec xgetbv1 xsaves cqm_llc cqm_occup_llc cqm_mbm_total cqm_mbm_local split_lock_detect wbnoinvd " +
-            "dtherm ida arat pln pts hwp hwp_act_window hwp_epp hwp_pkg_req avx512vbmi umip pku ospke avx512_vbmi2 gfni " +
-            "vaes vpclmulqdq avx512_vnni avx512_bitalg tme avx512_vpopcntdq la57 rdpid fsrm md_clear pconfig flush_l1d " +
-            "arch_capabilities";
+        const string flags =
+            "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush dts acpi mmx " +
+            "fxsr sse sse2 ss ht tm pbe syscall nx pdpe1gb rdtscp lm constant_tsc art arch_perfmon pebs bts " +
+            "rep_good nopl xtopology nonstop_tsc cpuid aperfmperf pni pclmulqdq dtes64 monitor ds_cpl vmx smx " +
+            "est tm2 ssse3 sdbg fma cx16 xtpr pdcm pcid dca sse4_1 sse4_2 x2apic movbe popcnt " +
+            "tsc_deadline_timer aes xsave avx f16c rdrand lahf_lm abm 3dnowprefetch cpuid_fault epb cat_l3 " +
+            "invpcid_single intel_ppin ssbd mba ibrs ibpb stibp ibrs_enhanced tpr_shadow vnmi flexpriority " +
+            "ept vpid ept_ad fsgsbase tsc_adjust bmi1 hle avx2 smep bmi2 erms invpcid rtm cqm rdt_a avx512f " +
+            "avx512dq rdseed adx smap avx512ifma clflushopt clwb intel_pt avx512cd sha_ni avx512bw avx512vl " +
+            "xsaveopt xsavec xgetbv1 xsaves cqm_llc cqm_occup_llc cqm_mbm_total cqm_mbm_local " +
+            "split_lock_detect wbnoinvd dtherm ida arat pln pts hwp hwp_act_window hwp_epp hwp_pkg_req " +
+            "avx512vbmi umip pku ospke avx512_vbmi2 gfni vaes vpclmulqdq avx512_vnni avx512_bitalg tme " +
+            "avx512_vpopcntdq la57 rdpid fsrm md_clear pconfig flush_l1d arch_capabilities";
         var cpuinfo = new StringBuilder();
         for (var cpu = 0; cpu < Cpus; cpu++)
         {
@@ -84,8 +87,9 @@ public sealed class SyntheticHost(int nodes, int coresPerNode, int irqs, int pci
                 .Append("model name\t: Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz\nstepping\t: 6\n")
                 .Append("cpu MHz\t\t: 2300.000\ncache size\t: 61440 KB\n")
                 .Append(CultureInfo.InvariantCulture, $"physical id\t: {package}\nsiblings\t: {coresPerNode * 4}\n")
-                .Append(CultureInfo.InvariantCulture, $"core id\t\t: {core % (coresPerNode * 2)}\ncpu cores\t: {coresPerNode * 2}\n")
-                .Append(CultureInfo.InvariantCulture, $"apicid\t\t: {cpu * 2}\nfpu\t\t: yes\ncpuid level\t: 27\nwp\t\t: yes\n")
+                .Append(CultureInfo.InvariantCulture, $"core id\t\t: {core % (coresPerNode * 2)}\n")
+                .Append(CultureInfo.InvariantCulture, $"cpu cores\t: {coresPerNode * 2}\napicid\t\t: {cpu * 2}\n")
+                .Append("fpu\t\t: yes\ncpuid level\t: 27\nwp\t\t: yes\n")
                 .Append("flags\t\t: ").Append(flags).Append("\nbogomips\t: 4600.00\nclflush size\t: 64\n")
                 .Append("address sizes\t: 46 bits physical, 57 bits virtual\npower management:\n\n");
         }

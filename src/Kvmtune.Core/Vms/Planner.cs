@@ -205,7 +205,8 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
                 var fit = _host.Nodes.Where(x => Fits(n, x, state, parts)).ToList();
                 if (fit.Count < parts) continue;
                 var set = fit.OrderByDescending(x => x.Id == n.RequiredNode)
-                    .ThenByDescending(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count).ThenBy(x => x.Id).Take(parts).ToList();
+                    .ThenByDescending(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count).ThenBy(x => x.Id)
+                    .Take(parts).ToList();
                 if (n.RequiredNode is int dev && set.All(x => x.Id != dev)) continue;
                 result = (set.Select(node => (node.Id, Take(n, node, state, parts))).ToList(), $"spans nodes {string.Join(", ", set.Select(x => x.Id))}: no single node holds it");
                 why = "";
