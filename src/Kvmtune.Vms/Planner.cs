@@ -66,7 +66,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         if (i == needs.Count) return true;
         foreach (var node in Candidates(needs[i]))
         {
-            if (Shortage(needs[i], node, state, 1) is not null) continue;
+            if (!Fits(needs[i], node, state, 1)) continue;
             var next = state.Clone();
             Take(needs[i], node, next);
             assignment[i] = node.Id;
@@ -118,6 +118,32 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         node.Cores.Where(c => c.Length >= threads && !c.Any(node.Housekeeping.Contains) && !c.Any(state.Dedicated.Contains) && (spec.Cpuset is null || c.All(spec.Cpuset.Contains)))
             .OrderBy(c => c.Length).ToList();
 
+    /// <summary>
+    /// Whether a share of a VM (1/parts of it) fits on a node: <see cref="Shortage"/>'s test without its sentence,
+    /// which is only written for a VM that fits nowhere (10,000 VMs on 32 nodes ask this millions of times).
+    /// </summary>
+    private static bool Fits(Need n, NodeModel node, State state, int parts)
+    {
+        var s = n.Spec;
+        if (s.DedicatedCpus)
+        {
+            var cores = (n.CoresNeeded + parts - 1) / parts;
+            var threads = n.ThreadsPerVcpuCore;
+            var free = 0;
+            foreach (var c in node.Cores)
+                if (c.Length >= threads && !c.Any(node.Housekeeping.Contains) && !c.Any(state.Dedicated.Contains)
+                    && (s.Cpuset is null || c.All(s.Cpuset.Contains)) && ++free >= cores) break;
+            if (free < cores) return false;
+        }
+        else if (!node.Cpus.Any(c => !state.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))))
+            return false;
+        var memKib = s.MemoryKib / parts;
+        if (s.HugepageKib is long page)
+            return node.FreeHugepages.GetValueOrDefault(page) - state.PagesUsed.GetValueOrDefault((node.Id, page))
+                   >= (memKib + page - 1) / page;
+        return node.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(node.Id) >= memKib;
+    }
+
     /// <summary>Why a share of a VM (1/parts of it) does not fit on a node, or null when it does.</summary>
     private string? Shortage(Need n, NodeModel node, State state, int parts)
     {
@@ -156,7 +182,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
     {
         result = default;
         var candidates = Candidates(n).ToList();
-        var fitting = candidates.Where(node => Shortage(n, node, state, 1) is null).ToList();
+        var fitting = candidates.Where(node => Fits(n, node, state, 1)).ToList();
         if (fitting.Count > 0)
         {
             // Best fit: the node left with the fewest free cores (dedicated) or the most free memory (shared).
@@ -173,11 +199,14 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
             // device chose it), each taking an equal share.
             for (var parts = 2; parts <= _host.Nodes.Count; parts++)
             {
-                var set = _host.Nodes.Where(x => Shortage(n, x, state, parts) is null)
-                    .OrderByDescending(x => x.Id == n.RequiredNode)
-                    .ThenByDescending(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count).ThenBy(x => x.Id).Take(parts).ToList();
-                if (set.Count < parts || n.Spec.Vcpus < parts || n.CoresNeeded % parts != 0 && n.Spec.DedicatedCpus) continue;
+                // What rules a split out without looking at the nodes first: most VMs that fit nowhere stop here.
+                if (n.Spec.Vcpus < parts || n.CoresNeeded % parts != 0 && n.Spec.DedicatedCpus) continue;
                 if (n.Spec.HugepageKib is long pg && n.Spec.MemoryKib / pg < parts) continue; // a node would get no page
+                var fit = _host.Nodes.Where(x => Fits(n, x, state, parts)).ToList();
+                if (fit.Count < parts) continue;
+                var set = fit.OrderByDescending(x => x.Id == n.RequiredNode)
+                    .ThenByDescending(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count).ThenBy(x => x.Id)
+                    .Take(parts).ToList();
                 if (n.RequiredNode is int dev && set.All(x => x.Id != dev)) continue;
                 result = (set.Select(node => (node.Id, Take(n, node, state, parts))).ToList(), $"spans nodes {string.Join(", ", set.Select(x => x.Id))}: no single node holds it");
                 why = "";

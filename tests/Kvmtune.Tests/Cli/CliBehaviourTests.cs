@@ -67,7 +67,7 @@ public sealed class CliBehaviourTests
     [Fact]
     public void The_contract_names_every_command_family()
     {
-        ContractCommands().Select(r => (string)r[0]).Should().Contain(["inspect", "audit", "vm plan", "vfio bind"]);
+        ContractCommands().Select(r => r.Data).Should().Contain(["inspect", "audit", "vm plan", "vfio bind"]);
     }
 
     [Theory]

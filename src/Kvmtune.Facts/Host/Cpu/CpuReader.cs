@@ -12,11 +12,13 @@ public static class CpuReader
     {
         var info = CpuInfo.Parse(r.ReadAll("/proc/cpuinfo"));
         var ids = (r.List(CpuDir) ?? []).Select(n => KernelText.Suffix(n, "cpu")).OfType<int>().Order().ToList();
+        var known = new HashSet<int>(ids);
         foreach (var p in info.Processors.Keys)
-            if (!ids.Contains(p)) ids.Add(p);
+            if (known.Add(p)) ids.Add(p);
         ids.Sort();
 
-        IReadOnlyList<int>? onlineList = ParseList(r.ReadText(CpuDir + "/online"));
+        // A set: a list's Contains for every CPU is quadratic, seconds on a few thousand CPUs.
+        var onlineList = ParseList(r.ReadText(CpuDir + "/online")) is { } ol ? new HashSet<int>(ol) : null;
         var cpus = new List<LogicalCpu>();
         foreach (var id in ids)
         {
@@ -78,7 +80,7 @@ public static class CpuReader
             Cpus: cpus);
     }
 
-    private static bool IsOnline(HostReader r, int id, string dir, IReadOnlyList<int>? onlineList, CpuInfo info)
+    private static bool IsOnline(HostReader r, int id, string dir, HashSet<int>? onlineList, CpuInfo info)
     {
         if (onlineList is not null) return onlineList.Contains(id);
         switch (r.ReadText(dir + "/online"))
@@ -127,6 +129,9 @@ internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, Cp
         if (text is null) return new CpuInfo(null, processors);
         string? arch = null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Every processor of a machine usually lists the same flags: split them once, not a hundred strings a CPU.
+        string? lastFlags = null;
+        IReadOnlyList<string> lastSplit = [];
         void Flush()
         {
             if (fields.TryGetValue("processor", out var p) && int.TryParse(p, out var id))
@@ -139,7 +144,8 @@ internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, Cp
                     Int(fields.GetValueOrDefault("model")),
                     Int(fields.GetValueOrDefault("physical id")),
                     Int(fields.GetValueOrDefault("core id")),
-                    flags is null ? [] : flags.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                    flags is null ? [] : flags == lastFlags ? lastSplit
+                        : lastSplit = (lastFlags = flags).Split(' ', StringSplitOptions.RemoveEmptyEntries));
                 if (arch is null)
                 {
                     if (fields.ContainsKey("vendor_id")) arch = fields.GetValueOrDefault("flags")?.Split(' ').Contains("lm") == true ? "x86_64" : "i686";

@@ -44,7 +44,7 @@ public static class DeviceReader
 
     public static IReadOnlyList<IrqFacts> ReadIrqs(HostReader r)
     {
-        var names = IrqNames(r.ReadAll("/proc/interrupts"));
+        var names = IrqNames(r.ReadBytes("/proc/interrupts"));
         var list = new List<IrqFacts>();
         foreach (var n in r.List("/proc/irq") ?? [])
         {
@@ -69,23 +69,51 @@ public static class DeviceReader
         return debugfs.Contains("IRQD_AFFINITY_MANAGED", StringComparison.Ordinal);
     }
 
-    /// <summary>The action names at the end of each numbered /proc/interrupts line.</summary>
-    private static Dictionary<int, string> IrqNames(string? text)
+    /// <summary>
+    /// The action names at the end of each numbered /proc/interrupts line. Scanned as bytes, not split: the file has
+    /// a count column per CPU, so on a 1,024-CPU host with 2,000 IRQs it is 22 MB and two million fields.
+    /// </summary>
+    internal static Dictionary<int, string> IrqNames(byte[]? data)
     {
         var map = new Dictionary<int, string>();
-        if (text is null) return map;
-        var lines = text.Split('\n');
-        if (lines.Length == 0) return map;
-        var cpuColumns = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
-        foreach (var line in lines.Skip(1))
+        if (data is null) return map;
+        ReadOnlySpan<byte> rest = data;
+        var cpuColumns = -1;
+        while (rest.Length > 0)
         {
-            var colon = line.IndexOf(':');
-            if (colon < 0 || !int.TryParse(line.AsSpan(0, colon).Trim(), out var irq)) continue;
-            var fields = line[(colon + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var nl = rest.IndexOf((byte)'\n');
+            var line = nl < 0 ? rest : rest[..nl];
+            rest = nl < 0 ? [] : rest[(nl + 1)..];
+            if (cpuColumns < 0)
+            {
+                cpuColumns = SkipFields(line, int.MaxValue, out _);
+                continue;
+            }
+            var colon = line.IndexOf((byte)':');
+            if (colon < 0 || !int.TryParse(line[..colon], System.Globalization.NumberStyles.Integer,
+                    System.Globalization.CultureInfo.InvariantCulture, out var irq)) continue;
             // counts per CPU, then the chip, the hwirq and trigger, then the action names
-            if (fields.Length > cpuColumns) map[irq] = string.Join(' ', fields.Skip(cpuColumns + 1));
+            var fields = line[(colon + 1)..];
+            if (SkipFields(fields, cpuColumns + 1, out var after) <= cpuColumns) continue;
+            map[irq] = string.Join(' ', System.Text.Encoding.UTF8.GetString(fields[after..])
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries));
         }
         return map;
+    }
+
+    /// <summary>Skips up to <paramref name="count"/> space-separated fields; returns how many there were.</summary>
+    private static int SkipFields(ReadOnlySpan<byte> line, int count, out int end)
+    {
+        var skipped = 0;
+        end = 0;
+        while (skipped < count)
+        {
+            while (end < line.Length && line[end] == (byte)' ') end++;
+            if (end == line.Length) break;
+            while (end < line.Length && line[end] != (byte)' ') end++;
+            skipped++;
+        }
+        return skipped;
     }
 
     public static IReadOnlyList<BlockDevice> ReadBlock(HostReader r, IReadOnlyList<PciDevice> pci)
