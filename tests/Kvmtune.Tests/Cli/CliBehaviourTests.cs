@@ -75,7 +75,7 @@ public sealed class CliBehaviourTests
     public void Every_command_has_help(string command)
     {
         var words = command.Split(' ');
-        var run = KvmtuneRunner.Run([.. words, "--help"]);
+        var run = KvmtuneProcess.Run(null, [.. words, "--help"]);
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().Contain("Usage:").And.Contain("kvmtune " + command).And.Contain("--root");
     }

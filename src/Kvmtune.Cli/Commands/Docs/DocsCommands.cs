@@ -11,7 +11,7 @@ public static class DocsCommands
 {
     public static Command Man(Func<RootCommand> tree, CliContext ctx)
     {
-        var command = new Command("man", "Print the kvmtune(8) man page (roff)") { Hidden = true };
+        var command = new Command("man", "Print the kvmtune(8) man page (roff)");
         command.SetAction(_ =>
         {
             var root = tree();

@@ -35,13 +35,24 @@ public static class VirtHostValidate
         // virt-host-validate's /dev/vhost-net check is host.qemu.vhost_net (guide 3.3.3): one finding, not two.
         yield return Node("host.vhv.tun", "/dev/net/tun exists", v.Tun, FindingStatus.Fail, "tap networking needs /dev/net/tun", new ModuleLoad(S, "tun"));
 
-        var controllers = v.CgroupControllers;
-        var wanted = v.CgroupVersion == "2" ? new[] { "cpu", "cpuset", "memory", "io" } : ["cpu", "cpuacct", "cpuset", "memory", "devices", "blkio"];
+        // Neither hierarchy seen: which controllers matter is unknown too, so every one of both lists says unknown.
+        var controllers = v.CgroupVersion is null ? null : v.CgroupControllers;
+        var wanted = v.CgroupVersion switch
+        {
+            "2" => new[] { "cpu", "cpuset", "memory", "io" },
+            "1" => ["cpu", "cpuacct", "cpuset", "memory", "devices", "blkio"],
+            _ => ["cpu", "cpuacct", "cpuset", "memory", "devices", "blkio", "io"],
+        };
         foreach (var ctl in wanted)
         {
             var id = $"host.vhv.cgroup.{ctl}";
             var title = $"cgroup '{ctl}' controller";
-            var ev = new[] { v.CgroupVersion == "2" ? "/sys/fs/cgroup/cgroup.controllers" : "/proc/cgroups" };
+            var ev = v.CgroupVersion switch
+            {
+                "2" => new[] { "/sys/fs/cgroup/cgroup.controllers" },
+                "1" => ["/proc/cgroups"],
+                _ => ["/sys/fs/cgroup/cgroup.controllers", "/sys/fs/cgroup/cpu"],
+            };
             if (controllers is null) { yield return Rule.Make(id, S, title, FindingStatus.Unknown, "cgroups unreadable", "available", why, ev); continue; }
             yield return controllers.Contains(ctl)
                 ? Rule.Make(id, S, title, FindingStatus.Pass, "available", "available", why, ev)
