@@ -44,7 +44,6 @@ public static class DocsCommands
         var shell = new Argument<string>("SHELL") { Description = "bash" };
         shell.AcceptOnlyFromAmong("bash");
         var command = new Command("completion", "Print the shell completion script") { shell };
-        command.Hidden = true;
         command.SetAction(_ =>
         {
             var root = tree();
