@@ -26,6 +26,12 @@ fi
 
 dotnet restore kvmtune.slnx -nologo -v quiet
 dotnet build kvmtune.slnx -c Release --no-restore -nologo -v quiet
+# The team's formatting (.editorconfig): a change that dotnet format would rewrite fails the run (counted below).
+format_failed=0
+if ! dotnet format kvmtune.slnx --no-restore --verify-no-changes -v quiet; then
+  echo "test.sh: dotnet format --verify-no-changes found changes to make (run: dotnet format kvmtune.slnx)" >&2
+  format_failed=1
+fi
 # The launcher builds the Native AOT binary; tests that run the real executable use it.
 ./kvmtune --version >/dev/null
 export KVMTUNE_BIN="$PWD/.build/aot/kvmtune"
@@ -54,6 +60,10 @@ while IFS= read -r name; do
     unexpected=$((unexpected + 1))
   fi
 done < <(grep -E '^skipped ' "$log" | sed -E 's/^skipped ([^( ]+).*/\1/' | sort -u)
+if ((format_failed)); then
+  failed=$((failed + 1))
+  status=1
+fi
 if ((unexpected > 0)); then
   failed=$((failed + unexpected))
   status=1
