@@ -21,7 +21,7 @@ public static class InspectCommand
             ctx.Out.Write(parse.GetValue(format) switch
             {
                 "json" => InspectJson.Serialize(facts) + "\n",
-                "svg" => Core.Output.Svg.HostSvgRenderer.Render(facts, parse.GetValue(planSpec) is string spec ? new Core.Vms.Planner(facts).Plan(Core.Vms.VmSpecParser.ParseFile(spec, facts)) : null),
+                "svg" => Core.Output.Svg.HostSvgRenderer.Render(facts, Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec))),
                 _ => InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)),
             });
             return ExitCodes.Success;

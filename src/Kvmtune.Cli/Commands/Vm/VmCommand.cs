@@ -44,10 +44,12 @@ public static class VmCommand
     {
         var spec = SpecArgument();
         var format = GlobalOptions.Format("text", "json");
-        var command = new Command("plan", "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit 1 when one does not fit)") { spec, format };
+        var accel = Accel();
+        var command = new Command("plan", "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit 1 when one does not fit)") { spec, format, accel };
         command.SetAction(parse =>
         {
-            var plan = Load(parse, root, spec, ctx).Plan;
+            var (facts, specs, placement, qemu) = Load(parse, root, spec, ctx);
+            var plan = ResolvedPlan.Resolve(specs, placement, facts, AccelFor(parse, accel, facts), qemu);
             ctx.Out.Write(parse.GetValue(format) == "json" ? PlanOutput.Json(plan) : PlanOutput.Text(plan));
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;
         });
