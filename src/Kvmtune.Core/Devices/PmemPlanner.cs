@@ -13,7 +13,7 @@ public static class PmemPlanner
     public sealed record PmemPlan(IReadOnlyList<Operation> Operations, IReadOnlyList<string> Notes);
 
     /// <summary>A DAX device onlined as system RAM: drivers/dax/kmem.c registers its dax driver as "kmem".</summary>
-    public static bool IsKmem(DaxDevice d) => d.Driver is "kmem" or "dax_kmem";
+    public static bool IsKmem(DaxDevice d) => d.OnlinedAsRam;
 
     /// <summary>daxctl-reconfigure-device(1): back to devdax once the memory sections are offline.</summary>
     public static string KmemToDevdax(DaxDevice d) =>

@@ -178,8 +178,8 @@ public static partial class VmSpecParser
         {
             var dax = host.Nvdimm.Dax.FirstOrDefault(x => x.DevicePath == path) ?? throw f.Error("path", $"{path} is not a DAX device on this host ({(host.Nvdimm.Dax.Count == 0 ? "none" : string.Join(", ", host.Nvdimm.Dax.Select(x => x.DevicePath)))})");
             if (dax.SizeBytes is long ds && size > ds) throw f.Error("size", $"{Sizes.ToQemu(size)} is more than {path} holds ({Sizes.ToQemu(ds)})");
-            if (dax.Driver == "kmem")
-                throw f.Error("path", $"{path} is onlined as system RAM (driver kmem): give it back to device_dax " +
+            if (dax.OnlinedAsRam)
+                throw f.Error("path", $"{path} is onlined as system RAM (driver {dax.Driver}): give it back to device_dax " +
                     "(daxctl reconfigure-device --mode=devdax) before a guest maps it");
             if (dax.AlignBytes is long da && align % da != 0) throw f.Error("align", $"must be a multiple of the device's alignment ({Sizes.ToQemu(da)})");
         }

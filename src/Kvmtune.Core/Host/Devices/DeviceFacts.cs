@@ -80,4 +80,8 @@ public sealed record NvdimmRegion(string Name, long? SizeBytes, int? NumaNode, s
 public sealed record NvdimmNamespace(string Name, string Region, string? Devtype, string? Mode, long? SizeBytes, long? AlignBytes, int? NumaNode, string? Driver);
 
 /// <summary>A /dev/daxX.Y character device: a devdax namespace handed to device_dax, or to kmem as system RAM.</summary>
-public sealed record DaxDevice(string Name, string DevicePath, string? Region, long? SizeBytes, long? AlignBytes, int? NumaNode, int? TargetNode, string? Driver);
+public sealed record DaxDevice(string Name, string DevicePath, string? Region, long? SizeBytes, long? AlignBytes, int? NumaNode, int? TargetNode, string? Driver)
+{
+    /// <summary>Onlined as system RAM: bound to drivers/dax/kmem.c, whose dax driver takes its module name, kmem.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public bool OnlinedAsRam => Driver is "kmem" or "dax_kmem";
+}
