@@ -111,11 +111,11 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         return (file, root);
     }
 
-    private static List<string> Argv(string json) =>
+    internal static List<string> Argv(string json) =>
         JsonDocument.Parse(json).RootElement.GetProperty("argv").EnumerateArray().Select(a => a.GetString()!).ToList();
 
     /// <summary>virsh's shell-quoted command line, split into words by bash itself.</summary>
-    private static List<string> Words(string commandLine)
+    internal static List<string> Words(string commandLine)
     {
         var r = Processes.Run("bash", ["-c", "eval \"set -- $1\"; printf '%s\\0' \"$@\"", "_", commandLine.Trim()]);
         r.ExitCode.Should().Be(0, r.Stderr);
@@ -132,7 +132,7 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
 
     [GeneratedRegex(@"\(alias of ([^)]+)\)")] private static partial Regex AliasOf();
 
-    private static SortedDictionary<string, string> Facts(IReadOnlyList<string> argv, bool nics, bool hostNodes)
+    internal static SortedDictionary<string, string> Facts(IReadOnlyList<string> argv, bool nics, bool hostNodes)
     {
         var f = new QemuArgs(argv).Facts(nics, hostNodes);
         f["machine.type"] = Canonical(f["machine.type"]);
