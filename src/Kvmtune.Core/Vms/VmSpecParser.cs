@@ -148,7 +148,8 @@ public static partial class VmSpecParser
         f.RejectUnknown();
         var type = f.Choice("type", ["tap"], "tap");
         var ifname = f.Required("ifname");
-        if (!IfnameRegex().IsMatch(ifname)) throw f.Error("ifname", "must be 1 to 15 letters, digits, '_', '.' or '-'");
+        if (!IfnameRegex().IsMatch(ifname) || ifname is "." or "..")
+            throw f.Error("ifname", "must be 1 to 15 letters, digits, '_', '.' or '-' (not '.' or '..', as the kernel's dev_valid_name())");
         var mac = f.Optional("mac");
         if (mac is not null && !MacRegex().IsMatch(mac)) throw f.Error("mac", $"'{mac}' is not a MAC address such as 52:54:00:12:34:56");
         // The low bit of the first octet makes a group address: no NIC may have one (IEEE 802).
