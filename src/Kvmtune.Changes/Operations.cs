@@ -494,7 +494,7 @@ public static class Grammar
 /// <summary>
 /// The only programs kvmtune runs: fixed names, looked up in fixed system folders, never read from input.
 /// </summary>
-public enum SystemProgram { Mount, Umount, Modprobe, Ndctl, UpdateGrub, Grub2Mkconfig, GrubMkconfig }
+public enum SystemProgram { Mount, Umount, Modprobe, Ndctl, UpdateGrub, Grub2Mkconfig, GrubMkconfig, Ip }
 
 /// <summary>Starts one of the fixed programs with an argument vector (no shell).</summary>
 public class ProgramRunner
@@ -509,6 +509,7 @@ public class ProgramRunner
         SystemProgram.UpdateGrub => "update-grub",
         SystemProgram.Grub2Mkconfig => "grub2-mkconfig",
         SystemProgram.GrubMkconfig => "grub-mkconfig",
+        SystemProgram.Ip => "ip",
         _ => "ndctl",
     };
 

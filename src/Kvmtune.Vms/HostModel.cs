@@ -3,8 +3,10 @@ using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Vms;
 
-/// <summary>A node as the planner sees it: whole cores, the housekeeping CPUs, free huge pages and memory.</summary>
-public sealed record NodeModel(int Id, IReadOnlyList<int> Cpus, IReadOnlyList<int[]> Cores, IReadOnlyList<int> Housekeeping, IReadOnlyDictionary<long, long> FreeHugepages, long FreeMemoryKib);
+/// <summary>A node as the planner sees it: whole cores, the housekeeping CPUs, free huge pages and memory; the pools'
+/// totals where known (what a reservation raises).</summary>
+public sealed record NodeModel(int Id, IReadOnlyList<int> Cpus, IReadOnlyList<int[]> Cores, IReadOnlyList<int> Housekeeping, IReadOnlyDictionary<long, long> FreeHugepages, long FreeMemoryKib,
+    IReadOnlyDictionary<long, long>? TotalHugepages = null);
 
 /// <summary>The host reduced to what placement needs; Packages maps a CPU to its package (socket) where known.</summary>
 public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCore, IReadOnlyDictionary<int, int>? Packages = null)
@@ -19,7 +21,8 @@ public sealed record HostModel(IReadOnlyList<NodeModel> Nodes, int ThreadsPerCor
             var cores = f.Cpu.CoresAmong(cpus).Select(c => c.ToArray()).ToList();
             var keep = isolation.HousekeepingAmong(cpus);
             var free = node.Hugepages.Where(p => p.Free is not null).ToDictionary(p => p.SizeKib, p => p.Free!.Value);
-            nodes.Add(new NodeModel(node.Id, cpus, cores, keep, free, node.MemoryFreeKib ?? node.MemoryTotalKib ?? 0));
+            var total = node.Hugepages.Where(p => p.Total is not null).ToDictionary(p => p.SizeKib, p => p.Total!.Value);
+            nodes.Add(new NodeModel(node.Id, cpus, cores, keep, free, node.MemoryFreeKib ?? node.MemoryTotalKib ?? 0, total));
         }
         var tpc = nodes.SelectMany(n => n.Cores).Select(c => c.Length).DefaultIfEmpty(1).Max();
         var packages = f.Cpu.Cpus.Where(c => c.Package is not null).ToDictionary(c => c.Id, c => c.Package!.Value);

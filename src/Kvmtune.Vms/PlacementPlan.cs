@@ -22,7 +22,11 @@ public sealed record PlannedVm(
     GuestTopology Topology,
     IReadOnlyList<GuestNode> GuestNodes);
 
-public sealed record UnplacedVm(string Name, string Reason);
+/// <summary>A VM that does not fit: why, and what would make it fit (a kvmtune command where there is one).</summary>
+public sealed record UnplacedVm(string Name, string Reason, IReadOnlyList<PlanFix>? Fixes = null);
+
+/// <summary>What would make a VM fit: a sentence, and the command (an argument vector) that does it.</summary>
+public sealed record PlanFix(string Text, IReadOnlyList<string>? Command);
 
 public sealed record PlacementPlan(string Schema, IReadOnlyList<PlannedVm> Vms, IReadOnlyList<UnplacedVm> Unplaced)
 {

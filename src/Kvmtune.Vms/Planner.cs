@@ -8,7 +8,7 @@ namespace Kvmtune.Vms;
 /// cores; a VM too big for any node spans the fewest nodes that hold it. Greedy best fit, in order; where that
 /// leaves a VM out and the case is small, an exhaustive search over single-node choices tries again.
 /// </summary>
-public sealed class Planner(HostModel host, DeviceLocator devices)
+public sealed partial class Planner(HostModel host, DeviceLocator devices)
 {
     private const int ExhaustiveVms = 10;
     private const int ExhaustiveNodes = 8;
@@ -39,7 +39,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
         foreach (var need in needs)
         {
             if (TryPlace(need, state, out var result, out var why)) placed[need.Spec.Name] = result;
-            else unplaced.Add(new UnplacedVm(need.Spec.Name, why));
+            else unplaced.Add(new UnplacedVm(need.Spec.Name, why, Fixes(need, state)));
         }
         if ((unplaced.Count > 0 || placed.Values.Any(p => p.Parts.Count > 1)) && specs.Count <= ExhaustiveVms && _host.Nodes.Count <= ExhaustiveNodes)
         {
@@ -163,12 +163,7 @@ public sealed class Planner(HostModel host, DeviceLocator devices)
             var pages = (memKib + page - 1) / page;
             var free = node.FreeHugepages.GetValueOrDefault(page) - state.PagesUsed.GetValueOrDefault((node.Id, page));
             if (free < pages)
-            {
-                var dir = $"/sys/devices/system/node/node{node.Id}/hugepages/hugepages-{page}kB/nr_hugepages";
-                var total = node.FreeHugepages.GetValueOrDefault(page) + (pages - Math.Max(free, 0));
-                return $"node {node.Id}: {free} free {Sizes.HumanKib(page)} pages, needs {pages} (reserve {pages - Math.Max(free, 0)} more on node {node.Id}: " +
-                    $"echo {total} > {dir} while nothing uses them, or raise memory.hugepages.percent and run kvmtune apply --profile P)";
-            }
+                return $"node {node.Id}: {Math.Max(free, 0)} free {Sizes.HumanKib(page)} pages, needs {pages}";
         }
         else
         {

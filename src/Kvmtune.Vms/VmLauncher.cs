@@ -13,7 +13,8 @@ namespace Kvmtune.Vms;
 public sealed record ThreadPin(string Role, int Tid, IReadOnlyList<int> Cpus);
 
 /// <summary>What <c>vm run</c> leaves in the run folder for <c>vm status</c> and <c>vm stop</c>.</summary>
-public sealed record RunState(string Name, int Pid, string QmpSocket, string Console, string Accel, IReadOnlyList<ThreadPin> Pins);
+public sealed record RunState(string Name, int Pid, string QmpSocket, string Console, string Accel, IReadOnlyList<ThreadPin> Pins,
+    IReadOnlyList<string>? CreatedTaps = null);
 
 /// <summary>A thread as the kernel reports it now.</summary>
 public sealed record ThreadStatus(int Tid, string Name, string? CpusAllowed);
@@ -29,6 +30,9 @@ public sealed partial class RunStateJsonContext : JsonSerializerContext;
 public sealed partial class VmLauncher(string runDir)
 {
     public string RunDir { get; } = runDir;
+
+    /// <summary>Runs ip(8) for the taps vm run creates and vm stop deletes.</summary>
+    public Changes.ProgramRunner Programs { get; init; } = new();
 
     private string StatePath(string name) => Path.Combine(RunDir, CheckName(name) + ".json");
 
@@ -60,6 +64,23 @@ public sealed partial class VmLauncher(string runDir)
         var console = Path.Combine(RunDir, spec.Name + ".console");
         foreach (var f in new[] { qmp, pidFile }) if (File.Exists(f)) File.Delete(f);
         var cmd = QemuCommandBuilder.Render(resolved, new QemuOptions(accel, qmp, console, false, pidFile, Daemonize: true, Paused: true));
+        // The taps QEMU will open, multi_queue where a NIC has several queues; deleted again if QEMU does not start.
+        var taps = Taps.Prepare(resolved, Programs);
+        try { return Start(resolved, cmd, qmp, pidFile, console, taps, timeout); }
+        catch
+        {
+            if (!(File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var started) && Alive(started)))
+                Taps.Remove(taps, Programs);
+            throw;
+        }
+    }
+
+    private RunState Start(ResolvedVm resolved, QemuCommand cmd, string qmp, string pidFile, string console,
+        IReadOnlyList<string> taps, TimeSpan timeout)
+    {
+        var vm = resolved.Plan;
+        var spec = resolved;
+        var accel = resolved.Accel;
         var psi = new ProcessStartInfo(cmd.Argv[0]) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in cmd.Argv.Skip(1)) psi.ArgumentList.Add(arg);
         using (var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {cmd.Argv[0]}"))
@@ -91,7 +112,7 @@ public sealed partial class VmLauncher(string runDir)
                 pins.Add(Pin(task == pid ? "emulator" : "emulator worker", task, vm.EmulatorCpus));
             client.Execute("cont");
         }
-        var state = new RunState(spec.Name, pid, qmp, console, accel, pins);
+        var state = new RunState(spec.Name, pid, qmp, console, accel, pins, taps.Count > 0 ? taps : null);
         File.WriteAllText(StatePath(spec.Name), JsonSerializer.Serialize(state, RunStateJsonContext.Default.RunState));
         return state;
     }
@@ -142,7 +163,7 @@ public sealed partial class VmLauncher(string runDir)
     }
 
     /// <summary>Stops a VM through QMP: an ACPI power-down first, then quit if the guest does not go in time.</summary>
-    public bool Stop(string name, TimeSpan grace)
+    public bool Stop(string name, TimeSpan grace, Action<string>? warn = null)
     {
         var state = TryLoad(name) ?? throw new InvalidOperationException($"no VM '{name}' in {RunDir}");
         if (Alive(state.Pid))
@@ -160,6 +181,9 @@ public sealed partial class VmLauncher(string runDir)
             }
         }
         var stopped = !Alive(state.Pid);
+        if (stopped)
+            foreach (var problem in Taps.Remove(state.CreatedTaps ?? [], Programs))
+                warn?.Invoke($"{name}: tap {problem}");
         if (stopped)
             foreach (var f in new[] { StatePath(name), QmpPath(name), Path.Combine(RunDir, name + ".pid") })
                 if (File.Exists(f)) File.Delete(f);

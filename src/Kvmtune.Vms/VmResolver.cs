@@ -85,7 +85,11 @@ public static class VmResolver
                 return ia >= 0 && ib >= 0 && nodes[ia].Distances is { } row && ib < row.Count ? row[ib] : null;
             }
             var rows = memory.Select(a => memory.Select(b => a.GuestNode == b.GuestNode ? 10 : Dist(a.HostNode, b.HostNode)).ToList()).ToList();
-            if (rows.All(r => r.All(x => x is >= 10 and <= 255)))
+            bool Default(int a, int b, int? x) => x == (a == b ? 10 : 20);
+            if (rows.Select((r, a) => r.Select((x, b) => Default(a, b, x)).All(ok => ok)).All(ok => ok))
+                d.Add(new("numa", "no distances", "the host's are the defaults, 10 local and 20 remote, which a guest " +
+                    "kernel assumes without an ACPI SLIT (and libvirt leaves out too)"));
+            else if (rows.All(r => r.All(x => x is >= 10 and <= 255)))
             {
                 distances = rows.Select(r => (IReadOnlyList<int>)r.Select(x => x!.Value).ToList()).ToList();
                 d.Add(new("numa", "guest node distances", "the host's distances between the nodes that back them"));

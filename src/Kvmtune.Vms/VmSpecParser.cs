@@ -149,7 +149,8 @@ public static partial class VmSpecParser
         f.RejectUnknown();
         var type = f.Choice("type", ["tap"], "tap");
         var ifname = f.Required("ifname");
-        if (!IfnameRegex().IsMatch(ifname)) throw f.Error("ifname", "must be 1 to 15 letters, digits, '_', '.' or '-'");
+        if (!IfnameRegex().IsMatch(ifname) || ifname is "." or "..")
+            throw f.Error("ifname", "must be 1 to 15 letters, digits, '_', '.' or '-' (not '.' or '..', as the kernel's dev_valid_name())");
         var mac = f.Optional("mac");
         if (mac is not null && !MacRegex().IsMatch(mac)) throw f.Error("mac", $"'{mac}' is not a MAC address such as 52:54:00:12:34:56");
         // The low bit of the first octet makes a group address: no NIC may have one (IEEE 802).
@@ -179,8 +180,8 @@ public static partial class VmSpecParser
         {
             var dax = host.Nvdimm.Dax.FirstOrDefault(x => x.DevicePath == path) ?? throw f.Error("path", $"{path} is not a DAX device on this host ({(host.Nvdimm.Dax.Count == 0 ? "none" : string.Join(", ", host.Nvdimm.Dax.Select(x => x.DevicePath)))})");
             if (dax.SizeBytes is long ds && size > ds) throw f.Error("size", $"{Sizes.ToQemu(size)} is more than {path} holds ({Sizes.ToQemu(ds)})");
-            if (dax.Driver == "kmem")
-                throw f.Error("path", $"{path} is onlined as system RAM (driver kmem): give it back to device_dax " +
+            if (dax.OnlinedAsRam)
+                throw f.Error("path", $"{path} is onlined as system RAM (driver {dax.Driver}): give it back to device_dax " +
                     "(daxctl reconfigure-device --mode=devdax) before a guest maps it");
             if (dax.AlignBytes is long da && align % da != 0) throw f.Error("align", $"must be a multiple of the device's alignment ({Sizes.ToQemu(da)})");
         }

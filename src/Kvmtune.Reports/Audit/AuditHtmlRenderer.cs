@@ -11,7 +11,7 @@ namespace Kvmtune.Reports.Audit;
 /// <summary>One self-contained HTML file (no fetched fonts, scripts or styles): the summary, the host picture, the findings by section.</summary>
 public static class AuditHtmlRenderer
 {
-    public static string Render(AuditReport report, HostFacts facts, PlacementPlan? plan, DateTimeOffset now)
+    public static string Render(AuditReport report, HostFacts facts, ResolvedPlan? plan, DateTimeOffset now)
     {
         static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
         var s = report.Summary;
@@ -33,6 +33,7 @@ public static class AuditHtmlRenderer
         sb.Append($"<p>{E(now.ToString("yyyy-MM-dd HH:mm 'UTC'"))}, kernel {E(facts.Kernel.Release ?? "unknown")}</p>");
         sb.Append($"<p class=\"summary\" id=\"summary\"><span class=\"pass\">{s.Pass} pass</span><span class=\"warn\">{s.Warn} warn</span><span class=\"fail\">{s.Fail} fail</span><span class=\"info\">{s.Info} info</span><span class=\"unknown\">{s.Unknown} unknown</span></p>");
         sb.Append("<h2>The host</h2><div class=\"picture\">").Append(HostSvgRenderer.Render(facts, plan)).Append("</div>");
+        if (plan is not null) sb.Append(PlanHtml.Render(plan));
         foreach (var group in report.Findings.GroupBy(f => f.Section))
         {
             var title = Auditor.SectionTitle(group.Key);

@@ -19,14 +19,13 @@ public static class HostSvgRenderer
     private const int Cell = 30, CellH = 18, CoreGap = 6, Pad = 12, HeaderH = 46, DeviceLine = 15, MaxCoresPerRow = 16, MaxDevices = 8;
     private static readonly string[] VmColours = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
-    public static string Render(HostFacts f, PlacementPlan? plan = null)
+    public static string Render(HostFacts f, ResolvedPlan? plan = null)
     {
         var byId = f.Cpu.Cpus.ToDictionary(c => c.Id);
-        var isolation = plan is null ? null : CpuIsolation.Of(f) ?? new CpuIsolation([], null, f.Cpu.Online);
-        var housekeeping = isolation is null ? [] : f.Numa.Nodes
-            .SelectMany(n => isolation.HousekeepingAmong([.. n.Cpus.Where(f.Cpu.Online.Contains)])).ToHashSet();
+        // The housekeeping CPUs and each VM's CPUs are the plan's: the picture draws them, it does not work them out.
+        var housekeeping = plan is null ? new HashSet<int>() : plan.Housekeeping.ToHashSet();
         var vmOf = new Dictionary<int, (string Name, string Colour, bool Dedicated)>();
-        var vms = plan?.Vms ?? [];
+        var vms = plan?.Vms.Select(v => v.Plan).ToList() ?? [];
         for (var i = 0; i < vms.Count; i++)
             foreach (var cpu in vms[i].VcpuPins.SelectMany(p => p.Cpus).Distinct())
                 if (vms[i].Dedicated || !vmOf.ContainsKey(cpu)) vmOf[cpu] = (vms[i].Name, VmColours[i % VmColours.Length], vms[i].Dedicated);
@@ -105,7 +104,9 @@ public static class HostSvgRenderer
             for (var i = 0; i < vms.Count; i++)
             {
                 var v = vms[i];
-                legend.Append($"<g class=\"vm\" data-vm=\"{Esc(v.Name)}\"><rect x=\"0\" y=\"{ly}\" width=\"{Cell - 2}\" height=\"{CellH}\" style=\"fill:{VmColours[i % VmColours.Length]}{(v.Dedicated ? "" : ";fill-opacity:0.45")}\"/>");
+                // Hovering a VM shows why it sits there and every decision the model made for it.
+                var why = string.Join("\n", v.Reasons.Concat(plan.Vms[i].Decisions.Select(d => d.ToString())));
+                legend.Append($"<g class=\"vm\" data-vm=\"{Esc(v.Name)}\"><title>{Esc(why)}</title><rect x=\"0\" y=\"{ly}\" width=\"{Cell - 2}\" height=\"{CellH}\" style=\"fill:{VmColours[i % VmColours.Length]}{(v.Dedicated ? "" : ";fill-opacity:0.45")}\"/>");
                 legend.Append($"<text class=\"sub\" x=\"{Cell + 4}\" y=\"{ly + 13}\">VM {Esc(v.Name)}: node {string.Join(", ", v.Nodes)}, {(v.Dedicated ? "dedicated" : "shared")} CPUs {CpuList.Format(v.VcpuPins.SelectMany(p => p.Cpus).Distinct())}</text></g>");
                 ly += CellH + 6;
             }
@@ -113,6 +114,12 @@ public static class HostSvgRenderer
             {
                 legend.Append($"<text class=\"sub unplaced\" data-vm=\"{Esc(u.Name)}\" x=\"0\" y=\"{ly + 13}\">VM {Esc(u.Name)} not placed: {Esc(u.Reason)}</text>");
                 ly += CellH + 6;
+                foreach (var fix in u.Fixes ?? [])
+                {
+                    var command = fix.Command is { } c ? ": " + string.Join(' ', c.Select(QemuCommand.Quote)) : "";
+                    legend.Append($"<text class=\"sub fix\" data-vm=\"{Esc(u.Name)}\" x=\"{Cell + 4}\" y=\"{ly + 13}\">fix: {Esc(fix.Text + command)}</text>");
+                    ly += CellH + 6;
+                }
             }
         }
         var totalH = ly + 8;

@@ -14,7 +14,8 @@ public static class PmemPlanner
 {
     public sealed record PmemPlan(IReadOnlyList<Operation> Operations, IReadOnlyList<string> Notes);
 
-    public static bool IsKmem(DaxDevice d) => d.IsKmem;
+    /// <summary>A DAX device onlined as system RAM: drivers/dax/kmem.c registers its dax driver as "kmem".</summary>
+    public static bool IsKmem(DaxDevice d) => d.OnlinedAsRam;
 
     public static string KmemToDevdax(DaxDevice d) => Section4_Pmem.KmemToDevdax(d);
 

@@ -9,13 +9,21 @@ namespace Kvmtune.Tests.Support;
 public sealed class LibvirtDaemon : IDisposable
 {
     private const string VirtlogdSocket = "/run/libvirt/virtlogd-sock";
-    private readonly string _dir = Path.Combine("/tmp", $"kvmtune-libvirt-{Environment.ProcessId}");
+    private readonly string _dir = Path.Combine("/tmp", $"kvmtune-libvirt-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
     private readonly int? _libvirtd;
     private readonly int? _virtlogd;
 
     private readonly string? _kvmMode;
 
-    public LibvirtDaemon()
+    public LibvirtDaemon() : this(null) { }
+
+    /// <summary>
+    /// With <paramref name="nodeTree"/>: the daemon runs in a mount namespace of its own (unshare(1)) where that
+    /// folder is bind-mounted over /sys/devices/system/node, so libvirt (and libnuma inside it) sees the nodes it
+    /// imitates; its state, cache and domain folders are fresh tmpfs there, so it meets no other libvirtd's state.
+    /// It needs no virtlogd: it is asked for command lines, it starts no domain.
+    /// </summary>
+    internal LibvirtDaemon(string? nodeTree)
     {
         Pages = new LiveHugepages();
         // libvirt runs QEMU as libvirt-qemu (group kvm): where /dev/kvm is root's alone, it finds KVM "gone" at every
@@ -32,7 +40,7 @@ public sealed class LibvirtDaemon : IDisposable
         try
         {
             // virtlogd's socket is fixed; start one only where none answers.
-            if (!SocketAnswers(VirtlogdSocket))
+            if (nodeTree is null && !SocketAnswers(VirtlogdSocket))
             {
                 var pid = Path.Combine(_dir, "virtlogd.pid");
                 Check(Processes.Run("virtlogd", ["-d", "-p", pid]), "virtlogd");
@@ -42,10 +50,13 @@ public sealed class LibvirtDaemon : IDisposable
             File.WriteAllText(Path.Combine(_dir, "libvirtd.conf"),
                 $"unix_sock_dir = \"{_dir}\"\nunix_sock_group = \"root\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n");
             var lpid = Path.Combine(_dir, "libvirtd.pid");
-            Check(Processes.Run("libvirtd", ["-d", "-f", Path.Combine(_dir, "libvirtd.conf"), "-p", lpid]), "libvirtd");
+            string[] daemon = ["-d", "-f", Path.Combine(_dir, "libvirtd.conf"), "-p", lpid];
+            Check(nodeTree is null ? Processes.Run("libvirtd", daemon)
+                : Processes.Run("unshare", ["--mount", "--propagation", "private", "bash", "-c", NamespaceScript,
+                    "kvmtune-libvirtd", nodeTree, .. daemon]), "libvirtd");
             _libvirtd = ReadPid(lpid);
-            var daemon = _libvirtd.Value;
-            Wait(() => Directory.Exists($"/proc/{daemon}")
+            var started = _libvirtd.Value;
+            Wait(() => Directory.Exists($"/proc/{started}")
                 ? Processes.Run("virsh", ["-c", Uri, "version"]).ExitCode == 0
                 : throw new InvalidOperationException("libvirtd exited at start (another libvirtd running?): see /var/log/libvirt/libvirtd.log"),
                 "libvirtd answering virsh");
@@ -56,6 +67,17 @@ public sealed class LibvirtDaemon : IDisposable
             throw;
         }
     }
+
+    /// <summary>Run by bash inside the new mount namespace: $1 is the node tree, the rest libvirtd's arguments.</summary>
+    private const string NamespaceScript = """
+        set -e
+        for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /etc/libvirt/qemu; do
+            mkdir -p "$d"; mount -t tmpfs -o mode=0755 kvmtune "$d"
+        done
+        mount --bind "$1" /sys/devices/system/node
+        shift
+        exec libvirtd "$@"
+        """;
 
     public LiveHugepages Pages { get; }
 

@@ -111,11 +111,11 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         return (file, root);
     }
 
-    private static List<string> Argv(string json) =>
+    internal static List<string> Argv(string json) =>
         JsonDocument.Parse(json).RootElement.GetProperty("argv").EnumerateArray().Select(a => a.GetString()!).ToList();
 
     /// <summary>virsh's shell-quoted command line, split into words by bash itself.</summary>
-    private static List<string> Words(string commandLine)
+    internal static List<string> Words(string commandLine)
     {
         var r = Processes.Run("bash", ["-c", "eval \"set -- $1\"; printf '%s\\0' \"$@\"", "_", commandLine.Trim()]);
         r.ExitCode.Should().Be(0, r.Stderr);
@@ -132,7 +132,7 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
 
     [GeneratedRegex(@"\(alias of ([^)]+)\)")] private static partial Regex AliasOf();
 
-    private static SortedDictionary<string, string> Facts(IReadOnlyList<string> argv, bool nics, bool hostNodes)
+    internal static SortedDictionary<string, string> Facts(IReadOnlyList<string> argv, bool nics, bool hostNodes)
     {
         var f = new QemuArgs(argv).Facts(nics, hostNodes);
         f["machine.type"] = Canonical(f["machine.type"]);
@@ -236,20 +236,24 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         var json = KvmtuneRunner.Run("vm", "qemu", spec, "--accel", "tcg", "--format", "json");
         var ours = Argv(json.Stdout);
         if (ours.Contains("-overcommit")) return;
-        // managed='no': the taps exist first, multi_queue exactly when a NIC has several queues (README, nics).
+        // managed='no': libvirt opens the taps and does not create them; vm run creates them (vm stop above deleted
+        // its own), multi_queue exactly when a NIC has several queues (IFF_MULTI_QUEUE in tun_flags).
         var yaml = File.ReadAllText(spec);
-        foreach (Match m in TapLine().Matches(yaml))
-        {
-            var tap = m.Groups[1].Value;
-            var queues = int.Parse(m.Groups[2].Value);
-            Processes.Run("ip", ["tuntap", "add", "dev", tap, "mode", "tap", .. queues > 1 ? new[] { "multi_queue" } : []]).ExitCode.Should().Be(0);
-            _taps.Add(tap);
-        }
+        var taps = TapLine().Matches(yaml).Select(m => (Tap: m.Groups[1].Value, Queues: int.Parse(m.Groups[2].Value))).ToList();
+        foreach (var (tap, _) in taps.Where(t => Directory.Exists($"/sys/class/net/{t.Tap}")))
+            Processes.Run("ip", ["link", "delete", "dev", tap]); // left by a killed run
+        _taps.AddRange(taps.Select(t => t.Tap));
         var env = new Dictionary<string, string> { ["LIBVIRT_DEFAULT_URI"] = _libvirt.Uri };
         var start = KvmtuneRunner.Run(env, "vm", "run", spec, "--accel", "tcg", "--libvirt");
         try
         {
             start.ExitCode.Should().Be(0, start.Stderr);
+            foreach (var (tap, queues) in taps)
+            {
+                var flags = Convert.ToInt32(File.ReadAllText($"/sys/class/net/{tap}/tun_flags").Trim(), 16);
+                (flags & 0x100).Should().Be(queues > 1 ? 0x100 : 0, $"{tap}: {queues} queue(s)");
+                start.Stdout.Should().Contain($"created tap {tap}");
+            }
             var lpid = int.Parse(File.ReadAllText($"/run/libvirt/qemu/{vm}.pid").Trim());
             var cmdline = File.ReadAllText($"/proc/{lpid}/cmdline").TrimEnd('\0').Split('\0');
             QemuArgs.Text(Facts(ours, nics: true, hostNodes: true)).Should().Be(QemuArgs.Text(Facts(cmdline, nics: true, hostNodes: true)),

@@ -8,6 +8,8 @@ using Kvmtune.Facts.IO;
 
 using Kvmtune.Cli.Options;
 
+using Kvmtune.Guide.Sections;
+
 namespace Kvmtune.Cli.Commands.Apply;
 
 /// <summary><c>kvmtune apply</c>: make the machine match a profile, journaled so it can be rolled back exactly.</summary>
@@ -24,8 +26,14 @@ public static class ApplyCommand
         var updateBootloader = new Option<bool>("--update-bootloader") { Description = "Run update-grub (or grub2-mkconfig) after writing kernel arguments" };
         var journalDir = JournalOptions.Dir();
         var role = AuditOptions.Role("Apply the host or the guest recommendations; auto decides from cpuinfo and DMI");
+        var hugepages = new Option<string[]>(HugepageReservation.Option)
+        {
+            Description = "Instead of a profile: set a node's pool of huge pages to COUNT pages (what 'vm plan' " +
+                "prints for a VM that does not fit), e.g. 1:2M:512; comma-separated or repeated",
+            HelpName = "NODE:SIZE:COUNT", AllowMultipleArgumentsPerToken = true,
+        };
         var command = new Command("apply", "Make the machine match a profile; every original is journaled first, and 'kvmtune rollback' restores it")
-        { profile, profileDir, dryRun, persist, only, allowReload, updateBootloader, journalDir, role };
+        { profile, profileDir, dryRun, persist, only, allowReload, updateBootloader, journalDir, role, hugepages };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
@@ -34,21 +42,24 @@ public static class ApplyCommand
             var dry = parse.GetValue(dryRun);
             if (reader.IsLive && !dry && facts.Userspace.EffectiveUid != 0)
                 throw new CliException(ExitCodes.Refused, "apply changes the kernel's settings and needs root (or --dry-run to see the plan)");
-            var report = Auditor.Audit(reader, facts, p, AuditOptions.RoleOf(parse, role), null,
-                AuditOptions.Split(parse.GetValue(only)));
+            var r = AuditOptions.RoleOf(parse, role);
+            var pools = AuditOptions.Split(parse.GetValue(hugepages));
+            var report = pools.Count > 0
+                ? HugepageApply.Report(parse, profile, only, pools, facts, r ?? facts.Virtualization.Role)
+                : Auditor.Audit(reader, facts, p, r, null, AuditOptions.Split(parse.GetValue(only)));
             var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
             var options = new ApplyOptions(parse.GetValue(persist), parse.GetValue(allowReload), parse.GetValue(updateBootloader), crash);
             using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
             var plan = layer.Plan(facts, report, options);
             if (dry)
             {
-                ctx.Line($"apply --profile {p.Name}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
+                ctx.Line($"apply {What(report, p)}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
                 foreach (var op in plan.Operations) ctx.Line($"  {op.Describe()} [{op.Section}] ({op.FindingId})");
                 Trailer(ctx, plan);
                 return ExitCodes.Success;
             }
-            var result = layer.Apply(plan, p.Name, options, DateTimeOffset.UtcNow, Progress.For(ctx));
-            ctx.Line(result.JournalId is null ? $"apply --profile {p.Name}: nothing to change" : $"apply --profile {p.Name}: journal {result.JournalId}");
+            var result = layer.Apply(plan, report.Profile, options, DateTimeOffset.UtcNow, Progress.For(ctx));
+            ctx.Line(result.JournalId is null ? $"apply {What(report, p)}: nothing to change" : $"apply {What(report, p)}: journal {result.JournalId}");
             foreach (var line in result.Lines) ctx.Line("  " + line);
             foreach (var w in result.Warnings) ctx.Error.WriteLine("kvmtune: warning: " + w);
             Trailer(ctx, plan);
@@ -58,6 +69,9 @@ public static class ApplyCommand
         });
         return command;
     }
+
+    private static string What(AuditReport report, Guide.Profiles.Profile p) =>
+        report.Profile.StartsWith("--", StringComparison.Ordinal) ? report.Profile : $"--profile {p.Name}";
 
     private static void Trailer(CliContext ctx, ApplyPlan plan)
     {

@@ -41,7 +41,7 @@ public static class AuditCommand
             {
                 "json" => AuditJson.Render(report),
                 "prometheus" => AuditPrometheusRenderer.Render(report, DateTimeOffset.UtcNow),
-                "html" => AuditHtmlRenderer.Render(report, facts, parse.GetValue(planSpec) is string spec ? new Vms.Planner(facts).Plan(Vms.VmSpecParser.ParseFile(spec, facts)) : null, DateTimeOffset.UtcNow),
+                "html" => AuditHtmlRenderer.Render(report, facts, Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)), DateTimeOffset.UtcNow),
                 _ => AuditTextRenderer.Render(report, new TextStyle(ctx.Colour && parse.GetValue(output) is null), parse.GetValue(details)),
             };
             OutputFile.Write(ctx, parse.GetValue(output), content);

@@ -23,7 +23,7 @@ public static class InspectCommand
             ctx.Out.Write(parse.GetValue(format) switch
             {
                 "json" => InspectJson.Serialize(facts) + "\n",
-                "svg" => Reports.Svg.HostSvgRenderer.Render(facts, parse.GetValue(planSpec) is string spec ? new Vms.Planner(facts).Plan(Vms.VmSpecParser.ParseFile(spec, facts)) : null),
+                "svg" => Reports.Svg.HostSvgRenderer.Render(facts, Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec))),
                 _ => InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)),
             });
             return ExitCodes.Success;

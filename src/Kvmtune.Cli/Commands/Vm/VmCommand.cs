@@ -33,20 +33,15 @@ public static class VmCommand
     /// <summary>The host, its VM specs and their plan; the installed QEMU probed only on this machine.</summary>
     internal sealed record Loaded(HostFacts Facts, IReadOnlyList<VmSpec> Specs, PlacementPlan Plan, QemuInstall Qemu);
 
-    internal static Loaded Load(ParseResult parse, Option<string?> root, Argument<string> spec, CliContext ctx,
-        bool probeQemu = true) =>
-        Load(parse, RootResolver.Reader(parse, root, ctx), spec, probeQemu);
+    internal static Loaded Load(ParseResult parse, Option<string?> root, Argument<string> spec, CliContext ctx) =>
+        Load(parse, RootResolver.Reader(parse, root, ctx), spec);
 
-    /// <summary>
-    /// <paramref name="probeQemu"/>: run <c>qemu -machine help</c> for the machine type; a plan has none to render and
-    /// skips it (it was most of a small plan's time and 2,400 of its page faults).
-    /// </summary>
-    internal static Loaded Load(ParseResult parse, HostReader reader, Argument<string> spec,
-        bool probeQemu = true)
+    /// <summary>The installed QEMU is asked (<c>-machine help</c>) only on this machine, never for a --root tree.</summary>
+    internal static Loaded Load(ParseResult parse, HostReader reader, Argument<string> spec)
     {
         var facts = HostFacts.Read(reader);
         var specs = VmSpecParser.ParseFile(parse.GetValue(spec)!, facts);
-        var qemu = reader.IsLive && probeQemu ? QemuInstall.Probe(facts, TimeSpan.FromSeconds(10))
+        var qemu = reader.IsLive ? QemuInstall.Probe(facts, TimeSpan.FromSeconds(10))
             : QemuInstall.FromFacts(facts);
         return new Loaded(facts, specs, new Planner(facts).Plan(specs), qemu);
     }
@@ -55,10 +50,12 @@ public static class VmCommand
     {
         var spec = SpecArgument();
         var format = GlobalOptions.Format("text", "json");
-        var command = new Command("plan", "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit 1 when one does not fit)") { spec, format };
+        var accel = Accel();
+        var command = new Command("plan", "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit 1 when one does not fit)") { spec, format, accel };
         command.SetAction(parse =>
         {
-            var plan = Load(parse, root, spec, ctx, probeQemu: false).Plan;
+            var (facts, specs, placement, qemu) = Load(parse, root, spec, ctx);
+            var plan = ResolvedPlan.Resolve(specs, placement, facts, AccelFor(parse, accel, facts), qemu);
             ctx.Out.Write(parse.GetValue(format) == "json" ? PlanOutput.Json(plan) : PlanOutput.Text(plan));
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;
         });

@@ -33,12 +33,22 @@ public static class VmRunCommands
             var vm = VmResolver.Resolve(selected[0].Spec, selected[0].Vm, facts, acc, qemu);
             if (parse.GetValue(libvirt))
             {
+                IReadOnlyList<string> taps = [];
                 try
                 {
+                    // managed='no': libvirt opens the taps, it does not create them.
+                    taps = Taps.Prepare(vm, new Changes.ProgramRunner());
                     ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Define(LibvirtDomain.Render(vm)));
                     ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Run("start", vm.Name));
                 }
-                catch (InvalidOperationException e) { throw new CliException(ExitCodes.Refused, e.Message); }
+                catch (InvalidOperationException e)
+                {
+                    Taps.Remove(taps, new Changes.ProgramRunner());
+                    throw new CliException(ExitCodes.Refused, e.Message);
+                }
+                foreach (var tap in taps)
+                    ctx.Out.WriteLine($"{vm.Name}: created tap {tap}; libvirt leaves it in place: " +
+                        $"ip link delete {tap} once the domain is gone");
                 return ExitCodes.Success;
             }
             var launcher = new VmLauncher(parse.GetValue(runDir)!);
@@ -47,6 +57,7 @@ public static class VmRunCommands
             try { state = launcher.Run(vm, TimeSpan.FromSeconds(parse.GetValue(timeout))); }
             catch (InvalidOperationException e) { throw new CliException(ExitCodes.Refused, e.Message); }
             ctx.Out.WriteLine($"{state.Name}: PID {state.Pid}, QMP {state.QmpSocket}, console {state.Console}");
+            foreach (var tap in state.CreatedTaps ?? []) ctx.Out.WriteLine($"  created tap {tap} ('vm stop' deletes it)");
             foreach (var p in state.Pins) ctx.Out.WriteLine($"  {p.Role,-16} thread {p.Tid,-8} CPUs {CpuList.Format(p.Cpus)}");
             return ExitCodes.Success;
         });
@@ -92,7 +103,7 @@ public static class VmRunCommands
         {
             var launcher = new VmLauncher(parse.GetValue(runDir)!);
             bool stopped;
-            try { stopped = launcher.Stop(parse.GetValue(name)!, TimeSpan.FromSeconds(parse.GetValue(grace))); }
+            try { stopped = launcher.Stop(parse.GetValue(name)!, TimeSpan.FromSeconds(parse.GetValue(grace)), w => ctx.Error.WriteLine("kvmtune: warning: " + w)); }
             catch (InvalidOperationException e) { throw new CliException(ExitCodes.BadInput, e.Message); }
             ctx.Out.WriteLine(stopped ? $"{parse.GetValue(name)}: stopped" : $"{parse.GetValue(name)}: still running");
             return stopped ? ExitCodes.Success : ExitCodes.Refused;

@@ -84,6 +84,6 @@ public sealed record DaxDevice(
     string Name, string DevicePath, string? Region, long? SizeBytes, long? AlignBytes, int? NumaNode, int? TargetNode,
     string? Driver)
 {
-    /// <summary>Onlined as system RAM: drivers/dax/kmem.c registers its dax driver as "kmem".</summary>
-    public bool IsKmem => Driver is "kmem" or "dax_kmem";
+    /// <summary>Onlined as system RAM: bound to drivers/dax/kmem.c, whose dax driver takes its module name, kmem.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public bool OnlinedAsRam => Driver is "kmem" or "dax_kmem";
 }

@@ -96,7 +96,7 @@ public static class Section4_Pmem
         if (devdax.Count > 0)
             return Rule.Make(id, "4.2", title, FindingStatus.Pass, string.Join(", ", devdax.Select(d => $"{d.DevicePath} ({(d.SizeBytes is long s ? Sizes.HumanKib(s / 1024) : "?")}, node {d.NumaNode?.ToString() ?? "?"})")), "a devdax namespace", rationale, evidence);
         if (n.Regions.Count == 0) return Rule.Make(id, "4.2", title, FindingStatus.Info, "no persistent memory", null, rationale, evidence);
-        var kmem = n.Dax.Where(d => d.IsKmem).ToList();
+        var kmem = n.Dax.Where(d => d.OnlinedAsRam).ToList();
         // A device onlined as system RAM turns back into devdax once its memory is offline (daxctl-reconfigure-
         // device(1)); reformatting another namespace would destroy that namespace's data instead.
         if (kmem.Count > 0)

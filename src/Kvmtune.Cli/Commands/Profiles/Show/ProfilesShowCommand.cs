@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using Kvmtune.Cli.Options;
 using Kvmtune.Guide.Profiles;
+using Kvmtune.Facts;
 
 namespace Kvmtune.Cli.Commands.Profiles.Show;
 
