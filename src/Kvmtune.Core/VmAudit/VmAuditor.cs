@@ -42,7 +42,9 @@ public sealed class VmView
             Anonymous = true;
         }
         KnownVcpus = VcpuThreads is { Count: > 0 } v && v.All(t => t.Cpus is not null);
-        Dedicated = KnownVcpus && VcpuThreads!.Count == vm.Config.Vcpus && VcpuThreads.All(t => t.Cpus!.Count == 1);
+        // Each vCPU on one CPU of its own; vCPUs stacked on one CPU are an overcommitted VM, not a dedicated one.
+        Dedicated = KnownVcpus && VcpuThreads!.Count == vm.Config.Vcpus && VcpuThreads.All(t => t.Cpus!.Count == 1)
+            && VcpuThreads.Select(t => t.Cpus![0]).Distinct().Count() == VcpuThreads.Count;
         VcpuCpus = KnownVcpus ? VcpuThreads!.SelectMany(t => t.Cpus!).Distinct().Order().ToList() : [];
         VcpuNodes = VcpuCpus.Select(c => NodeOf.TryGetValue(c, out var n) ? n : -1).Where(n => n >= 0).Distinct()
             .Order().ToList();
@@ -61,7 +63,7 @@ public sealed class VmView
 
     public bool KnownVcpus { get; }
 
-    /// <summary>Every vCPU pinned to exactly one host CPU: the VM holds those CPUs.</summary>
+    /// <summary>Every vCPU pinned to exactly one host CPU, a different one each: the VM holds those CPUs.</summary>
     public bool Dedicated { get; }
     public IReadOnlyList<int> VcpuCpus { get; }
     public IReadOnlyList<int> VcpuNodes { get; }

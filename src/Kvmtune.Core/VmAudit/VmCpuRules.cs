@@ -85,11 +85,9 @@ public static class VmCpuRules
             return F(id, title, FindingStatus.Unknown, "the vCPU threads cannot be told apart", "one vCPU per dedicated CPU",
                 why, evidence, NamesFix(v));
         if (!v.Dedicated)
-            return F(id, title, FindingStatus.Info, "not a dedicated VM (its vCPUs are not pinned one to a CPU)",
+            return F(id, title, FindingStatus.Info, "not a dedicated VM (its vCPUs are not pinned one to a CPU of their own)",
                 "one vCPU per dedicated CPU", why, evidence);
         var conflicts = new List<string>();
-        foreach (var g in v.VcpuThreads!.GroupBy(t => t.Cpus![0]).Where(g => g.Count() > 1))
-            conflicts.Add($"CPU {g.Key} runs vCPUs {string.Join(", ", g.Select(t => t.Vcpu))} of this VM");
         foreach (var o in all.Where(o => o != v))
         {
             if (!o.KnownVcpus) continue;
