@@ -38,7 +38,9 @@ public sealed class QemuProps
 
     public bool Has(string key) => Get(key) is not null;
 
-    /// <summary>QEMU's booleans: on/yes/true/y (QemuOpts and JSON true alike); null when absent or not a boolean.</summary>
+    /// <summary>
+    /// QEMU's booleans: on/yes/true/y (QemuOpts and JSON true alike); null when absent or not a boolean.
+    /// </summary>
     public bool? Bool(string key) => QemuArgv.ParseBool(Get(key));
 }
 
@@ -104,12 +106,16 @@ public sealed class QemuArgv
     }
 
     /// <summary>Whether QEMU 7.2 knows an option (null: not), and whether it takes a value.</summary>
-    public static bool? TakesValue(string name) => Table.TryGetValue(name, out var s) ? s.Grammar != Grammar.Flag : null;
+    public static bool? TakesValue(string name) =>
+        Table.TryGetValue(name, out var s) ? s.Grammar != Grammar.Flag : null;
+
 
     public string? Binary { get; }
     public IReadOnlyList<QemuOption> Options { get; }
 
-    /// <summary>Words that are no option's value: a disk image ("qemu-system-x86_64 disk.img" is -hda disk.img).</summary>
+    /// <summary>
+    /// Words that are no option's value: a disk image ("qemu-system-x86_64 disk.img" is -hda disk.img).
+    /// </summary>
     public IReadOnlyList<string> Positional { get; }
 
     /// <summary>Options QEMU 7.2 does not have: kept above, and listed here for the report.</summary>
@@ -184,7 +190,9 @@ public sealed class QemuArgv
 
     public bool HasFlag(string name) => Options.Any(o => o.Name == name);
 
-    /// <summary>QemuOpts: ",," is a comma; the first part without '=' is the implied key; "flag" alone is flag=on.</summary>
+    /// <summary>
+    /// QemuOpts: ",," is a comma; the first part without '=' is the implied key; "flag" alone is flag=on.
+    /// </summary>
     public static QemuProps ReadOpts(string value, string? implied)
     {
         var items = new List<KeyValuePair<string, string>>();
@@ -255,7 +263,9 @@ public sealed class QemuArgv
         }
     }
 
-    /// <summary>Nested members as dotted keys, array members by index, booleans as on/off: QEMU's keyval view.</summary>
+    /// <summary>
+    /// Nested members as dotted keys, array members by index, booleans as on/off: QEMU's keyval view.
+    /// </summary>
     private static void Flatten(JsonElement e, string prefix, List<KeyValuePair<string, string>> items)
     {
         if (e.ValueKind == JsonValueKind.Object)
@@ -286,7 +296,9 @@ public sealed class QemuArgv
         _ => null,
     };
 
-    /// <summary>Bytes from QEMU's size syntax: a number, optionally with k/M/G/T/P/E (bare: bytes, or MiB for -m).</summary>
+    /// <summary>
+    /// Bytes from QEMU's size syntax: a number, optionally with k/M/G/T/P/E (bare: bytes, or MiB for -m).
+    /// </summary>
     public static long? Bytes(string? s, bool bareIsMiB = false)
     {
         if (string.IsNullOrEmpty(s)) return null;

@@ -128,7 +128,8 @@ public sealed class QemuVmConfig
     private static List<VmDisk> ReadDisks(QemuArgv a, out List<string> other)
     {
         other = [];
-        var drives = a.All("drive").Where(o => o.Props is not null).Select(o => (Value: o.Value!, Props: o.Props!)).ToList();
+        var drives = a.All("drive").Where(o => o.Props is not null)
+            .Select(o => (Value: o.Value!, Props: o.Props!)).ToList();
         var nodes = a.All("blockdev").Where(o => o.Props?.Get("node-name") is not null)
             .GroupBy(o => o.Props!.Get("node-name")!)
             .ToDictionary(g => g.Key, g => (Value: g.Last().Value!, Props: g.Last().Props!));
@@ -154,7 +155,8 @@ public sealed class QemuVmConfig
             {
                 var (cache, cacheDefault) = DriveCache(d.Props, wce);
                 var aio = d.Props.Get("aio");
-                disks.Add(new VmDisk(id, d.Props.Get("file"), cache, cacheDefault, aio ?? "threads", aio is null, queues,
+                disks.Add(new VmDisk(id, d.Props.Get("file"), cache, cacheDefault, aio ?? "threads", aio is null,
+                    queues,
                     packed, iothread, $"-drive {d.Value} -device {value}"));
                 continue;
             }
@@ -169,7 +171,8 @@ public sealed class QemuVmConfig
                 var noFlush = chain.Select(c => c.Bool("cache.no-flush")).LastOrDefault(b => b is not null) ?? false;
                 var explicitCache = chain.Any(c => c.Has("cache.direct") || c.Has("cache.no-flush")) || wce is not null;
                 var aio = leaf.Get("aio");
-                disks.Add(new VmDisk(id, leaf.Get("filename") ?? leaf.Get("path"), CacheMode(direct, wce ?? true, noFlush),
+                disks.Add(new VmDisk(id, leaf.Get("filename") ?? leaf.Get("path"),
+                    CacheMode(direct, wce ?? true, noFlush),
                     !explicitCache, aio ?? "threads", aio is null, queues, packed, iothread,
                     $"-blockdev ({string.Join(" <- ", chain.Select(c => c.Get("node-name")))}) -device {value}"));
                 continue;
@@ -199,7 +202,9 @@ public sealed class QemuVmConfig
         return disks;
     }
 
-    /// <summary>QEMU's cache= table: writeback is the default; cache.direct/cache.no-flush and write-cache override.</summary>
+    /// <summary>
+    /// QEMU's cache= table: writeback is the default; cache.direct/cache.no-flush and write-cache override.
+    /// </summary>
     private static (string Mode, bool Default) DriveCache(QemuProps drive, bool? deviceWce)
     {
         var mode = drive.Get("cache");
@@ -214,7 +219,9 @@ public sealed class QemuVmConfig
         direct = drive.Bool("cache.direct") ?? direct;
         noFlush = drive.Bool("cache.no-flush") ?? noFlush;
         wce = deviceWce ?? drive.Bool("cache.writeback") ?? wce;
-        var given = mode is not null || drive.Has("cache.direct") || drive.Has("cache.no-flush") || deviceWce is not null;
+        var given = mode is not null || drive.Has("cache.direct") || drive.Has("cache.no-flush")
+            || deviceWce is not null;
+
         return (CacheMode(direct, wce, noFlush), !given);
     }
 

@@ -35,7 +35,8 @@ public sealed class VmView
         else if (vm.Threads.Count > 0 && vm.Threads.All(t => t.Cpus is not null)
                  && vm.Threads.Select(t => CpuList.Format(t.Cpus!)).Distinct().Count() == 1)
         {
-            // Unnamed threads (no debug-threads=on), all allowed the same CPUs: whichever are the vCPUs, that is theirs.
+            // Unnamed threads (no debug-threads=on), all allowed the same CPUs: whichever are the vCPUs, that is
+            // theirs.
             var cpus = vm.Threads[0].Cpus!;
             VcpuThreads = Enumerable.Range(0, vm.Config.Vcpus)
                 .Select(i => new VmThread(0, null, VmThreadRole.Vcpu, i, cpus)).ToList();
@@ -76,10 +77,13 @@ public sealed class VmView
     public bool Tcg => Vm.Config.Accel == "tcg";
 
     public string VcpuText => VcpuThreads is null ? "unknown"
-        : string.Join("; ", VcpuThreads.Select(t => $"vCPU {t.Vcpu} on {(t.Cpus is null ? "?" : CpuList.Format(t.Cpus))}"));
+        : string.Join("; ", VcpuThreads.Select(t =>
+            $"vCPU {t.Vcpu} on {(t.Cpus is null ? "?" : CpuList.Format(t.Cpus))}"));
 }
 
-/// <summary>Checks each running VM against the guide's VM sections (3.2.1, 3.2.3, 3.2.5, 3.3.1, 3.3.3, 3.3.4).</summary>
+/// <summary>
+/// Checks each running VM against the guide's VM sections (3.2.1, 3.2.3, 3.2.5, 3.3.1, 3.3.3, 3.3.4).
+/// </summary>
 public static class VmAuditor
 {
     public static VmAuditReport Run(IReadOnlyList<RunningVm> all, HostFacts host, IReadOnlyCollection<string>? names)
@@ -89,7 +93,9 @@ public static class VmAuditor
                 if (all.All(v => v.Name != n))
                     throw new InputException(null, null, "NAME",
                         $"no running VM is called '{SafeText.Visible(n)}'; running: " +
-                        (all.Count == 0 ? "none" : string.Join(", ", all.Select(v => v.Name).Order(StringComparer.Ordinal))));
+                        (all.Count == 0 ? "none"
+                            : string.Join(", ", all.Select(v => v.Name).Order(StringComparer.Ordinal))));
+
         var views = all.Select(v => new VmView(v, host)).ToList();
         var reports = views.Where(v => names is not { Count: > 0 } || names.Contains(v.Vm.Name))
             .OrderBy(v => v.Vm.Name, StringComparer.Ordinal).ThenBy(v => v.Vm.Pid)

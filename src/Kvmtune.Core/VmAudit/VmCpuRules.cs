@@ -4,7 +4,9 @@ using static Kvmtune.Core.Parsing.ShellWords;
 
 namespace Kvmtune.Core.VmAudit;
 
-/// <summary>Guide 3.2.1 for a running VM: vCPU pinning, dedicated CPUs, topology, emulator threads, memory and devices.</summary>
+/// <summary>
+/// Guide 3.2.1 for a running VM: vCPU pinning, dedicated CPUs, topology, emulator threads, memory and devices.
+/// </summary>
 public static class VmCpuRules
 {
     private const string S = "3.2.1";
@@ -44,7 +46,8 @@ public static class VmCpuRules
     {
         const string id = "vm.cpu.pinned", title = "vCPU threads pinned";
         const string why = "A vCPU that the scheduler moves between nodes reaches its memory and devices remotely; " +
-            "pinned to the CPUs of one node (numactl -N, or one CPU each for a dedicated VM) it stays local (guide 3.2.1)";
+            "pinned to the CPUs of one node (numactl -N, or one CPU each for a dedicated VM) it stays local " +
+            "(guide 3.2.1)";
         var evidence = v.ThreadEvidence.Append("/sys/devices/system/cpu/online");
         if (!v.KnownVcpus)
             return F(id, title, FindingStatus.Unknown, "the vCPU threads cannot be told apart (QEMU started without " +
@@ -66,8 +69,9 @@ public static class VmCpuRules
             v.Anonymous ? [$"taskset -apc {list} {v.Vm.Pid}"] : threads.Select(t => $"taskset -pc {list} {t.Tid}"));
         const string expected = "each vCPU on the CPUs of one node (a dedicated VM: one CPU each)";
         if (unpinned.Count > 0)
-            return F(id, title, FindingStatus.Warn, current + $" (all {online.Count} online CPUs: not pinned)", expected,
-                why + (v.Vm.Config.Passthrough.Count > 0 ? "; with passthrough devices the guest's memory is pinned by " +
+            return F(id, title, FindingStatus.Warn, current + $" (all {online.Count} online CPUs: not pinned)",
+                expected, why + (v.Vm.Config.Passthrough.Count > 0
+                    ? "; with passthrough devices the guest's memory is pinned by " +
                     "VFIO and cannot follow the vCPUs" : ""), evidence, fix);
         if (spanning.Count > 0)
             return F(id, title, FindingStatus.Warn, current + $" ({spanning.Count} vCPU(s) span nodes)", expected, why,
@@ -82,11 +86,12 @@ public static class VmCpuRules
             "assume it): a second vCPU on that CPU, of this VM or another, waits for it (guide 3.2.1, 3.3.1)";
         var evidence = v.ThreadEvidence.Concat(all.Where(o => o != v).Select(o => $"{o.Vm.ProcDir}/task/*/status"));
         if (!v.KnownVcpus)
-            return F(id, title, FindingStatus.Unknown, "the vCPU threads cannot be told apart", "one vCPU per dedicated CPU",
-                why, evidence, NamesFix(v));
+            return F(id, title, FindingStatus.Unknown, "the vCPU threads cannot be told apart",
+                "one vCPU per dedicated CPU", why, evidence, NamesFix(v));
         if (!v.Dedicated)
-            return F(id, title, FindingStatus.Info, "not a dedicated VM (its vCPUs are not pinned one to a CPU of their own)",
-                "one vCPU per dedicated CPU", why, evidence);
+            return F(id, title, FindingStatus.Info,
+                "not a dedicated VM (its vCPUs are not pinned one to a CPU of their own)", "one vCPU per dedicated CPU",
+                why, evidence);
         var conflicts = new List<string>();
         foreach (var o in all.Where(o => o != v))
         {
@@ -112,9 +117,9 @@ public static class VmCpuRules
                     [$"taskset -pc CPU TID (CPUs no VM holds: {(free.Count == 0 ? "none" : CpuList.Format(free))})"]));
         }
         if (unknown.Count > 0)
-            return F(id, title, FindingStatus.Unknown, $"CPUs {CpuList.Format(v.VcpuCpus)}: no other known vCPU on them; " +
-                $"the vCPU threads of {string.Join(", ", unknown)} cannot be told apart", "one vCPU per dedicated CPU",
-                why, evidence);
+            return F(id, title, FindingStatus.Unknown,
+                $"CPUs {CpuList.Format(v.VcpuCpus)}: no other known vCPU on them; the vCPU threads of " +
+                $"{string.Join(", ", unknown)} cannot be told apart", "one vCPU per dedicated CPU", why, evidence);
         return F(id, title, FindingStatus.Pass, $"CPUs {CpuList.Format(v.VcpuCpus)} each run one vCPU of this VM only",
             "one vCPU per dedicated CPU, of one VM", why, evidence);
     }
@@ -122,9 +127,9 @@ public static class VmCpuRules
     private static Finding Topology(VmView v)
     {
         const string id = "vm.cpu.topology", title = "Guest threads on host sibling threads";
-        const string why = "The guest schedules by the topology it is given: vCPUs it believes are threads of one core " +
-            "should be hardware threads of one host core, and vCPUs it believes are separate cores should not share one " +
-            "(guide 3.2.1; kvmtune's planner gives the guest the host's threads per core)";
+        const string why = "The guest schedules by the topology it is given: vCPUs it believes are threads of one " +
+            "core should be hardware threads of one host core, and vCPUs it believes are separate cores should not " +
+            "share one (guide 3.2.1; kvmtune's planner gives the guest the host's threads per core)";
         var c = v.Vm.Config;
         var evidence = v.ThreadEvidence.Concat(["/sys/devices/system/cpu/cpu*/topology/thread_siblings_list"]);
         var expected = "each guest core's vCPUs on the sibling threads of one host core";
@@ -143,7 +148,8 @@ public static class VmCpuRules
         {
             var cores = g.Select(t => hostCore[t.Cpus![0]]).Distinct().Count();
             if (per > 1 && cores > 1)
-                problems.Add($"guest core {g.Key} (vCPUs {string.Join(",", g.Select(t => t.Vcpu))}) spans {cores} host cores");
+                problems.Add($"guest core {g.Key} (vCPUs {string.Join(",", g.Select(t => t.Vcpu))}) spans " +
+                    $"{cores} host cores");
         }
         foreach (var h in threads.GroupBy(t => hostCore[t.Cpus![0]]).Where(h => h.Select(t => t.Vcpu!.Value / per)
                      .Distinct().Count() > 1))
@@ -168,8 +174,8 @@ public static class VmCpuRules
             return F(id, title, FindingStatus.Unknown, "the vCPU threads cannot be told apart", expected, why, evidence,
                 NamesFix(v));
         var others = v.Vm.Threads.Where(t => t.Role is VmThreadRole.Main or VmThreadRole.Iothread).ToList();
-        var current = string.Join("; ", others.Select(t =>
-            $"{(t.Role == VmThreadRole.Main ? "main thread" : t.Name)} on {(t.Cpus is null ? "?" : CpuList.Format(t.Cpus))}"))
+        var current = string.Join("; ", others.Select(t => $"{(t.Role == VmThreadRole.Main ? "main thread" : t.Name)}" +
+            $" on {(t.Cpus is null ? "?" : CpuList.Format(t.Cpus))}"))
             + $"; vCPUs on {CpuList.Format(v.VcpuCpus)}";
         if (!v.Dedicated)
             return F(id, title, FindingStatus.Info, current + " (not a dedicated VM: sharing CPUs is expected)",
@@ -186,7 +192,8 @@ public static class VmCpuRules
                 "each non-vCPU thread pinned off the vCPUs (kvmtune vm run does)",
                 [$"virsh emulatorpin {Name(v)} {list} --live --config",
                     .. others.Where(t => t.Role == VmThreadRole.Iothread)
-                        .Select(t => $"virsh iothreadpin {Name(v)} {t.Name![3..].Replace("iothread", "")} {list} --live --config")],
+                        .Select(t => $"virsh iothreadpin {Name(v)} {t.Name![3..].Replace("iothread", "")} {list} " +
+                            "--live --config")],
                 onVcpu.Select(t => $"taskset -pc {list} {t.Tid}")));
     }
 
@@ -198,10 +205,11 @@ public static class VmCpuRules
         var evidence = new[] { $"{v.Vm.ProcDir}/numa_maps", $"{v.Vm.ProcDir}/status" }.Concat(v.ThreadEvidence);
         var mems = v.Vm.MemsAllowed is { } m ? $"Mems_allowed {CpuList.Format(m)}" : "Mems_allowed unknown";
         if (v.Host.Numa.Nodes.Count <= 1)
-            return F(id, title, FindingStatus.Pass, $"one NUMA node; {mems}", "memory on the vCPUs' nodes", why, evidence);
-        if (v.Vm.NumaKib is not { } kib)
-            return F(id, title, FindingStatus.Unknown, $"numa_maps unreadable; {mems}", "memory on the vCPUs' nodes", why,
+            return F(id, title, FindingStatus.Pass, $"one NUMA node; {mems}", "memory on the vCPUs' nodes", why,
                 evidence);
+        if (v.Vm.NumaKib is not { } kib)
+            return F(id, title, FindingStatus.Unknown, $"numa_maps unreadable; {mems}", "memory on the vCPUs' nodes",
+                why, evidence);
         var nodes = v.VcpuNodes;
         var expected = nodes.Count > 0 ? $"memory on node(s) {CpuList.Format(nodes)}" : "memory on the vCPUs' nodes";
         var total = kib.Values.Sum();
@@ -210,7 +218,8 @@ public static class VmCpuRules
         if (!v.KnownVcpus || nodes.Count == 0)
             return F(id, title, FindingStatus.Unknown, current, expected, why, evidence, NamesFix(v));
         var remote = kib.Where(kv => !nodes.Contains(kv.Key)).Sum(kv => kv.Value);
-        if (total == 0 || remote * 20 <= total) return F(id, title, FindingStatus.Pass, current, expected, why, evidence);
+        if (total == 0 || remote * 20 <= total)
+            return F(id, title, FindingStatus.Pass, current, expected, why, evidence);
         var from = CpuList.Format(kib.Keys.Where(k => !nodes.Contains(k)));
         var to = CpuList.Format(nodes);
         return F(id, title, FindingStatus.Warn, current + $" ({remote * 100 / total}% remote)", expected, why, evidence,
@@ -230,7 +239,9 @@ public static class VmCpuRules
             return F(id, title, FindingStatus.Info, "no passthrough devices", "devices and IRQs on the VM's node", why,
                 [$"{v.Vm.ProcDir}/cmdline"]);
         var evidence = pt.SelectMany(p => new[] { $"/sys/bus/pci/devices/{p.Address}/numa_node",
-            $"/sys/bus/pci/devices/{p.Address}/msi_irqs" }.Concat(p.Irqs.Select(i => $"/proc/irq/{i.Irq}/smp_affinity_list")))
+            $"/sys/bus/pci/devices/{p.Address}/msi_irqs" }
+            .Concat(p.Irqs.Select(i => $"/proc/irq/{i.Irq}/smp_affinity_list")))
+
             .Concat(v.ThreadEvidence);
         var problems = new List<string>();
         var unknown = false;

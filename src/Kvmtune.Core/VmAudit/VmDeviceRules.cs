@@ -2,7 +2,9 @@ using Kvmtune.Core.Audit;
 
 namespace Kvmtune.Core.VmAudit;
 
-/// <summary>Guide 3.3.3 (virtio-net, vhost-net) and 3.3.4 (virtio-blk) for a running VM, and the options read.</summary>
+/// <summary>
+/// Guide 3.3.3 (virtio-net, vhost-net) and 3.3.4 (virtio-blk) for a running VM, and the options read.
+/// </summary>
 public static class VmDeviceRules
 {
     public static IEnumerable<Finding> Evaluate(VmView v)
@@ -58,7 +60,8 @@ public static class VmDeviceRules
         {
             var s = n.Vhost ? FindingStatus.Pass : v.Tcg ? FindingStatus.Info : FindingStatus.Warn;
             var fix = n.Vhost ? null : n.Backend == "user"
-                ? v.Fix.Make("3.3.3", $"{v.Fix.Device(n.Id)}: type='network' or 'bridge' (a tap) with <driver name='vhost'/>",
+                ? v.Fix.Make("3.3.3",
+                    $"{v.Fix.Device(n.Id)}: type='network' or 'bridge' (a tap) with <driver name='vhost'/>",
                     $"-netdev tap,...,vhost=on instead of user networking for {n.Id}")
                 : v.Fix.Make("3.3.3", $"{v.Fix.Device(n.Id)}: <driver name='vhost'/>",
                     $"-netdev {n.Backend},...,vhost=on for {n.Id}");
@@ -82,7 +85,8 @@ public static class VmDeviceRules
                 : n.Queues == 1 && vcpus > 1 ? FindingStatus.Warn : FindingStatus.Pass;
             var q = Math.Min(vcpus, 8);
             var fix = s == FindingStatus.Pass ? null : v.Fix.Make("3.3.3",
-                $"{v.Fix.Device(n.Id)}: <driver name='vhost' queues='{Math.Max(q, n.Queues)}'/> (libvirt sets mq and vectors)",
+                $"{v.Fix.Device(n.Id)}: <driver name='vhost' queues='{Math.Max(q, n.Queues)}'/> " +
+                "(libvirt sets mq and vectors)",
                 $"-netdev ...,queues={Math.Max(q, n.Queues)} and -device virtio-net-pci,...,mq=on," +
                 $"vectors={2 * Math.Max(q, n.Queues) + 2} for {n.Id}" +
                 (n.Backend == "tap" ? " (a tap made with multi_queue)" : ""));
@@ -109,8 +113,8 @@ public static class VmDeviceRules
             var fix = s != FindingStatus.Warn ? null : v.Fix.Make("3.3.3",
                 $"{v.Fix.Device(n.Id)}: leave vectors to libvirt (it sets 2*queues+2)",
                 $"-device virtio-net-pci,...,vectors={want} for {n.Id}");
-            return (Text: $"{n.Id}: vectors={have}{(n.Vectors is null ? " (default)" : "")}, queues={n.Queues}", Status: s,
-                Fix: fix);
+            return (Text: $"{n.Id}: vectors={have}{(n.Vectors is null ? " (default)" : "")}, queues={n.Queues}",
+                Status: s, Fix: fix);
         }).ToList();
         return F(id, "3.3.3", title, Worst(rows.Select(r => r.Status)), string.Join("; ", rows.Select(r => r.Text)),
             "vectors >= 2*queues+2", why, v.ArgvEvidence, rows.Select(r => r.Fix).OfType<VmFix>());
@@ -121,7 +125,8 @@ public static class VmDeviceRules
     {
         const string why = "Packed virtqueues (virtio 1.1) are one ring read and written by both sides: fewer cache " +
             "lines touched per request than split rings (guide 3.3.3, 3.3.4)";
-        var none = section == "3.3.3" ? NoNics(v, id, title, "packed=on", why) : NoDisks(v, id, title, "packed=on", why);
+        var none = section == "3.3.3" ? NoNics(v, id, title, "packed=on", why)
+            : NoDisks(v, id, title, "packed=on", why);
         if (none is not null) return none;
         var current = string.Join("; ", devices.Select(d => $"{d.Id}: packed={(d.Packed ? "on" : "off")}"));
         var fixes = devices.Where(d => !d.Packed).Select(d => v.Fix.Make(section,
@@ -149,8 +154,8 @@ public static class VmDeviceRules
     {
         const string id = "vm.blk.cache", title = "virtio-blk cache mode";
         const string why = "cache=none (O_DIRECT) skips the host page cache and its extra copy; writeback and " +
-            "writethrough go through it; unsafe ignores the guest's flushes, so a host crash loses data the guest was " +
-            "told is safe (guide 3.3.4)";
+            "writethrough go through it; unsafe ignores the guest's flushes, so a host crash loses data the guest " +
+            "was told is safe (guide 3.3.4)";
         if (NoDisks(v, id, title, "cache=none", why) is { } none) return none;
         var rows = v.Vm.Config.Disks.Select(d =>
         {
@@ -206,7 +211,8 @@ public static class VmDeviceRules
             var q = d.Queues ?? vcpus;
             var s = q == 1 && vcpus > 1 ? FindingStatus.Warn : q > vcpus ? FindingStatus.Info : FindingStatus.Pass;
             var fix = s != FindingStatus.Warn ? null : v.Fix.Make("3.3.4",
-                $"{v.Fix.Device(d.Id)}: <driver queues='{vcpus}'/>", $"-device virtio-blk-pci,...,num-queues={vcpus} for {d.Id}");
+                $"{v.Fix.Device(d.Id)}: <driver queues='{vcpus}'/>",
+                $"-device virtio-blk-pci,...,num-queues={vcpus} for {d.Id}");
             return (Text: $"{d.Id}: num-queues={q}{(d.Queues is null ? " (default: one per vCPU)" : "")}", Status: s,
                 Fix: fix);
         }).ToList();
@@ -218,8 +224,8 @@ public static class VmDeviceRules
     private static Finding Iothread(VmView v)
     {
         const string id = "vm.blk.iothread", title = "An I/O thread per busy virtio-blk disk";
-        const string why = "An iothread takes a disk's queues out of QEMU's main loop and its global lock, and can be " +
-            "pinned on the disk's node (guide 3.3.4)";
+        const string why = "An iothread takes a disk's queues out of QEMU's main loop and its global lock, and can " +
+            "be pinned on the disk's node (guide 3.3.4)";
         if (NoDisks(v, id, title, "iothread= on each disk", why) is { } none) return none;
         var disks = v.Vm.Config.Disks;
         var current = string.Join("; ", disks.Select(d => $"{d.Id}: iothread={d.Iothread ?? "none"}"));
@@ -237,13 +243,17 @@ public static class VmDeviceRules
     private static Finding Options(VmView v)
     {
         const string id = "vm.qemu.options", title = "QEMU options read";
-        const string why = "Every option was read the way QEMU 7.2 reads it; options it does not know (a newer QEMU's) " +
-            "are kept and listed, and values that could not be read make the checks above less certain";
+        const string why = "Every option was read the way QEMU 7.2 reads it; options it does not know (a newer " +
+            "QEMU's) are kept and listed, and values that could not be read make the checks above less certain";
         var a = v.Vm.Config.Argv;
         var current = $"{a.Options.Count} options" +
-            (a.Unknown.Count > 0 ? "; not known to kvmtune: " + string.Join(", ", a.Unknown.Select(Parsing.SafeText.Visible)) : "") +
-            (a.Problems.Count > 0 ? "; unreadable: " + string.Join("; ", a.Problems.Select(Parsing.SafeText.Visible)) : "");
-        var status = a.Problems.Count > 0 ? FindingStatus.Warn : a.Unknown.Count > 0 ? FindingStatus.Info : FindingStatus.Pass;
+            (a.Unknown.Count > 0
+                ? "; not known to kvmtune: " + string.Join(", ", a.Unknown.Select(Parsing.SafeText.Visible)) : "") +
+            (a.Problems.Count > 0
+                ? "; unreadable: " + string.Join("; ", a.Problems.Select(Parsing.SafeText.Visible)) : "");
+        var status = a.Problems.Count > 0 ? FindingStatus.Warn
+            : a.Unknown.Count > 0 ? FindingStatus.Info : FindingStatus.Pass;
+
         return F(id, "3.3", title, status, current, "every option known and readable", why, v.ArgvEvidence, []);
     }
 }

@@ -18,7 +18,9 @@ public sealed class VmFixes(RunningVm vm)
 {
     private string Name => Parsing.ShellWords.Quote(vm.Name);
 
-    /// <summary>A change of the domain XML (libvirt) or of the QEMU command line (QEMU), with what works live.</summary>
+    /// <summary>
+    /// A change of the domain XML (libvirt) or of the QEMU command line (QEMU), with what works live.
+    /// </summary>
     public VmFix Make(string section, string xml, string qemu, IEnumerable<string>? live = null,
         IEnumerable<string>? liveQemu = null)
     {
@@ -29,7 +31,11 @@ public sealed class VmFixes(RunningVm vm)
             [$"restart QEMU (PID {vm.Pid}) with {qemu}"]);
     }
 
-    /// <summary>What libvirt calls a device (its disk target, its MAC), from the alias that is the -device id.</summary>
+    /// <summary>
+    /// What libvirt calls a device (its disk target, its MAC), from the alias that is the -device id.
+    /// </summary>
     public string Device(string id) =>
-        vm.Libvirt?.Devices.TryGetValue(id, out var d) == true ? d : vm.IsLibvirt ? $"the device with alias '{id}'" : id;
+        vm.Libvirt?.Devices.TryGetValue(id, out var d) == true ? d
+            : vm.IsLibvirt ? $"the device with alias '{id}'" : id;
+
 }

@@ -3,7 +3,9 @@ using Kvmtune.Core.Parsing;
 
 namespace Kvmtune.Core.VmAudit;
 
-/// <summary>Guide 3.3.1 (cpu-pm, mem-lock), 3.2.5 (merge against KSM) and 3.2.3 (huge pages) for a running VM.</summary>
+/// <summary>
+/// Guide 3.3.1 (cpu-pm, mem-lock), 3.2.5 (merge against KSM) and 3.2.3 (huge pages) for a running VM.
+/// </summary>
 public static class VmMemoryRules
 {
     public static IEnumerable<Finding> Evaluate(VmView v)
@@ -45,16 +47,19 @@ public static class VmMemoryRules
                 evidence);
         var on = v.Vm.Config.CpuPm;
         if (!v.KnownVcpus)
-            return F(id, "3.3.1", title, FindingStatus.Unknown, current, "on exactly for a dedicated VM", why, evidence);
+            return F(id, "3.3.1", title, FindingStatus.Unknown, current, "on exactly for a dedicated VM", why,
+                evidence);
         var fixOn = v.Fix.Make("3.3.1",
             $"<qemu:commandline><qemu:arg value='-overcommit'/><qemu:arg value='{Overcommit(v, cpuPm: true)[12..]}'/>" +
-            "</qemu:commandline> (libvirt 9 has no element for cpu-pm; <locked/> must then not add a second -overcommit)",
+            "</qemu:commandline> (libvirt 9 has no element for cpu-pm; <locked/> must then not add a second " +
+            "-overcommit)",
             Overcommit(v, cpuPm: true));
         var fixOff = v.Fix.Make("3.3.1", "remove cpu-pm=on from <qemu:commandline>", Overcommit(v, cpuPm: false));
         return (v.Dedicated, on) switch
         {
             (true, true) => F(id, "3.3.1", title, FindingStatus.Pass, current, "on (dedicated vCPUs)", why, evidence),
-            (true, false) => F(id, "3.3.1", title, FindingStatus.Warn, current, "on (dedicated vCPUs)", why, evidence, fixOn),
+            (true, false) => F(id, "3.3.1", title, FindingStatus.Warn, current, "on (dedicated vCPUs)", why, evidence,
+                fixOn),
             (false, true) => F(id, "3.3.1", title, FindingStatus.Warn, current, "off (vCPUs share their CPUs)", why,
                 evidence, fixOff),
             _ => F(id, "3.3.1", title, FindingStatus.Pass, current, "off (vCPUs share their CPUs)", why, evidence),
@@ -95,18 +100,20 @@ public static class VmMemoryRules
     {
         const string id = "vm.mem.merge", title = "Memory merging (KSM) for this VM";
         const string why = "-machine mem-merge and each backend's merge= decide whether ksmd may scan and merge this " +
-            "guest's pages: memory saved for dense hosts, scanning cost and copy-on-write faults for latency-bound VMs " +
-            "(guide 3.2.5)";
+            "guest's pages: memory saved for dense hosts, scanning cost and copy-on-write faults for latency-bound " +
+            "VMs (guide 3.2.5)";
         var c = v.Vm.Config;
         var run = v.Host.Memory.Ksm.Run;
         var evidence = v.ArgvEvidence.Concat(["/sys/kernel/mm/ksm/run", $"{v.Vm.ProcDir}/ksm_merging_pages"]);
         var merges = c.Ram.Select(b => (b, On: b.Merge ?? c.MemMerge)).ToList();
         var anyOn = merges.Any(m => m.On && !OnHugetlb(v, m.b));
         var current = $"mem-merge={(c.MemMerge ? "on" : "off")}" +
-            string.Concat(merges.Where(m => m.b.Merge is not null).Select(m => $", {m.b.Id} merge={(m.On ? "on" : "off")}")) +
+            string.Concat(merges.Where(m => m.b.Merge is not null)
+                .Select(m => $", {m.b.Id} merge={(m.On ? "on" : "off")}")) +
             $"; KSM run={(run?.ToString() ?? "unknown")}" +
             (v.Vm.KsmMergingPages is long p ? $"; ksm_merging_pages {p}" : "");
-        if (run is null) return F(id, "3.2.5", title, FindingStatus.Unknown, current, "KSM state readable", why, evidence);
+        if (run is null)
+            return F(id, "3.2.5", title, FindingStatus.Unknown, current, "KSM state readable", why, evidence);
         if (run != 1)
             return F(id, "3.2.5", title, FindingStatus.Info, current + " (ksmd not running: merge has no effect)",
                 "on for density VMs, off for dedicated ones", why, evidence);
@@ -138,14 +145,18 @@ public static class VmMemoryRules
     private static Finding Hugepages(VmView v)
     {
         const string id = "vm.mem.hugepages", title = "Guest RAM on huge pages";
-        const string why = "Static huge pages (hugetlbfs) cut TLB misses for memory-intensive guests and are reserved " +
-            "up front; without them only transparent huge pages, where the kernel finds them, back the guest (guide 3.2.3)";
+        const string why = "Static huge pages (hugetlbfs) cut TLB misses for memory-intensive guests and are " +
+            "reserved up front; without them only transparent huge pages, where the kernel finds them, back the " +
+            "guest (guide 3.2.3)";
         var c = v.Vm.Config;
         var evidence = v.ArgvEvidence.Concat(["/proc/mounts", $"{v.Vm.ProcDir}/smaps_rollup"]);
         var s = v.Vm.SmapsKib;
         var smaps = s is null ? "smaps_rollup unreadable"
-            : $"Hugetlb {Sizes.HumanKib(s.GetValueOrDefault("Private_Hugetlb") + s.GetValueOrDefault("Shared_Hugetlb"))}, " +
-              $"THP {Sizes.HumanKib(s.GetValueOrDefault("AnonHugePages"))} of Rss {Sizes.HumanKib(s.GetValueOrDefault("Rss"))}";
+            : "Hugetlb " +
+              $"{Sizes.HumanKib(s.GetValueOrDefault("Private_Hugetlb") + s.GetValueOrDefault("Shared_Hugetlb"))}" +
+
+              $", THP {Sizes.HumanKib(s.GetValueOrDefault("AnonHugePages"))}" +
+              $" of Rss {Sizes.HumanKib(s.GetValueOrDefault("Rss"))}";
         var current = string.Join("; ", c.Ram.Select(b => Describe(v, b))) + "; " + smaps;
         var huge = c.Ram.Count(b => OnHugetlb(v, b));
         const string expected = "every guest RAM backend on hugetlbfs";
@@ -154,7 +165,8 @@ public static class VmMemoryRules
         var mount = page?.Path ?? "/dev/hugepages";
         var sizeKib = page?.PageSizeKib ?? v.Host.Memory.DefaultHugepageKib ?? 2048;
         return F(id, "3.2.3", title, FindingStatus.Warn, current, expected, why, evidence,
-            v.Fix.Make("3.2.3", $"<memoryBacking><hugepages><page size='{sizeKib}' unit='KiB'/></hugepages></memoryBacking>",
+            v.Fix.Make("3.2.3",
+                $"<memoryBacking><hugepages><page size='{sizeKib}' unit='KiB'/></hugepages></memoryBacking>",
                 $"-object memory-backend-file,id=ram0,size={c.MemoryBytes >> 20}M,mem-path={mount},prealloc=on " +
                 "-machine ...,memory-backend=ram0 (huge pages reserved first: kvmtune apply or nr_hugepages)"));
     }
@@ -168,8 +180,9 @@ public static class VmMemoryRules
         var evidence = v.ArgvEvidence.Append("/proc/mounts");
         var huge = c.Ram.Where(b => OnHugetlb(v, b)).ToList();
         if (huge.Count == 0)
-            return F(id, "3.2.3", title, FindingStatus.Info, "no guest RAM on hugetlbfs", "prealloc=on for hugetlbfs RAM",
-                why, evidence);
+            return F(id, "3.2.3", title, FindingStatus.Info, "no guest RAM on hugetlbfs",
+                "prealloc=on for hugetlbfs RAM", why, evidence);
+
         var current = string.Join("; ", huge.Select(b => $"{b.Id} prealloc={(b.Prealloc ? "on" : "off")}"));
         if (huge.All(b => b.Prealloc))
             return F(id, "3.2.3", title, FindingStatus.Pass, current, "prealloc=on", why, evidence);

@@ -31,7 +31,9 @@ public sealed class TestQemu : IDisposable
     }
 
     public JsonElement QomGet(string path, string property) =>
-        Ask("qom-get", JsonSerializer.Serialize(new Dictionary<string, string> { ["path"] = path, ["property"] = property }));
+        Ask("qom-get", JsonSerializer.Serialize(
+            new Dictionary<string, string> { ["path"] = path, ["property"] = property }));
+
 
     /// <summary>vCPU index to thread id, as QEMU reports them.</summary>
     public Dictionary<int, int> VcpuThreads() => Ask("query-cpus-fast").EnumerateArray()

@@ -14,7 +14,8 @@ namespace Kvmtune.Tests.VmAudit;
 [Collection(Kvmtune.Tests.Changes.LiveSysfs.Name)]
 public sealed partial class VmAuditQemuTests : IDisposable
 {
-    private readonly string _dir = Path.Combine("/var/tmp", $"kvmtune-va-{Environment.ProcessId}-{Guid.NewGuid():N}"[..36]);
+    private readonly string _dir =
+        Path.Combine("/var/tmp", $"kvmtune-va-{Environment.ProcessId}-{Guid.NewGuid():N}"[..36]);
     private readonly List<IDisposable> _vms = [];
     private readonly string _tag = $"{Environment.ProcessId % 10000}{Random.Shared.Next(1000, 9999)}";
 
@@ -51,7 +52,8 @@ public sealed partial class VmAuditQemuTests : IDisposable
         doc.RootElement.GetProperty("schema").GetString().Should().Be("kvmtune.vmaudit/v1");
         return doc.RootElement.GetProperty("vms").EnumerateArray().ToDictionary(v => v.GetProperty("name").GetString()!,
             v => v.GetProperty("findings").EnumerateArray().ToDictionary(f => f.GetProperty("id").GetString()!,
-                f => new Found(f.GetProperty("status").GetString()!, f.GetProperty("current").GetString() ?? "", f.Clone())));
+                f => new Found(f.GetProperty("status").GetString()!, f.GetProperty("current").GetString() ?? "",
+                    f.Clone())));
     }
 
     /// <summary>"vCPU n on CPUS" for each vCPU, as the audit states it.</summary>
@@ -72,10 +74,11 @@ public sealed partial class VmAuditQemuTests : IDisposable
         var f = vms[name];
 
         // Unnamed threads (no debug-threads=on): all allowed the same CPUs, which the kernel reports for each.
-        var allowed = Directory.GetDirectories($"/proc/{q.Pid}/task").Select(d => TestQemu.Allowed(q.Pid, int.Parse(Path.GetFileName(d))))
-            .Distinct().Single();
+        var allowed = Directory.GetDirectories($"/proc/{q.Pid}/task")
+            .Select(d => TestQemu.Allowed(q.Pid, int.Parse(Path.GetFileName(d)))).Distinct().Single();
         f["vm.cpu.pinned"].Status.Should().Be("warn");
-        VcpuCpus(f["vm.cpu.pinned"].Current).Should().BeEquivalentTo(new Dictionary<int, string> { [0] = allowed, [1] = allowed });
+        VcpuCpus(f["vm.cpu.pinned"].Current).Should()
+            .BeEquivalentTo(new Dictionary<int, string> { [0] = allowed, [1] = allowed });
         foreach (var tid in q.VcpuThreads().Values) TestQemu.Allowed(q.Pid, tid).Should().Be(allowed);
 
         // virtio-blk: QEMU's own view of the device and of the drive.
@@ -83,11 +86,14 @@ public sealed partial class VmAuditQemuTests : IDisposable
         f["vm.blk.queues"].Current.Should().Contain($"num-queues={blk}");
         var cache = q.Ask("query-block").EnumerateArray().Single(b => b.TryGetProperty("inserted", out _))
             .GetProperty("inserted").GetProperty("cache");
-        (cache.GetProperty("direct").GetBoolean(), cache.GetProperty("no-flush").GetBoolean()).Should().Be((false, false));
-        f["vm.blk.cache"].Should().Match<Found>(x => x.Status == "warn" && x.Current.Contains("cache=writeback (default)"));
+        (cache.GetProperty("direct").GetBoolean(), cache.GetProperty("no-flush").GetBoolean())
+            .Should().Be((false, false));
+        f["vm.blk.cache"].Should()
+            .Match<Found>(x => x.Status == "warn" && x.Current.Contains("cache=writeback (default)"));
         f["vm.blk.aio"].Should().Match<Found>(x => x.Status == "warn" && x.Current.Contains("aio=threads"));
         f["vm.blk.iothread"].Status.Should().Be("warn");
-        q.QomGet("/machine/peripheral-anon/device[0]", "iothread").ValueKind.Should().BeOneOf(JsonValueKind.Null, JsonValueKind.String);
+        q.QomGet("/machine/peripheral-anon/device[0]", "iothread").ValueKind
+            .Should().BeOneOf(JsonValueKind.Null, JsonValueKind.String);
 
         // virtio-net: vectors and mq as QEMU has them.
         var vectors = q.QomGet("/machine/peripheral/nic0", "vectors").GetInt32();
@@ -99,13 +105,16 @@ public sealed partial class VmAuditQemuTests : IDisposable
         f["vm.net.vhost"].Current.Should().Contain("nic0: user, vhost=off");
 
         // Memory: the kernel's count of locked memory; no hugetlbfs.
-        var vmLck = long.Parse(Regex.Match(File.ReadAllText($"/proc/{q.Pid}/status"), @"VmLck:\s+(\d+) kB").Groups[1].Value);
+        var vmLck = long.Parse(Regex.Match(File.ReadAllText($"/proc/{q.Pid}/status"), @"VmLck:\s+(\d+) kB")
+            .Groups[1].Value);
         f["vm.mem.lock"].Current.Should().Contain($"VmLck {Sizes.HumanKib(vmLck)}");
-        f["vm.mem.hugepages"].Should().Match<Found>(x => x.Status == "warn" && x.Current.Contains("pc.ram 128 MiB memory-backend-ram"));
+        f["vm.mem.hugepages"].Should()
+            .Match<Found>(x => x.Status == "warn" && x.Current.Contains("pc.ram 128 MiB memory-backend-ram"));
         f["vm.qemu.options"].Status.Should().Be("pass");
         // No thread names: what needs them says so instead of guessing.
         f["vm.emulator.offvcpu"].Status.Should().Be("unknown");
-        f["vm.emulator.offvcpu"].Finding.GetProperty("fix").GetProperty("persistent")[0].GetString().Should().Contain("debug-threads=on");
+        f["vm.emulator.offvcpu"].Finding.GetProperty("fix").GetProperty("persistent")[0].GetString()
+            .Should().Contain("debug-threads=on");
     }
 
     [Fact]
@@ -151,14 +160,16 @@ public sealed partial class VmAuditQemuTests : IDisposable
         var name = $"kva-tuned-{_tag}";
         var spec = Path.Combine(_dir, "tuned.yaml");
         File.WriteAllText(spec, $"name: {name}\nvcpus: 1\nmemory: 128MiB\nworkload: latency\nhugepages: none\n" +
-            $"cpuset: {online[^1]}\ndisks:\n  - {{ path: {Image("tuned.raw")}, cache: none, aio: io_uring, queues: 2, iothread: true }}\n");
+            $"cpuset: {online[^1]}\ndisks:\n  - {{ path: {Image("tuned.raw")}, cache: none, aio: io_uring, " +
+            "queues: 2, iothread: true }\n");
         var runDir = Path.Combine(_dir, "run");
         var started = KvmtuneRunner.Run("vm", "run", spec, "--accel", "tcg", "--run-dir", runDir);
         started.ExitCode.Should().Be(0, started.Stderr);
         var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, name + ".json"))).RootElement;
         var pid = state.GetProperty("pid").GetInt32();
         _vms.Add(new Stopper(() => KvmtuneRunner.Run("vm", "stop", name, "--run-dir", runDir, "--grace", "1")));
-        using var qmp = Kvmtune.Core.Vms.QmpClient.Connect(state.GetProperty("qmp_socket").GetString()!, TimeSpan.FromSeconds(10));
+        using var qmp = Kvmtune.Core.Vms.QmpClient.Connect(state.GetProperty("qmp_socket").GetString()!,
+            TimeSpan.FromSeconds(10));
 
         var vms = Audit(out _, name);
         var f = vms[name];
@@ -172,7 +183,8 @@ public sealed partial class VmAuditQemuTests : IDisposable
             .GetProperty("inserted").GetProperty("cache");
         cache.GetProperty("direct").GetBoolean().Should().BeTrue("cache=none is O_DIRECT");
         f["vm.blk.aio"].Should().Match<Found>(x => x.Status == "pass" && x.Current == "disk0: aio=io_uring");
-        var queues = qmp.Execute("qom-get", """{"path":"/machine/peripheral/disk0","property":"num-queues"}""").GetInt32();
+        var queues = qmp.Execute("qom-get", """{"path":"/machine/peripheral/disk0","property":"num-queues"}""")
+            .GetInt32();
         f["vm.blk.queues"].Current.Should().StartWith($"disk0: num-queues={queues};");
         var io = qmp.Execute("qom-get", """{"path":"/machine/peripheral/disk0","property":"iothread"}""").GetString();
         // QOM links name the object's path (/objects/io0); the command line names its id.
@@ -182,7 +194,8 @@ public sealed partial class VmAuditQemuTests : IDisposable
         f.Where(x => x.Value.Status == "fail").Select(x => x.Key).Should().BeSubsetOf(["vm.cpu.shared"]);
 
         var untuned = $"kva-cmp-{_tag}";
-        Start(untuned, "-name", untuned, "-m", "128", "-drive", $"file={Image("cmp.raw")},format=raw,if=virtio", "-nodefaults");
+        Start(untuned, "-name", untuned, "-m", "128", "-drive", $"file={Image("cmp.raw")},format=raw,if=virtio",
+            "-nodefaults");
         var both = Audit(out _, name, untuned);
         foreach (var id in new[] { "vm.cpu.pinned", "vm.blk.cache", "vm.blk.aio", "vm.blk.iothread" })
             (both[name][id].Status, both[untuned][id].Status).Should().Be(("pass", "warn"), id);
@@ -195,9 +208,9 @@ public sealed partial class VmAuditQemuTests : IDisposable
         Start(name, "-name", name, "-m", "64", "-nodefaults");
         var json = Audit(out _, name)[name];
         var prom = KvmtuneRunner.Run("vm", "audit", name, "--format", "prometheus").Stdout;
-        foreach (var (id, found) in json)
-            prom.Should().Contain($"kvmtune_vm_check{{vm=\"{name}\",pid=\"");
-        var series = Regex.Matches(prom, $"kvmtune_vm_check\\{{vm=\"{name}\",pid=\"\\d+\",id=\"([^\"]+)\",section=\"[^\"]+\",status=\"([a-z]+)\"\\}} 1")
+        var series = Regex.Matches(prom, $"kvmtune_vm_check\\{{vm=\"{name}\",pid=\"\\d+\",id=\"([^\"]+)\"," +
+                "section=\"[^\"]+\",status=\"([a-z]+)\"\\} 1")
+
             .ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
         series.Should().BeEquivalentTo(json.ToDictionary(x => x.Key, x => x.Value.Status));
         var html = Path.Combine(_dir, "vm.html");

@@ -9,10 +9,12 @@ using Kvmtune.Core.VmAudit;
 
 namespace Kvmtune.Core.Output.VmAudit;
 
-public sealed record VmAuditVmEntry(string Name, int Pid, string Source, AuditSummary Summary, IReadOnlyList<Finding> Findings);
+public sealed record VmAuditVmEntry(
+    string Name, int Pid, string Source, AuditSummary Summary, IReadOnlyList<Finding> Findings);
 
 /// <summary>The <c>kvmtune.vmaudit/v1</c> document: one entry per VM, findings as in the host audit.</summary>
-public sealed record VmAuditDocument(string Schema, string? Host, AuditSummary Summary, IReadOnlyList<VmAuditVmEntry> Vms)
+public sealed record VmAuditDocument(
+    string Schema, string? Host, AuditSummary Summary, IReadOnlyList<VmAuditVmEntry> Vms)
 {
     public const string SchemaName = "kvmtune.vmaudit/v1";
 
@@ -48,7 +50,8 @@ public static class VmAuditOutput
             sb.AppendLine().Append(style.Bold($"{vm.Name}")).Append($" (PID {vm.Pid}, {vm.Source})").AppendLine();
             foreach (var f in vm.Findings)
             {
-                sb.Append("  ").Append(AuditTextRenderer.Mark(f.Status, style)).Append(' ').Append(f.Section).Append(' ')
+                sb.Append("  ").Append(AuditTextRenderer.Mark(f.Status, style)).Append(' ').Append(f.Section)
+                    .Append(' ')
                     .Append(f.Title).Append(": ").Append(f.Current ?? "unknown");
                 if (f.Expected is not null && f.Status is not (FindingStatus.Pass or FindingStatus.Info))
                     sb.Append(style.Dim($" (want {f.Expected})"));
@@ -57,7 +60,8 @@ public static class VmAuditOutput
                 {
                     sb.Append("         id ").Append(f.Id).AppendLine();
                     sb.Append("         why: ").Append(f.Rationale).AppendLine();
-                    if (f.Evidence.Count > 0) sb.Append("         evidence: ").Append(string.Join(", ", f.Evidence)).AppendLine();
+                    if (f.Evidence.Count > 0)
+                        sb.Append("         evidence: ").Append(string.Join(", ", f.Evidence)).AppendLine();
                 }
                 if (f.Status is FindingStatus.Pass or FindingStatus.Info && !details) continue;
                 foreach (var cmd in f.Fix.Runtime.Take(details ? int.MaxValue : 3))
@@ -81,7 +85,8 @@ public static class VmAuditOutput
     public static string Prometheus(VmAuditReport report, DateTimeOffset now)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("# HELP kvmtune_vm_check One series per kvmtune vm audit finding; the status label carries the result.");
+        sb.AppendLine("# HELP kvmtune_vm_check One series per kvmtune vm audit finding; " +
+            "the status label carries the result.");
         sb.AppendLine("# TYPE kvmtune_vm_check gauge");
         foreach (var vm in report.Vms)
             foreach (var f in vm.Findings)
@@ -98,7 +103,8 @@ public static class VmAuditOutput
         sb.AppendLine("# HELP kvmtune_vm_audit_vms Number of running VMs the last vm audit checked.");
         sb.AppendLine("# TYPE kvmtune_vm_audit_vms gauge");
         sb.Append("kvmtune_vm_audit_vms ").Append(report.Vms.Count).AppendLine();
-        sb.AppendLine("# HELP kvmtune_vm_audit_timestamp_seconds When the last vm audit ran, in seconds since the epoch.");
+        sb.AppendLine("# HELP kvmtune_vm_audit_timestamp_seconds When the last vm audit ran, " +
+            "in seconds since the epoch.");
         sb.AppendLine("# TYPE kvmtune_vm_audit_timestamp_seconds gauge");
         sb.Append("kvmtune_vm_audit_timestamp_seconds ")
             .AppendLine((now.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
@@ -120,17 +126,20 @@ public static class VmAuditOutput
             h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #ccc; }
             table { border-collapse: collapse; width: 100%; font-size: 13px; }
             th, td { border: 1px solid #ddd; padding: 4px 6px; text-align: left; vertical-align: top; }
-            .pass { background: #e3f4e1; } .warn { background: #fff4d6; } .fail { background: #fde0e0; } .info { background: #eef2f7; } .unknown { background: #f0e6f6; }
+            .pass { background: #e3f4e1; } .warn { background: #fff4d6; } .fail { background: #fde0e0; }
+            .info { background: #eef2f7; } .unknown { background: #f0e6f6; }
             code { font-size: 12px; white-space: pre-wrap; } .summary span { margin-right: 14px; font-weight: bold; }
             </style></head><body>
             """);
-        sb.Append($"<h1>kvmtune vm audit: {report.Vms.Count} VM(s){(report.Host is null ? "" : " on " + E(report.Host))}</h1>");
+        sb.Append($"<h1>kvmtune vm audit: {report.Vms.Count} VM(s)")
+            .Append(report.Host is null ? "" : " on " + E(report.Host)).Append("</h1>");
         sb.Append($"<p>{E(now.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture))}</p>");
         foreach (var vm in report.Vms)
         {
             var s = vm.Summary;
             sb.Append($"<h2 id=\"vm-{E(vm.Name)}\">{E(vm.Name)} (PID {vm.Pid}, {E(vm.Source)})</h2>");
-            sb.Append($"<p class=\"summary\"><span class=\"pass\">{s.Pass} pass</span><span class=\"warn\">{s.Warn} warn</span>" +
+            sb.Append($"<p class=\"summary\"><span class=\"pass\">{s.Pass} pass</span>" +
+                $"<span class=\"warn\">{s.Warn} warn</span>" +
                 $"<span class=\"fail\">{s.Fail} fail</span><span class=\"info\">{s.Info} info</span>" +
                 $"<span class=\"unknown\">{s.Unknown} unknown</span></p>");
             sb.Append("<table><tr><th>status</th><th>section</th><th>check</th><th>current</th><th>expected</th>" +
@@ -139,10 +148,13 @@ public static class VmAuditOutput
             {
                 var st = AuditPrometheusRenderer.Name(f.Status);
                 var fix = f.Fix.Runtime.Concat(f.Fix.Persistent).Select(c => $"<code>{E(c)}</code>");
-                sb.Append($"<tr class=\"{st}\" id=\"finding-{E(vm.Name)}-{E(f.Id)}\"><td>{st}</td><td>{E(f.Section)}</td>")
+                sb.Append($"<tr class=\"{st}\" id=\"finding-{E(vm.Name)}-{E(f.Id)}\">")
+                  .Append($"<td>{st}</td><td>{E(f.Section)}</td>")
                   .Append($"<td>{E(f.Title)}<br><small>{E(f.Id)}: {E(f.Rationale)}</small></td>")
                   .Append($"<td>{E(f.Current)}</td><td>{E(f.Expected)}</td>")
-                  .Append($"<td>{string.Join("<br>", f.Evidence.Select(E))}</td><td>{string.Join("<br>", fix)}</td></tr>");
+                  .Append($"<td>{string.Join("<br>", f.Evidence.Select(E))}</td>")
+                  .Append($"<td>{string.Join("<br>", fix)}</td></tr>");
+
             }
             sb.Append("</table>");
         }

@@ -6,7 +6,9 @@ using Kvmtune.Core.VmAudit;
 
 namespace Kvmtune.Cli.Commands.Vm.Audit;
 
-/// <summary><c>kvmtune vm audit [NAME...]</c>: every running QEMU (and libvirt domain) against the guide's VM sections.</summary>
+/// <summary>
+/// <c>kvmtune vm audit [NAME...]</c>: every running QEMU (and libvirt domain) against the guide's VM sections.
+/// </summary>
 public static class VmAuditCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
@@ -17,10 +19,17 @@ public static class VmAuditCommand
             Arity = ArgumentArity.ZeroOrMore,
         };
         var format = GlobalOptions.Format("text", "json", "prometheus", "html");
-        var output = new Option<string?>("--output", "-o") { Description = "Write to FILE (atomically) instead of stdout", HelpName = "FILE" };
-        var details = new Option<bool>("--details") { Description = "Show each finding's id, reason, evidence and every fix" };
-        var command = new Command("audit", "Check every running QEMU and libvirt domain against the guide's VM sections " +
-            "(pinning, NUMA, huge pages, overcommit, virtio-net, virtio-blk); exit 1 when any VM has a fail")
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Write to FILE (atomically) instead of stdout", HelpName = "FILE",
+        };
+        var details = new Option<bool>("--details")
+        {
+            Description = "Show each finding's id, reason, evidence and every fix",
+        };
+        var command = new Command("audit", "Check every running QEMU and libvirt domain against the guide's VM " +
+            "sections (pinning, NUMA, huge pages, overcommit, virtio-net, virtio-blk); exit 1 when any VM has a fail")
+
         { names, format, output, details };
         command.SetAction(parse =>
         {
