@@ -22,6 +22,7 @@ public static class VmCommand
         vm.Add(VmRunCommands.Status(ctx));
         vm.Add(VmRunCommands.Stop(ctx));
         vm.Add(Audit.VmAuditCommand.Create(root, ctx));
+        vm.Add(Tune.VmTuneCommand.Create(root, ctx));
         return vm;
     }
 
