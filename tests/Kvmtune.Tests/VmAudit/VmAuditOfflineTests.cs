@@ -47,13 +47,18 @@ public sealed class VmAuditOfflineTests(FixtureTrees fixtures)
         using var t = new TestTree();
         t.CopyFrom(fixtures.Root(Fixture));
         Qemu(t, 4242, ["/usr/bin/qemu-system-x86_64", "-name", "guest=db1,debug-threads=on",
-                "-machine", "q35,accel=kvm", "-smp", "2", "-m", "256", "-overcommit", "mem-lock=on,cpu-pm=on"],
+                "-machine", "q35,accel=kvm", "-smp", "2", "-m", "256", "-overcommit", "mem-lock=on,cpu-pm=on",
+                "-device", "vfio-pci,host=0000:80:02.0,id=hostdev0"],
             [(4242, "qemu-system-x86", "0-15"), (4250, "CPU 0/KVM", "2"), (4251, "CPU 1/KVM", "3")],
             "7f0000000000 default anon=1000 dirty=1000 N1=1000 kernelpagesize_kB=4\n" +
             "7f1000000000 default file=/usr/lib/x.so mapped=10 N0=10 kernelpagesize_kB=4\n");
         t.File("/run/libvirt/qemu/db1.xml", "<!--\nWARNING\n-->\n<domstatus state='running' pid='4242'>" +
             "<domain type='kvm'><name>db1</name><devices><disk type='file'><source file='/v/db1.raw'/>" +
             "<target dev='vda' bus='virtio'/><alias name='virtio-disk0'/></disk></devices></domain></domstatus>\n");
+        // The passthrough device sits on node 1 (its numa_node in the fixture), with MSI vector 81 there (whose
+        // affinity the fixture lacks) and one more, allowed everywhere.
+        t.File("/sys/bus/pci/devices/0000:80:02.0/msi_irqs/40", "msi\n");
+        t.File("/proc/irq/40/smp_affinity_list", "0-15\n");
         Qemu(t, 5000, ["qemu-system-x86_64", "-name", "guest=web,debug-threads=on", "-enable-kvm"],
             [(5000, "qemu-system-x86", "8-15"), (5001, "CPU 0/KVM", "3")]);
         // A DTD with an entity: never expanded, the file is not taken as libvirt's record.
@@ -85,6 +90,12 @@ public sealed class VmAuditOfflineTests(FixtureTrees fixtures)
         db1["vm.mem.numa"].Finding.GetProperty("fix").GetProperty("runtime").EnumerateArray().Select(x => x.GetString())
             .Should().Contain(["virsh numatune db1 --nodeset 0 --live --config", "migratepages 4242 1 0"]);
         db1["vm.cpu.topology"].Status.Should().Be("pass");
+        db1["vm.dev.numa"].Should().Match<Found>(x => x.Status == "warn" && x.Current ==
+            "0000:80:02.0 node 1, 2 MSI IRQ(s): 0000:80:02.0 on node 1, vCPUs on 0; 0000:80:02.0 IRQ 40 on CPUs 0-15");
+
+        db1["vm.dev.numa"].Finding.GetProperty("fix").GetProperty("runtime")[0].GetString()
+            .Should().Be("echo 8-15 > /proc/irq/40/smp_affinity_list");
+
 
         var (_, webSource, web) = vms["web"];
         webSource.Should().Be("qemu", "a status XML with a DTD is no evidence");
