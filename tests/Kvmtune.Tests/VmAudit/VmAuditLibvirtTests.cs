@@ -201,6 +201,9 @@ public sealed class VmAuditLibvirtTests : IClassFixture<LibvirtDaemon>, IDisposa
             }
 
             // Offline: a snapshot taken while both QEMUs are stopped (their /proc holds still) audits as the live host.
+            // Floating again, so no other program's VM on this machine can change its shared-CPU finding meanwhile.
+            _libvirt.Virsh("vcpupin", name, "0", online, "--live").ExitCode.Should().Be(0);
+
             var other = $"kva-snap-{_tag}";
             plain = new TestQemu(_dir, other, ["-machine", "q35,accel=tcg", "-name", other, "-m", "64", "-nodefaults",
                 "-drive", $"file={Path.Combine(_dir, "b.qcow2")},format=qcow2,if=virtio"]);
