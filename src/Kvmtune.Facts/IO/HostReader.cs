@@ -116,6 +116,16 @@ public sealed class HostReader
     }
 
     /// <summary>
+    /// A file's bytes, read now and not remembered, so <c>snapshot</c> does not capture it: vm audit looks at every
+    /// process's command line to find QEMU, and those of other programs are none of a snapshot's business.
+    /// </summary>
+    public byte[]? Peek(string path)
+    {
+        if (_files.TryGetValue(path, out var cached)) return cached;
+        return IsLive ? NativeFile.ReadAll(Physical(path), false, ref _scratch, 0) : ReadInRoot(path, false);
+    }
+
+    /// <summary>
     /// A file's text with what kernels append removed: trailing NUL bytes, newlines and blanks.
     /// Null when missing or unreadable, so callers report "unknown" rather than zero.
     /// </summary>

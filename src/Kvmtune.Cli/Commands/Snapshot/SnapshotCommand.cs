@@ -18,6 +18,8 @@ public static class SnapshotCommand
         {
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
+            // What vm audit reads too (each QEMU's command line, threads, NUMA maps; libvirt's live XML).
+            Vms.Audit.RunningVmReader.Read(reader);
             var path = parse.GetValue(output)!;
             var manifest = new SnapshotManifest("kvmtune.snapshot/v1", typeof(SnapshotCommand).Assembly.GetName().Version?.ToString() ?? "?",
                 DateTimeOffset.UtcNow.ToString("O"), reader.Root, InspectDocument.RoleName(facts.Virtualization.Role), facts.Kernel.Release);

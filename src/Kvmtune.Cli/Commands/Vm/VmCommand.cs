@@ -25,6 +25,8 @@ public static class VmCommand
         vm.Add(VmRunCommands.Run(root, ctx));
         vm.Add(VmRunCommands.Status(ctx));
         vm.Add(VmRunCommands.Stop(ctx));
+        vm.Add(Audit.VmAuditCommand.Create(root, ctx));
+        vm.Add(Tune.VmTuneCommand.Create(root, ctx));
         return vm;
     }
 
