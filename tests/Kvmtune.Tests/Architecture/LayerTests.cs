@@ -134,6 +134,19 @@ public sealed class LayerTests
         mutable.Should().BeEmpty("collections in facts are read-only interfaces");
     }
 
+    [Fact]
+    public void A_command_lives_in_Commands_noun_verb()
+    {
+        // Kvmtune.Cli.Commands.Vm.Plan.VmPlanCommand: a newcomer finds "vm plan" by its folder.
+        var commands = typeof(global::Kvmtune.Cli.KvmtuneCli).Assembly.GetTypes()
+            .Where(t => t.Name.EndsWith("Command", StringComparison.Ordinal) && t.IsPublic
+                && t.Namespace?.StartsWith("Kvmtune.Cli.Commands.", StringComparison.Ordinal) == true).ToList();
+        commands.Should().HaveCountGreaterThan(20);
+        var misplaced = commands.Where(t => t.Name != string.Concat(t.Namespace!["Kvmtune.Cli.Commands.".Length..]
+            .Split('.')) + "Command").Select(t => t.FullName).ToList();
+        misplaced.Should().BeEmpty();
+    }
+
     private static bool IsMutableCollection(Type t) =>
         t.IsGenericType && t.GetGenericTypeDefinition() is var g
         && (g == typeof(List<>) || g == typeof(Dictionary<,>) || g == typeof(HashSet<>) || g == typeof(SortedSet<>)

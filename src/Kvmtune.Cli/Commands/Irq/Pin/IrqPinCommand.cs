@@ -13,7 +13,7 @@ public static class IrqPinCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var spec = VmCommand.SpecArgument();
+        var spec = VmOptions.SpecArgument();
         var name = new Option<string?>("--name") { Description = "The VM of the file (default: the only one)" };
         var dry = new Option<bool>("--dry-run") { Description = "Print the changes and make none" };
         var journal = JournalOptions.Dir();
@@ -21,9 +21,9 @@ public static class IrqPinCommand
         pin.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
-            var (facts, specs, plan, _) = VmCommand.Load(parse, reader, spec);
+            var (facts, specs, plan, _) = VmOptions.Load(parse, reader, spec);
             JournaledOperations.RequireRoot(reader, facts, parse.GetValue(dry));
-            var selected = VmCommand.Select(specs, plan, parse.GetValue(name));
+            var selected = VmOptions.Select(specs, plan, parse.GetValue(name));
             if (selected.Count != 1) throw new CliException(ExitCodes.BadInput, "irq pin takes one VM: pick it with --name");
             var irq = IrqPlanner.Plan(facts, selected[0].Spec, selected[0].Vm);
             foreach (var note in irq.Notes) ctx.Error.WriteLine("kvmtune: " + note);

@@ -21,7 +21,7 @@ public static class VmTuneCommand
             HelpName = "P",
         };
         profile.AcceptOnlyFromAmong("balanced", "latency", "throughput", "density");
-        var accel = VmCommand.Accel();
+        var accel = VmOptions.Accel();
         var output = new Option<string?>("--output", "-o")
         {
             Description = "Write the domain XML to FILE", HelpName = "FILE",
