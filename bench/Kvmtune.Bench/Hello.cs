@@ -12,11 +12,14 @@ public static class Hello
         var sdk = Spawn.Capture(scratch, "dotnet", "--version").Trim();
         var dir = Path.Combine("/dev/shm", $"kvmtune-bench-hello-{sdk}");
         var bin = Path.Combine(dir, "out", "hello");
-        if (File.Exists(bin)) return bin;
+        if (File.Exists(bin))
+            return bin;
         Directory.CreateDirectory(dir);
         File.Copy(Path.Combine(repo, "global.json"), Path.Combine(dir, "global.json"), overwrite: true);
         File.WriteAllText(Path.Combine(dir, "Program.cs"), "System.Console.WriteLine(\"hello\");\n");
-        File.WriteAllText(Path.Combine(dir, "hello.csproj"), """
+        File.WriteAllText(
+            Path.Combine(dir, "hello.csproj"),
+            """
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
                 <OutputType>Exe</OutputType>
@@ -27,10 +30,20 @@ public static class Hello
                 <StripSymbols>true</StripSymbols>
               </PropertyGroup>
             </Project>
-            """);
+            """
+        );
         Console.Error.WriteLine($"bench: building the AOT hello with SDK {sdk} in {dir}...");
-        Spawn.Capture(scratch, "dotnet", "publish", Path.Combine(dir, "hello.csproj"), "-c", "Release",
-            "-o", Path.Combine(dir, "out"), "-nologo");
+        Spawn.Capture(
+            scratch,
+            "dotnet",
+            "publish",
+            Path.Combine(dir, "hello.csproj"),
+            "-c",
+            "Release",
+            "-o",
+            Path.Combine(dir, "out"),
+            "-nologo"
+        );
         return bin;
     }
 }

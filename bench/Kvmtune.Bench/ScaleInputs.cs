@@ -14,8 +14,10 @@ public static class ScaleInputs
     public static string Fleet(string parent, int hosts, IReadOnlyList<string> templates)
     {
         var dir = Path.Combine(parent, $"fleet-{hosts}");
-        if (File.Exists(Path.Combine(dir, ".complete"))) return dir;
-        if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        if (File.Exists(Path.Combine(dir, ".complete")))
+            return dir;
+        if (Directory.Exists(dir))
+            Directory.Delete(dir, true);
         var docs = templates.Select(t => JsonNode.Parse(t)!.AsObject()).ToList();
         for (var i = 0; i < hosts; i++)
         {
@@ -37,16 +39,21 @@ public static class ScaleInputs
     public static string VmSpecs(string parent, int count)
     {
         var path = Path.Combine(parent, $"vms-{count}.yaml");
-        if (File.Exists(path)) return path;
+        if (File.Exists(path))
+            return path;
         var sb = new StringBuilder();
         for (var i = 0; i < count; i++)
         {
-            if (i > 0) sb.Append("---\n");
+            if (i > 0)
+                sb.Append("---\n");
             var vcpus = 2 + i % 4 * 2;
             var dedicated = i % 8 == 0;
             sb.Append(CultureInfo.InvariantCulture, $"name: vm{i:D5}\nvcpus: {vcpus}\nmemory: {vcpus}GiB\n")
-              .Append(dedicated ? "workload: latency\ndedicated_cpus: true\nhugepages: 1GiB\n"
-                  : "workload: density\ndedicated_cpus: false\nhugepages: none\n");
+                .Append(
+                    dedicated
+                        ? "workload: latency\ndedicated_cpus: true\nhugepages: 1GiB\n"
+                        : "workload: density\ndedicated_cpus: false\nhugepages: none\n"
+                );
         }
         File.WriteAllText(path + ".tmp", sb.ToString());
         File.Move(path + ".tmp", path);

@@ -32,7 +32,12 @@ public sealed class Sample(List<RunResult> runs)
     public string Ms() => string.Create(CultureInfo.InvariantCulture, $"{F(Median)} ({F(P25)}-{F(P75)})");
 
     public static string F(double ms) =>
-        ms.ToString(ms >= 100 ? "0" : ms >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture);
+        ms.ToString(
+            ms >= 100 ? "0"
+                : ms >= 10 ? "0.0"
+                : "0.00",
+            CultureInfo.InvariantCulture
+        );
 }
 
 public static class Measure
@@ -43,13 +48,24 @@ public static class Measure
     /// </summary>
     public static (Sample A, Sample B) Alternate(int runs, Func<RunResult> a, Func<RunResult> b)
     {
-        a(); b(); a(); b();
+        a();
+        b();
+        a();
+        b();
         var ra = new List<RunResult>();
         var rb = new List<RunResult>();
         for (var i = 0; i < runs; i++)
         {
-            if (i % 2 == 0) { ra.Add(a()); rb.Add(b()); }
-            else { rb.Add(b()); ra.Add(a()); }
+            if (i % 2 == 0)
+            {
+                ra.Add(a());
+                rb.Add(b());
+            }
+            else
+            {
+                rb.Add(b());
+                ra.Add(a());
+            }
         }
         return (new Sample(ra), new Sample(rb));
     }

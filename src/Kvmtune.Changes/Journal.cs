@@ -1,9 +1,8 @@
 using System.Collections.Frozen;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Kvmtune.Facts.IO;
 using Kvmtune.Facts;
+using Kvmtune.Facts.IO;
 
 namespace Kvmtune.Changes;
 
@@ -15,8 +14,14 @@ public static class JournalState
     public const string RollingBack = "rolling-back";
     public const string RolledBack = "rolled-back";
 
-    public static readonly IReadOnlySet<string> All =
-        new[] { Pending, Completed, Failed, RollingBack, RolledBack }.ToFrozenSet(StringComparer.Ordinal);
+    public static readonly IReadOnlySet<string> All = new[]
+    {
+        Pending,
+        Completed,
+        Failed,
+        RollingBack,
+        RolledBack,
+    }.ToFrozenSet(StringComparer.Ordinal);
 }
 
 /// <summary>One apply: its profile, every operation with its original, and how it ended.</summary>
@@ -38,9 +43,14 @@ public sealed record JournalEntry
     public bool Incomplete => State is JournalState.Pending or JournalState.RollingBack;
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, RespectNullableAnnotations = true,
-    RespectRequiredConstructorParameters = true, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true,
+    RespectRequiredConstructorParameters = true,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow
+)]
 [JsonSerializable(typeof(JournalEntry))]
 [JsonSerializable(typeof(List<JournalEntry>))]
 public sealed partial class JournalJsonContext : JsonSerializerContext;
@@ -64,11 +74,13 @@ public sealed class Journal : IDisposable
     public Journal(string directory)
     {
         var full = Path.GetFullPath(directory).TrimEnd('/');
-        if (full.Length == 0) throw new InputException(null, null, "--journal-dir", "'/' cannot be the journal folder");
+        if (full.Length == 0)
+            throw new InputException(null, null, "--journal-dir", "'/' cannot be the journal folder");
         Directory = full;
         // The deepest folder above it that exists is where links stop being followed: below it, kvmtune creates.
         var existing = Path.GetDirectoryName(full)!;
-        while (existing != "/" && !System.IO.Directory.Exists(existing)) existing = Path.GetDirectoryName(existing)!;
+        while (existing != "/" && !System.IO.Directory.Exists(existing))
+            existing = Path.GetDirectoryName(existing)!;
         _tree = new SafeTree(existing);
         _folder = existing == "/" ? full : full[existing.Length..];
     }
@@ -110,10 +122,20 @@ public sealed class Journal : IDisposable
         var dir = OpenFolder(create: true);
         try
         {
-            var fd = NativeSys.OpenAt(dir, LockName, NativeSys.ORdWr | NativeSys.OCreate | NativeSys.ONoFollow
-                | NativeSys.OCloseOnExec | NativeSys.ONonBlock, 0b110_000_000);
-            if (fd < 0) throw new RefusedException($"{Directory}/{LockName}: cannot open the lock " +
-                $"({NativeSys.ErrorText(-fd)})");
+            var fd = NativeSys.OpenAt(
+                dir,
+                LockName,
+                NativeSys.ORdWr
+                    | NativeSys.OCreate
+                    | NativeSys.ONoFollow
+                    | NativeSys.OCloseOnExec
+                    | NativeSys.ONonBlock,
+                0b110_000_000
+            );
+            if (fd < 0)
+                throw new RefusedException(
+                    $"{Directory}/{LockName}: cannot open the lock " + $"({NativeSys.ErrorText(-fd)})"
+                );
             if (NativeSys.Fstat(fd) is not { IsRegular: true })
             {
                 NativeSys.CloseFd(fd);
@@ -122,7 +144,8 @@ public sealed class Journal : IDisposable
             // A lock that is busy for a moment (a forked child of another thread still holds a copy of the descriptor
             // until it execs) is tried again briefly; one held by another run stays held: exit 3.
             var lockHandle = TryLockBriefly(fd);
-            if (lockHandle is null) return null;
+            if (lockHandle is null)
+                return null;
             _tree.CleanTemporaryFiles(_folder);
             return lockHandle;
         }
@@ -137,7 +160,8 @@ public sealed class Journal : IDisposable
         for (var attempt = 0; attempt < 10; attempt++)
         {
             var dup = NativeSys.Dup(fd);
-            if (dup < 0) break;
+            if (dup < 0)
+                break;
             if (NativeSys.TryLockFd(dup) is { } held)
             {
                 NativeSys.CloseFd(fd);
@@ -169,15 +193,33 @@ public sealed class Journal : IDisposable
     public IReadOnlyList<JournalEntry> All(OperationContext? validateWith = null)
     {
         int dir;
-        try { dir = OpenFolder(create: false); }
-        catch (FileNotFoundException) { return []; }
-        catch (UnsafePathException e) { throw new RefusedException($"{Directory}: {e.Problem}"); }
+        try
+        {
+            dir = OpenFolder(create: false);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+        catch (UnsafePathException e)
+        {
+            throw new RefusedException($"{Directory}: {e.Problem}");
+        }
         List<string> names;
-        try { names = NativeFile.ListNames($"/proc/self/fd/{dir}") ?? []; }
-        finally { NativeSys.CloseFd(dir); }
+        try
+        {
+            names = NativeFile.ListNames($"/proc/self/fd/{dir}") ?? [];
+        }
+        finally
+        {
+            NativeSys.CloseFd(dir);
+        }
         var list = new List<JournalEntry>();
-        foreach (var name in names.Where(n => n.EndsWith(".json", StringComparison.Ordinal)
-            && !n.StartsWith('.')).Order(StringComparer.Ordinal))
+        foreach (
+            var name in names
+                .Where(n => n.EndsWith(".json", StringComparison.Ordinal) && !n.StartsWith('.'))
+                .Order(StringComparer.Ordinal)
+        )
             list.Add(Load(name, validateWith));
         return list.OrderBy(e => e.Id, StringComparer.Ordinal).ToList();
     }
@@ -188,30 +230,49 @@ public sealed class Journal : IDisposable
         FileImage image;
         try
         {
-            image = _tree.ReadOwnedFile($"{_folder}/{name}", EntryLimit)
+            image =
+                _tree.ReadOwnedFile($"{_folder}/{name}", EntryLimit)
                 ?? throw new RefusedException($"{where}: vanished while being read");
         }
-        catch (UnsafePathException e) { throw new RefusedException($"journal entry {where}: {e.Problem}"); }
+        catch (UnsafePathException e)
+        {
+            throw new RefusedException($"journal entry {where}: {e.Problem}");
+        }
         JournalEntry? entry;
-        try { entry = JsonSerializer.Deserialize(image.Bytes, JournalJsonContext.Default.JournalEntry); }
-        catch (JsonException e) { throw Invalid(where, $"not a kvmtune journal entry ({e.Message})"); }
-        catch (NotSupportedException e) { throw Invalid(where, $"not a kvmtune journal entry ({e.Message})"); }
-        if (entry is null) throw Invalid(where, "empty");
+        try
+        {
+            entry = JsonSerializer.Deserialize(image.Bytes, JournalJsonContext.Default.JournalEntry);
+        }
+        catch (JsonException e)
+        {
+            throw Invalid(where, $"not a kvmtune journal entry ({e.Message})");
+        }
+        catch (NotSupportedException e)
+        {
+            throw Invalid(where, $"not a kvmtune journal entry ({e.Message})");
+        }
+        if (entry is null)
+            throw Invalid(where, "empty");
         if (entry.Schema != JournalEntry.CurrentSchema)
             throw Invalid(where, $"schema '{Grammar.Show(entry.Schema)}' is not {JournalEntry.CurrentSchema}");
-        if (!IsId(entry.Id) || name != entry.Id + ".json") throw Invalid(where, "its id does not match its file name");
-        if (!JournalState.All.Contains(entry.State)) throw Invalid(where,
-            $"state '{Grammar.Show(entry.State)}' is not a journal state");
-        if (entry.Operations is null || entry.Events is null || entry.Operations.Any(o => o is null)
-            || entry.Events.Any(e => e is null))
+        if (!IsId(entry.Id) || name != entry.Id + ".json")
+            throw Invalid(where, "its id does not match its file name");
+        if (!JournalState.All.Contains(entry.State))
+            throw Invalid(where, $"state '{Grammar.Show(entry.State)}' is not a journal state");
+        if (
+            entry.Operations is null
+            || entry.Events is null
+            || entry.Operations.Any(o => o is null)
+            || entry.Events.Any(e => e is null)
+        )
             throw Invalid(where, "operations or events are missing");
-        if (entry.Root is null || entry.Profile is null || entry.Created is null) throw Invalid(where,
-            "root, profile or created is missing");
+        if (entry.Root is null || entry.Profile is null || entry.Created is null)
+            throw Invalid(where, "root, profile or created is missing");
         if (ctx is not null)
         {
             foreach (var op in entry.Operations)
-                if (op.Problem(ctx) is { } problem) throw Invalid(where,
-                    $"operation {op.Seq} ({Grammar.Show(op.Target)}): {problem}");
+                if (op.Problem(ctx) is { } problem)
+                    throw Invalid(where, $"operation {op.Seq} ({Grammar.Show(op.Target)}): {problem}");
         }
         return entry;
     }
@@ -222,6 +283,6 @@ public sealed class Journal : IDisposable
     private static bool IsId(string? id) =>
         id is { Length: > 20 and < 48 } && id.All(c => char.IsAsciiDigit(c) || c is 'T' or 'Z' or '.' or '-');
 
-    public static string NewId(DateTimeOffset now)
-        => $"{now.UtcDateTime:yyyyMMdd'T'HHmmss'.'fff'Z'}-{Environment.ProcessId}";
+    public static string NewId(DateTimeOffset now) =>
+        $"{now.UtcDateTime:yyyyMMdd'T'HHmmss'.'fff'Z'}-{Environment.ProcessId}";
 }

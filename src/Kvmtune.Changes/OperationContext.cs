@@ -1,7 +1,7 @@
 using System.Text;
+using Kvmtune.Facts.Host.Devices;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
-using Kvmtune.Facts.Host.Devices;
 using Kvmtune.Guide;
 
 namespace Kvmtune.Changes;
@@ -18,12 +18,19 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     public string? ReadValue(string path)
     {
         int fd;
-        try { fd = Tree.OpenAttribute(path, write: false, real => WriteAllowlist.AcceptsRealPath(path, real)); }
-        catch (FileNotFoundException) { return null; }
+        try
+        {
+            fd = Tree.OpenAttribute(path, write: false, real => WriteAllowlist.AcceptsRealPath(path, real));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
         try
         {
             var text = SafeTree.ReadAttribute(fd)?.TrimEnd('\0', '\n', ' ');
-            if (text is null) return null;
+            if (text is null)
+                return null;
             return text.Contains('[') && KernelText.Choice(text).Selected is { } selected ? selected : text;
         }
         finally
@@ -39,10 +46,17 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     /// <summary>A tree attribute file's exact bytes (null on a live host, where sysfs has no bytes to keep).</summary>
     public byte[]? ReadTreeBytes(string path)
     {
-        if (Tree.IsLive) return null;
+        if (Tree.IsLive)
+            return null;
         int fd;
-        try { fd = Tree.OpenAttribute(path, write: false, real => WriteAllowlist.AcceptsRealPath(path, real)); }
-        catch (FileNotFoundException) { return null; }
+        try
+        {
+            fd = Tree.OpenAttribute(path, write: false, real => WriteAllowlist.AcceptsRealPath(path, real));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
         try
         {
             var buffer = new byte[8192];
@@ -58,7 +72,8 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     /// <summary>Puts a tree attribute file's bytes back exactly.</summary>
     public void WriteTreeBytes(string path, byte[] bytes)
     {
-        if (!WriteAllowlist.IsAllowed(path, out var why)) throw new UnsafePathException(path, why ?? "not allowed");
+        if (!WriteAllowlist.IsAllowed(path, out var why))
+            throw new UnsafePathException(path, why ?? "not allowed");
         Tree.ReplaceTreeAttribute(path, bytes, real => WriteAllowlist.AcceptsRealPath(path, real));
     }
 
@@ -68,11 +83,15 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     /// <summary>bind, unbind and new_id take the bytes as given (the guide uses echo -n).</summary>
     public void WriteExact(string path, string value)
     {
-        if (!WriteAllowlist.IsAllowed(path, out var why)) throw new UnsafePathException(path, why ?? "not allowed");
+        if (!WriteAllowlist.IsAllowed(path, out var why))
+            throw new UnsafePathException(path, why ?? "not allowed");
         if (!Tree.IsLive)
         {
-            Tree.ReplaceTreeAttribute(path, Encoding.UTF8.GetBytes(value), real
-                => WriteAllowlist.AcceptsRealPath(path, real));
+            Tree.ReplaceTreeAttribute(
+                path,
+                Encoding.UTF8.GetBytes(value),
+                real => WriteAllowlist.AcceptsRealPath(path, real)
+            );
             return;
         }
         var fd = Tree.OpenAttribute(path, write: true, real => WriteAllowlist.AcceptsRealPath(path, real));
@@ -80,8 +99,9 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         {
             var errno = NativeSys.WriteAll(fd, Encoding.UTF8.GetBytes(value));
             if (errno != 0)
-                throw new ApplyFailedException($"{path}: the kernel refused '{value.TrimEnd('\n')}': " +
-                    $"{NativeSys.ErrorText(errno)}");
+                throw new ApplyFailedException(
+                    $"{path}: the kernel refused '{value.TrimEnd('\n')}': " + $"{NativeSys.ErrorText(errno)}"
+                );
         }
         finally
         {
@@ -104,7 +124,8 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         var deadline = DateTime.UtcNow.AddSeconds(2);
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) return false;
+            if (DateTime.UtcNow > deadline)
+                return false;
             Thread.Sleep(10);
         }
         return true;
@@ -125,27 +146,36 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     public void MoveDriver(string bdf, string? from, string? to, string overrideValue, bool forgetId = false)
     {
         var dev = $"/sys/bus/pci/devices/{bdf}";
-        if (ReadValue(dev + "/driver_override") is not null) WriteValue(dev + "/driver_override", overrideValue);
+        if (ReadValue(dev + "/driver_override") is not null)
+            WriteValue(dev + "/driver_override", overrideValue);
         else
         {
             // Kernels without driver_override: teach vfio-pci the device's id (the guide's new_id), and make it
             // forget it again when the device goes back.
             var id = $"{ReadPlain(dev + "/vendor")} {ReadPlain(dev + "/device")}";
-            if (to == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/new_id", id);
-            else if (from == "vfio-pci") WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", id);
+            if (to == "vfio-pci")
+                WriteExact("/sys/bus/pci/drivers/vfio-pci/new_id", id);
+            else if (from == "vfio-pci")
+                WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", id);
             else if (forgetId)
             {
                 // remove_id_store() answers ENODEV for an id it does not hold: the apply stopped before new_id.
-                try { WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", id); }
+                try
+                {
+                    WriteExact("/sys/bus/pci/drivers/vfio-pci/remove_id", id);
+                }
                 catch (ApplyFailedException) { }
             }
         }
         var current = CurrentDriver(bdf);
-        if (current is not null && current != to) WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);
-        if (to is not null && CurrentDriver(bdf) != to) WriteExact($"/sys/bus/pci/drivers/{to}/bind", bdf);
+        if (current is not null && current != to)
+            WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);
+        if (to is not null && CurrentDriver(bdf) != to)
+            WriteExact($"/sys/bus/pci/drivers/{to}/bind", bdf);
         if (!Settle(() => CurrentDriver(bdf) == to))
-            throw new ApplyFailedException($"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding " +
-                $"to {to ?? "none"}");
+            throw new ApplyFailedException(
+                $"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding " + $"to {to ?? "none"}"
+            );
     }
 
     private string ReadPlain(string path)
@@ -155,7 +185,8 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
         {
             var text = (SafeTree.ReadAttribute(fd) ?? "").Trim().Replace("0x", "");
             return text.Length is > 0 and <= 8 && text.All(char.IsAsciiHexDigit)
-                ? text : throw new ApplyFailedException($"{path}: not a PCI id");
+                ? text
+                : throw new ApplyFailedException($"{path}: not a PCI id");
         }
         finally
         {
@@ -165,9 +196,12 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
 
     /// <summary>A namespace's mode as the kernel shows it now (a fresh read: ndctl just changed it).</summary>
     public string? NamespaceMode(string name) =>
-        DeviceReader.ReadNvdimm(new HostReader(Tree.Root)).Namespaces.FirstOrDefault(n
-            => n.Name == name)?.Mode switch
+        DeviceReader.ReadNvdimm(new HostReader(Tree.Root)).Namespaces.FirstOrDefault(n => n.Name == name)?.Mode switch
         {
-            "devdax" => "devdax", "fsdax" => "fsdax", "sector" => "sector", null => null, _ => "raw",
+            "devdax" => "devdax",
+            "fsdax" => "fsdax",
+            "sector" => "sector",
+            null => null,
+            _ => "raw",
         };
 }

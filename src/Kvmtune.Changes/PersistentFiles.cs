@@ -1,5 +1,6 @@
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide;
+
 namespace Kvmtune.Changes;
 
 /// <summary>
@@ -10,7 +11,10 @@ public static class PersistentFiles
 {
     private const string Header = "# Written by kvmtune apply. 'kvmtune rollback' puts back what was here before.\n";
 
-    public static IReadOnlyDictionary<string, string> Build(IReadOnlyList<PlannedChange> changes, Func<string, string?> existing)
+    public static IReadOnlyDictionary<string, string> Build(
+        IReadOnlyList<PlannedChange> changes,
+        Func<string, string?> existing
+    )
     {
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
@@ -19,16 +23,29 @@ public static class PersistentFiles
         {
             switch (c)
             {
-                case ModuleOption o: Set(modprobe, o.Module, o.Parameter, o.Value); break;
-                case ModuleParameter p: Set(modprobe, p.Module, p.Parameter, p.Value); break;
+                case ModuleOption o:
+                    Set(modprobe, o.Module, o.Parameter, o.Value);
+                    break;
+                case ModuleParameter p:
+                    Set(modprobe, p.Module, p.Parameter, p.Value);
+                    break;
             }
         }
         if (changes.Any(c => c is ModuleOption or ModuleParameter))
-            files[SafePaths.ModprobeConf] = Header + string.Concat(modprobe.Select(m => $"options {m.Key} {string.Join(' ', m.Value.Select(kv => $"{kv.Key}={kv.Value}"))}\n"));
+            files[SafePaths.ModprobeConf] =
+                Header
+                + string.Concat(
+                    modprobe.Select(m =>
+                        $"options {m.Key} {string.Join(' ', m.Value.Select(kv => $"{kv.Key}={kv.Value}"))}\n"
+                    )
+                );
 
         var loads = Lines(existing(SafePaths.ModulesLoadConf)).Where(Grammar.IsName).ToList();
-        foreach (var l in changes.OfType<ModuleLoad>()) if (!loads.Contains(l.Module)) loads.Add(l.Module);
-        if (changes.Any(c => c is ModuleLoad)) files[SafePaths.ModulesLoadConf] = Header + string.Concat(loads.Select(l => l + "\n"));
+        foreach (var l in changes.OfType<ModuleLoad>())
+            if (!loads.Contains(l.Module))
+                loads.Add(l.Module);
+        if (changes.Any(c => c is ModuleLoad))
+            files[SafePaths.ModulesLoadConf] = Header + string.Concat(loads.Select(l => l + "\n"));
 
         var sysctl = KeyValues(existing(SafePaths.SysctlConf));
         var tmpfiles = new List<(string Path, string Line)>();
@@ -36,7 +53,11 @@ public static class PersistentFiles
         {
             // Only lines of the form kvmtune writes survive a merge: w PATH - - - - VALUE, each part in its grammar.
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f is ["w", var path, "-", "-", "-", "-", var value] && WriteAllowlist.IsAllowed(path, out _) && Grammar.IsValue(value))
+            if (
+                f is ["w", var path, "-", "-", "-", "-", var value]
+                && WriteAllowlist.IsAllowed(path, out _)
+                && Grammar.IsValue(value)
+            )
                 tmpfiles.Add((path, $"w {path} - - - - {value}"));
         }
         foreach (var w in changes.OfType<SysfsWrite>())
@@ -58,35 +79,41 @@ public static class PersistentFiles
         foreach (var k in changes.OfType<KernelArgument>().Where(k => !k.Remove))
         {
             var i = args.FindIndex(a => a.Key == k.Key);
-            if (i >= 0) args[i] = (k.Key, k.Value); else args.Add((k.Key, k.Value));
+            if (i >= 0)
+                args[i] = (k.Key, k.Value);
+            else
+                args.Add((k.Key, k.Value));
         }
         if (changes.OfType<KernelArgument>().Any(k => !k.Remove))
-            files[SafePaths.GrubDropIn] = Header +
-                $"GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT {string.Join(' ', args.Select(a => a.Value is null ? a.Key : $"{a.Key}={a.Value}"))}\"\n";
+            files[SafePaths.GrubDropIn] =
+                Header
+                + "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT " +
+                    $"{string.Join(' ', args.Select(a => a.Value is null ? a.Key : $"{a.Key}={a.Value}"))}\"\n";
 
         foreach (var m in changes.OfType<HugetlbfsMountChange>())
             files["/etc/systemd/system/" + m.SystemdUnitName] = MountUnit(m);
         return files;
     }
 
-    public static string MountUnit(HugetlbfsMountChange m) => $"""
-        # Written by kvmtune apply: {Sizes.HumanKib(m.PageSizeKib)} huge pages for VMs (guide 3.2.3).
-        [Unit]
-        Description=Huge pages of {m.PageSizeOption} for VMs (kvmtune)
-        DefaultDependencies=no
-        Before=sysinit.target
-        ConditionPathExists=/sys/kernel/mm/hugepages/hugepages-{m.PageSizeKib}kB
+    public static string MountUnit(HugetlbfsMountChange m) =>
+        $"""
+            # Written by kvmtune apply: {Sizes.HumanKib(m.PageSizeKib)} huge pages for VMs (guide 3.2.3).
+            [Unit]
+            Description=Huge pages of {m.PageSizeOption} for VMs (kvmtune)
+            DefaultDependencies=no
+            Before=sysinit.target
+            ConditionPathExists=/sys/kernel/mm/hugepages/hugepages-{m.PageSizeKib}kB
 
-        [Mount]
-        What=hugetlbfs
-        Where={m.MountPoint}
-        Type=hugetlbfs
-        Options=pagesize={m.PageSizeOption}
+            [Mount]
+            What=hugetlbfs
+            Where={m.MountPoint}
+            Type=hugetlbfs
+            Options=pagesize={m.PageSizeOption}
 
-        [Install]
-        WantedBy=sysinit.target
+            [Install]
+            WantedBy=sysinit.target
 
-        """;
+            """;
 
     private static IEnumerable<string> Lines(string? text) =>
         (text ?? "").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'));
@@ -97,9 +124,11 @@ public static class PersistentFiles
         foreach (var line in Lines(text))
         {
             var i = line.IndexOf('=');
-            if (i <= 0) continue;
+            if (i <= 0)
+                continue;
             var (key, value) = (line[..i].Trim(), line[(i + 1)..].Trim());
-            if (WriteAllowlist.IsAllowed(SysfsWrite.SysctlPath(key), out _) && Grammar.IsValue(value)) map[key] = value;
+            if (WriteAllowlist.IsAllowed(SysfsWrite.SysctlPath(key), out _) && Grammar.IsValue(value))
+                map[key] = value;
         }
         return map;
     }
@@ -110,7 +139,8 @@ public static class PersistentFiles
         foreach (var line in Lines(text))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 3 || f[0] != "options") continue;
+            if (f.Length < 3 || f[0] != "options")
+                continue;
             foreach (var kv in f.Skip(2))
             {
                 var eq = kv.IndexOf('=');
@@ -121,9 +151,15 @@ public static class PersistentFiles
         return map;
     }
 
-    private static void Set(SortedDictionary<string, SortedDictionary<string, string>> map, string module, string parameter, string value)
+    private static void Set(
+        SortedDictionary<string, SortedDictionary<string, string>> map,
+        string module,
+        string parameter,
+        string value
+    )
     {
-        if (!map.TryGetValue(module, out var ps)) map[module] = ps = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (!map.TryGetValue(module, out var ps))
+            map[module] = ps = new SortedDictionary<string, string>(StringComparer.Ordinal);
         ps[parameter] = value;
     }
 
@@ -134,12 +170,14 @@ public static class PersistentFiles
         foreach (var line in Lines(text))
         {
             const string prefix = "GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT";
-            if (!line.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (!line.StartsWith(prefix, StringComparison.Ordinal))
+                continue;
             foreach (var w in line[prefix.Length..].TrimEnd('"').Split(' ', StringSplitOptions.RemoveEmptyEntries))
             {
                 var eq = w.IndexOf('=');
                 var (key, value) = eq < 0 ? (w, null) : (w[..eq], w[(eq + 1)..]);
-                if (Grammar.IsArgumentKey(key) && (value is null || Grammar.IsArgumentValue(value))) args.Add((key, value));
+                if (Grammar.IsArgumentKey(key) && (value is null || Grammar.IsArgumentValue(value)))
+                    args.Add((key, value));
             }
         }
         return args;

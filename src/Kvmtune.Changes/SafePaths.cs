@@ -16,12 +16,21 @@ public static partial class SafePaths
     public const string SysctlConf = "/etc/sysctl.d/90-kvmtune.conf";
     public const string TmpfilesConf = "/etc/tmpfiles.d/kvmtune.conf";
 
-    /// <summary>The folders kvmtune's persistent files live in: where a killed run's temporary files are looked for.</summary>
+    /// <summary>The folders kvmtune's persistent files live in: where a killed run's temporary files are looked
+    /// for.</summary>
     public static readonly IReadOnlyList<string> PersistentFolders =
-        ["/etc/default/grub.d", "/etc/modprobe.d", "/etc/modules-load.d", "/etc/sysctl.d", "/etc/tmpfiles.d", "/etc/systemd/system"];
+    [
+        "/etc/default/grub.d",
+        "/etc/modprobe.d",
+        "/etc/modules-load.d",
+        "/etc/sysctl.d",
+        "/etc/tmpfiles.d",
+        "/etc/systemd/system",
+    ];
 
     public static bool IsPersistentFile(string path) =>
-        path is GrubDropIn or ModprobeConf or ModulesLoadConf or SysctlConf or TmpfilesConf || MountUnit().IsMatch(path);
+        path is GrubDropIn or ModprobeConf or ModulesLoadConf or SysctlConf or TmpfilesConf
+        || MountUnit().IsMatch(path);
 
     [GeneratedRegex(@"^/etc/systemd/system/dev-hugepages[0-9]+[MG]\.mount$")]
     private static partial Regex MountUnit();

@@ -1,22 +1,20 @@
 using System.CommandLine;
 using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Cli.Commands.Audit;
+using Kvmtune.Cli.Commands.Docs;
+using Kvmtune.Cli.Commands.Fleet;
 using Kvmtune.Cli.Commands.History;
-using Kvmtune.Cli.Commands.Rollback;
-using Kvmtune.Cli.Commands.Vm;
-using Kvmtune.Cli.Commands.Vfio;
+using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Irq;
 using Kvmtune.Cli.Commands.Pmem;
-using Kvmtune.Cli.Commands.Fleet;
-using Kvmtune.Cli.Commands.Docs;
-using Kvmtune.Cli.Commands.Inspect;
 using Kvmtune.Cli.Commands.Profiles;
+using Kvmtune.Cli.Commands.Rollback;
 using Kvmtune.Cli.Commands.Snapshot;
-using Kvmtune.Facts;
+using Kvmtune.Cli.Commands.Vfio;
+using Kvmtune.Cli.Commands.Vm;
+using Kvmtune.Cli.Options;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
-
-using Kvmtune.Cli.Options;
 
 namespace Kvmtune.Cli;
 
@@ -55,9 +53,11 @@ public static class KvmtuneCli
         var root = GlobalOptions.Root();
         var command = new RootCommand(Description) { root };
         var first = args is { Length: > 0 } ? args[0] : null;
-        if (args is ["--version"]) return command;
+        if (args is ["--version"])
+            return command;
         var only = Commands.Where(c => c.Name == first).ToList();
-        foreach (var (_, create) in only.Count == 1 ? only : [.. Commands]) command.Add(create(root, ctx));
+        foreach (var (_, create) in only.Count == 1 ? only : [.. Commands])
+            command.Add(create(root, ctx));
         if (only.Count == 0)
         {
             command.Add(DocsCommands.Man(() => command, ctx));
@@ -72,13 +72,21 @@ public static class KvmtuneCli
         var parse = command.Parse(args);
         if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
         {
-            foreach (var e in parse.Errors) ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
+            foreach (var e in parse.Errors)
+                ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             ctx.Error.WriteLine("Run 'kvmtune --help' for usage.");
             return ExitCodes.BadInput;
         }
         try
         {
-            return parse.Invoke(new InvocationConfiguration { Output = ctx.Out, Error = ctx.Error, EnableDefaultExceptionHandler = false });
+            return parse.Invoke(
+                new InvocationConfiguration
+                {
+                    Output = ctx.Out,
+                    Error = ctx.Error,
+                    EnableDefaultExceptionHandler = false,
+                }
+            );
         }
         catch (Facts.InputException e)
         {
@@ -114,7 +122,8 @@ public static class KvmtuneCli
         {
             ctx.Error.WriteLine($"kvmtune: internal error: {e.GetType().Name}: {Clean(e.Message)}");
             // A bug report needs the place; KVMTUNE_DEBUG=1 prints it.
-            if (ctx.Environment("KVMTUNE_DEBUG") == "1") ctx.Error.WriteLine(Clean(e.StackTrace ?? ""));
+            if (ctx.Environment("KVMTUNE_DEBUG") == "1")
+                ctx.Error.WriteLine(Clean(e.StackTrace ?? ""));
             return ExitCodes.Internal;
         }
     }

@@ -4,8 +4,15 @@ using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Cli;
 
-/// <summary>What a command needs from the outside world: its output streams, its environment, and the machine root.</summary>
-public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string, string?> environment, bool stdoutIsTerminal, bool stderrIsTerminal = false)
+/// <summary>What a command needs from the outside world: its output streams, its environment, and the machine
+/// root.</summary>
+public sealed class CliContext(
+    TextWriter stdout,
+    TextWriter stderr,
+    Func<string, string?> environment,
+    bool stdoutIsTerminal,
+    bool stderrIsTerminal = false
+)
 {
     /// <summary>Progress lines for long operations go to a terminal only; pipes and logs stay quiet.</summary>
     public bool ShowProgress => stderrIsTerminal;
@@ -18,15 +25,25 @@ public sealed class CliContext(TextWriter stdout, TextWriter stderr, Func<string
     /// are shown as \x1b and the like, never sent raw to the terminal.
     /// </summary>
     public void Line(string text) => Out.WriteLine(SafeText.ForTerminal(text));
+
     public Func<string, string?> Environment { get; } = environment;
 
     /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>
     public bool Colour => stdoutIsTerminal && string.IsNullOrEmpty(Environment("NO_COLOR"));
 
-    /// <summary>The process's streams, stdout buffered (one write per 64 KiB rather than per line); flush before exit.</summary>
+    /// <summary>The process's streams, stdout buffered (one write per 64 KiB rather than per line); flush before
+    /// exit.</summary>
     public static CliContext FromProcess() =>
-        new(new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16) { AutoFlush = false },
-            Console.Error, System.Environment.GetEnvironmentVariable, !Console.IsOutputRedirected, !Console.IsErrorRedirected);
+        new(
+            new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16)
+            {
+                AutoFlush = false,
+            },
+            Console.Error,
+            System.Environment.GetEnvironmentVariable,
+            !Console.IsOutputRedirected,
+            !Console.IsErrorRedirected
+        );
 }
 
 /// <summary>A failure the user can fix, with the exit code the contract gives it.</summary>
@@ -47,25 +64,39 @@ public static class RootResolver
         var given = parse.GetResult(rootOption) is { Implicit: false };
         var root = given ? parse.GetValue(rootOption) ?? "" : ctx.Environment("KVMTUNE_ROOT");
         var source = given ? "--root" : "KVMTUNE_ROOT";
-        if (root is null) return new HostReader("/");
+        if (root is null)
+            return new HostReader("/");
         if (root.Length == 0)
-            throw new CliException(ExitCodes.BadInput,
-                $"{source} is empty: give the folder that stands for '/' (or leave {source} out for this machine)");
+            throw new CliException(
+                ExitCodes.BadInput,
+                $"{source} is empty: give the folder that stands for '/' (or leave {source} out for this machine)"
+            );
         if (!Directory.Exists(root))
-            throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted snapshot)");
+            throw new CliException(
+                ExitCodes.BadInput,
+                $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted " +
+                    "snapshot)"
+            );
         // The root is resolved once, here: every reader and writer then uses the same canonical folder, so a link
         // swapped in later, or a root that leads to '/', cannot send them onto the live system.
-        var canonical = NativeSys.CanonicalFolder(root)
+        var canonical =
+            NativeSys.CanonicalFolder(root)
             ?? throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' cannot be opened");
-        if (canonical == "/" && root.Trim('/').Length == 0) return new HostReader("/");
+        if (canonical == "/" && root.Trim('/').Length == 0)
+            return new HostReader("/");
         if (canonical == "/")
-            throw new CliException(ExitCodes.BadInput,
-                $"{source}: '{root}' leads to '/', the live system: leave {source} out to work on this machine");
+            throw new CliException(
+                ExitCodes.BadInput,
+                $"{source}: '{root}' leads to '/', the live system: leave {source} out to work on this machine"
+            );
         root = canonical;
         var machine = Directory.Exists(Path.Combine(root, "proc")) || Directory.Exists(Path.Combine(root, "sys"));
         if (!machine)
-            throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' is not a machine tree: " +
-                "it has neither a proc nor a sys folder (give the folder that stands for '/')");
+            throw new CliException(
+                ExitCodes.BadInput,
+                $"{source}: '{root}' is not a machine tree: "
+                    + "it has neither a proc nor a sys folder (give the folder that stands for '/')"
+            );
         return new HostReader(root);
     }
 }

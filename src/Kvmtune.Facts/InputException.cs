@@ -11,7 +11,10 @@ public sealed class InputException(string? file, long? line, string? key, string
 
     private static string Format(string? file, long? line, string? key, string problem)
     {
-        var where = file is null ? "" : line is null ? $"{file}: " : $"{file}:{line}: ";
+        var where =
+            file is null ? ""
+            : line is null ? $"{file}: "
+            : $"{file}:{line}: ";
         return key is null ? where + problem : $"{where}{key}: {problem}";
     }
 }

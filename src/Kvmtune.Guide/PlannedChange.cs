@@ -34,22 +34,31 @@ public sealed record SysfsWrite(string Section, string Path, string Value) : Pla
             : [$"/etc/tmpfiles.d/kvmtune.conf: w {Path} - - - - {Value}"];
 }
 
-/// <summary>Add (or, with a null value and Remove, drop) a kernel command-line argument; takes effect at the next boot.</summary>
-public sealed record KernelArgument(string Section, string Key, string? Value, bool Remove = false) : PlannedChange(Section)
+/// <summary>Add (or, with a null value and Remove, drop) a kernel command-line argument; takes effect at the next
+/// boot.</summary>
+public sealed record KernelArgument(string Section, string Key, string? Value, bool Remove = false)
+    : PlannedChange(Section)
 {
     public string Text => Value is null ? Key : $"{Key}={Value}";
     public override IReadOnlyList<string> RuntimeCommands => [];
     public override IReadOnlyList<string> PersistentSteps =>
-        [Remove ? $"remove '{Key}' from the kernel command line (/etc/default/grub.d/kvmtune.cfg), update the bootloader, reboot"
-                : $"/etc/default/grub.d/kvmtune.cfg: GRUB_CMDLINE_LINUX_DEFAULT+=\" {Text}\"; update the bootloader; reboot"];
+        [
+            Remove
+                ? $"remove '{Key}' from the kernel command line (/etc/default/grub.d/kvmtune.cfg), update the " +
+                    "bootloader, reboot"
+                : $"/etc/default/grub.d/kvmtune.cfg: GRUB_CMDLINE_LINUX_DEFAULT+=\" {Text}\"; update the bootloader; " +
+                    "reboot",
+        ];
 }
 
 /// <summary>A module option: persistent in /etc/modprobe.d, live only through a module reload.</summary>
-public sealed record ModuleOption(string Section, string Module, string Parameter, string Value) : PlannedChange(Section)
+public sealed record ModuleOption(string Section, string Module, string Parameter, string Value)
+    : PlannedChange(Section)
 {
     public override IReadOnlyList<string> RuntimeCommands =>
         [$"modprobe -r {Quote(Module)} && modprobe {Quote(Module)} {Quote($"{Parameter}={Value}")}"];
-    public override IReadOnlyList<string> PersistentSteps => [$"/etc/modprobe.d/kvmtune.conf: options {Module} {Parameter}={Value}"];
+    public override IReadOnlyList<string> PersistentSteps =>
+        [$"/etc/modprobe.d/kvmtune.conf: options {Module} {Parameter}={Value}"];
 }
 
 /// <summary>Load a module now and at boot.</summary>
@@ -65,7 +74,11 @@ public sealed record HugetlbfsMountChange(string Section, string MountPoint, lon
     public string PageSizeOption => PageSizeKib >= 1 << 20 ? $"{PageSizeKib >> 20}G" : $"{PageSizeKib >> 10}M";
     public override IReadOnlyList<string> RuntimeCommands =>
         [$"mkdir -p {Quote(MountPoint)}", $"mount -t hugetlbfs -o pagesize={PageSizeOption} none {Quote(MountPoint)}"];
-    public override IReadOnlyList<string> PersistentSteps => [$"systemd mount unit {SystemdUnitName}: What=hugetlbfs Where={MountPoint} Type=hugetlbfs Options=pagesize={PageSizeOption}"];
+    public override IReadOnlyList<string> PersistentSteps =>
+        [
+            $"systemd mount unit {SystemdUnitName}: What=hugetlbfs Where={MountPoint} Type=hugetlbfs " +
+                $"Options=pagesize={PageSizeOption}",
+        ];
     public string SystemdUnitName => MountPoint.Trim('/').Replace("-", "\\x2d").Replace('/', '-') + ".mount";
 }
 
@@ -76,10 +89,13 @@ public sealed record ManualStep(string Section, string Text) : PlannedChange(Sec
     public override IReadOnlyList<string> PersistentSteps => [Text];
 }
 
-/// <summary>A module parameter that is writable at runtime: written in /sys/module now, kept in /etc/modprobe.d.</summary>
-public sealed record ModuleParameter(string Section, string Module, string Parameter, string Value) : PlannedChange(Section)
+/// <summary>A module parameter that is writable at runtime: written in /sys/module now, kept in
+/// /etc/modprobe.d.</summary>
+public sealed record ModuleParameter(string Section, string Module, string Parameter, string Value)
+    : PlannedChange(Section)
 {
     public string Path => $"/sys/module/{Module}/parameters/{Parameter}";
     public override IReadOnlyList<string> RuntimeCommands => [$"echo {Quote(Value)} > {Quote(Path)}"];
-    public override IReadOnlyList<string> PersistentSteps => [$"/etc/modprobe.d/kvmtune.conf: options {Module} {Parameter}={Value}"];
+    public override IReadOnlyList<string> PersistentSteps =>
+        [$"/etc/modprobe.d/kvmtune.conf: options {Module} {Parameter}={Value}"];
 }

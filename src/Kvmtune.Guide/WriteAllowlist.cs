@@ -12,19 +12,40 @@ public static class WriteAllowlist
     /// <summary>Each section of the guide names the attributes its fixes write, next to its rule.</summary>
     private static readonly Regex[] Patterns =
     [
-        .. Section3_2_1_Numa.Writable, .. Section3_2_2_Frequency.Writable, .. Section3_2_3_HugePages.Writable,
-        .. Section3_2_4_CStates.Writable, .. Section3_2_5_Ksm.Writable, .. Section3_2_6_HaltPolling.Writable,
-        .. Section3_4_Guest.Writable, .. Section5_Qat.Writable, .. ProfileSysfs.Writable,
+        .. Section3_2_1_Numa.Writable,
+        .. Section3_2_2_Frequency.Writable,
+        .. Section3_2_3_HugePages.Writable,
+        .. Section3_2_4_CStates.Writable,
+        .. Section3_2_5_Ksm.Writable,
+        .. Section3_2_6_HaltPolling.Writable,
+        .. Section3_4_Guest.Writable,
+        .. Section5_Qat.Writable,
+        .. ProfileSysfs.Writable,
     ];
 
     public static bool IsAllowed(string path, out string? reason)
     {
         reason = null;
-        if (!path.StartsWith('/')) { reason = "the path is not absolute"; return false; }
-        if (path.Split('/').Skip(1).Any(p => p is "" or "." or "..")) { reason = "the path has empty, '.' or '..' components"; return false; }
-        if (path.Any(char.IsControl)) { reason = "the path has control characters"; return false; }
-        if (Patterns.Any(p => p.IsMatch(path))) return true;
-        reason = "kvmtune writes only the kernel tunables the guide names (THP, KSM, cpufreq, cpuidle, huge pages, KVM and haltpoll parameters, block queues, numa_balancing, IRQ affinity, SR-IOV and PCI driver binding)";
+        if (!path.StartsWith('/'))
+        {
+            reason = "the path is not absolute";
+            return false;
+        }
+        if (path.Split('/').Skip(1).Any(p => p is "" or "." or ".."))
+        {
+            reason = "the path has empty, '.' or '..' components";
+            return false;
+        }
+        if (path.Any(char.IsControl))
+        {
+            reason = "the path has control characters";
+            return false;
+        }
+        if (Patterns.Any(p => p.IsMatch(path)))
+            return true;
+        reason =
+            "kvmtune writes only the kernel tunables the guide names (THP, KSM, cpufreq, cpuidle, huge pages, KVM " +
+                "and haltpoll parameters, block queues, numa_balancing, IRQ affinity, SR-IOV and PCI driver binding)";
         return false;
     }
 
@@ -34,9 +55,12 @@ public static class WriteAllowlist
     /// under /sys/devices that a sysfs link such as /sys/block/sda or /sys/bus/pci/devices/X leads to.
     /// </summary>
     public static bool AcceptsRealPath(string machinePath, string real) =>
-        real == machinePath || IsAllowed(real, out _)
-        || (machinePath.StartsWith("/sys/", StringComparison.Ordinal) && real.StartsWith("/sys/devices/", StringComparison.Ordinal)
+        real == machinePath
+        || IsAllowed(real, out _)
+        || (
+            machinePath.StartsWith("/sys/", StringComparison.Ordinal)
+            && real.StartsWith("/sys/devices/", StringComparison.Ordinal)
             && !real.Split('/').Any(p => p is "." or "..")
-            && real[(real.LastIndexOf('/') + 1)..] == machinePath[(machinePath.LastIndexOf('/') + 1)..]);
-
+            && real[(real.LastIndexOf('/') + 1)..] == machinePath[(machinePath.LastIndexOf('/') + 1)..]
+        );
 }

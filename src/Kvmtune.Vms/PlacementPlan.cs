@@ -1,10 +1,15 @@
 namespace Kvmtune.Vms;
 
 public sealed record VcpuPin(int Vcpu, IReadOnlyList<int> Cpus);
+
 public sealed record IothreadPin(string Iothread, IReadOnlyList<int> Cpus);
+
 public sealed record MemoryPlacement(int Node, long SizeKib, long PageSizeKib);
+
 public sealed record DevicePlacement(string Kind, string Id, int? Node);
+
 public sealed record GuestTopology(int Sockets, int Cores, int Threads);
+
 /// <summary>A guest NUMA node and the host node whose memory backs it.</summary>
 public sealed record GuestNode(int Id, int HostNode, IReadOnlyList<int> Vcpus, long MemoryKib);
 
@@ -20,7 +25,8 @@ public sealed record PlannedVm(
     IReadOnlyList<string> Reasons,
     bool Dedicated,
     GuestTopology Topology,
-    IReadOnlyList<GuestNode> GuestNodes);
+    IReadOnlyList<GuestNode> GuestNodes
+);
 
 /// <summary>A VM that does not fit: why, and what would make it fit (a kvmtune command where there is one).</summary>
 public sealed record UnplacedVm(string Name, string Reason, IReadOnlyList<PlanFix>? Fixes = null);

@@ -18,19 +18,40 @@ public sealed partial record QemuInstall(string? Path, Version? Version, string?
     public static QemuInstall Probe(HostFacts f, TimeSpan timeout)
     {
         var basic = FromFacts(f);
-        if (f.Userspace.QemuPath is not string path) return basic;
+        if (f.Userspace.QemuPath is not string path)
+            return basic;
         try
         {
-            var psi = new ProcessStartInfo(path) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-machine", "help" }) psi.ArgumentList.Add(a);
+            var psi = new ProcessStartInfo(path)
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var a in new[] { "-machine", "help" })
+                psi.ArgumentList.Add(a);
             using var p = Process.Start(psi);
-            if (p is null) return basic;
+            if (p is null)
+                return basic;
             var text = p.StandardOutput.ReadToEndAsync();
             _ = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit((int)timeout.TotalMilliseconds)) { p.Kill(true); return basic; }
-            return AliasOfQ35(text.Result) is string m ? basic with { Q35Machine = m, MachineSource = $"{path} -machine help" } : basic;
+            if (!p.WaitForExit((int)timeout.TotalMilliseconds))
+            {
+                p.Kill(true);
+                return basic;
+            }
+            return AliasOfQ35(text.Result) is string m
+                ? basic with
+                {
+                    Q35Machine = m,
+                    MachineSource = $"{path} -machine help",
+                }
+                : basic;
         }
-        catch (System.ComponentModel.Win32Exception) { return basic; }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return basic;
+        }
     }
 
     /// <summary>"q35   Standard PC (Q35 + ICH9, 2009) (alias of pc-q35-7.2)" -> pc-q35-7.2.</summary>
@@ -42,5 +63,6 @@ public sealed partial record QemuInstall(string? Path, Version? Version, string?
         return null;
     }
 
-    [GeneratedRegex(@"\(alias of (pc-q35-[0-9.]+)\)")] private static partial Regex AliasRegex();
+    [GeneratedRegex(@"\(alias of (pc-q35-[0-9.]+)\)")]
+    private static partial Regex AliasRegex();
 }

@@ -4,7 +4,8 @@ using System.Text.Json;
 
 namespace Kvmtune.Vms;
 
-/// <summary>A minimal QMP client over QEMU's UNIX socket: greeting, capabilities negotiation, commands, replies.</summary>
+/// <summary>A minimal QMP client over QEMU's UNIX socket: greeting, capabilities negotiation, commands,
+/// replies.</summary>
 public sealed class QmpClient : IDisposable
 {
     private readonly Socket _socket;
@@ -42,16 +43,20 @@ public sealed class QmpClient : IDisposable
         }
     }
 
-    /// <summary>Runs a command and returns its "return" value; a QMP error becomes an exception with QEMU's words.</summary>
+    /// <summary>Runs a command and returns its "return" value; a QMP error becomes an exception with QEMU's
+    /// words.</summary>
     public JsonElement Execute(string command, string? argumentsJson = null)
     {
-        var message = argumentsJson is null ? $"{{\"execute\":\"{command}\"}}\n" : $"{{\"execute\":\"{command}\",\"arguments\":{argumentsJson}}}\n";
+        var message = argumentsJson is null
+            ? $"{{\"execute\":\"{command}\"}}\n"
+            : $"{{\"execute\":\"{command}\",\"arguments\":{argumentsJson}}}\n";
         _stream.Write(Encoding.UTF8.GetBytes(message));
         while (true)
         {
             using var doc = ReadMessage();
             var root = doc.RootElement;
-            if (root.TryGetProperty("return", out var ret)) return ret.Clone();
+            if (root.TryGetProperty("return", out var ret))
+                return ret.Clone();
             if (root.TryGetProperty("error", out var err))
                 throw new InvalidOperationException($"QMP {command}: {err.GetProperty("desc").GetString()}");
             // events ({"event": ...}) arrive between replies; skip them

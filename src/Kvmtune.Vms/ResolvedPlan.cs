@@ -8,10 +8,19 @@ namespace Kvmtune.Vms;
 /// VM that does not fit with why and what would make it fit, and the host's housekeeping CPUs.
 /// </summary>
 public sealed record ResolvedPlan(
-    string Accel, IReadOnlyList<ResolvedVm> Vms, IReadOnlyList<UnplacedVm> Unplaced, IReadOnlyList<int> Housekeeping)
+    string Accel,
+    IReadOnlyList<ResolvedVm> Vms,
+    IReadOnlyList<UnplacedVm> Unplaced,
+    IReadOnlyList<int> Housekeeping
+)
 {
-    public static ResolvedPlan Resolve(IReadOnlyList<VmSpec> specs, PlacementPlan plan, HostFacts host, string accel,
-        QemuInstall? qemu = null)
+    public static ResolvedPlan Resolve(
+        IReadOnlyList<VmSpec> specs,
+        PlacementPlan plan,
+        HostFacts host,
+        string accel,
+        QemuInstall? qemu = null
+    )
     {
         var vms = new List<ResolvedVm>();
         foreach (var planned in plan.Vms)

@@ -15,11 +15,14 @@ namespace Kvmtune.Vms;
 public static partial class Taps
 {
     /// <summary>IFF_TAP and IFF_MULTI_QUEUE, include/uapi/linux/if_tun.h.</summary>
-    private const int IffTap = 0x0002, IffMultiQueue = 0x0100;
+    private const int IffTap = 0x0002,
+        IffMultiQueue = 0x0100;
 
-    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}\\z")] private static partial Regex NameRegex();
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,15}\\z")]
+    private static partial Regex NameRegex();
 
-    /// <summary>A name the kernel takes for an interface (dev_valid_name()) and that stays inside /sys/class/net.</summary>
+    /// <summary>A name the kernel takes for an interface (dev_valid_name()) and that stays inside
+    /// /sys/class/net.</summary>
     public static bool IsName(string name) => NameRegex().IsMatch(name) && name is not ("." or "..");
 
     /// <summary>
@@ -28,23 +31,35 @@ public static partial class Taps
     /// </summary>
     public static int? Flags(string name, string sysClassNet = "/sys/class/net")
     {
-        if (!IsName(name)) throw new ArgumentException($"'{name}' is not an interface name", nameof(name));
+        if (!IsName(name))
+            throw new ArgumentException($"'{name}' is not an interface name", nameof(name));
         var dir = Path.Combine(sysClassNet, name);
-        if (!Directory.Exists(dir)) return null;
+        if (!Directory.Exists(dir))
+            return null;
         try
         {
             var text = File.ReadAllText(Path.Combine(dir, "tun_flags")).Trim();
-            return text.StartsWith("0x", StringComparison.Ordinal)
-                && int.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var f) ? f : -1;
+            return
+                text.StartsWith("0x", StringComparison.Ordinal)
+                && int.TryParse(text[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var f)
+                ? f
+                : -1;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return -1; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -1;
+        }
     }
 
     /// <summary>
     /// Creates the VM's missing taps (multi_queue exactly where a NIC has several queues) and returns their names;
     /// refuses, before creating any, a name that is not a tap or a tap of the other kind.
     /// </summary>
-    public static IReadOnlyList<string> Prepare(ResolvedVm vm, ProgramRunner programs, string sysClassNet = "/sys/class/net")
+    public static IReadOnlyList<string> Prepare(
+        ResolvedVm vm,
+        ProgramRunner programs,
+        string sysClassNet = "/sys/class/net"
+    )
     {
         var missing = new List<ResolvedNic>();
         foreach (var nic in vm.Nics)
@@ -53,19 +68,31 @@ public static partial class Taps
             switch (Flags(nic.Ifname, sysClassNet))
             {
                 case null:
-                    if (missing.All(m => m.Ifname != nic.Ifname)) missing.Add(nic);
+                    if (missing.All(m => m.Ifname != nic.Ifname))
+                        missing.Add(nic);
                     break;
                 case -1:
-                    throw new InvalidOperationException($"{vm.Name}: nic {nic.Index}: {nic.Ifname} exists and is not a " +
-                        "tap device (no tun_flags): name a tap, or a free name for kvmtune to create one");
+                    throw new InvalidOperationException(
+                        $"{vm.Name}: nic {nic.Index}: {nic.Ifname} exists and is not a "
+                            + "tap device (no tun_flags): name a tap, or a free name for kvmtune to create one"
+                    );
                 case int f when (f & IffTap) == 0:
-                    throw new InvalidOperationException($"{vm.Name}: nic {nic.Index}: {nic.Ifname} is a tun device, " +
-                        "not a tap: QEMU's virtio-net needs a tap");
+                    throw new InvalidOperationException(
+                        $"{vm.Name}: nic {nic.Index}: {nic.Ifname} is a tun device, "
+                            + "not a tap: QEMU's virtio-net needs a tap"
+                    );
                 case int f when ((f & IffMultiQueue) != 0) != multi:
-                    throw new InvalidOperationException($"{vm.Name}: nic {nic.Index}: {nic.Ifname} exists " +
-                        (multi ? "without" : "with") + $" multi_queue, and the NIC has {nic.Queues} queue(s): the " +
-                        "kernel refuses to attach them (EINVAL). Delete it (ip link delete " + nic.Ifname + ") for " +
-                        "kvmtune to create it, or create it " + (multi ? "with" : "without") + " multi_queue");
+                    throw new InvalidOperationException(
+                        $"{vm.Name}: nic {nic.Index}: {nic.Ifname} exists "
+                            + (multi ? "without" : "with")
+                            + $" multi_queue, and the NIC has {nic.Queues} queue(s): the "
+                            + "kernel refuses to attach them (EINVAL). Delete it (ip link delete "
+                            + nic.Ifname
+                            + ") for "
+                            + "kvmtune to create it, or create it "
+                            + (multi ? "with" : "without")
+                            + " multi_queue"
+                    );
             }
         }
         var created = new List<string>();
@@ -73,8 +100,18 @@ public static partial class Taps
         {
             foreach (var nic in missing)
             {
-                programs.Run(SystemProgram.Ip, ["tuntap", "add", "dev", nic.Ifname, "mode", "tap",
-                    .. nic.Queues > 1 ? new[] { "multi_queue" } : []]);
+                programs.Run(
+                    SystemProgram.Ip,
+                    [
+                        "tuntap",
+                        "add",
+                        "dev",
+                        nic.Ifname,
+                        "mode",
+                        "tap",
+                        .. nic.Queues > 1 ? new[] { "multi_queue" } : [],
+                    ]
+                );
                 created.Add(nic.Ifname);
             }
         }
@@ -88,18 +125,36 @@ public static partial class Taps
 
     /// <summary>Deletes taps kvmtune created (a name read back from a state file is checked first); returns what it
     /// could not delete, with why.</summary>
-    public static IReadOnlyList<string> Remove(IEnumerable<string> names, ProgramRunner programs,
-        string sysClassNet = "/sys/class/net")
+    public static IReadOnlyList<string> Remove(
+        IEnumerable<string> names,
+        ProgramRunner programs,
+        string sysClassNet = "/sys/class/net"
+    )
     {
         var problems = new List<string>();
         foreach (var name in names)
         {
-            if (!IsName(name)) { problems.Add($"'{name}' is not an interface name: left alone"); continue; }
+            if (!IsName(name))
+            {
+                problems.Add($"'{name}' is not an interface name: left alone");
+                continue;
+            }
             var flags = Flags(name, sysClassNet);
-            if (flags is null) continue; // gone already
-            if (flags == -1 || (flags & IffTap) == 0) { problems.Add($"{name} is no longer a tap: left alone"); continue; }
-            try { programs.Run(SystemProgram.Ip, ["link", "delete", "dev", name]); }
-            catch (ApplyFailedException e) { problems.Add($"{name}: {e.Message}"); }
+            if (flags is null)
+                continue; // gone already
+            if (flags == -1 || (flags & IffTap) == 0)
+            {
+                problems.Add($"{name} is no longer a tap: left alone");
+                continue;
+            }
+            try
+            {
+                programs.Run(SystemProgram.Ip, ["link", "delete", "dev", name]);
+            }
+            catch (ApplyFailedException e)
+            {
+                problems.Add($"{name}: {e.Message}");
+            }
         }
         return problems;
     }

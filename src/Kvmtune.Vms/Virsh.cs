@@ -11,11 +11,22 @@ public sealed class Virsh(string? uri)
     /// <summary>Runs virsh; a failure becomes an InvalidOperationException with virsh's own words.</summary>
     public string Run(params string[] args)
     {
-        var psi = new ProcessStartInfo("virsh") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        if (uri is { Length: > 0 }) foreach (var a in new[] { "-c", uri }) psi.ArgumentList.Add(a);
-        foreach (var a in args) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo("virsh")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        if (uri is { Length: > 0 })
+            foreach (var a in new[] { "-c", uri })
+                psi.ArgumentList.Add(a);
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
         Process p;
-        try { p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start virsh"); }
+        try
+        {
+            p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start virsh");
+        }
         catch (System.ComponentModel.Win32Exception e)
         {
             throw new InvalidOperationException($"cannot run virsh ({e.Message}): install libvirt-clients");
@@ -41,6 +52,9 @@ public sealed class Virsh(string? uri)
             File.WriteAllText(path, xml);
             return Run("define", path);
         }
-        finally { dir.Delete(recursive: true); }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 }

@@ -20,12 +20,30 @@ public sealed record VmSpec(
     BootSpec? Boot,
     string File,
     long Line,
-    int? GuestNumaNodes = null);
+    int? GuestNumaNodes = null
+);
 
 /// <summary>A virtio-blk disk; Queues null: one per vCPU, capped by a block device's hardware queues.</summary>
-public sealed record DiskSpec(string Path, string Format, string Cache, string Aio, int? Queues, bool Iothread, bool Packed);
+public sealed record DiskSpec(
+    string Path,
+    string Format,
+    string Cache,
+    string Aio,
+    int? Queues,
+    bool Iothread,
+    bool Packed
+);
 
-public sealed record NicSpec(string Type, string Ifname, int Queues, string? Mac, bool Vhost, long? PollUs, bool Packed, string? Link);
+public sealed record NicSpec(
+    string Type,
+    string Ifname,
+    int Queues,
+    string? Mac,
+    bool Vhost,
+    long? PollUs,
+    bool Packed,
+    string? Link
+);
 
 public sealed record PassthroughSpec(string Pci);
 
@@ -35,12 +53,21 @@ public sealed record PmemSpec(string Path, long SizeBytes, long AlignBytes);
 public sealed record BootSpec(string Kernel, string? Initrd, string? Append);
 
 /// <summary>What each workload turns on by default (guide 3.3: overcommit, virtio, KSM).</summary>
-public sealed record WorkloadDefaults(bool DedicatedCpus, string Hugepages, bool MemLock, bool CpuPm, bool MemMerge, string Aio, long? PollUs)
+public sealed record WorkloadDefaults(
+    bool DedicatedCpus,
+    string Hugepages,
+    bool MemLock,
+    bool CpuPm,
+    bool MemMerge,
+    string Aio,
+    long? PollUs
+)
 {
-    public static WorkloadDefaults For(string workload) => workload switch
-    {
-        "latency" => new(true, "1GiB", true, true, false, "io_uring", 50000),
-        "throughput" => new(false, "1GiB", false, false, false, "io_uring", null),
-        _ => new(false, "none", false, false, true, "threads", null),
-    };
+    public static WorkloadDefaults For(string workload) =>
+        workload switch
+        {
+            "latency" => new(true, "1GiB", true, true, false, "io_uring", 50000),
+            "throughput" => new(false, "1GiB", false, false, false, "io_uring", null),
+            _ => new(false, "none", false, false, true, "threads", null),
+        };
 }

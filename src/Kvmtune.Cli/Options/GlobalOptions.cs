@@ -5,12 +5,13 @@ namespace Kvmtune.Cli.Options;
 /// <summary>The options every read-only command takes.</summary>
 public static class GlobalOptions
 {
-    public static Option<string?> Root() => new("--root")
-    {
-        Description = "Read /sys, /proc, /dev, /boot and /etc under DIR instead of / (also KVMTUNE_ROOT)",
-        HelpName = "DIR",
-        Recursive = true,
-    };
+    public static Option<string?> Root() =>
+        new("--root")
+        {
+            Description = "Read /sys, /proc, /dev, /boot and /etc under DIR instead of / (also KVMTUNE_ROOT)",
+            HelpName = "DIR",
+            Recursive = true,
+        };
 
     public static Option<string> Format(params string[] formats)
     {

@@ -7,19 +7,25 @@ namespace Kvmtune.Facts.Host;
 /// own work, interrupts included (housekeeping). Device IRQs belong on housekeeping CPUs: TuneD's
 /// realtime-virtual-host profile sets irqaffinity= to the CPUs it does not isolate.
 /// </summary>
-public sealed record CpuIsolation(IReadOnlyList<int> Isolated, IReadOnlyList<int>? IrqAffinity,
-    IReadOnlyList<int> Online)
+public sealed record CpuIsolation(
+    IReadOnlyList<int> Isolated,
+    IReadOnlyList<int>? IrqAffinity,
+    IReadOnlyList<int> Online
+)
 {
     /// <summary>The isolation the command line asks for; null when /proc/cmdline is unreadable.</summary>
     public static CpuIsolation? Of(HostFacts f)
     {
         var cmd = f.Kernel.CommandLine;
-        if (cmd is null) return null;
+        if (cmd is null)
+            return null;
         var isolated = new SortedSet<int>();
-        if (cmd.Value("nohz_full") is { } nohz && CpuList.TryParse(nohz, out var n, out _)) isolated.UnionWith(n);
-        if (IsolcpusList(cmd.Value("isolcpus")) is { } iso) isolated.UnionWith(iso);
-        IReadOnlyList<int>? irq = cmd.Value("irqaffinity") is { } a && CpuList.TryParse(a, out var ia,
-            out _) ? ia : null;
+        if (cmd.Value("nohz_full") is { } nohz && CpuList.TryParse(nohz, out var n, out _))
+            isolated.UnionWith(n);
+        if (IsolcpusList(cmd.Value("isolcpus")) is { } iso)
+            isolated.UnionWith(iso);
+        IReadOnlyList<int>? irq =
+            cmd.Value("irqaffinity") is { } a && CpuList.TryParse(a, out var ia, out _) ? ia : null;
         return new CpuIsolation(isolated.ToList(), irq, f.Cpu.Online);
     }
 
@@ -33,7 +39,8 @@ public sealed record CpuIsolation(IReadOnlyList<int> Isolated, IReadOnlyList<int
     /// <summary>The CPU list of isolcpus=[flag,...,]LIST (flags: nohz, domain, managed_irq).</summary>
     public static IReadOnlyList<int>? IsolcpusList(string? value)
     {
-        if (value is null) return null;
+        if (value is null)
+            return null;
         var list = string.Join(',', value.Split(',').Where(p => p.Length > 0 && char.IsAsciiDigit(p[0])));
         return CpuList.TryParse(list, out var cpus, out _) ? cpus : null;
     }
@@ -60,7 +67,8 @@ public sealed record CpuIsolation(IReadOnlyList<int> Isolated, IReadOnlyList<int
         var skip = exclude?.ToHashSet() ?? [];
         var keep = Housekeeping.Where(c => !skip.Contains(c)).ToList();
         var local = keep.Where(nodeCpus.Contains).ToList();
-        if (local.Count > 0) return local;
+        if (local.Count > 0)
+            return local;
         return keep.Count > 0 ? keep : null;
     }
 }

@@ -24,7 +24,8 @@ public sealed record HostFacts(
     IReadOnlyList<BlockDevice> Block,
     IReadOnlyList<NetInterface> Net,
     NvdimmFacts Nvdimm,
-    UserspaceFacts Userspace)
+    UserspaceFacts Userspace
+)
 {
     /// <summary>Reads every subsystem through one reader, in the order their dependencies need.</summary>
     public static HostFacts Read(HostReader reader)
@@ -49,13 +50,15 @@ public sealed record HostFacts(
             DeviceReader.ReadBlock(reader, pci),
             DeviceReader.ReadNet(reader, pci),
             DeviceReader.ReadNvdimm(reader),
-            UserspaceReader.Read(reader));
+            UserspaceReader.Read(reader)
+        );
     }
 
     /// <summary>A device with numa_node -1 whose local CPUs all sit in one node belongs to that node.</summary>
     private static PciDevice WithLocality(PciDevice p, NumaFacts numa)
     {
-        if (p.NumaNode is not null || p.LocalCpus is not { Count: > 0 } local || numa.Synthesized) return p;
+        if (p.NumaNode is not null || p.LocalCpus is not { Count: > 0 } local || numa.Synthesized)
+            return p;
         var holders = numa.Nodes.Where(n => n.Cpus.Count > 0 && local.All(n.Cpus.Contains)).ToList();
         return holders.Count == 1 ? p with { LocalityNode = holders[0].Id } : p;
     }

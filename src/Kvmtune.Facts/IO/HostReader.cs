@@ -3,7 +3,12 @@ using System.Text;
 namespace Kvmtune.Facts.IO;
 
 /// <summary>What a path names, as seen through symbolic links.</summary>
-public enum EntryKind { Missing, File, Directory }
+public enum EntryKind
+{
+    Missing,
+    File,
+    Directory,
+}
 
 /// <summary>
 /// The one way the core reads a machine: every path is absolute in the machine's own terms
@@ -29,7 +34,8 @@ public sealed class HostReader
     public HostReader(string root)
     {
         Root = Path.GetFullPath(string.IsNullOrEmpty(root) ? "/" : root);
-        if (Root.Length > 1) Root = Root.TrimEnd('/');
+        if (Root.Length > 1)
+            Root = Root.TrimEnd('/');
         if (!IsLive)
         {
             var fd = NativeSys.OpenDirectory(Root);
@@ -40,11 +46,18 @@ public sealed class HostReader
     /// <summary>Opens a machine path under --root, links followed inside the root only; -errno on failure.</summary>
     private int OpenInRoot(string path, int flags)
     {
-        if (_rootFd is null) return -2;
+        if (_rootFd is null)
+            return -2;
         var rel = path.TrimStart('/');
-        var fd = NativeSys.OpenAt2(_rootFd.Fd, rel.Length == 0 ? "." : rel, flags | NativeSys.OCloseOnExec, 0,
-            NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks);
-        if (fd != -38) return fd;
+        var fd = NativeSys.OpenAt2(
+            _rootFd.Fd,
+            rel.Length == 0 ? "." : rel,
+            flags | NativeSys.OCloseOnExec,
+            0,
+            NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks
+        );
+        if (fd != -38)
+            return fd;
         // Kernels before 5.6 have no openat2: resolve the links inside the root first, then open what they name.
         var real = LinkWalker.Resolve(Root, path);
         // The resolved path is then walked from the root's descriptor with O_NOFOLLOW on every component, so a link
@@ -52,11 +65,13 @@ public sealed class HostReader
         return real is null ? -40 : SafeTree.WalkNoFollow(_rootFd.Fd, real, flags, 0);
     }
 
-    /// <summary>A file of a tree: only a regular file is evidence (a device or FIFO planted in a tree is not).</summary>
+    /// <summary>A file of a tree: only a regular file is evidence (a device or FIFO planted in a tree is
+    /// not).</summary>
     private byte[]? ReadInRoot(string path, bool single)
     {
         var fd = OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ONonBlock | NativeSys.ONoCtty);
-        if (fd < 0) return null;
+        if (fd < 0)
+            return null;
         if (NativeSys.Fstat(fd) is not { IsRegular: true })
         {
             NativeSys.CloseFd(fd);
@@ -73,27 +88,36 @@ public sealed class HostReader
     /// <summary>Where a machine path lies on this file system.</summary>
     public string Physical(string path)
     {
-        if (!path.StartsWith('/')) throw new ArgumentException($"machine paths are absolute: '{path}'", nameof(path));
+        if (!path.StartsWith('/'))
+            throw new ArgumentException($"machine paths are absolute: '{path}'", nameof(path));
         return IsLive ? path : Root + path;
     }
 
     /// <summary>The raw bytes of a file, or null when it is missing or cannot be read.</summary>
     public byte[]? ReadBytes(string path)
     {
-        if (_files.TryGetValue(path, out var cached)) return cached;
+        if (_files.TryGetValue(path, out var cached))
+            return cached;
         if (!IsLive)
         {
             var read = ReadInRoot(path, path.StartsWith("/sys/", StringComparison.Ordinal));
             _files[path] = read;
             return read;
         }
-        var kernel = path.StartsWith("/sys/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
+        var kernel =
+            path.StartsWith("/sys/", StringComparison.Ordinal) || path.StartsWith("/proc/", StringComparison.Ordinal);
         // Kernel files report no true size; an ordinary file's size lets a large one be read without regrowing.
         long hint = 0;
         if (!kernel)
         {
-            try { hint = new FileInfo(Physical(path)).Length; }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { hint = 0; }
+            try
+            {
+                hint = new FileInfo(Physical(path)).Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                hint = 0;
+            }
         }
         var single = path.StartsWith("/sys/", StringComparison.Ordinal);
         byte[]? data;
@@ -110,7 +134,8 @@ public sealed class HostReader
             }
             data = _openDir is null ? null : NativeFile.ReadAllAt(_openDir, path[(slash + 1)..], single, ref _scratch);
         }
-        else data = NativeFile.ReadAll(Physical(path), single, ref _scratch, hint);
+        else
+            data = NativeFile.ReadAll(Physical(path), single, ref _scratch, hint);
         _files[path] = data;
         return data;
     }
@@ -121,7 +146,8 @@ public sealed class HostReader
     /// </summary>
     public byte[]? Peek(string path)
     {
-        if (_files.TryGetValue(path, out var cached)) return cached;
+        if (_files.TryGetValue(path, out var cached))
+            return cached;
         return IsLive ? NativeFile.ReadAll(Physical(path), false, ref _scratch, 0) : ReadInRoot(path, false);
     }
 
@@ -132,7 +158,8 @@ public sealed class HostReader
     public string? ReadText(string path)
     {
         var data = ReadBytes(path);
-        if (data is null) return null;
+        if (data is null)
+            return null;
         return Encoding.UTF8.GetString(data).TrimEnd('\0', '\n', '\r', ' ', '\t');
     }
 
@@ -150,8 +177,10 @@ public sealed class HostReader
     /// <summary>The names in a directory, sorted ordinally; null when it is not a readable directory.</summary>
     public IReadOnlyList<string>? List(string path)
     {
-        if (_listings.TryGetValue(path, out var cached)) return cached;
-        var list = IsLive ? NativeFile.ListNames(Physical(path))
+        if (_listings.TryGetValue(path, out var cached))
+            return cached;
+        var list = IsLive
+            ? NativeFile.ListNames(Physical(path))
             : NativeFile.ListNames(OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag));
         list?.Sort(StringComparer.Ordinal);
         IReadOnlyList<string>? names = list;
@@ -162,17 +191,24 @@ public sealed class HostReader
     /// <summary>Whether a path exists, following links.</summary>
     public EntryKind Probe(string path)
     {
-        if (_probes.TryGetValue(path, out var cached)) return cached;
+        if (_probes.TryGetValue(path, out var cached))
+            return cached;
         EntryKind kind;
         if (IsLive)
         {
             var p = Physical(path);
-            kind = Directory.Exists(p) ? EntryKind.Directory : File.Exists(p) ? EntryKind.File : EntryKind.Missing;
+            kind =
+                Directory.Exists(p) ? EntryKind.Directory
+                : File.Exists(p) ? EntryKind.File
+                : EntryKind.Missing;
         }
         else
         {
             var st = StatInRoot(path);
-            kind = st is null ? EntryKind.Missing : st.Value.IsDirectory ? EntryKind.Directory : EntryKind.File;
+            kind =
+                st is null ? EntryKind.Missing
+                : st.Value.IsDirectory ? EntryKind.Directory
+                : EntryKind.File;
         }
         _probes[path] = kind;
         return kind;
@@ -183,15 +219,18 @@ public sealed class HostReader
     /// <summary>The target text of a symbolic link, or null when the path is not a link.</summary>
     public string? ReadLink(string path)
     {
-        if (_links.TryGetValue(path, out var cached)) return cached;
+        if (_links.TryGetValue(path, out var cached))
+            return cached;
         string? target;
-        if (IsLive) target = NativeFile.ReadLink(Physical(path));
+        if (IsLive)
+            target = NativeFile.ReadLink(Physical(path));
         else
         {
             var slash = path.LastIndexOf('/');
             var dir = OpenInRoot(slash <= 0 ? "/" : path[..slash], NativeSys.OPathOnly | NativeSys.ODirectoryFlag);
             target = dir < 0 ? null : NativeSys.ReadLinkAt(dir, path[(slash + 1)..]);
-            if (dir >= 0) NativeSys.CloseFd(dir);
+            if (dir >= 0)
+                NativeSys.CloseFd(dir);
         }
         _links[path] = target;
         return target;
@@ -201,14 +240,16 @@ public sealed class HostReader
     public string? LinkName(string path)
     {
         var target = ReadLink(path);
-        if (string.IsNullOrEmpty(target)) return null;
+        if (string.IsNullOrEmpty(target))
+            return null;
         return target.TrimEnd('/')[(target.TrimEnd('/').LastIndexOf('/') + 1)..];
     }
 
     /// <summary>Permission bits of a path (following links), or null when missing.</summary>
     public UnixFileMode? Mode(string path)
     {
-        if (_modes.TryGetValue(path, out var cached)) return cached;
+        if (_modes.TryGetValue(path, out var cached))
+            return cached;
         UnixFileMode? mode = null;
         if (!IsLive)
         {
@@ -219,7 +260,8 @@ public sealed class HostReader
         try
         {
             var p = Physical(path);
-            if (File.Exists(p) || Directory.Exists(p)) mode = File.GetUnixFileMode(p);
+            if (File.Exists(p) || Directory.Exists(p))
+                mode = File.GetUnixFileMode(p);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -232,25 +274,38 @@ public sealed class HostReader
     private StatInfo? StatInRoot(string path)
     {
         var fd = OpenInRoot(path, NativeSys.OPathOnly);
-        if (fd < 0) return null;
+        if (fd < 0)
+            return null;
         var st = NativeSys.Fstat(fd);
         NativeSys.CloseFd(fd);
         return st;
     }
 
     /// <summary>Everything consulted so far, for <c>snapshot</c>.</summary>
-    public ConsultedPaths Consulted => new(
-        _files.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal),
-        _listings.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal),
-        _probes.Where(kv => kv.Value != EntryKind.Missing).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
-        _links.Where(kv => kv.Value is not null).Select(kv => kv.Key).ToList(),
-        _modes.Where(kv => kv.Value is not null).ToDictionary(kv => kv.Key, kv => kv.Value!.Value, StringComparer.Ordinal));
+    public ConsultedPaths Consulted =>
+        new(
+            _files
+                .Where(kv => kv.Value is not null)
+                .ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal),
+            _listings
+                .Where(kv => kv.Value is not null)
+                .ToDictionary(kv => kv.Key, kv => kv.Value!, StringComparer.Ordinal),
+            _probes
+                .Where(kv => kv.Value != EntryKind.Missing)
+                .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
+            _links.Where(kv => kv.Value is not null).Select(kv => kv.Key).ToList(),
+            _modes
+                .Where(kv => kv.Value is not null)
+                .ToDictionary(kv => kv.Key, kv => kv.Value!.Value, StringComparer.Ordinal)
+        );
 }
 
-/// <summary>The record of one run's reads: file contents, directory listings, existence probes, links and modes.</summary>
+/// <summary>The record of one run's reads: file contents, directory listings, existence probes, links and
+/// modes.</summary>
 public sealed record ConsultedPaths(
     IReadOnlyDictionary<string, byte[]> Files,
     IReadOnlyDictionary<string, IReadOnlyList<string>> Listings,
     IReadOnlyDictionary<string, EntryKind> Probes,
     IReadOnlyList<string> Links,
-    IReadOnlyDictionary<string, UnixFileMode> Modes);
+    IReadOnlyDictionary<string, UnixFileMode> Modes
+);

@@ -14,26 +14,32 @@ public static class InputFile
     /// <summary>
     /// The file's text (UTF-8); an <see cref="InputException"/> naming the file when it is not acceptable.
     /// </summary>
-    public static string ReadText(string path, long limit = DefaultLimit) => Encoding.UTF8.GetString(ReadBytes(path,
-        limit));
+    public static string ReadText(string path, long limit = DefaultLimit) =>
+        Encoding.UTF8.GetString(ReadBytes(path, limit));
 
     public static byte[] ReadBytes(string path, long limit = DefaultLimit)
     {
         // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open descriptor.
         var fd = NativeSys.OpenForInput(path, out var errno);
         if (fd < 0)
-            throw new InputException(path, null, null, errno switch
-            {
-                2 => "no such file",
-                13 => "permission denied",
-                20 => "a component of the path is not a folder",
-                _ => $"cannot read: {NativeSys.ErrorText(errno)}",
-            });
+            throw new InputException(
+                path,
+                null,
+                null,
+                errno switch
+                {
+                    2 => "no such file",
+                    13 => "permission denied",
+                    20 => "a component of the path is not a folder",
+                    _ => $"cannot read: {NativeSys.ErrorText(errno)}",
+                }
+            );
         using var handle = new SafeFileHandle(fd, ownsHandle: true);
         var st = NativeSys.Fstat(fd) ?? throw new InputException(path, null, null, "cannot read its type");
-        if (st.IsDirectory) throw new InputException(path, null, null, "is a folder, not a file");
-        if (!st.IsRegular) throw new InputException(path, null, null,
-            "is not a regular file (a device, pipe or socket)");
+        if (st.IsDirectory)
+            throw new InputException(path, null, null, "is a folder, not a file");
+        if (!st.IsRegular)
+            throw new InputException(path, null, null, "is not a regular file (a device, pipe or socket)");
         if (st.Size > limit)
             throw new InputException(path, null, null, $"is {st.Size} bytes; kvmtune reads at most {limit} bytes here");
         var buffer = new byte[Math.Max(16, st.Size + 1)];
@@ -41,11 +47,15 @@ public static class InputFile
         while (true)
         {
             var n = NativeSys.Read(fd, buffer.AsSpan(total));
-            if (n < 0) throw new InputException(path, null, null, $"cannot read: {NativeSys.ErrorText(-n)}");
-            if (n == 0) break;
+            if (n < 0)
+                throw new InputException(path, null, null, $"cannot read: {NativeSys.ErrorText(-n)}");
+            if (n == 0)
+                break;
             total += n;
-            if (total > limit) throw new InputException(path, null, null, $"grows past {limit} bytes while being read");
-            if (total == buffer.Length) Array.Resize(ref buffer, (int)Math.Min(limit + 1, buffer.Length * 2L));
+            if (total > limit)
+                throw new InputException(path, null, null, $"grows past {limit} bytes while being read");
+            if (total == buffer.Length)
+                Array.Resize(ref buffer, (int)Math.Min(limit + 1, buffer.Length * 2L));
         }
         return buffer.AsSpan(0, total).ToArray();
     }
@@ -53,12 +63,13 @@ public static class InputFile
     /// <summary>
     /// An I/O error as a sentence (the exception's message can be a resource key in a trimmed build).
     /// </summary>
-    public static string Describe(Exception e) => e switch
-    {
-        FileNotFoundException => "no such file",
-        DirectoryNotFoundException => "its folder does not exist",
-        UnauthorizedAccessException => "permission denied",
-        PathTooLongException => "the path is too long",
-        _ => e.Message,
-    };
+    public static string Describe(Exception e) =>
+        e switch
+        {
+            FileNotFoundException => "no such file",
+            DirectoryNotFoundException => "its folder does not exist",
+            UnauthorizedAccessException => "permission denied",
+            PathTooLongException => "the path is too long",
+            _ => e.Message,
+        };
 }

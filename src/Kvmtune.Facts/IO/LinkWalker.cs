@@ -14,7 +14,13 @@ public static class LinkWalker
     /// followed is reported to <paramref name="onLink"/> (its machine path and target); the last component is
     /// followed only when <paramref name="followLast"/>, and reported anyway when <paramref name="reportLast"/>.
     /// </summary>
-    public static string? Resolve(string root, string machinePath, bool followLast = true, Action<string, string>? onLink = null, bool reportLast = false)
+    public static string? Resolve(
+        string root,
+        string machinePath,
+        bool followLast = true,
+        Action<string, string>? onLink = null,
+        bool reportLast = false
+    )
     {
         var resolved = new List<string>();
         var pending = new LinkedList<string>(machinePath.Split('/', StringSplitOptions.RemoveEmptyEntries));
@@ -23,29 +29,41 @@ public static class LinkWalker
         {
             pending.RemoveFirst();
             var part = node.Value;
-            if (part == ".") continue;
+            if (part == ".")
+                continue;
             if (part == "..")
             {
-                if (resolved.Count == 0) return null;
+                if (resolved.Count == 0)
+                    return null;
                 resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
             var candidate = "/" + string.Join('/', resolved.Append(part));
             var physical = root == "/" ? candidate : root.TrimEnd('/') + candidate;
             string? target;
-            try { target = new FileInfo(physical).LinkTarget; }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { target = null; }
+            try
+            {
+                target = new FileInfo(physical).LinkTarget;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                target = null;
+            }
             if (target is null || (pending.Count == 0 && !followLast))
             {
-                if (target is not null && reportLast) onLink?.Invoke(candidate, target);
+                if (target is not null && reportLast)
+                    onLink?.Invoke(candidate, target);
                 resolved.Add(part);
                 continue;
             }
-            if (++hops > MaxHops) return null;
+            if (++hops > MaxHops)
+                return null;
             onLink?.Invoke(candidate, target);
-            if (target.StartsWith('/')) resolved.Clear();
+            if (target.StartsWith('/'))
+                resolved.Clear();
             var parts = target.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            for (var i = parts.Length - 1; i >= 0; i--) pending.AddFirst(parts[i]);
+            for (var i = parts.Length - 1; i >= 0; i--)
+                pending.AddFirst(parts[i]);
         }
         return "/" + string.Join('/', resolved);
     }

@@ -13,23 +13,29 @@ public static partial class NativeFile
     private const int OPath = 0x200000;
     private const int ODirectory = 0x10000;
 
-    /// <summary>The most kvmtune reads of one file of a machine: far above any real sysfs, procfs or dpkg file.</summary>
+    /// <summary>The most kvmtune reads of one file of a machine: far above any real sysfs, procfs or dpkg
+    /// file.</summary>
     public const int MaxFileBytes = 64 << 20;
 
     /// <summary>An open folder; closed when disposed or, failing that, when collected.</summary>
     public sealed class DirHandle : SafeHandle
     {
-        public DirHandle(int fd) : base(-1, ownsHandle: true) => SetHandle(fd);
+        public DirHandle(int fd)
+            : base(-1, ownsHandle: true) => SetHandle(fd);
+
         public int Fd => (int)handle;
         public override bool IsInvalid => handle == -1;
+
         protected override bool ReleaseHandle() => NativeFile.Close((int)handle) == 0;
     }
 
-    /// <summary>The file's bytes, or null when it cannot be opened or read (missing, no permission, a folder).</summary>
+    /// <summary>The file's bytes, or null when it cannot be opened or read (missing, no permission, a
+    /// folder).</summary>
     public static byte[]? ReadAll(string path, bool singleRead, ref byte[] scratch, long sizeHint = 0) =>
         ReadFd(Open(path, ORdonly | OCloexec), singleRead, ref scratch, sizeHint);
 
-    /// <summary>A file by its name in an already open folder: the kernel walks one component, not the whole path.</summary>
+    /// <summary>A file by its name in an already open folder: the kernel walks one component, not the whole
+    /// path.</summary>
     public static byte[]? ReadAllAt(DirHandle dir, string name, bool singleRead, ref byte[] scratch) =>
         ReadFd(OpenAt(dir.Fd, name, ORdonly | OCloexec), singleRead, ref scratch, 0);
 
@@ -41,16 +47,19 @@ public static partial class NativeFile
     }
 
     /// <summary>Reads an already open descriptor (closing it); null when it cannot be read or is too large.</summary>
-    public static byte[]? ReadOpened(int fd, bool singleRead, ref byte[] scratch) => ReadFd(fd, singleRead, ref scratch, 0);
+    public static byte[]? ReadOpened(int fd, bool singleRead, ref byte[] scratch) =>
+        ReadFd(fd, singleRead, ref scratch, 0);
 
     private static byte[]? ReadFd(int fd, bool singleRead, ref byte[] scratch, long sizeHint)
     {
-        if (fd < 0) return null;
+        if (fd < 0)
+            return null;
         try
         {
             // One scratch buffer per reader, grown as needed: most attributes are a few bytes. A large ordinary
             // file (the dpkg status database) gets its own buffer of the size stat reports, read in one go.
-            if (sizeHint >= MaxFileBytes) return null;
+            if (sizeHint >= MaxFileBytes)
+                return null;
             var buffer = sizeHint >= scratch.Length ? new byte[sizeHint + 1] : scratch;
             var length = 0;
             while (true)
@@ -58,24 +67,32 @@ public static partial class NativeFile
                 if (length == buffer.Length)
                 {
                     // A file past the limit (a 3 GB cpuinfo, /dev/zero behind a link) is not evidence: unreadable.
-                    if (buffer.Length >= MaxFileBytes) return null;
+                    if (buffer.Length >= MaxFileBytes)
+                        return null;
                     Array.Resize(ref buffer, (int)Math.Min(MaxFileBytes, buffer.Length * 4L));
-                    if (sizeHint < scratch.Length) scratch = buffer;
+                    if (sizeHint < scratch.Length)
+                        scratch = buffer;
                 }
                 nint n;
                 unsafe
                 {
-                    fixed (byte* p = &buffer[length]) n = Read(fd, p, buffer.Length - length);
+                    fixed (byte* p = &buffer[length])
+                        n = Read(fd, p, buffer.Length - length);
                 }
                 if (n < 0)
                 {
-                    if (Marshal.GetLastPInvokeError() == 4 /* EINTR */) continue;
+                    if (
+                        Marshal.GetLastPInvokeError() == 4 /* EINTR */
+                    )
+                        continue;
                     return null; // EISDIR, EIO, EINVAL from write-only attributes
                 }
-                if (n == 0) break;
+                if (n == 0)
+                    break;
                 length += (int)n;
                 // A sysfs attribute is produced by one show() call: a short read is the whole of it.
-                if (singleRead && length < buffer.Length) break;
+                if (singleRead && length < buffer.Length)
+                    break;
             }
             return buffer.AsSpan(0, length).ToArray();
         }
@@ -92,7 +109,8 @@ public static partial class NativeFile
         nint n;
         unsafe
         {
-            fixed (byte* p = buffer) n = ReadLinkNative(path, p, buffer.Length);
+            fixed (byte* p = buffer)
+                n = ReadLinkNative(path, p, buffer.Length);
         }
         return n <= 0 ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
     }
@@ -106,27 +124,37 @@ public static partial class NativeFile
     /// <summary>The names in an open folder descriptor (which this takes over and closes).</summary>
     public static List<string>? ListNames(int fd)
     {
-        if (fd < 0) return null;
+        if (fd < 0)
+            return null;
         var dir = FdOpenDir(fd);
-        if (dir == 0) { _ = Close(fd); return null; }
+        if (dir == 0)
+        {
+            _ = Close(fd);
+            return null;
+        }
         return ListDir(dir);
     }
 
     private static List<string>? ListDir(nint dir)
     {
-        if (dir == 0) return null;
+        if (dir == 0)
+            return null;
         try
         {
             var names = new List<string>();
             while (true)
             {
                 var entry = ReadDir(dir);
-                if (entry == 0) break;
+                if (entry == 0)
+                    break;
                 // struct dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated name.
                 unsafe
                 {
-                    var name = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpanFromNullTerminated((byte*)entry + 19);
-                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8)) continue;
+                    var name = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpanFromNullTerminated(
+                        (byte*)entry + 19
+                    );
+                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+                        continue;
                     names.Add(System.Text.Encoding.UTF8.GetString(name));
                 }
             }

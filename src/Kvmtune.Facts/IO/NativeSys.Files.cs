@@ -23,18 +23,34 @@ public readonly record struct StatInfo(uint Mode, uint Uid, uint Gid, long Size,
 /// </summary>
 public static partial class NativeSys
 {
-    public const int ORdOnly = 0, OWrOnly = 1, ORdWr = 2, OCreate = 0x40, OExclusive = 0x80, ONoCtty = 0x100;
-    public const int OTruncate = 0x200, ONonBlock = 0x800, ODirectoryFlag = 0x10000, ONoFollow = 0x20000;
-    public const int OCloseOnExec = 0x80000, OPathOnly = 0x200000;
+    public const int ORdOnly = 0,
+        OWrOnly = 1,
+        ORdWr = 2,
+        OCreate = 0x40,
+        OExclusive = 0x80,
+        ONoCtty = 0x100;
+    public const int OTruncate = 0x200,
+        ONonBlock = 0x800,
+        ODirectoryFlag = 0x10000,
+        ONoFollow = 0x20000;
+    public const int OCloseOnExec = 0x80000,
+        OPathOnly = 0x200000;
 
     // openat2(2) resolve flags (linux/openat2.h).
-    public const ulong ResolveNoXdev = 0x01, ResolveNoMagicLinks = 0x02, ResolveNoSymlinks = 0x04;
-    public const ulong ResolveBeneath = 0x08, ResolveInRoot = 0x10;
+    public const ulong ResolveNoXdev = 0x01,
+        ResolveNoMagicLinks = 0x02,
+        ResolveNoSymlinks = 0x04;
+    public const ulong ResolveBeneath = 0x08,
+        ResolveInRoot = 0x10;
 
-    private const int AtFdCwd = -100, AtEmptyPath = 0x1000, AtSymlinkNoFollow = 0x100, AtRemoveDir = 0x200;
+    private const int AtFdCwd = -100,
+        AtEmptyPath = 0x1000,
+        AtSymlinkNoFollow = 0x100,
+        AtRemoveDir = 0x200;
     private const long SysOpenat2 = 437; // x86_64 and aarch64 share this number (asm-generic).
 
-    public const long SysfsMagic = 0x62656572, ProcMagic = 0x9fa0;
+    public const long SysfsMagic = 0x62656572,
+        ProcMagic = 0x9fa0;
 
     /// <summary>Opens a file to read a person's input without blocking on a FIFO; -1 and errno on failure.</summary>
     public static int OpenForInput(string path, out int errno)
@@ -74,16 +90,19 @@ public static partial class NativeSys
         int rc;
         unsafe
         {
-            fixed (byte* p = buf) rc = StatxNative(dirFd, path, flags, 0x7ff, p);
+            fixed (byte* p = buf)
+                rc = StatxNative(dirFd, path, flags, 0x7ff, p);
         }
-        if (rc != 0) return null;
+        if (rc != 0)
+            return null;
         return new StatInfo(
             Mode: BitConverter.ToUInt16(buf[28..]),
             Uid: BitConverter.ToUInt32(buf[20..]),
             Gid: BitConverter.ToUInt32(buf[24..]),
             Size: BitConverter.ToInt64(buf[40..]),
             Links: BitConverter.ToUInt32(buf[16..]),
-            Inode: BitConverter.ToUInt64(buf[32..]));
+            Inode: BitConverter.ToUInt64(buf[32..])
+        );
     }
 
     /// <summary>The file system type (statfs f_type) of an open descriptor; 0 when unknown.</summary>
@@ -92,7 +111,8 @@ public static partial class NativeSys
         Span<long> buf = stackalloc long[16];
         unsafe
         {
-            fixed (long* p = buf) return FstatfsNative(fd, p) == 0 ? buf[0] : 0;
+            fixed (long* p = buf)
+                return FstatfsNative(fd, p) == 0 ? buf[0] : 0;
         }
     }
 
@@ -114,9 +134,11 @@ public static partial class NativeSys
                 fixed (byte* p = bytes)
                     rc = Syscall(SysOpenat2, dirFd, (nint)p, (nint)h, 24);
             }
-            if (rc >= 0) return (int)rc;
+            if (rc >= 0)
+                return (int)rc;
             var errno = Marshal.GetLastPInvokeError();
-            if ((errno != 11 && errno != 4) || attempt >= 1000) return -errno; // EAGAIN, EINTR
+            if ((errno != 11 && errno != 4) || attempt >= 1000)
+                return -errno; // EAGAIN, EINTR
         }
     }
 
@@ -164,7 +186,8 @@ public static partial class NativeSys
         unsafe
         {
             fixed (byte* p = buffer)
-                if (GetRandomNative(p, bytes, 0) != bytes) throw new IOException("getrandom failed");
+                if (GetRandomNative(p, bytes, 0) != bytes)
+                    throw new IOException("getrandom failed");
         }
         return Convert.ToHexString(buffer);
     }
@@ -190,11 +213,14 @@ public static partial class NativeSys
             nint n;
             unsafe
             {
-                fixed (byte* p = buffer) n = ReadNative(fd, p, buffer.Length);
+                fixed (byte* p = buffer)
+                    n = ReadNative(fd, p, buffer.Length);
             }
-            if (n >= 0) return (int)n;
+            if (n >= 0)
+                return (int)n;
             var e = Marshal.GetLastPInvokeError();
-            if (e != 4) return -e; // EINTR: again
+            if (e != 4)
+                return -e; // EINTR: again
         }
     }
 
@@ -207,12 +233,14 @@ public static partial class NativeSys
             nint n;
             unsafe
             {
-                fixed (byte* p = data) n = Write(fd, p + done, data.Length - done);
+                fixed (byte* p = data)
+                    n = Write(fd, p + done, data.Length - done);
             }
             if (n < 0)
             {
                 var e = Marshal.GetLastPInvokeError();
-                if (e == 4) continue;
+                if (e == 4)
+                    continue;
                 return e;
             }
             done += (int)n;
@@ -226,9 +254,16 @@ public static partial class NativeSys
     public static string? CanonicalFolder(string path)
     {
         var fd = OpenDirectory(path);
-        if (fd < 0) return null;
-        try { return PathOf(fd); }
-        finally { CloseFd(fd); }
+        if (fd < 0)
+            return null;
+        try
+        {
+            return PathOf(fd);
+        }
+        finally
+        {
+            CloseFd(fd);
+        }
     }
 
     /// <summary>Where an open descriptor really is (the kernel's own answer, /proc/self/fd).</summary>
@@ -241,7 +276,8 @@ public static partial class NativeSys
         nint n;
         unsafe
         {
-            fixed (byte* p = buffer) n = ReadLinkAtNative(dirFd, name, p, buffer.Length);
+            fixed (byte* p = buffer)
+                n = ReadLinkAtNative(dirFd, name, p, buffer.Length);
         }
         return n <= 0 ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
     }

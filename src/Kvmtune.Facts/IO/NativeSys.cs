@@ -2,17 +2,26 @@ using System.Runtime.InteropServices;
 
 namespace Kvmtune.Facts.IO;
 
-/// <summary>The few system calls the change layer needs that .NET does not expose: durable writes, locks, an abrupt exit.</summary>
+/// <summary>The few system calls the change layer needs that .NET does not expose: durable writes, locks, an abrupt
+/// exit.</summary>
 public static partial class NativeSys
 {
-    private const int OWronly = 1, OCreat = 0x40, OTrunc = 0x200, ORdonly = 0, OCloexec = 0x80000, ODirectory = 0x10000;
-    private const int LockEx = 2, LockNb = 4;
+    private const int OWronly = 1,
+        OCreat = 0x40,
+        OTrunc = 0x200,
+        ORdonly = 0,
+        OCloexec = 0x80000,
+        ODirectory = 0x10000;
+    private const int LockEx = 2,
+        LockNb = 4;
 
-    /// <summary>Writes bytes to an existing kernel attribute (no create, no truncate: sysfs has no length). Errno on failure, 0 on success.</summary>
+    /// <summary>Writes bytes to an existing kernel attribute (no create, no truncate: sysfs has no length). Errno on
+    /// failure, 0 on success.</summary>
     public static int WriteAttribute(string path, ReadOnlySpan<byte> data, bool truncate)
     {
         var fd = Open(path, OWronly | OCloexec | (truncate ? OTrunc : 0), 0);
-        if (fd < 0) return Marshal.GetLastPInvokeError();
+        if (fd < 0)
+            return Marshal.GetLastPInvokeError();
         try
         {
             unsafe
@@ -20,7 +29,8 @@ public static partial class NativeSys
                 fixed (byte* p = data)
                 {
                     var n = Write(fd, p, data.Length);
-                    if (n < 0) return Marshal.GetLastPInvokeError();
+                    if (n < 0)
+                        return Marshal.GetLastPInvokeError();
                 }
             }
             return 0;
@@ -35,10 +45,14 @@ public static partial class NativeSys
     public static void Fsync(string path, bool directory)
     {
         var fd = Open(path, ORdonly | OCloexec | (directory ? ODirectory : 0), 0);
-        if (fd < 0) throw new IOException($"cannot open {path} to sync it: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        if (fd < 0)
+            throw new IOException(
+                $"cannot open {path} to sync it: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}"
+            );
         try
         {
-            if (FsyncNative(fd) != 0) throw new IOException($"fsync {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            if (FsyncNative(fd) != 0)
+                throw new IOException($"fsync {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
         }
         finally
         {
@@ -46,11 +60,15 @@ public static partial class NativeSys
         }
     }
 
-    /// <summary>An exclusive, non-blocking lock held until the returned handle is disposed (or the process dies).</summary>
+    /// <summary>An exclusive, non-blocking lock held until the returned handle is disposed (or the process
+    /// dies).</summary>
     public static IDisposable? TryLock(string path)
     {
         var fd = Open(path, OWronly | OCreat | OCloexec, 0b110_000_000);
-        if (fd < 0) throw new IOException($"cannot open lock file {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        if (fd < 0)
+            throw new IOException(
+                $"cannot open lock file {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}"
+            );
         if (Flock(fd, LockEx | LockNb) != 0)
         {
             _ = Close(fd);
@@ -59,7 +77,8 @@ public static partial class NativeSys
         return new FdLock(fd);
     }
 
-    /// <summary>An exclusive, non-blocking lock on an open descriptor (which the handle then owns); null when held.</summary>
+    /// <summary>An exclusive, non-blocking lock on an open descriptor (which the handle then owns); null when
+    /// held.</summary>
     public static IDisposable? TryLockFd(int fd)
     {
         if (Flock(fd, LockEx | LockNb) != 0)
@@ -82,7 +101,8 @@ public static partial class NativeSys
         mask.Clear();
         foreach (var c in cpus)
         {
-            if (c < 0 || c >= 1024) return 22; // EINVAL
+            if (c < 0 || c >= 1024)
+                return 22; // EINVAL
             mask[c / 64] |= 1UL << (c % 64);
         }
         unsafe
@@ -98,9 +118,11 @@ public static partial class NativeSys
     private sealed class FdLock(int fd) : IDisposable
     {
         private int _fd = fd;
+
         public void Dispose()
         {
-            if (_fd >= 0) _ = Close(_fd);
+            if (_fd >= 0)
+                _ = Close(_fd);
             _fd = -1;
         }
     }

@@ -33,11 +33,18 @@ public sealed class SafeTree : IDisposable
     {
         Root = root;
         _rootFd = NativeSys.OpenDirectory(root);
-        if (_rootFd < 0) throw new UnsafePathException(root, $"cannot open the root: {NativeSys.ErrorText(-_rootFd)}");
-        var probe = NativeSys.OpenAt2(_rootFd, ".", NativeSys.OPathOnly | NativeSys.OCloseOnExec, 0,
-            NativeSys.ResolveInRoot);
+        if (_rootFd < 0)
+            throw new UnsafePathException(root, $"cannot open the root: {NativeSys.ErrorText(-_rootFd)}");
+        var probe = NativeSys.OpenAt2(
+            _rootFd,
+            ".",
+            NativeSys.OPathOnly | NativeSys.OCloseOnExec,
+            0,
+            NativeSys.ResolveInRoot
+        );
         _fallbackWalk = probe == -38; // ENOSYS: no openat2
-        if (probe >= 0) NativeSys.CloseFd(probe);
+        if (probe >= 0)
+            NativeSys.CloseFd(probe);
     }
 
     public string Root { get; }
@@ -54,14 +61,16 @@ public sealed class SafeTree : IDisposable
         var rel = Relative(machinePath);
         if (!_fallbackWalk)
         {
-            var resolve = NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks | (noLinks
-                ? NativeSys.ResolveNoSymlinks : 0);
+            var resolve =
+                NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks | (noLinks ? NativeSys.ResolveNoSymlinks : 0);
             return NativeSys.OpenAt2(_rootFd, rel, flags | NativeSys.OCloseOnExec, mode, resolve);
         }
         // Old kernels: walk each folder with O_NOFOLLOW; a followed link is resolved inside the root first.
-        var real = noLinks ? machinePath : LinkWalker.Resolve(Root, machinePath,
-            followLast: (flags & NativeSys.ONoFollow) == 0);
-        if (real is null) return -40; // ELOOP
+        var real = noLinks
+            ? machinePath
+            : LinkWalker.Resolve(Root, machinePath, followLast: (flags & NativeSys.ONoFollow) == 0);
+        if (real is null)
+            return -40; // ELOOP
         return WalkNoFollow(Relative(real), flags, mode);
     }
 
@@ -73,26 +82,38 @@ public sealed class SafeTree : IDisposable
     public static int WalkNoFollow(int rootFd, string rel, int flags, int mode)
     {
         var parts = rel.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        var dir = NativeSys.OpenAt(rootFd, ".", NativeSys.OPathOnly | NativeSys.ODirectoryFlag
-            | NativeSys.OCloseOnExec, 0);
+        var dir = NativeSys.OpenAt(
+            rootFd,
+            ".",
+            NativeSys.OPathOnly | NativeSys.ODirectoryFlag | NativeSys.OCloseOnExec,
+            0
+        );
         for (var i = 0; i < parts.Length - 1 && dir >= 0; i++)
         {
-            var next = NativeSys.OpenAt(dir, parts[i], NativeSys.OPathOnly | NativeSys.ODirectoryFlag
-                | NativeSys.ONoFollow
-                | NativeSys.OCloseOnExec, 0);
+            var next = NativeSys.OpenAt(
+                dir,
+                parts[i],
+                NativeSys.OPathOnly | NativeSys.ODirectoryFlag | NativeSys.ONoFollow | NativeSys.OCloseOnExec,
+                0
+            );
             NativeSys.CloseFd(dir);
             dir = next;
         }
-        if (dir < 0) return dir;
-        var fd = parts.Length == 0 ? dir : NativeSys.OpenAt(dir, parts[^1], flags | NativeSys.ONoFollow
-            | NativeSys.OCloseOnExec, mode);
-        if (parts.Length > 0) NativeSys.CloseFd(dir);
+        if (dir < 0)
+            return dir;
+        var fd =
+            parts.Length == 0
+                ? dir
+                : NativeSys.OpenAt(dir, parts[^1], flags | NativeSys.ONoFollow | NativeSys.OCloseOnExec, mode);
+        if (parts.Length > 0)
+            NativeSys.CloseFd(dir);
         return fd;
     }
 
     private static string Relative(string machinePath)
     {
-        if (machinePath == "/") return ".";
+        if (machinePath == "/")
+            return ".";
         if (!machinePath.StartsWith('/') || machinePath.Split('/').Skip(1).Any(p => p is "" or "." or ".."))
             throw new UnsafePathException(machinePath, "not a plain absolute path");
         return machinePath[1..];
@@ -112,13 +133,16 @@ public sealed class SafeTree : IDisposable
     public FileImage? ReadOwnedFile(string machinePath, long limit = InputFile.DefaultLimit)
     {
         var fd = Open(machinePath, NativeSys.ORdOnly | NativeSys.ONoFollow | NativeSys.ONonBlock, 0, noLinks: true);
-        if (fd == -2) return null; // ENOENT (of the file or a folder above it)
-        if (fd < 0) throw Refused(machinePath, fd);
+        if (fd == -2)
+            return null; // ENOENT (of the file or a folder above it)
+        if (fd < 0)
+            throw Refused(machinePath, fd);
         try
         {
             var st = NativeSys.Fstat(fd) ?? throw new UnsafePathException(machinePath, "cannot read its type");
             RequireOwnedRegular(machinePath, st);
-            if (st.Size > limit) throw new UnsafePathException(machinePath, $"larger than {limit} bytes");
+            if (st.Size > limit)
+                throw new UnsafePathException(machinePath, $"larger than {limit} bytes");
             return new FileImage(ReadFd(fd, machinePath, limit), st.Permissions, st.Uid, st.Gid);
         }
         finally
@@ -129,10 +153,11 @@ public sealed class SafeTree : IDisposable
 
     private static void RequireOwnedRegular(string machinePath, StatInfo st)
     {
-        if (!st.IsRegular) throw new UnsafePathException(machinePath,
-            "it is not a regular file (a link, device or folder)");
+        if (!st.IsRegular)
+            throw new UnsafePathException(machinePath, "it is not a regular file (a link, device or folder)");
         // A second name for the same file could be /etc/shadow: kvmtune's own files have exactly one.
-        if (st.Links != 1) throw new UnsafePathException(machinePath, $"it has {st.Links} hard links");
+        if (st.Links != 1)
+            throw new UnsafePathException(machinePath, $"it has {st.Links} hard links");
     }
 
     /// <summary>The folders missing above a file, outermost first: what a write would create.</summary>
@@ -142,8 +167,13 @@ public sealed class SafeTree : IDisposable
         for (var dir = Split(machinePath).Parent; dir != "/"; dir = Split(dir).Parent)
         {
             var fd = Open(dir, NativeSys.OPathOnly | NativeSys.ODirectoryFlag, 0, noLinks: true);
-            if (fd >= 0) { NativeSys.CloseFd(fd); break; }
-            if (fd != -2) throw Refused(dir, fd);
+            if (fd >= 0)
+            {
+                NativeSys.CloseFd(fd);
+                break;
+            }
+            if (fd != -2)
+                throw Refused(dir, fd);
             missing.Insert(0, dir);
         }
         return missing;
@@ -153,22 +183,31 @@ public sealed class SafeTree : IDisposable
     /// Replaces (or creates) a regular file atomically: a new temporary file beside it (O_EXCL|O_NOFOLLOW), written
     /// and synced, given the owner and mode asked for, renamed over the target, and the folder synced.
     /// </summary>
-    public void ReplaceOwnedFile(string machinePath, ReadOnlySpan<byte> bytes, uint mode, uint uid, uint gid,
-        IReadOnlyList<string>? createFolders = null, bool allowHardLinks = false)
+    public void ReplaceOwnedFile(
+        string machinePath,
+        ReadOnlySpan<byte> bytes,
+        uint mode,
+        uint uid,
+        uint gid,
+        IReadOnlyList<string>? createFolders = null,
+        bool allowHardLinks = false
+    )
     {
         foreach (var folder in createFolders ?? [])
             CreateFolder(folder);
         var (parent, name) = Split(machinePath);
         var dir = Open(parent, NativeSys.ORdOnly | NativeSys.ODirectoryFlag, 0, noLinks: true);
-        if (dir < 0) throw Refused(parent, dir);
+        if (dir < 0)
+            throw Refused(parent, dir);
         try
         {
             var existing = NativeSys.LstatAt(dir, name);
             if (existing is { } st)
             {
-                if (allowHardLinks && !st.IsRegular) throw new UnsafePathException(machinePath,
-                    "it is not a regular file");
-                if (!allowHardLinks) RequireOwnedRegular(machinePath, st);
+                if (allowHardLinks && !st.IsRegular)
+                    throw new UnsafePathException(machinePath, "it is not a regular file");
+                if (!allowHardLinks)
+                    RequireOwnedRegular(machinePath, st);
             }
             // A fresh random name each try: a name planted in advance (a folder, a link) is never ours to reuse.
             string temp;
@@ -178,17 +217,26 @@ public sealed class SafeTree : IDisposable
             {
                 var nonce = NativeSys.RandomHex(6);
                 temp = $".{name}{TempMarker}{Environment.ProcessId}-{nonce}";
-                fd = NativeSys.OpenAt(dir, temp, NativeSys.OWrOnly | NativeSys.OCreate | NativeSys.OExclusive
-                    | NativeSys.ONoFollow | NativeSys.OCloseOnExec, 0b110_000_000);
-            }
-            while (fd == -17 && ++tries < 8); // EEXIST
-            if (fd < 0) throw Refused(machinePath, fd);
+                fd = NativeSys.OpenAt(
+                    dir,
+                    temp,
+                    NativeSys.OWrOnly
+                        | NativeSys.OCreate
+                        | NativeSys.OExclusive
+                        | NativeSys.ONoFollow
+                        | NativeSys.OCloseOnExec,
+                    0b110_000_000
+                );
+            } while (fd == -17 && ++tries < 8); // EEXIST
+            if (fd < 0)
+                throw Refused(machinePath, fd);
             var renamed = false;
             try
             {
                 Check(machinePath, NativeSys.WriteAll(fd, bytes), "write");
                 var chown = NativeSys.FchownFd(fd, uid, gid);
-                if (chown != 0 && chown != 1) Check(machinePath, chown, "chown"); // EPERM as a non-root test user
+                if (chown != 0 && chown != 1)
+                    Check(machinePath, chown, "chown"); // EPERM as a non-root test user
                 Check(machinePath, NativeSys.FchmodFd(fd, mode), "chmod");
                 Check(machinePath, NativeSys.FsyncFd(fd), "fsync");
                 NativeSys.CloseFd(fd);
@@ -199,8 +247,10 @@ public sealed class SafeTree : IDisposable
             }
             finally
             {
-                if (fd >= 0) NativeSys.CloseFd(fd);
-                if (!renamed) _ = NativeSys.UnlinkAt(dir, temp, directory: false);
+                if (fd >= 0)
+                    NativeSys.CloseFd(fd);
+                if (!renamed)
+                    _ = NativeSys.UnlinkAt(dir, temp, directory: false);
             }
         }
         finally
@@ -213,13 +263,16 @@ public sealed class SafeTree : IDisposable
     {
         var (parent, name) = Split(machinePath);
         var dir = Open(parent, NativeSys.ORdOnly | NativeSys.ODirectoryFlag, 0, noLinks: true);
-        if (dir < 0) throw Refused(parent, dir);
+        if (dir < 0)
+            throw Refused(parent, dir);
         try
         {
             var rc = NativeSys.MkdirAt(dir, name, 0b111_101_101);
-            if (rc != 0 && rc != 17) throw Refused(machinePath, -rc);
+            if (rc != 0 && rc != 17)
+                throw Refused(machinePath, -rc);
             var st = NativeSys.LstatAt(dir, name);
-            if (st is not { IsDirectory: true }) throw new UnsafePathException(machinePath, "it is not a folder");
+            if (st is not { IsDirectory: true })
+                throw new UnsafePathException(machinePath, "it is not a folder");
             Check(parent, NativeSys.FsyncFd(dir), "fsync");
         }
         finally
@@ -233,13 +286,17 @@ public sealed class SafeTree : IDisposable
     {
         var (parent, name) = Split(machinePath);
         var dir = Open(parent, NativeSys.ORdOnly | NativeSys.ODirectoryFlag, 0, noLinks: true);
-        if (dir == -2) return;
-        if (dir < 0) throw Refused(parent, dir);
+        if (dir == -2)
+            return;
+        if (dir < 0)
+            throw Refused(parent, dir);
         try
         {
             var st = NativeSys.LstatAt(dir, name);
-            if (st is null) return;
-            if (!st.Value.IsRegular) throw new UnsafePathException(machinePath, "it is not a regular file");
+            if (st is null)
+                return;
+            if (!st.Value.IsRegular)
+                throw new UnsafePathException(machinePath, "it is not a regular file");
             Check(machinePath, NativeSys.UnlinkAt(dir, name, directory: false), "unlink");
             Check(parent, NativeSys.FsyncFd(dir), "fsync");
         }
@@ -254,15 +311,20 @@ public sealed class SafeTree : IDisposable
     {
         var (parent, name) = Split(machinePath);
         var dir = Open(parent, NativeSys.ORdOnly | NativeSys.ODirectoryFlag, 0, noLinks: true);
-        if (dir == -2) return true;
-        if (dir < 0) throw Refused(parent, dir);
+        if (dir == -2)
+            return true;
+        if (dir < 0)
+            throw Refused(parent, dir);
         try
         {
             var st = NativeSys.LstatAt(dir, name);
-            if (st is null) return true;
-            if (!st.Value.IsDirectory) return false;
+            if (st is null)
+                return true;
+            if (!st.Value.IsDirectory)
+                return false;
             var rc = NativeSys.UnlinkAt(dir, name, directory: true);
-            if (rc == 39) return false; // ENOTEMPTY: someone put something there; leave it
+            if (rc == 39)
+                return false; // ENOTEMPTY: someone put something there; leave it
             Check(machinePath, rc, "rmdir");
             Check(parent, NativeSys.FsyncFd(dir), "fsync");
             return true;
@@ -279,7 +341,8 @@ public sealed class SafeTree : IDisposable
     public void CleanTemporaryFiles(string folder)
     {
         var dir = Open(folder, NativeSys.ORdOnly | NativeSys.ODirectoryFlag, 0, noLinks: true);
-        if (dir < 0) return;
+        if (dir < 0)
+            return;
         try
         {
             var names = NativeFile.ListNames($"/proc/self/fd/{dir}") ?? [];
@@ -308,11 +371,17 @@ public sealed class SafeTree : IDisposable
     {
         if (create)
         {
-            foreach (var folder in MissingFolders(machinePath + "/x")) CreateFolder(folder);
+            foreach (var folder in MissingFolders(machinePath + "/x"))
+                CreateFolder(folder);
         }
-        var fd = Open(machinePath, NativeSys.ORdOnly | NativeSys.ODirectoryFlag | NativeSys.ONoFollow, 0,
-            noLinks: true);
-        if (fd < 0) throw Refused(machinePath, fd);
+        var fd = Open(
+            machinePath,
+            NativeSys.ORdOnly | NativeSys.ODirectoryFlag | NativeSys.ONoFollow,
+            0,
+            noLinks: true
+        );
+        if (fd < 0)
+            throw Refused(machinePath, fd);
         return fd;
     }
 
@@ -325,21 +394,26 @@ public sealed class SafeTree : IDisposable
     /// </summary>
     public int OpenAttribute(string machinePath, bool write, Func<string, bool> acceptRealPath)
     {
-        var flags = (write ? NativeSys.OWrOnly | (IsLive ? 0 : NativeSys.OTruncate) : NativeSys.ORdOnly)
-            | NativeSys.ONoFollow | NativeSys.ONonBlock;
+        var flags =
+            (write ? NativeSys.OWrOnly | (IsLive ? 0 : NativeSys.OTruncate) : NativeSys.ORdOnly)
+            | NativeSys.ONoFollow
+            | NativeSys.ONonBlock;
         var fd = Open(machinePath, flags, 0, noLinks: false);
-        if (fd < 0) throw Refused(machinePath, fd);
+        if (fd < 0)
+            throw Refused(machinePath, fd);
         try
         {
             var st = NativeSys.Fstat(fd) ?? throw new UnsafePathException(machinePath, "cannot read its type");
-            if (!st.IsRegular) throw new UnsafePathException(machinePath, "it is not a kernel attribute file");
+            if (!st.IsRegular)
+                throw new UnsafePathException(machinePath, "it is not a kernel attribute file");
             if (IsLive)
             {
                 var fs = NativeSys.FilesystemType(fd);
                 if (fs != NativeSys.SysfsMagic && fs != NativeSys.ProcMagic)
                     throw new UnsafePathException(machinePath, "it is not on sysfs or procfs");
             }
-            else if (st.Links != 1) throw new UnsafePathException(machinePath, $"it has {st.Links} hard links");
+            else if (st.Links != 1)
+                throw new UnsafePathException(machinePath, $"it has {st.Links} hard links");
             var real = RealMachinePath(fd) ?? throw new UnsafePathException(machinePath, "it lies outside the root");
             if (real != machinePath && !acceptRealPath(real))
                 throw new UnsafePathException(machinePath, $"it leads to {real}, which kvmtune does not write");
@@ -359,9 +433,16 @@ public sealed class SafeTree : IDisposable
     {
         var (parent, name) = Split(machinePath);
         var dir = Open(parent, NativeSys.OPathOnly | NativeSys.ODirectoryFlag, 0, noLinks: false);
-        if (dir < 0) return null;
-        try { return NativeSys.ReadLinkAt(dir, name); }
-        finally { NativeSys.CloseFd(dir); }
+        if (dir < 0)
+            return null;
+        try
+        {
+            return NativeSys.ReadLinkAt(dir, name);
+        }
+        finally
+        {
+            NativeSys.CloseFd(dir);
+        }
     }
 
     /// <summary>Creates a folder (the parent must exist); an existing folder is fine.</summary>
@@ -373,7 +454,8 @@ public sealed class SafeTree : IDisposable
     /// </summary>
     public void ReplaceTreeAttribute(string machinePath, ReadOnlySpan<byte> bytes, Func<string, bool> acceptRealPath)
     {
-        if (IsLive) throw new InvalidOperationException("live attributes are written in place");
+        if (IsLive)
+            throw new InvalidOperationException("live attributes are written in place");
         var fd = OpenAttribute(machinePath, write: false, acceptRealPath);
         string real;
         StatInfo st;
@@ -392,21 +474,31 @@ public sealed class SafeTree : IDisposable
     /// <summary>Removes the temporary files a killed run left beside a tree's attribute (where links lead).</summary>
     public void CleanTreeAttributeTemporaries(string machinePath, Func<string, bool> acceptRealPath)
     {
-        if (IsLive) return;
+        if (IsLive)
+            return;
         int fd;
-        try { fd = OpenAttribute(machinePath, write: false, acceptRealPath); }
-        catch (IOException) { return; }
+        try
+        {
+            fd = OpenAttribute(machinePath, write: false, acceptRealPath);
+        }
+        catch (IOException)
+        {
+            return;
+        }
         var real = RealMachinePath(fd);
         NativeSys.CloseFd(fd);
-        if (real is not null) CleanTemporaryFiles(Split(real).Parent);
+        if (real is not null)
+            CleanTemporaryFiles(Split(real).Parent);
     }
 
     /// <summary>Where an open descriptor lies, as a machine path; null when outside the root.</summary>
     private string? RealMachinePath(int fd)
     {
         var real = NativeSys.PathOf(fd);
-        if (real is null) return null;
-        if (IsLive) return real;
+        if (real is null)
+            return null;
+        if (IsLive)
+            return real;
         return real.StartsWith(Root + "/", StringComparison.Ordinal) ? real[Root.Length..] : null;
     }
 
@@ -424,28 +516,36 @@ public sealed class SafeTree : IDisposable
         var total = 0;
         while (true)
         {
-            if (total == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+            if (total == buffer.Length)
+                Array.Resize(ref buffer, buffer.Length * 2);
             var n = NativeSys.Read(fd, buffer.AsSpan(total));
-            if (n < 0) throw new UnsafePathException(machinePath, $"read: {NativeSys.ErrorText(-n)}");
-            if (n == 0) return buffer.AsSpan(0, total).ToArray();
+            if (n < 0)
+                throw new UnsafePathException(machinePath, $"read: {NativeSys.ErrorText(-n)}");
+            if (n == 0)
+                return buffer.AsSpan(0, total).ToArray();
             total += n;
-            if (total > limit) throw new UnsafePathException(machinePath, $"larger than {limit} bytes");
+            if (total > limit)
+                throw new UnsafePathException(machinePath, $"larger than {limit} bytes");
         }
     }
 
     private static void Check(string machinePath, int errno, string what)
     {
-        if (errno != 0) throw new IOException($"{machinePath}: {what}: {NativeSys.ErrorText(errno)}");
+        if (errno != 0)
+            throw new IOException($"{machinePath}: {what}: {NativeSys.ErrorText(errno)}");
     }
 
-    private static Exception Refused(string machinePath, int negErrno) => -negErrno switch
-    {
-        40 => new UnsafePathException(machinePath,
-            "a symbolic link is on the path (kvmtune does not follow links here)"),
-        18 => new UnsafePathException(machinePath, "the path leaves the root"),
-        20 => new UnsafePathException(machinePath, "a component of the path is not a folder"),
-        6 => new UnsafePathException(machinePath, "it is a device that is not there (ENXIO)"),
-        2 => new FileNotFoundException($"{machinePath}: no such file"),
-        _ => new IOException($"{machinePath}: {NativeSys.ErrorText(-negErrno)}"),
-    };
+    private static Exception Refused(string machinePath, int negErrno) =>
+        -negErrno switch
+        {
+            40 => new UnsafePathException(
+                machinePath,
+                "a symbolic link is on the path (kvmtune does not follow links here)"
+            ),
+            18 => new UnsafePathException(machinePath, "the path leaves the root"),
+            20 => new UnsafePathException(machinePath, "a component of the path is not a folder"),
+            6 => new UnsafePathException(machinePath, "it is a device that is not there (ENXIO)"),
+            2 => new FileNotFoundException($"{machinePath}: no such file"),
+            _ => new IOException($"{machinePath}: {NativeSys.ErrorText(-negErrno)}"),
+        };
 }

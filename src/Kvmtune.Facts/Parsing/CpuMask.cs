@@ -7,7 +7,8 @@ public static class CpuMask
 {
     public static IReadOnlyList<int> Parse(string text)
     {
-        if (TryParse(text, out var cpus, out var error)) return cpus;
+        if (TryParse(text, out var cpus, out var error))
+            return cpus;
         throw new ParseException(error!);
     }
 
@@ -15,22 +16,40 @@ public static class CpuMask
     {
         cpus = [];
         error = null;
-        if (text is null) { error = "CPU mask is missing"; return false; }
+        if (text is null)
+        {
+            error = "CPU mask is missing";
+            return false;
+        }
         var trimmed = text.TrimEnd('\0', '\n', ' ', '\t', '\r').TrimStart();
-        if (trimmed.Length == 0) { error = "not a CPU mask: '' (expected hex words such as 00000000,0000ffff)"; return false; }
+        if (trimmed.Length == 0)
+        {
+            error = "not a CPU mask: '' (expected hex words such as 00000000,0000ffff)";
+            return false;
+        }
         var words = trimmed.Split(',');
-        if ((long)words.Length * 32 > CpuList.MaxCpu + 1) { error = $"not a CPU mask: '{CpuList.Printable(text)}' (more than {CpuList.MaxCpu + 1} bits)"; return false; }
+        if ((long)words.Length * 32 > CpuList.MaxCpu + 1)
+        {
+            error = $"not a CPU mask: '{CpuList.Printable(text)}' (more than {CpuList.MaxCpu + 1} bits)";
+            return false;
+        }
         var result = new List<int>();
         for (var w = 0; w < words.Length; w++)
         {
             var word = words[words.Length - 1 - w];
-            if (word.Length is 0 or > 8 || !uint.TryParse(word, System.Globalization.NumberStyles.AllowHexSpecifier, null, out var bits))
+            if (
+                word.Length is 0 or > 8
+                || !uint.TryParse(word, System.Globalization.NumberStyles.AllowHexSpecifier, null, out var bits)
+            )
             {
-                error = $"not a CPU mask: '{CpuList.Printable(text)}' (at '{CpuList.Printable(word)}'; expected hex words of up to 8 digits)";
+                error =
+                    $"not a CPU mask: '{CpuList.Printable(text)}' (at '{CpuList.Printable(word)}'; expected hex " +
+                        "words of up to 8 digits)";
                 return false;
             }
             for (var b = 0; b < 32; b++)
-                if ((bits & (1u << b)) != 0) result.Add(w * 32 + b);
+                if ((bits & (1u << b)) != 0)
+                    result.Add(w * 32 + b);
         }
         result.Sort();
         cpus = result;
@@ -42,11 +61,13 @@ public static class CpuMask
         var set = cpus.ToArray();
         var words = set.Length == 0 ? 1 : set.Max() / 32 + 1;
         var bits = new uint[words];
-        foreach (var c in set) bits[c / 32] |= 1u << (c % 32);
+        foreach (var c in set)
+            bits[c / 32] |= 1u << (c % 32);
         var sb = new StringBuilder();
         for (var w = words - 1; w >= 0; w--)
         {
-            if (sb.Length > 0) sb.Append(',');
+            if (sb.Length > 0)
+                sb.Append(',');
             sb.Append(bits[w].ToString("x8"));
         }
         return sb.ToString();

@@ -15,7 +15,8 @@ public static class SafeText
     public static bool HasControl(string s)
     {
         foreach (var c in s)
-            if (IsControl(c)) return true;
+            if (IsControl(c))
+                return true;
         return false;
     }
 
@@ -30,16 +31,27 @@ public static class SafeText
 
     private static string Escape(string s, bool keepLines, IReadOnlyList<string>? keep)
     {
-        if (!HasControl(s)) return s;
+        if (!HasControl(s))
+            return s;
         var sb = new StringBuilder(s.Length + 16);
         for (var i = 0; i < s.Length; i++)
         {
             var c = s[i];
-            if (!IsControl(c) || (keepLines && c is '\n' or '\t')) { sb.Append(c); continue; }
-            var own = c == '\e' && keep is not null
-                ? keep.FirstOrDefault(k => string.CompareOrdinal(s, i, k, 0, k.Length) == 0)
-                : null;
-            if (own is not null) { sb.Append(own); i += own.Length - 1; continue; }
+            if (!IsControl(c) || (keepLines && c is '\n' or '\t'))
+            {
+                sb.Append(c);
+                continue;
+            }
+            var own =
+                c == '\e' && keep is not null
+                    ? keep.FirstOrDefault(k => string.CompareOrdinal(s, i, k, 0, k.Length) == 0)
+                    : null;
+            if (own is not null)
+            {
+                sb.Append(own);
+                i += own.Length - 1;
+                continue;
+            }
             sb.Append("\\x").Append(((int)c).ToString("x2", CultureInfo.InvariantCulture));
         }
         return sb.ToString();

@@ -8,11 +8,14 @@ public static class Sizes
     public static bool TryParseBytes(string? text, out long bytes)
     {
         bytes = 0;
-        if (string.IsNullOrWhiteSpace(text)) return false;
+        if (string.IsNullOrWhiteSpace(text))
+            return false;
         var s = text.Trim();
         var i = 0;
-        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
-        if (i == 0 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return false;
+        while (i < s.Length && char.IsAsciiDigit(s[i]))
+            i++;
+        if (i == 0 || !long.TryParse(s.AsSpan(0, i), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            return false;
         var unit = s[i..].Trim().ToLowerInvariant();
         long mult = unit switch
         {
@@ -23,9 +26,16 @@ public static class Sizes
             "t" or "tb" or "tib" => 1L << 40,
             _ => 0,
         };
-        if (mult == 0) return false;
-        try { bytes = checked(n * mult); }
-        catch (OverflowException) { return false; }
+        if (mult == 0)
+            return false;
+        try
+        {
+            bytes = checked(n * mult);
+        }
+        catch (OverflowException)
+        {
+            return false;
+        }
         return true;
     }
 
@@ -33,7 +43,8 @@ public static class Sizes
     public static string ToQemu(long bytes)
     {
         foreach (var (suffix, shift) in new[] { ("T", 40), ("G", 30), ("M", 20), ("K", 10) })
-            if (bytes != 0 && bytes % (1L << shift) == 0) return (bytes >> shift).ToString(CultureInfo.InvariantCulture) + suffix;
+            if (bytes != 0 && bytes % (1L << shift) == 0)
+                return (bytes >> shift).ToString(CultureInfo.InvariantCulture) + suffix;
         return bytes.ToString(CultureInfo.InvariantCulture);
     }
 
@@ -41,16 +52,20 @@ public static class Sizes
     /// A count of pages of a size: "0 pages of 2 MiB". Not "0x2 MiB", which reads as a hexadecimal number.
     /// </summary>
     public static string Pages(long? count, long sizeKib) =>
-        $"{count?.ToString(CultureInfo.InvariantCulture) ?? "?"} {(count == 1 ? "page" : "pages")} of " +
-            $"{HumanKib(sizeKib)}";
+        $"{count?.ToString(CultureInfo.InvariantCulture) ?? "?"} {(count == 1 ? "page" : "pages")} of "
+        + $"{HumanKib(sizeKib)}";
 
     /// <summary>KiB for people: 1048576 -> "1 GiB", 2048 -> "2 MiB".</summary>
     public static string HumanKib(long kib)
     {
-        if (kib >= 1L << 20 && kib % (1L << 20) == 0) return $"{kib >> 20} GiB";
-        if (kib >= 1L << 20) return $"{kib / (double)(1L << 20):0.0} GiB";
-        if (kib >= 1L << 10 && kib % (1L << 10) == 0) return $"{kib >> 10} MiB";
-        if (kib >= 1L << 10) return $"{kib / 1024.0:0.0} MiB";
+        if (kib >= 1L << 20 && kib % (1L << 20) == 0)
+            return $"{kib >> 20} GiB";
+        if (kib >= 1L << 20)
+            return $"{kib / (double)(1L << 20):0.0} GiB";
+        if (kib >= 1L << 10 && kib % (1L << 10) == 0)
+            return $"{kib >> 10} MiB";
+        if (kib >= 1L << 10)
+            return $"{kib / 1024.0:0.0} MiB";
         return $"{kib} KiB";
     }
 }

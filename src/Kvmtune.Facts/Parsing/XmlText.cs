@@ -30,7 +30,8 @@ public sealed class XmlText
     public static XmlText El(string name, params object?[] content)
     {
         var e = new XmlText(name);
-        foreach (var c in content) e.Add(c);
+        foreach (var c in content)
+            e.Add(c);
         return e;
     }
 
@@ -39,14 +40,30 @@ public sealed class XmlText
     {
         switch (c)
         {
-            case null: break;
-            case XA a: _attributes.Add(a); break;
-            case XmlText x: _children.Add(x); break;
-            case XmlComment x: _children.Add(x); break;
-            case string s: _children.Add(s); break;
-            case IEnumerable many: foreach (var m in many) Add(m); break;
-            case IFormattable f: _children.Add(f.ToString(null, CultureInfo.InvariantCulture)); break;
-            default: _children.Add(c.ToString() ?? ""); break;
+            case null:
+                break;
+            case XA a:
+                _attributes.Add(a);
+                break;
+            case XmlText x:
+                _children.Add(x);
+                break;
+            case XmlComment x:
+                _children.Add(x);
+                break;
+            case string s:
+                _children.Add(s);
+                break;
+            case IEnumerable many:
+                foreach (var m in many)
+                    Add(m);
+                break;
+            case IFormattable f:
+                _children.Add(f.ToString(null, CultureInfo.InvariantCulture));
+                break;
+            default:
+                _children.Add(c.ToString() ?? "");
+                break;
         }
     }
 
@@ -61,20 +78,42 @@ public sealed class XmlText
     {
         sb.Append(' ', depth * 2).Append('<').Append(_name);
         foreach (var a in _attributes)
-            sb.Append(' ').Append(a.Name).Append("=\"").Append(Escape(a.Value is IFormattable f ? f.ToString(null, CultureInfo.InvariantCulture) : a.Value.ToString() ?? "", attribute: true)).Append('"');
-        if (_children.Count == 0) { sb.Append(" />"); return; }
+            sb.Append(' ')
+                .Append(a.Name)
+                .Append("=\"")
+                .Append(
+                    Escape(
+                        a.Value is IFormattable f
+                            ? f.ToString(null, CultureInfo.InvariantCulture)
+                            : a.Value.ToString() ?? "",
+                        attribute: true
+                    )
+                )
+                .Append('"');
+        if (_children.Count == 0)
+        {
+            sb.Append(" />");
+            return;
+        }
         if (_children.All(c => c is string))
         {
-            sb.Append('>').Append(Escape(string.Concat(_children.Cast<string>()), attribute: false)).Append("</").Append(_name).Append('>');
+            sb.Append('>')
+                .Append(Escape(string.Concat(_children.Cast<string>()), attribute: false))
+                .Append("</")
+                .Append(_name)
+                .Append('>');
             return;
         }
         sb.Append('>');
         foreach (var c in _children)
         {
             sb.Append('\n');
-            if (c is XmlText x) x.Write(sb, depth + 1);
-            else if (c is XmlComment k) sb.Append(' ', (depth + 1) * 2).Append(k);
-            else sb.Append(' ', (depth + 1) * 2).Append(Escape((string)c, attribute: false));
+            if (c is XmlText x)
+                x.Write(sb, depth + 1);
+            else if (c is XmlComment k)
+                sb.Append(' ', (depth + 1) * 2).Append(k);
+            else
+                sb.Append(' ', (depth + 1) * 2).Append(Escape((string)c, attribute: false));
         }
         sb.Append('\n').Append(' ', depth * 2).Append("</").Append(_name).Append('>');
     }
@@ -92,19 +131,37 @@ public sealed class XmlText
             var c = s[i];
             switch (c)
             {
-                case '&': sb.Append("&amp;"); break;
-                case '<': sb.Append("&lt;"); break;
-                case '>': sb.Append("&gt;"); break;
-                case '"' when attribute: sb.Append("&quot;"); break;
-                case '\t' or '\n' when attribute: sb.Append(c == '\t' ? "&#9;" : "&#10;"); break;
-                case '\r': sb.Append("&#13;"); break;
-                case '\t' or '\n': sb.Append(c); break;
-                case < ' ' or '\uFFFE' or '\uFFFF': sb.Append('\uFFFD'); break;
+                case '&':
+                    sb.Append("&amp;");
+                    break;
+                case '<':
+                    sb.Append("&lt;");
+                    break;
+                case '>':
+                    sb.Append("&gt;");
+                    break;
+                case '"' when attribute:
+                    sb.Append("&quot;");
+                    break;
+                case '\t' or '\n' when attribute:
+                    sb.Append(c == '\t' ? "&#9;" : "&#10;");
+                    break;
+                case '\r':
+                    sb.Append("&#13;");
+                    break;
+                case '\t' or '\n':
+                    sb.Append(c);
+                    break;
+                case < ' ' or '\uFFFE' or '\uFFFF':
+                    sb.Append('\uFFFD');
+                    break;
                 default:
                     if (char.IsHighSurrogate(c) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
                         sb.Append(c).Append(s[++i]);
-                    else if (char.IsSurrogate(c)) sb.Append('\uFFFD');
-                    else sb.Append(c);
+                    else if (char.IsSurrogate(c))
+                        sb.Append('\uFFFD');
+                    else
+                        sb.Append(c);
                     break;
             }
         }

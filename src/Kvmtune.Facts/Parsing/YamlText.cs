@@ -9,8 +9,14 @@ public static class YamlText
     public static YamlStream Load(string text, string file)
     {
         var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
-        catch (YamlException e) { throw new InputException(file, e.Start.Line, null, $"not valid YAML: {e.Message}"); }
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            throw new InputException(file, e.Start.Line, null, $"not valid YAML: {e.Message}");
+        }
         // The library throws more than YamlException on some input: a "\ud800" escape without its low half, a
         // plain scalar of stray C1 controls (found by HostileInputPropertyTests).
         catch (Exception e)

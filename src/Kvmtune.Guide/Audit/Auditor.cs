@@ -1,24 +1,33 @@
-using Kvmtune.Guide.Profiles;
-using Kvmtune.Facts.Host;
-using Kvmtune.Facts.IO;
-using Kvmtune.Guide.Sections;
-using Kvmtune.Facts.Host.Virtualization;
 using Kvmtune.Facts;
+using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
+using Kvmtune.Guide.Profiles;
+using Kvmtune.Guide.Sections;
 
 namespace Kvmtune.Guide.Audit;
 
 /// <summary>The rules for one section of the guide, and the role of machine they judge.</summary>
-public sealed record RuleSet(string Section, string Title, MachineRole AppliesTo, Func<AuditContext, IEnumerable<Finding>> Evaluate);
+public sealed record RuleSet(
+    string Section,
+    string Title,
+    MachineRole AppliesTo,
+    Func<AuditContext, IEnumerable<Finding>> Evaluate
+);
 
 public sealed record AuditSummary(int Pass, int Warn, int Fail, int Info, int Unknown);
 
 public sealed record AuditReport(string Profile, MachineRole Role, IReadOnlyList<Finding> Findings, string? Host = null)
 {
-    public AuditSummary Summary => new(
-        Findings.Count(f => f.Status == FindingStatus.Pass), Findings.Count(f => f.Status == FindingStatus.Warn),
-        Findings.Count(f => f.Status == FindingStatus.Fail), Findings.Count(f => f.Status == FindingStatus.Info),
-        Findings.Count(f => f.Status == FindingStatus.Unknown));
+    public AuditSummary Summary =>
+        new(
+            Findings.Count(f => f.Status == FindingStatus.Pass),
+            Findings.Count(f => f.Status == FindingStatus.Warn),
+            Findings.Count(f => f.Status == FindingStatus.Fail),
+            Findings.Count(f => f.Status == FindingStatus.Info),
+            Findings.Count(f => f.Status == FindingStatus.Unknown)
+        );
 
     public bool AnyFail => Findings.Any(f => f.Status == FindingStatus.Fail);
 }
@@ -50,27 +59,64 @@ public static class Auditor
     /// The audit pipeline audit and apply share: the role asked for (null: the facts decide), the profile's own sysfs
     /// values read through the same reader, every rule.
     /// </summary>
-    public static AuditReport Audit(HostReader reader, HostFacts facts, Profile profile, MachineRole? role,
-        VmSize? vmSize, IReadOnlyCollection<string>? only = null, IReadOnlyCollection<string>? skip = null) =>
-        Run(new AuditContext(facts, profile, role ?? facts.Virtualization.Role, vmSize,
-            AuditContext.ReadProfileValues(reader, profile)), only, skip);
+    public static AuditReport Audit(
+        HostReader reader,
+        HostFacts facts,
+        Profile profile,
+        MachineRole? role,
+        VmSize? vmSize,
+        IReadOnlyCollection<string>? only = null,
+        IReadOnlyCollection<string>? skip = null
+    ) =>
+        Run(
+            new AuditContext(
+                facts,
+                profile,
+                role ?? facts.Virtualization.Role,
+                vmSize,
+                AuditContext.ReadProfileValues(reader, profile)
+            ),
+            only,
+            skip
+        );
 
-    public static AuditReport Run(AuditContext context, IReadOnlyCollection<string>? only = null, IReadOnlyCollection<string>? skip = null)
+    public static AuditReport Run(
+        AuditContext context,
+        IReadOnlyCollection<string>? only = null,
+        IReadOnlyCollection<string>? skip = null
+    )
     {
         var role = context.Role == MachineRole.Unknown ? MachineRole.Host : context.Role;
         var ctx = context with { Role = role };
         var findings = new List<Finding>();
         if (context.Role == MachineRole.Unknown)
-            findings.Add(new Finding("audit.role", "3.1", "Host or guest", FindingStatus.Unknown, "no evidence either way (cpuinfo and DMI unreadable)", "host or guest",
-                ["/proc/cpuinfo", "/sys/class/dmi/id/sys_vendor"], "Audited as a host; pass --role guest to audit guest settings instead", []));
+            findings.Add(
+                new Finding(
+                    "audit.role",
+                    "3.1",
+                    "Host or guest",
+                    FindingStatus.Unknown,
+                    "no evidence either way (cpuinfo and DMI unreadable)",
+                    "host or guest",
+                    ["/proc/cpuinfo", "/sys/class/dmi/id/sys_vendor"],
+                    "Audited as a host; pass --role guest to audit guest settings instead",
+                    []
+                )
+            );
         foreach (var set in RuleSets)
         {
-            if (set.AppliesTo != MachineRole.Unknown && set.AppliesTo != role) continue;
+            if (set.AppliesTo != MachineRole.Unknown && set.AppliesTo != role)
+                continue;
             findings.AddRange(set.Evaluate(ctx));
         }
         CheckSelectors(findings, only, "--only");
         CheckSelectors(findings, skip, "--skip");
-        var selected = findings.Where(f => (only is null || only.Count == 0 || only.Any(o => Matches(f, o))) && (skip is null || !skip.Any(s => Matches(f, s)))).ToList();
+        var selected = findings
+            .Where(f =>
+                (only is null || only.Count == 0 || only.Any(o => Matches(f, o)))
+                && (skip is null || !skip.Any(s => Matches(f, s)))
+            )
+            .ToList();
         return new AuditReport(context.Profile.Name, role, selected, context.Facts.Kernel.Hostname);
     }
 
@@ -80,33 +126,45 @@ public static class Auditor
     /// </summary>
     private static void CheckSelectors(List<Finding> findings, IReadOnlyCollection<string>? selectors, string option)
     {
-        if (selectors is null) return;
+        if (selectors is null)
+            return;
         foreach (var s in selectors)
         {
-            if (findings.Any(f => Matches(f, s))) continue;
-            if (RuleSets.Any(r => r.Section == s || r.Section.StartsWith(s + ".", StringComparison.Ordinal))) continue;
+            if (findings.Any(f => Matches(f, s)))
+                continue;
+            if (RuleSets.Any(r => r.Section == s || r.Section.StartsWith(s + ".", StringComparison.Ordinal)))
+                continue;
             var ids = findings.Select(f => f.Id).Distinct().Order(StringComparer.Ordinal);
-            throw new InputException(null, null, option,
-                $"'{SafeText.Visible(s)}' matches no check; give an id, an id prefix or a guide section. " +
-                $"The checks: {string.Join(", ", ids)}");
+            throw new InputException(
+                null,
+                null,
+                option,
+                $"'{SafeText.Visible(s)}' matches no check; give an id, an id prefix or a guide section. "
+                    + $"The checks: {string.Join(", ", ids)}"
+            );
         }
     }
 
     /// <summary>The heading of a guide section, for sections that findings name below their rule set's own.</summary>
-    public static string SectionTitle(string section) => RuleSets.FirstOrDefault(s => s.Section == section)?.Title ?? section switch
-    {
-        "3.3.1" => "Host resource overcommit",
-        "3.3.3" => "virtio-net and vhost-net",
-        "3.3.4" => "virtio-blk",
-        "3.4.1" => "Guest halt polling",
-        "3.4.2" => "Request queue affinity",
-        "4.1" => "App Direct mode",
-        "4.2" => "App Direct NVDIMM for VMs",
-        _ => "",
-    };
+    public static string SectionTitle(string section) =>
+        RuleSets.FirstOrDefault(s => s.Section == section)?.Title
+        ?? section switch
+        {
+            "3.3.1" => "Host resource overcommit",
+            "3.3.3" => "virtio-net and vhost-net",
+            "3.3.4" => "virtio-blk",
+            "3.4.1" => "Guest halt polling",
+            "3.4.2" => "Request queue affinity",
+            "4.1" => "App Direct mode",
+            "4.2" => "App Direct NVDIMM for VMs",
+            _ => "",
+        };
 
-    /// <summary>A selector names a finding id, an id prefix ("host.bios"), or a guide section ("3.2" takes 3.2.x too).</summary>
+    /// <summary>A selector names a finding id, an id prefix ("host.bios"), or a guide section ("3.2" takes 3.2.x
+    /// too).</summary>
     public static bool Matches(Finding f, string selector) =>
-        f.Id == selector || f.Id.StartsWith(selector + ".", StringComparison.Ordinal) ||
-        f.Section == selector || f.Section.StartsWith(selector + ".", StringComparison.Ordinal);
+        f.Id == selector
+        || f.Id.StartsWith(selector + ".", StringComparison.Ordinal)
+        || f.Section == selector
+        || f.Section.StartsWith(selector + ".", StringComparison.Ordinal);
 }

@@ -1,8 +1,8 @@
 using System.Text.RegularExpressions;
+using Kvmtune.Facts;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
 using YamlDotNet.RepresentationModel;
-using Kvmtune.Facts;
 
 namespace Kvmtune.Guide.Profiles;
 
@@ -22,21 +22,40 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
 
     private Profile Resolve(string nameOrPath, string? relativeTo, int depth)
     {
-        if (depth > MaxDepth) throw new InputException(relativeTo, null, "inherits", $"profiles inherit more than {MaxDepth} deep (a cycle?)");
-        if (BuiltInProfiles.Get(nameOrPath) is Profile builtIn) return builtIn;
+        if (depth > MaxDepth)
+            throw new InputException(
+                relativeTo,
+                null,
+                "inherits",
+                $"profiles inherit more than {MaxDepth} deep (a cycle?)"
+            );
+        if (BuiltInProfiles.Get(nameOrPath) is Profile builtIn)
+            return builtIn;
         var option = relativeTo is null ? "--profile" : "inherits";
         var builtIns = string.Join(", ", BuiltInProfiles.Names);
         if (nameOrPath.Length is 0 or > 4096 || SafeText.HasControl(nameOrPath))
-            throw new InputException(relativeTo, null, option,
-                $"'{SafeText.Visible(nameOrPath)}' is not a profile name or a file name (built-in: {builtIns})");
+            throw new InputException(
+                relativeTo,
+                null,
+                option,
+                $"'{SafeText.Visible(nameOrPath)}' is not a profile name or a file name (built-in: {builtIns})"
+            );
         // inherits: names a profile, never an arbitrary file; a foreign file's text must not reach an error message.
         if (relativeTo is not null && nameOrPath.Contains('/') && !IsYamlName(nameOrPath))
-            throw new InputException(relativeTo, null, option,
-                $"'{nameOrPath}' is neither a built-in profile ({builtIns}) nor a profile YAML file (.yaml or .yml)");
+            throw new InputException(
+                relativeTo,
+                null,
+                option,
+                $"'{nameOrPath}' is neither a built-in profile ({builtIns}) nor a profile YAML file (.yaml or .yml)"
+            );
         var path = FindFile(nameOrPath, relativeTo);
         if (path is null)
-            throw new InputException(relativeTo, null, option,
-                $"unknown profile '{nameOrPath}' (built-in: {builtIns}; or a YAML file, or NAME.yaml in {ProfileDir})");
+            throw new InputException(
+                relativeTo,
+                null,
+                option,
+                $"unknown profile '{nameOrPath}' (built-in: {builtIns}; or a YAML file, or NAME.yaml in {ProfileDir})"
+            );
         return Load(path, depth);
     }
 
@@ -46,12 +65,16 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
     /// </summary>
     public IReadOnlyList<(string Name, string File)> Custom()
     {
-        if (!Directory.Exists(ProfileDir)) return [];
-        return Directory.GetFiles(ProfileDir).Where(f => IsYamlName(Path.GetFileName(f)))
+        if (!Directory.Exists(ProfileDir))
+            return [];
+        return Directory
+            .GetFiles(ProfileDir)
+            .Where(f => IsYamlName(Path.GetFileName(f)))
             .Select(f => (Name: Path.GetFileNameWithoutExtension(f), File: f))
             .GroupBy(p => p.Name, StringComparer.Ordinal)
             .Select(g => g.OrderBy(p => p.File.EndsWith(".yml", StringComparison.Ordinal) ? 1 : 0).First())
-            .OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+            .OrderBy(p => p.Name, StringComparer.Ordinal)
+            .ToList();
     }
 
     private static bool IsYamlName(string name) =>
@@ -81,27 +104,61 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new InputException(path, 1, null, "a profile is one YAML mapping (name, inherits, settings, sysfs)");
 
-        string? name = null, description = null, inherits = null;
+        string? name = null,
+            description = null,
+            inherits = null;
         long inheritsLine = root.Start.Line;
-        YamlMappingNode? settingsNode = null, sysfsNode = null;
+        YamlMappingNode? settingsNode = null,
+            sysfsNode = null;
         foreach (var (k, v) in root.Children)
         {
             var key = Scalar(path, k, "key");
             switch (key)
             {
-                case "name": name = Scalar(path, v, key); break;
-                case "description": description = Line(path, v, key); break;
-                case "inherits": inherits = Scalar(path, v, key); inheritsLine = v.Start.Line; break;
-                case "settings": settingsNode = v as YamlMappingNode ?? throw new InputException(path, v.Start.Line, key, "must be a mapping of setting: value"); break;
-                case "sysfs": sysfsNode = v as YamlMappingNode ?? throw new InputException(path, v.Start.Line, key, "must be a mapping of /sys path: value"); break;
-                default: throw new InputException(path, k.Start.Line, key, $"unknown key (a profile has {string.Join(", ", TopKeys)})");
+                case "name":
+                    name = Scalar(path, v, key);
+                    break;
+                case "description":
+                    description = Line(path, v, key);
+                    break;
+                case "inherits":
+                    inherits = Scalar(path, v, key);
+                    inheritsLine = v.Start.Line;
+                    break;
+                case "settings":
+                    settingsNode =
+                        v as YamlMappingNode
+                        ?? throw new InputException(path, v.Start.Line, key, "must be a mapping of setting: value");
+                    break;
+                case "sysfs":
+                    sysfsNode =
+                        v as YamlMappingNode
+                        ?? throw new InputException(path, v.Start.Line, key, "must be a mapping of /sys path: value");
+                    break;
+                default:
+                    throw new InputException(
+                        path,
+                        k.Start.Line,
+                        key,
+                        $"unknown key (a profile has {string.Join(", ", TopKeys)})"
+                    );
             }
         }
-        if (inherits is null) throw new InputException(path, root.Start.Line, "inherits", $"a custom profile must inherit one (built-in: {string.Join(", ", BuiltInProfiles.Names)})");
+        if (inherits is null)
+            throw new InputException(
+                path,
+                root.Start.Line,
+                "inherits",
+                $"a custom profile must inherit one (built-in: {string.Join(", ", BuiltInProfiles.Names)})"
+            );
         name ??= Path.GetFileNameWithoutExtension(path);
         if (name.Length == 0 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
-            throw new InputException(path, root.Start.Line, "name",
-                $"'{SafeText.Visible(name)}' may use only letters, digits, '.', '_' and '-'");
+            throw new InputException(
+                path,
+                root.Start.Line,
+                "name",
+                $"'{SafeText.Visible(name)}' may use only letters, digits, '.', '_' and '-'"
+            );
         Profile parent;
         try
         {
@@ -118,9 +175,18 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
             foreach (var (k, v) in settingsNode.Children)
             {
                 var key = Scalar(path, k, "settings key");
-                var def = ProfileSchema.Find(key) ?? throw new InputException(path, k.Start.Line, key, "unknown setting (see 'kvmtune profiles show balanced' for every setting)");
+                var def =
+                    ProfileSchema.Find(key)
+                    ?? throw new InputException(
+                        path,
+                        k.Start.Line,
+                        key,
+                        "unknown setting (see 'kvmtune profiles show balanced' for every setting)"
+                    );
                 var text = Token(path, v, key);
-                var value = ProfileSchema.Parse(def, text, out var error) ?? throw new InputException(path, v.Start.Line, key, error!);
+                var value =
+                    ProfileSchema.Parse(def, text, out var error)
+                    ?? throw new InputException(path, v.Start.Line, key, error!);
                 settings[key] = new ProfileSetting(def, value, $"set by {Path.GetFileName(path)}", name);
             }
         }
@@ -131,9 +197,14 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
             {
                 var p = Scalar(path, k, "sysfs key");
                 if (SafeText.HasControl(p))
-                    throw new InputException(path, k.Start.Line, SafeText.Visible(p),
-                        "refused: a control character in a path");
-                if (!WriteAllowlist.IsAllowed(p, out var reason)) throw new InputException(path, k.Start.Line, p, $"refused: {reason}");
+                    throw new InputException(
+                        path,
+                        k.Start.Line,
+                        SafeText.Visible(p),
+                        "refused: a control character in a path"
+                    );
+                if (!WriteAllowlist.IsAllowed(p, out var reason))
+                    throw new InputException(path, k.Start.Line, p, $"refused: {reason}");
                 sysfs[p] = Token(path, v, p);
             }
         }
@@ -141,7 +212,9 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
     }
 
     private static string Scalar(string file, YamlNode node, string key) =>
-        node is YamlScalarNode { Value: not null } s ? s.Value : throw new InputException(file, node.Start.Line, key, "must be a single value");
+        node is YamlScalarNode { Value: not null } s
+            ? s.Value
+            : throw new InputException(file, node.Start.Line, key, "must be a single value");
 
     /// <summary>
     /// A value kvmtune writes to the kernel or compares with it: one token (a number, a word, a CPU list, a mask).
@@ -150,11 +223,16 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
     private static string Token(string file, YamlNode node, string key)
     {
         var text = Scalar(file, node, key);
-        if (text.Length == 0) throw new InputException(file, node.Start.Line, key, "is empty");
+        if (text.Length == 0)
+            throw new InputException(file, node.Start.Line, key, "is empty");
         if (!TokenRegex().IsMatch(text))
-            throw new InputException(file, node.Start.Line, key,
-                $"'{SafeText.Visible(text)}' is not one value: " +
-                "use only letters, digits and _ . , : + - (1 to 256 characters)");
+            throw new InputException(
+                file,
+                node.Start.Line,
+                key,
+                $"'{SafeText.Visible(text)}' is not one value: "
+                    + "use only letters, digits and _ . , : + - (1 to 256 characters)"
+            );
         return text;
     }
 
@@ -163,8 +241,12 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
     {
         var text = Scalar(file, node, key);
         if (text.Length > 1024 || SafeText.HasControl(text))
-            throw new InputException(file, node.Start.Line, key,
-                "must be one line of at most 1024 characters without control characters");
+            throw new InputException(
+                file,
+                node.Start.Line,
+                key,
+                "must be one line of at most 1024 characters without control characters"
+            );
         return text;
     }
 

@@ -13,44 +13,103 @@ public static class TunedComparison
 {
     /// <summary>One row: TuneD's values ("not set" where the profile leaves the kernel default) and the reason for any
     /// difference.</summary>
-    public sealed record Row(string Setting, string RealtimeVirtualHost, string VirtualHost, string VirtualGuest,
-        string Why);
+    public sealed record Row(
+        string Setting,
+        string RealtimeVirtualHost,
+        string VirtualHost,
+        string VirtualGuest,
+        string Why
+    );
 
     private const string NotSet = "not set";
 
     public static readonly IReadOnlyList<Row> Rows =
     [
-        new("cpu.governor", "performance (latency-performance)", "performance", "performance (throughput-performance)",
-            "Same, except density, which leaves the governor alone: an overcommitted host trades frequency for power " +
-                "headroom"),
-        new("bios.cstates", "limited by force_latency (latency-performance PM QoS)", NotSet, NotSet,
-            "kvmtune disables C1E/C6 per CPU for latency (guide 3.2.4) instead of a PM QoS request, which lasts only " +
-                "while TuneD runs"),
-        new("kernel.idle_poll", NotSet, NotSet, NotSet,
-            "The guide asks for idle=poll under latency; kernel-parameters.txt calls it not recommended, so kvmtune " +
-                "only warns"),
-        new("memory.thp", "never (network-latency)", "always", "always (throughput-performance)",
-            "Same for latency and throughput; density uses madvise because KSM cannot merge huge pages"),
-        new("memory.ksm", "run=2 (stop and unmerge)", NotSet, NotSet,
-            "Same for latency (off); kvmtune writes run=2 only when MemAvailable can take the unmerged pages, else " +
-                "run=0"),
-        new("kernel.nohz_full", "nohz_full=isolated_cores, rcu_nocbs=isolated_cores", NotSet, NotSet,
-            "Same CPUs; kvmtune does not ask for rcu_nocbs, which nohz_full implies (kernel/rcu/tree_nocb.h " +
-                "rcu_init_nohz)"),
-        new("numa.irq_affinity", "isolcpus=managed_irq,domain; irqbalance banned_cpus=isolated_cores (realtime)",
-            NotSet, NotSet,
-            "Same intent: kvmtune pins device IRQs to each node's housekeeping CPUs and leaves managed IRQs to the " +
-                "kernel"),
-        new("numa.balancing", "kernel.numa_balancing=0 (network-latency)", NotSet, NotSet,
-            "Same for latency; kvmtune's auto turns it off only where vfio-pci devices pin guest memory"),
-        new("kvm.halt_poll_ns", NotSet, NotSet, NotSet,
-            "TuneD keeps the kernel default (200000 ns); kvmtune gives each profile a range, warning only " +
-                "(halt-polling.rst: tune by experiment)"),
-        new("vhost.zerocopy_tx", NotSet, NotSet, NotSet,
-            "Same: off, the kernel default since 2019 (the guide's experimental_zcopytx=1 is no longer advised)"),
-        new("guest.halt_poll_ns", NotSet, NotSet, NotSet,
-            "TuneD virtual-guest leaves guest halt polling to the kernel; kvmtune checks that the haltpoll driver is " +
-                "active and in range"),
+        new(
+            "cpu.governor",
+            "performance (latency-performance)",
+            "performance",
+            "performance (throughput-performance)",
+            "Same, except density, which leaves the governor alone: an overcommitted host trades frequency for power "
+                + "headroom"
+        ),
+        new(
+            "bios.cstates",
+            "limited by force_latency (latency-performance PM QoS)",
+            NotSet,
+            NotSet,
+            "kvmtune disables C1E/C6 per CPU for latency (guide 3.2.4) instead of a PM QoS request, which lasts only "
+                + "while TuneD runs"
+        ),
+        new(
+            "kernel.idle_poll",
+            NotSet,
+            NotSet,
+            NotSet,
+            "The guide asks for idle=poll under latency; kernel-parameters.txt calls it not recommended, so kvmtune "
+                + "only warns"
+        ),
+        new(
+            "memory.thp",
+            "never (network-latency)",
+            "always",
+            "always (throughput-performance)",
+            "Same for latency and throughput; density uses madvise because KSM cannot merge huge pages"
+        ),
+        new(
+            "memory.ksm",
+            "run=2 (stop and unmerge)",
+            NotSet,
+            NotSet,
+            "Same for latency (off); kvmtune writes run=2 only when MemAvailable can take the unmerged pages, else "
+                + "run=0"
+        ),
+        new(
+            "kernel.nohz_full",
+            "nohz_full=isolated_cores, rcu_nocbs=isolated_cores",
+            NotSet,
+            NotSet,
+            "Same CPUs; kvmtune does not ask for rcu_nocbs, which nohz_full implies (kernel/rcu/tree_nocb.h "
+                + "rcu_init_nohz)"
+        ),
+        new(
+            "numa.irq_affinity",
+            "isolcpus=managed_irq,domain; irqbalance banned_cpus=isolated_cores (realtime)",
+            NotSet,
+            NotSet,
+            "Same intent: kvmtune pins device IRQs to each node's housekeeping CPUs and leaves managed IRQs to the "
+                + "kernel"
+        ),
+        new(
+            "numa.balancing",
+            "kernel.numa_balancing=0 (network-latency)",
+            NotSet,
+            NotSet,
+            "Same for latency; kvmtune's auto turns it off only where vfio-pci devices pin guest memory"
+        ),
+        new(
+            "kvm.halt_poll_ns",
+            NotSet,
+            NotSet,
+            NotSet,
+            "TuneD keeps the kernel default (200000 ns); kvmtune gives each profile a range, warning only "
+                + "(halt-polling.rst: tune by experiment)"
+        ),
+        new(
+            "vhost.zerocopy_tx",
+            NotSet,
+            NotSet,
+            NotSet,
+            "Same: off, the kernel default since 2019 (the guide's experimental_zcopytx=1 is no longer advised)"
+        ),
+        new(
+            "guest.halt_poll_ns",
+            NotSet,
+            NotSet,
+            NotSet,
+            "TuneD virtual-guest leaves guest halt polling to the kernel; kvmtune checks that the haltpoll driver is "
+                + "active and in range"
+        ),
     ];
 
     private static string Cell(string s) => s.Replace("|", "\\|", StringComparison.Ordinal);
@@ -59,20 +118,31 @@ public static class TunedComparison
     {
         var sb = new StringBuilder();
         sb.Append("# kvmtune profiles and TuneD\n\n")
-          .Append("Generated from `src/Kvmtune.Guide/Profiles/TunedComparison.cs` and the built-in profiles; ")
-          .Append("`ProfileTests` regenerates it and fails when it differs. TuneD values are from " +
-              "redhat-performance/tuned ")
-          .Append("`profiles/<name>/tuned.conf` with the profiles each includes.\n\n")
-          .Append("| setting | balanced | latency | throughput | density | TuneD realtime-virtual-host | TuneD " +
-              "virtual-host | TuneD virtual-guest | why kvmtune differs |\n")
-          .Append("|---|---|---|---|---|---|---|---|---|\n");
+            .Append("Generated from `src/Kvmtune.Guide/Profiles/TunedComparison.cs` and the built-in profiles; ")
+            .Append(
+                "`ProfileTests` regenerates it and fails when it differs. TuneD values are from "
+                    + "redhat-performance/tuned "
+            )
+            .Append("`profiles/<name>/tuned.conf` with the profiles each includes.\n\n")
+            .Append(
+                "| setting | balanced | latency | throughput | density | TuneD realtime-virtual-host | TuneD "
+                    + "virtual-host | TuneD virtual-guest | why kvmtune differs |\n"
+            )
+            .Append("|---|---|---|---|---|---|---|---|---|\n");
         var profiles = BuiltInProfiles.Names.Select(n => BuiltInProfiles.Get(n)!).ToList();
         foreach (var row in Rows)
         {
             sb.Append("| `").Append(row.Setting).Append("` | ");
-            foreach (var p in profiles) sb.Append(Cell(p.Value(row.Setting).Text)).Append(" | ");
-            sb.Append(Cell(row.RealtimeVirtualHost)).Append(" | ").Append(Cell(row.VirtualHost)).Append(" | ")
-              .Append(Cell(row.VirtualGuest)).Append(" | ").Append(Cell(row.Why)).Append(" |\n");
+            foreach (var p in profiles)
+                sb.Append(Cell(p.Value(row.Setting).Text)).Append(" | ");
+            sb.Append(Cell(row.RealtimeVirtualHost))
+                .Append(" | ")
+                .Append(Cell(row.VirtualHost))
+                .Append(" | ")
+                .Append(Cell(row.VirtualGuest))
+                .Append(" | ")
+                .Append(Cell(row.Why))
+                .Append(" |\n");
         }
         return sb.ToString();
     }

@@ -4,7 +4,8 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class ProfileSysfs
 {
-    /// <summary>The kernel attributes the fixes of a custom profile's sysfs values write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    /// <summary>The kernel attributes the fixes of a custom profile's sysfs values write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Regex> Writable { get; } = [BlockQueue()];
 
     [GeneratedRegex(@"^/sys/block/[A-Za-z0-9_.:-]+/queue/(rq_affinity|scheduler|nomerges)$")]

@@ -1,28 +1,52 @@
-using Kvmtune.Guide.Audit;
 using Kvmtune.Facts.Parsing;
+using Kvmtune.Guide.Audit;
 
 namespace Kvmtune.Guide.Sections;
 
 /// <summary>Small helpers every rule uses to state a finding the same way.</summary>
 internal static class Rule
 {
-    public static Finding Make(string id, string section, string title, FindingStatus status, string? current, string? expected,
-        string rationale, IEnumerable<string> evidence, params PlannedChange[] changes) =>
-        new(id, section, title, status, current, expected, evidence.Distinct().ToList(), rationale, changes);
+    public static Finding Make(
+        string id,
+        string section,
+        string title,
+        FindingStatus status,
+        string? current,
+        string? expected,
+        string rationale,
+        IEnumerable<string> evidence,
+        params PlannedChange[] changes
+    ) => new(id, section, title, status, current, expected, evidence.Distinct().ToList(), rationale, changes);
 
-    public static Finding Make(string id, string section, string title, FindingStatus status, string? current, string? expected,
-        string rationale, IEnumerable<string> evidence, IEnumerable<PlannedChange> changes) =>
-        new(id, section, title, status, current, expected, evidence.Distinct().ToList(), rationale, changes.ToList());
+    public static Finding Make(
+        string id,
+        string section,
+        string title,
+        FindingStatus status,
+        string? current,
+        string? expected,
+        string rationale,
+        IEnumerable<string> evidence,
+        IEnumerable<PlannedChange> changes
+    ) => new(id, section, title, status, current, expected, evidence.Distinct().ToList(), rationale, changes.ToList());
 
-    /// <summary>The status a missed requirement earns: required fails, recommended warns, anything else is information.</summary>
-    public static FindingStatus Missed(string requirement) => requirement switch
-    {
-        "required" => FindingStatus.Fail,
-        "recommended" => FindingStatus.Warn,
-        _ => FindingStatus.Info,
-    };
+    /// <summary>The status a missed requirement earns: required fails, recommended warns, anything else is
+    /// information.</summary>
+    public static FindingStatus Missed(string requirement) =>
+        requirement switch
+        {
+            "required" => FindingStatus.Fail,
+            "recommended" => FindingStatus.Warn,
+            _ => FindingStatus.Info,
+        };
 
-    public static string YesNo(bool? b) => b switch { true => "yes", false => "no", _ => "unknown" };
+    public static string YesNo(bool? b) =>
+        b switch
+        {
+            true => "yes",
+            false => "no",
+            _ => "unknown",
+        };
 
     public static Finding NotApplicable(string id, string section, string title, string why) =>
         new(id, section, title, FindingStatus.Info, "not applicable", null, [], why, []);

@@ -1,43 +1,80 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using Kvmtune.Facts.IO;
 using Kvmtune.Facts;
+using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Reports.Fleet;
 
 /// <summary>One host's audit as read back from its <c>kvmtune.audit/v1</c> JSON.</summary>
-public sealed record HostAudit(string Host, string Profile, string Role, string File, IReadOnlyDictionary<string, (string Status, string? Current, string Title)> Findings);
+public sealed record HostAudit(
+    string Host,
+    string Profile,
+    string Role,
+    string File,
+    IReadOnlyDictionary<string, (string Status, string? Current, string Title)> Findings
+);
 
-/// <summary>Many hosts' audits side by side: which hosts fail which checks, and what differs between hosts that should be alike.</summary>
+/// <summary>Many hosts' audits side by side: which hosts fail which checks, and what differs between hosts that should
+/// be alike.</summary>
 public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
 {
-    /// <summary>Reads every *.json under a folder (ansible's fetch nests them by host) that is a kvmtune audit.</summary>
+    /// <summary>Reads every *.json under a folder (ansible's fetch nests them by host) that is a kvmtune
+    /// audit.</summary>
     public static FleetReport Load(string dir)
     {
-        if (!Directory.Exists(dir)) throw new InputException(dir, null, null, "is not a folder");
+        if (!Directory.Exists(dir))
+            throw new InputException(dir, null, null, "is not a folder");
         var hosts = new List<HostAudit>();
-        foreach (var file in Directory.GetFiles(dir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (
+            var file in Directory.GetFiles(dir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+        )
         {
             JsonDocument doc;
             // A regular file of bounded size: a FIFO or a link to /dev/zero named x.json is an error, not a hang.
-            try { doc = JsonDocument.Parse(InputFile.ReadText(file, MaxAuditBytes)); }
-            catch (JsonException e) { throw new InputException(file, e.LineNumber + 1, null, $"not JSON: {e.Message}"); }
+            try
+            {
+                doc = JsonDocument.Parse(InputFile.ReadText(file, MaxAuditBytes));
+            }
+            catch (JsonException e)
+            {
+                throw new InputException(file, e.LineNumber + 1, null, $"not JSON: {e.Message}");
+            }
             using (doc)
             {
                 var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("schema", out var schema)
-                    || schema.ValueKind != JsonValueKind.String || schema.GetString() != "kvmtune.audit/v1") continue;
-                try { hosts.Add(Read(root, file)); }
+                if (
+                    root.ValueKind != JsonValueKind.Object
+                    || !root.TryGetProperty("schema", out var schema)
+                    || schema.ValueKind != JsonValueKind.String
+                    || schema.GetString() != "kvmtune.audit/v1"
+                )
+                    continue;
+                try
+                {
+                    hosts.Add(Read(root, file));
+                }
                 catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
                 {
-                    throw new InputException(file, null, null, "says kvmtune.audit/v1 but lacks a field of it " +
-                        "or has one of the wrong type (host, profile, role, findings with id, status, current, title)");
+                    throw new InputException(
+                        file,
+                        null,
+                        null,
+                        "says kvmtune.audit/v1 but lacks a field of it "
+                            + "or has one of the wrong type (host, profile, role, findings with id, status, current, " +
+                                "title)"
+                    );
                 }
             }
         }
-        if (hosts.Count == 0) throw new InputException(dir, null, null, "holds no kvmtune audit JSON (kvmtune audit --format json --output HOST.json)");
+        if (hosts.Count == 0)
+            throw new InputException(
+                dir,
+                null,
+                null,
+                "holds no kvmtune audit JSON (kvmtune audit --format json --output HOST.json)"
+            );
         return new FleetReport(hosts);
     }
 
@@ -45,31 +82,62 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
 
     private static HostAudit Read(JsonElement root, string file)
     {
-        var host = root.TryGetProperty("host", out var h) && h.ValueKind == JsonValueKind.String
-            && h.GetString() is { Length: > 0 } name ? name : Path.GetFileNameWithoutExtension(file);
+        var host =
+            root.TryGetProperty("host", out var h)
+            && h.ValueKind == JsonValueKind.String
+            && h.GetString() is { Length: > 0 } name
+                ? name
+                : Path.GetFileNameWithoutExtension(file);
         var findings = new Dictionary<string, (string, string?, string)>(StringComparer.Ordinal);
         foreach (var f in root.GetProperty("findings").EnumerateArray())
-            findings[f.GetProperty("id").GetString()!] = (f.GetProperty("status").GetString()!,
-                f.GetProperty("current").GetString(), f.GetProperty("title").GetString()!);
+            findings[f.GetProperty("id").GetString()!] = (
+                f.GetProperty("status").GetString()!,
+                f.GetProperty("current").GetString(),
+                f.GetProperty("title").GetString()!
+            );
         var profile = root.GetProperty("profile").GetString()!;
         return new HostAudit(host, profile, root.GetProperty("role").GetString()!, file, findings);
     }
 
     /// <summary>Checks that fail or warn on at least one host, with every host's status.</summary>
     public IEnumerable<(string Id, string Title, IReadOnlyList<string> Statuses)> Problems() =>
-        Hosts.SelectMany(h => h.Findings.Where(f => f.Value.Status is "fail" or "warn").Select(f => (f.Key, f.Value.Title))).Distinct().OrderBy(x => x.Key, StringComparer.Ordinal)
-            .Select(x => (x.Key, x.Title, (IReadOnlyList<string>)Hosts.Select(h => h.Findings.TryGetValue(x.Key, out var v) ? v.Status : "-").ToList()));
+        Hosts
+            .SelectMany(h =>
+                h.Findings.Where(f => f.Value.Status is "fail" or "warn").Select(f => (f.Key, f.Value.Title))
+            )
+            .Distinct()
+            .OrderBy(x => x.Key, StringComparer.Ordinal)
+            .Select(x =>
+                (
+                    x.Key,
+                    x.Title,
+                    (IReadOnlyList<string>)
+                        Hosts.Select(h => h.Findings.TryGetValue(x.Key, out var v) ? v.Status : "-").ToList()
+                )
+            );
 
-    /// <summary>Among hosts audited with the same profile and role, the checks whose status is not the same on all.</summary>
-    public IEnumerable<(string Group, string Id, IReadOnlyList<(string Host, string Status, string? Current)> Values)> Differences()
+    /// <summary>Among hosts audited with the same profile and role, the checks whose status is not the same on
+    /// all.</summary>
+    public IEnumerable<(
+        string Group,
+        string Id,
+        IReadOnlyList<(string Host, string Status, string? Current)> Values
+    )> Differences()
     {
         foreach (var group in Hosts.GroupBy(h => (h.Profile, h.Role)).Where(g => g.Count() > 1))
         {
             var ids = group.SelectMany(h => h.Findings.Keys).Distinct().Order(StringComparer.Ordinal);
             foreach (var id in ids)
             {
-                var values = group.Select(h => h.Findings.TryGetValue(id, out var v) ? (h.Host, v.Status, v.Current) : (h.Host, "-", (string?)null)).ToList();
-                if (values.Select(v => v.Item2).Distinct().Count() > 1) yield return ($"{group.Key.Profile}/{group.Key.Role}", id, values);
+                var values = group
+                    .Select(h =>
+                        h.Findings.TryGetValue(id, out var v)
+                            ? (h.Host, v.Status, v.Current)
+                            : (h.Host, "-", (string?)null)
+                    )
+                    .ToList();
+                if (values.Select(v => v.Item2).Distinct().Count() > 1)
+                    yield return ($"{group.Key.Profile}/{group.Key.Role}", id, values);
             }
         }
     }
@@ -78,8 +146,19 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
     {
         var sb = new StringBuilder();
         var w = Math.Max(8, Hosts.Max(h => h.Host.Length));
-        sb.Append($"{Hosts.Count} host(s): ").AppendLine(string.Join(", ", Hosts.Select(h => $"{h.Host} ({h.Profile}, {h.Role}: {h.Findings.Values.Count(f => f.Status == "fail")} fail, {h.Findings.Values.Count(f => f.Status == "warn")} warn)")));
-        sb.AppendLine().Append("check".PadRight(40)).AppendLine(string.Concat(Hosts.Select(h => h.Host.PadRight(w + 2))));
+        sb.Append($"{Hosts.Count} host(s): ")
+            .AppendLine(
+                string.Join(
+                    ", ",
+                    Hosts.Select(h =>
+                        $"{h.Host} ({h.Profile}, {h.Role}: {h.Findings.Values.Count(f => f.Status == "fail")} fail, " +
+                            $"{h.Findings.Values.Count(f => f.Status == "warn")} warn)"
+                    )
+                )
+            );
+        sb.AppendLine()
+            .Append("check".PadRight(40))
+            .AppendLine(string.Concat(Hosts.Select(h => h.Host.PadRight(w + 2))));
         foreach (var (id, _, statuses) in Problems())
             sb.Append(id.PadRight(40)).AppendLine(string.Concat(statuses.Select(s => s.PadRight(w + 2))));
         var diffs = Differences().ToList();
@@ -87,7 +166,13 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
         {
             sb.AppendLine().AppendLine("differences between hosts audited alike:");
             foreach (var (group, id, values) in diffs)
-                sb.Append($"  [{group}] {id}: ").AppendLine(string.Join("; ", values.Select(v => $"{v.Host} {v.Status}{(v.Current is null ? "" : $" ({v.Current})")}")));
+                sb.Append($"  [{group}] {id}: ")
+                    .AppendLine(
+                        string.Join(
+                            "; ",
+                            values.Select(v => $"{v.Host} {v.Status}{(v.Current is null ? "" : $" ({v.Current})")}")
+                        )
+                    );
         }
         // Every name and value came from files other hosts wrote: shown, never obeyed by the terminal.
         return SafeText.ForTerminal(sb.ToString());
@@ -96,15 +181,29 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
     public string Html()
     {
         static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
-        var sb = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kvmtune fleet</title><style>body{font-family:\"DejaVu Sans\",Verdana,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;font-size:13px}.pass{background:#e3f4e1}.warn{background:#fff4d6}.fail{background:#fde0e0}.info{background:#eef2f7}.unknown{background:#f0e6f6}</style></head><body>");
+        var sb = new StringBuilder(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kvmtune " +
+                "fleet</title><style>body{font-family:\"DejaVu " +
+                    "Sans\",Verdana,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid " +
+                        "#ddd;padding:4px " +
+                            "8px;font-size:13px}.pass{background:#e3f4e1}.warn{background:#fff4d6}"
+                             + ".fail{background:#fde0e0}"
+                             + ".info{background:#eef2f7}.unknown{background:#f0e6f6}</style></head><body>"
+        );
         sb.Append($"<h1>kvmtune fleet: {Hosts.Count} host(s)</h1><table><tr><th>check</th>");
-        foreach (var h in Hosts) sb.Append($"<th class=\"host\">{E(h.Host)}<br><small>{E(h.Profile)}, {E(h.Role)}</small></th>");
+        foreach (var h in Hosts)
+            sb.Append($"<th class=\"host\">{E(h.Host)}<br><small>{E(h.Profile)}, {E(h.Role)}</small></th>");
         sb.Append("</tr>");
         foreach (var (id, title, statuses) in Problems())
-            sb.Append($"<tr><td>{E(id)}<br><small>{E(title)}</small></td>{string.Concat(statuses.Select(s => $"<td class=\"{E(s)}\">{E(s)}</td>"))}</tr>");
+            sb.Append(
+                $"<tr><td>{E(id)}<br><small>{E(title)}</small></td>"
+                 + $"{string.Concat(statuses.Select(s => $"<td class=\"{E(s)}\">{E(s)}</td>"))}</tr>"
+            );
         sb.Append("</table><h2>Differences between hosts audited alike</h2><ul>");
         foreach (var (group, id, values) in Differences())
-            sb.Append($"<li>[{E(group)}] {E(id)}: {E(string.Join("; ", values.Select(v => $"{v.Host} {v.Status}")))}</li>");
+            sb.Append(
+                $"<li>[{E(group)}] {E(id)}: {E(string.Join("; ", values.Select(v => $"{v.Host} {v.Status}")))}</li>"
+            );
         return sb.Append("</ul></body></html>\n").ToString();
     }
 }

@@ -11,7 +11,8 @@ using Kvmtune.Facts.Host.Virtualization;
 
 namespace Kvmtune.Reports.Inspect;
 
-/// <summary>The <c>kvmtune.inspect/v1</c> document: the contract's fields first, then everything else kvmtune read.</summary>
+/// <summary>The <c>kvmtune.inspect/v1</c> document: the contract's fields first, then everything else kvmtune
+/// read.</summary>
 public sealed record InspectDocument(
     string Schema,
     string Role,
@@ -27,26 +28,49 @@ public sealed record InspectDocument(
     IReadOnlyList<BlockDevice> Block,
     IReadOnlyList<NetInterface> Net,
     NvdimmFacts Nvdimm,
-    UserspaceFacts Userspace)
+    UserspaceFacts Userspace
+)
 {
     public const string SchemaName = "kvmtune.inspect/v1";
 
-    public static InspectDocument From(HostFacts f) => new(
-        SchemaName,
-        RoleName(f.Virtualization.Role),
-        f.Virtualization.RoleEvidence,
-        f.Cpu, f.Numa, f.Memory, f.Power,
-        new KernelDocument(f.Kernel.Release, f.Kernel.Version, f.Kernel.CommandLine,
-            f.Kernel.Config is null ? null : new KernelConfigDocument(f.Kernel.Config.Source, f.Kernel.Config.Relevant),
-            f.Kernel.LoadedModules, f.Kernel.ModuleParameters, f.Kernel.IoUringDisabled, f.Kernel.MemlockLimitKib, f.Kernel.Hostname),
-        f.Virtualization, f.Pci, f.Irqs, f.Block, f.Net, f.Nvdimm, f.Userspace);
+    public static InspectDocument From(HostFacts f) =>
+        new(
+            SchemaName,
+            RoleName(f.Virtualization.Role),
+            f.Virtualization.RoleEvidence,
+            f.Cpu,
+            f.Numa,
+            f.Memory,
+            f.Power,
+            new KernelDocument(
+                f.Kernel.Release,
+                f.Kernel.Version,
+                f.Kernel.CommandLine,
+                f.Kernel.Config is null
+                    ? null
+                    : new KernelConfigDocument(f.Kernel.Config.Source, f.Kernel.Config.Relevant),
+                f.Kernel.LoadedModules,
+                f.Kernel.ModuleParameters,
+                f.Kernel.IoUringDisabled,
+                f.Kernel.MemlockLimitKib,
+                f.Kernel.Hostname
+            ),
+            f.Virtualization,
+            f.Pci,
+            f.Irqs,
+            f.Block,
+            f.Net,
+            f.Nvdimm,
+            f.Userspace
+        );
 
-    public static string RoleName(MachineRole role) => role switch
-    {
-        MachineRole.Host => "host",
-        MachineRole.Guest => "guest",
-        _ => "unknown",
-    };
+    public static string RoleName(MachineRole role) =>
+        role switch
+        {
+            MachineRole.Host => "host",
+            MachineRole.Guest => "guest",
+            _ => "unknown",
+        };
 }
 
 public sealed record KernelDocument(
@@ -58,7 +82,8 @@ public sealed record KernelDocument(
     IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> ModuleParameters,
     int? IoUringDisabled,
     long? MemlockLimitKib,
-    string? Hostname);
+    string? Hostname
+);
 
 public sealed record KernelConfigDocument(string Source, IReadOnlyDictionary<string, string?> Options);
 
@@ -68,7 +93,8 @@ public sealed record KernelConfigDocument(string Source, IReadOnlyDictionary<str
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    GenerationMode = JsonSourceGenerationMode.Serialization)]
+    GenerationMode = JsonSourceGenerationMode.Serialization
+)]
 [JsonSerializable(typeof(InspectDocument))]
 public sealed partial class InspectJsonContext : JsonSerializerContext;
 
@@ -76,5 +102,8 @@ public sealed partial class InspectJsonContext : JsonSerializerContext;
 public static class InspectJson
 {
     public static string Serialize(HostFacts facts) =>
-        System.Text.Json.JsonSerializer.Serialize(InspectDocument.From(facts), InspectJsonContext.Default.InspectDocument);
+        System.Text.Json.JsonSerializer.Serialize(
+            InspectDocument.From(facts),
+            InspectJsonContext.Default.InspectDocument
+        );
 }

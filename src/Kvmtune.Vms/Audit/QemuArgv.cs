@@ -4,7 +4,13 @@ using System.Text.Json;
 namespace Kvmtune.Vms.Audit;
 
 /// <summary>How an option's value is written.</summary>
-public enum QemuValueForm { None, Text, KeyValue, Json }
+public enum QemuValueForm
+{
+    None,
+    Text,
+    KeyValue,
+    Json,
+}
 
 /// <summary>
 /// The properties of one option value, in order, flattened the way QEMU reads them: "k=v,k=v" with ",," for a comma
@@ -32,7 +38,8 @@ public sealed class QemuProps
     public string? Get(string key)
     {
         for (var i = _items.Count - 1; i >= 0; i--)
-            if (_items[i].Key == key) return _items[i].Value;
+            if (_items[i].Key == key)
+                return _items[i].Value;
         return null;
     }
 
@@ -55,7 +62,14 @@ public sealed record QemuOption(string Name, string? Value, QemuProps? Props, bo
 /// </summary>
 public sealed class QemuArgv
 {
-    private enum Grammar { Flag, Text, Opts, Json, Cpu }
+    private enum Grammar
+    {
+        Flag,
+        Text,
+        Opts,
+        Json,
+        Cpu,
+    }
 
     private sealed record Spec(Grammar Grammar, string? Implied = null);
 
@@ -66,49 +80,170 @@ public sealed class QemuArgv
     private static Dictionary<string, Spec> BuildTable()
     {
         var t = new Dictionary<string, Spec>(StringComparer.Ordinal);
-        foreach (var f in new[]
-        {
-            "nodefaults", "S", "s", "no-user-config", "no-shutdown", "no-reboot", "daemonize", "enable-kvm",
-            "nographic", "snapshot", "no-hpet", "no-acpi", "full-screen", "win2k-hack", "no-fd-bootchk", "portrait",
-            "singlestep", "mem-prealloc", "only-migratable", "preconfig", "enable-sync-profile", "usb", "h", "help",
-            "version", "audio-help", "no-quit", "curses", "alt-grab", "ctrl-grab", "nodefconfig", "async-teardown",
-            "xen-attach", "xen-domid-restrict", "rtc-td-hack", "no-kvm-pit-reinjection", "no-kvm", "no-kvm-irqchip",
-            "no-kvm-pit", "sdl", "show-cursor", "semihosting", "no-frame",
-        }) t[f] = new(Grammar.Flag);
+        foreach (
+            var f in new[]
+            {
+                "nodefaults",
+                "S",
+                "s",
+                "no-user-config",
+                "no-shutdown",
+                "no-reboot",
+                "daemonize",
+                "enable-kvm",
+                "nographic",
+                "snapshot",
+                "no-hpet",
+                "no-acpi",
+                "full-screen",
+                "win2k-hack",
+                "no-fd-bootchk",
+                "portrait",
+                "singlestep",
+                "mem-prealloc",
+                "only-migratable",
+                "preconfig",
+                "enable-sync-profile",
+                "usb",
+                "h",
+                "help",
+                "version",
+                "audio-help",
+                "no-quit",
+                "curses",
+                "alt-grab",
+                "ctrl-grab",
+                "nodefconfig",
+                "async-teardown",
+                "xen-attach",
+                "xen-domid-restrict",
+                "rtc-td-hack",
+                "no-kvm-pit-reinjection",
+                "no-kvm",
+                "no-kvm-irqchip",
+                "no-kvm-pit",
+                "sdl",
+                "show-cursor",
+                "semihosting",
+                "no-frame",
+            }
+        )
+            t[f] = new(Grammar.Flag);
         (string Name, string Implied)[] opts =
         [
-            ("machine", "type"), ("M", "type"), ("accel", "accel"), ("smp", "cpus"), ("m", "size"), ("numa", "type"),
-            ("name", "guest"), ("nic", "type"), ("net", "type"), ("chardev", "backend"),
-            ("boot", "order"), ("rtc", "base"), ("mon", "chardev"), ("fw_cfg", "name"), ("smbios", "type"),
-            ("tpmdev", "type"), ("fsdev", "fsdriver"), ("virtfs", "fsdriver"), ("sandbox", "enable"),
-            ("trace", "enable"), ("icount", "shift"), ("display", "type"), ("spice", ""), ("msg", ""),
-            ("overcommit", ""), ("drive", ""), ("add-fd", ""), ("compat", ""), ("action", ""), ("iscsi", ""),
-            ("acpitable", ""), ("plugin", "file"), ("global", ""), ("audio", "driver"), ("seed", ""),
-            ("option-rom", "romfile"), ("incoming", ""), ("watchdog-action", ""), ("realtime", ""),
-            ("semihosting-config", "enable"), ("smp-opts", "cpus"),
+            ("machine", "type"),
+            ("M", "type"),
+            ("accel", "accel"),
+            ("smp", "cpus"),
+            ("m", "size"),
+            ("numa", "type"),
+            ("name", "guest"),
+            ("nic", "type"),
+            ("net", "type"),
+            ("chardev", "backend"),
+            ("boot", "order"),
+            ("rtc", "base"),
+            ("mon", "chardev"),
+            ("fw_cfg", "name"),
+            ("smbios", "type"),
+            ("tpmdev", "type"),
+            ("fsdev", "fsdriver"),
+            ("virtfs", "fsdriver"),
+            ("sandbox", "enable"),
+            ("trace", "enable"),
+            ("icount", "shift"),
+            ("display", "type"),
+            ("spice", ""),
+            ("msg", ""),
+            ("overcommit", ""),
+            ("drive", ""),
+            ("add-fd", ""),
+            ("compat", ""),
+            ("action", ""),
+            ("iscsi", ""),
+            ("acpitable", ""),
+            ("plugin", "file"),
+            ("global", ""),
+            ("audio", "driver"),
+            ("seed", ""),
+            ("option-rom", "romfile"),
+            ("incoming", ""),
+            ("watchdog-action", ""),
+            ("realtime", ""),
+            ("semihosting-config", "enable"),
+            ("smp-opts", "cpus"),
         ];
-        foreach (var (n, i) in opts) t[n] = new(Grammar.Opts, i.Length == 0 ? null : i);
+        foreach (var (n, i) in opts)
+            t[n] = new(Grammar.Opts, i.Length == 0 ? null : i);
         t["device"] = new(Grammar.Json, "driver");
         t["object"] = new(Grammar.Json, "qom-type");
         t["blockdev"] = new(Grammar.Json, "driver");
         t["audiodev"] = new(Grammar.Json, "driver");
         t["netdev"] = new(Grammar.Json, "type");
         t["cpu"] = new(Grammar.Cpu);
-        foreach (var n in new[]
-        {
-            "uuid", "kernel", "initrd", "append", "dtb", "bios", "pflash", "L", "D", "d", "k", "cdrom", "fda", "fdb",
-            "hda", "hdb", "hdc", "hdd", "mtdblock", "sd", "mem-path", "pidfile", "serial", "parallel", "monitor", "qmp",
-            "qmp-pretty", "debugcon", "vga", "vnc", "rotate", "usbdevice", "set", "loadvm", "runas", "chroot",
-            "readconfig", "writeconfig", "gdb", "echr", "dfilter", "xen-domid", "watchdog", "tb-size", "bt",
-            "qtest", "qtest-log", "dump-vmstate", "enable-fips", "mem-max", "numa-mem",
-        }) t[n] = new(Grammar.Text);
+        foreach (
+            var n in new[]
+            {
+                "uuid",
+                "kernel",
+                "initrd",
+                "append",
+                "dtb",
+                "bios",
+                "pflash",
+                "L",
+                "D",
+                "d",
+                "k",
+                "cdrom",
+                "fda",
+                "fdb",
+                "hda",
+                "hdb",
+                "hdc",
+                "hdd",
+                "mtdblock",
+                "sd",
+                "mem-path",
+                "pidfile",
+                "serial",
+                "parallel",
+                "monitor",
+                "qmp",
+                "qmp-pretty",
+                "debugcon",
+                "vga",
+                "vnc",
+                "rotate",
+                "usbdevice",
+                "set",
+                "loadvm",
+                "runas",
+                "chroot",
+                "readconfig",
+                "writeconfig",
+                "gdb",
+                "echr",
+                "dfilter",
+                "xen-domid",
+                "watchdog",
+                "tb-size",
+                "bt",
+                "qtest",
+                "qtest-log",
+                "dump-vmstate",
+                "enable-fips",
+                "mem-max",
+                "numa-mem",
+            }
+        )
+            t[n] = new(Grammar.Text);
         return t;
     }
 
     /// <summary>Whether QEMU 7.2 knows an option (null: not), and whether it takes a value.</summary>
     public static bool? TakesValue(string name) =>
         Table.TryGetValue(name, out var s) ? s.Grammar != Grammar.Flag : null;
-
 
     public string? Binary { get; }
     public IReadOnlyList<QemuOption> Options { get; }
@@ -124,8 +259,13 @@ public sealed class QemuArgv
     /// <summary>Values that could not be read (bad JSON, a missing value), as sentences.</summary>
     public IReadOnlyList<string> Problems { get; }
 
-    private QemuArgv(string? binary, List<QemuOption> options, List<string> positional, List<string> unknown,
-        List<string> problems)
+    private QemuArgv(
+        string? binary,
+        List<QemuOption> options,
+        List<string> positional,
+        List<string> unknown,
+        List<string> problems
+    )
     {
         Binary = binary;
         Options = options;
@@ -178,7 +318,8 @@ public sealed class QemuArgv
                 Grammar.Json when v.StartsWith('{') => ReadJson(v),
                 _ => ReadOpts(v, spec.Implied),
             };
-            if (props.Error is not null) problems.Add($"-{name}: {props.Error}");
+            if (props.Error is not null)
+                problems.Add($"-{name}: {props.Error}");
             options.Add(new QemuOption(name, v, props, Known: true));
         }
         return new QemuArgv(binary, options, positional, unknown, problems);
@@ -203,8 +344,10 @@ public sealed class QemuArgv
             var eq = p.IndexOf('=');
             if (eq < 0)
             {
-                if (i == 0 && implied is not null) items.Add(new(implied, p));
-                else if (p.Length > 0) items.Add(new(p, "on"));
+                if (i == 0 && implied is not null)
+                    items.Add(new(implied, p));
+                else if (p.Length > 0)
+                    items.Add(new(p, "on"));
                 continue;
             }
             items.Add(new(p[..eq], p[(eq + 1)..]));
@@ -219,8 +362,17 @@ public sealed class QemuArgv
         var cur = new StringBuilder();
         for (var i = 0; i < value.Length; i++)
         {
-            if (value[i] != ',') { cur.Append(value[i]); continue; }
-            if (i + 1 < value.Length && value[i + 1] == ',') { cur.Append(','); i++; continue; }
+            if (value[i] != ',')
+            {
+                cur.Append(value[i]);
+                continue;
+            }
+            if (i + 1 < value.Length && value[i + 1] == ',')
+            {
+                cur.Append(',');
+                i++;
+                continue;
+            }
             parts.Add(cur.ToString());
             cur.Clear();
         }
@@ -236,12 +388,17 @@ public sealed class QemuArgv
         items.Add(new("model", parts[0]));
         foreach (var p in parts.Skip(1))
         {
-            if (p.Length == 0) continue;
+            if (p.Length == 0)
+                continue;
             var eq = p.IndexOf('=');
-            if (eq >= 0) items.Add(new(p[..eq], p[(eq + 1)..]));
-            else if (p[0] == '+') items.Add(new(p[1..], "on"));
-            else if (p[0] == '-') items.Add(new(p[1..], "off"));
-            else items.Add(new(p, "on"));
+            if (eq >= 0)
+                items.Add(new(p[..eq], p[(eq + 1)..]));
+            else if (p[0] == '+')
+                items.Add(new(p[1..], "on"));
+            else if (p[0] == '-')
+                items.Add(new(p[1..], "off"));
+            else
+                items.Add(new(p, "on"));
         }
         return new QemuProps(QemuValueForm.KeyValue, items);
     }
@@ -277,43 +434,73 @@ public sealed class QemuArgv
         if (e.ValueKind == JsonValueKind.Array)
         {
             var i = 0;
-            foreach (var x in e.EnumerateArray()) Flatten(x, prefix + "." + i++, items);
+            foreach (var x in e.EnumerateArray())
+                Flatten(x, prefix + "." + i++, items);
             return;
         }
-        items.Add(new(prefix, e.ValueKind switch
-        {
-            JsonValueKind.True => "on",
-            JsonValueKind.False => "off",
-            JsonValueKind.String => e.GetString() ?? "",
-            _ => e.GetRawText(),
-        }));
+        items.Add(
+            new(
+                prefix,
+                e.ValueKind switch
+                {
+                    JsonValueKind.True => "on",
+                    JsonValueKind.False => "off",
+                    JsonValueKind.String => e.GetString() ?? "",
+                    _ => e.GetRawText(),
+                }
+            )
+        );
     }
 
-    public static bool? ParseBool(string? v) => v switch
-    {
-        "on" or "yes" or "true" or "y" => true,
-        "off" or "no" or "false" or "n" => false,
-        _ => null,
-    };
+    public static bool? ParseBool(string? v) =>
+        v switch
+        {
+            "on" or "yes" or "true" or "y" => true,
+            "off" or "no" or "false" or "n" => false,
+            _ => null,
+        };
 
     /// <summary>
     /// Bytes from QEMU's size syntax: a number, optionally with k/M/G/T/P/E (bare: bytes, or MiB for -m).
     /// </summary>
     public static long? Bytes(string? s, bool bareIsMiB = false)
     {
-        if (string.IsNullOrEmpty(s)) return null;
+        if (string.IsNullOrEmpty(s))
+            return null;
         var unit = char.ToUpperInvariant(s[^1]);
-        var shift = unit switch { 'B' => 0, 'K' => 10, 'M' => 20, 'G' => 30, 'T' => 40, 'P' => 50, 'E' => 60, _ => -1 };
+        var shift = unit switch
+        {
+            'B' => 0,
+            'K' => 10,
+            'M' => 20,
+            'G' => 30,
+            'T' => 40,
+            'P' => 50,
+            'E' => 60,
+            _ => -1,
+        };
         var digits = shift < 0 ? s : s[..^1];
-        if (shift < 0) shift = bareIsMiB ? 20 : 0;
-        if (digits.Length == 0 || digits.Length > 30 || !decimal.TryParse(digits,
+        if (shift < 0)
+            shift = bareIsMiB ? 20 : 0;
+        if (
+            digits.Length == 0
+            || digits.Length > 30
+            || !decimal.TryParse(
+                digits,
                 System.Globalization.NumberStyles.AllowDecimalPoint,
-                System.Globalization.CultureInfo.InvariantCulture, out var n)) return null;
+                System.Globalization.CultureInfo.InvariantCulture,
+                out var n
+            )
+        )
+            return null;
         try
         {
             var bytes = n * (decimal)(1L << Math.Min(shift, 62));
             return bytes > long.MaxValue ? null : (long)bytes;
         }
-        catch (OverflowException) { return null; }
+        catch (OverflowException)
+        {
+            return null;
+        }
     }
 }

@@ -7,7 +7,13 @@ using Kvmtune.Facts.Parsing;
 namespace Kvmtune.Vms.Audit;
 
 /// <summary>What a thread of QEMU is, from the name QEMU gives it (with -name debug-threads=on).</summary>
-public enum VmThreadRole { Main, Vcpu, Iothread, Other }
+public enum VmThreadRole
+{
+    Main,
+    Vcpu,
+    Iothread,
+    Other,
+}
 
 /// <summary>A thread of a QEMU process: its name, and the CPUs the kernel lets it run on (null: unreadable).</summary>
 public sealed record VmThread(int Tid, string? Name, VmThreadRole Role, int? Vcpu, IReadOnlyList<int>? Cpus);
@@ -32,7 +38,8 @@ public sealed record RunningVm(
     IReadOnlyDictionary<string, long>? StatusKib,
     long? KsmMergingPages,
     IReadOnlyList<VmPassthrough> Passthrough,
-    LibvirtDomainInfo? Libvirt)
+    LibvirtDomainInfo? Libvirt
+)
 {
     public string ProcDir => $"/proc/{Pid}";
 
@@ -53,7 +60,8 @@ public static partial class RunningVmReader
     /// <summary>The largest status XML read: libvirt's are tens of KiB.</summary>
     public const int MaxXmlBytes = 4 << 20;
 
-    [GeneratedRegex(@"^CPU (\d{1,5})/[A-Za-z]+$")] private static partial Regex VcpuName();
+    [GeneratedRegex(@"^CPU (\d{1,5})/[A-Za-z]+$")]
+    private static partial Regex VcpuName();
 
     public static IReadOnlyList<RunningVm> Read(HostReader r)
     {
@@ -61,23 +69,39 @@ public static partial class RunningVmReader
         var vms = new List<RunningVm>();
         foreach (var entry in r.List("/proc") ?? [])
         {
-            if (!int.TryParse(entry, out var pid) || pid <= 0 || entry != pid.ToString()) continue;
+            if (!int.TryParse(entry, out var pid) || pid <= 0 || entry != pid.ToString())
+                continue;
             var raw = r.Peek($"/proc/{pid}/cmdline");
-            if (raw is null || raw.Length == 0 || !IsQemu(raw)) continue;
+            if (raw is null || raw.Length == 0 || !IsQemu(raw))
+                continue;
             // A QEMU: from here on its files are read through the reader, and so remembered for snapshot.
             var argv = SplitArgv(r.ReadBytes($"/proc/{pid}/cmdline") ?? raw);
             var status = r.ReadAll($"/proc/{pid}/status");
-            if (status is not null && StatusField(status, "State")?.StartsWith('Z') == true) continue;
+            if (status is not null && StatusField(status, "State")?.StartsWith('Z') == true)
+                continue;
             var config = QemuVmConfig.From(QemuArgv.Parse(argv));
             domains.TryGetValue(pid, out var domain);
             var name = domain?.Name ?? config.Name ?? $"qemu-{pid}";
-            vms.Add(new RunningVm(name, pid, domain is null ? "qemu" : "libvirt", argv, config, Threads(r, pid),
-                NumaMaps(r.ReadAll($"/proc/{pid}/numa_maps")),
-                status is not null && CpuList.TryParse(StatusField(status, "Mems_allowed_list"), out var mems, out _)
-                    ? mems : null,
-                Kib(r.ReadAll($"/proc/{pid}/smaps_rollup")), status is null ? null : Kib(status),
-                r.ReadLong($"/proc/{pid}/ksm_merging_pages"),
-                config.Passthrough.Select(a => Passthrough(r, a)).ToList(), domain));
+            vms.Add(
+                new RunningVm(
+                    name,
+                    pid,
+                    domain is null ? "qemu" : "libvirt",
+                    argv,
+                    config,
+                    Threads(r, pid),
+                    NumaMaps(r.ReadAll($"/proc/{pid}/numa_maps")),
+                    status is not null
+                    && CpuList.TryParse(StatusField(status, "Mems_allowed_list"), out var mems, out _)
+                        ? mems
+                        : null,
+                    Kib(r.ReadAll($"/proc/{pid}/smaps_rollup")),
+                    status is null ? null : Kib(status),
+                    r.ReadLong($"/proc/{pid}/ksm_merging_pages"),
+                    config.Passthrough.Select(a => Passthrough(r, a)).ToList(),
+                    domain
+                )
+            );
         }
         return vms;
     }
@@ -94,29 +118,35 @@ public static partial class RunningVmReader
     public static List<string> SplitArgv(byte[] cmdline)
     {
         var text = Encoding.UTF8.GetString(cmdline);
-        if (text.EndsWith('\0')) text = text[..^1];
+        if (text.EndsWith('\0'))
+            text = text[..^1];
         return [.. text.Split('\0')];
     }
 
     public static string? StatusField(string status, string key)
     {
         foreach (var line in status.Split('\n'))
-            if (line.StartsWith(key + ":", StringComparison.Ordinal)) return line[(key.Length + 1)..].Trim();
+            if (line.StartsWith(key + ":", StringComparison.Ordinal))
+                return line[(key.Length + 1)..].Trim();
         return null;
     }
 
     /// <summary>"Key:   123 kB" lines (status, smaps_rollup) as KiB.</summary>
     public static Dictionary<string, long>? Kib(string? text)
     {
-        if (text is null) return null;
+        if (text is null)
+            return null;
         var d = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {
             var colon = line.IndexOf(':');
-            if (colon <= 0) continue;
+            if (colon <= 0)
+                continue;
             var rest = line[(colon + 1)..].Trim();
-            if (!rest.EndsWith(" kB", StringComparison.Ordinal)) continue;
-            if (long.TryParse(rest[..^3].Trim(), out var v)) d[line[..colon]] = v;
+            if (!rest.EndsWith(" kB", StringComparison.Ordinal))
+                continue;
+            if (long.TryParse(rest[..^3].Trim(), out var v))
+                d[line[..colon]] = v;
         }
         return d;
     }
@@ -124,7 +154,8 @@ public static partial class RunningVmReader
     /// <summary>KiB per node from numa_maps: each mapping's N&lt;node&gt;=pages times its kernelpagesize_kB.</summary>
     public static Dictionary<int, long>? NumaMaps(string? text)
     {
-        if (text is null) return null;
+        if (text is null)
+            return null;
         var d = new Dictionary<int, long>();
         foreach (var line in text.Split('\n'))
         {
@@ -132,13 +163,22 @@ public static partial class RunningVmReader
             var counts = new List<(int Node, long Pages)>();
             foreach (var word in line.Split(' '))
             {
-                if (word.StartsWith("kernelpagesize_kB=", StringComparison.Ordinal)
-                    && long.TryParse(word["kernelpagesize_kB=".Length..], out var k)) pageKib = k;
-                else if (word.Length > 2 && word[0] == 'N' && word.IndexOf('=') is var eq and > 1
-                    && int.TryParse(word[1..eq], out var node) && long.TryParse(word[(eq + 1)..], out var pages))
+                if (
+                    word.StartsWith("kernelpagesize_kB=", StringComparison.Ordinal)
+                    && long.TryParse(word["kernelpagesize_kB=".Length..], out var k)
+                )
+                    pageKib = k;
+                else if (
+                    word.Length > 2
+                    && word[0] == 'N'
+                    && word.IndexOf('=') is var eq and > 1
+                    && int.TryParse(word[1..eq], out var node)
+                    && long.TryParse(word[(eq + 1)..], out var pages)
+                )
                     counts.Add((node, pages));
             }
-            foreach (var (node, pages) in counts) d[node] = d.GetValueOrDefault(node) + pages * pageKib;
+            foreach (var (node, pages) in counts)
+                d[node] = d.GetValueOrDefault(node) + pages * pageKib;
         }
         return d;
     }
@@ -148,16 +188,25 @@ public static partial class RunningVmReader
         var list = new List<VmThread>();
         foreach (var entry in r.List($"/proc/{pid}/task") ?? [])
         {
-            if (!int.TryParse(entry, out var tid)) continue;
+            if (!int.TryParse(entry, out var tid))
+                continue;
             var dir = $"/proc/{pid}/task/{tid}";
             var comm = r.ReadText(dir + "/comm");
             var status = r.ReadAll(dir + "/status");
-            IReadOnlyList<int>? cpus = status is not null
-                && CpuList.TryParse(StatusField(status, "Cpus_allowed_list"), out var c, out _) ? c : null;
-            if (comm is null && status is null) continue; // the thread ended while we looked
-            int? vcpu = comm is not null && VcpuName().Match(comm) is { Success: true } m
-                && int.TryParse(m.Groups[1].Value, out var v) ? v : null;
-            var role = tid == pid ? VmThreadRole.Main
+            IReadOnlyList<int>? cpus =
+                status is not null && CpuList.TryParse(StatusField(status, "Cpus_allowed_list"), out var c, out _)
+                    ? c
+                    : null;
+            if (comm is null && status is null)
+                continue; // the thread ended while we looked
+            int? vcpu =
+                comm is not null
+                && VcpuName().Match(comm) is { Success: true } m
+                && int.TryParse(m.Groups[1].Value, out var v)
+                    ? v
+                    : null;
+            var role =
+                tid == pid ? VmThreadRole.Main
                 : vcpu is not null ? VmThreadRole.Vcpu
                 : comm?.StartsWith("IO ", StringComparison.Ordinal) == true ? VmThreadRole.Iothread
                 : VmThreadRole.Other;
@@ -175,12 +224,19 @@ public static partial class RunningVmReader
         if (PciAddress().IsMatch(address))
             foreach (var e in r.List(dir + "/msi_irqs") ?? [])
                 if (int.TryParse(e, out var irq))
-                    irqs.Add((irq, CpuList.TryParse(r.ReadText($"/proc/irq/{irq}/smp_affinity_list"), out var c, out _)
-                        ? c : null));
+                    irqs.Add(
+                        (
+                            irq,
+                            CpuList.TryParse(r.ReadText($"/proc/irq/{irq}/smp_affinity_list"), out var c, out _)
+                                ? c
+                                : null
+                        )
+                    );
         return new VmPassthrough(address, node is >= 0 ? node : null, irqs);
     }
 
-    [GeneratedRegex(@"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")] private static partial Regex PciAddress();
+    [GeneratedRegex(@"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")]
+    private static partial Regex PciAddress();
 
     /// <summary>Running libvirt domains by QEMU PID, from each &lt;domstatus pid='N'&gt;&lt;domain&gt;...</summary>
     private static Dictionary<int, LibvirtDomainInfo> LibvirtDomains(HostReader r)
@@ -188,11 +244,14 @@ public static partial class RunningVmReader
         var map = new Dictionary<int, LibvirtDomainInfo>();
         foreach (var file in r.List(LibvirtStateDir) ?? [])
         {
-            if (!file.EndsWith(".xml", StringComparison.Ordinal)) continue;
+            if (!file.EndsWith(".xml", StringComparison.Ordinal))
+                continue;
             var path = $"{LibvirtStateDir}/{file}";
             var bytes = r.ReadBytes(path);
-            if (bytes is null || bytes.Length > MaxXmlBytes) continue;
-            if (ParseStatus(bytes, path) is { } d) map.TryAdd(d.Pid, d.Info);
+            if (bytes is null || bytes.Length > MaxXmlBytes)
+                continue;
+            if (ParseStatus(bytes, path) is { } d)
+                map.TryAdd(d.Pid, d.Info);
         }
         return map;
     }
@@ -218,20 +277,26 @@ public static partial class RunningVmReader
             string? name = null;
             var devices = new Dictionary<string, string>(StringComparer.Ordinal);
             var stack = new List<string>();
-            string? target = null, source = null, mac = null, kind = null;
+            string? target = null,
+                source = null,
+                mac = null,
+                kind = null;
             while (reader.Read())
             {
                 if (reader.NodeType == XmlNodeType.EndElement)
                 {
-                    if (stack.Count > 0) stack.RemoveAt(stack.Count - 1);
+                    if (stack.Count > 0)
+                        stack.RemoveAt(stack.Count - 1);
                     continue;
                 }
                 if (reader.NodeType == XmlNodeType.Text && stack is ["domstatus", "domain", "name"])
                     name = reader.Value.Trim();
-                if (reader.NodeType != XmlNodeType.Element) continue;
+                if (reader.NodeType != XmlNodeType.Element)
+                    continue;
                 var el = reader.LocalName;
                 var depth = stack.Count;
-                if (depth == 0 && el == "domstatus" && int.TryParse(reader.GetAttribute("pid"), out var p)) pid = p;
+                if (depth == 0 && el == "domstatus" && int.TryParse(reader.GetAttribute("pid"), out var p))
+                    pid = p;
                 if (depth == 3 && stack[2] == "devices")
                 {
                     kind = el;
@@ -239,21 +304,30 @@ public static partial class RunningVmReader
                 }
                 if (depth == 4 && kind is not null)
                 {
-                    if (el == "target") target ??= reader.GetAttribute("dev");
-                    if (el == "source") source ??= reader.GetAttribute("file") ?? reader.GetAttribute("dev")
-                        ?? reader.GetAttribute("bridge") ?? reader.GetAttribute("network");
-                    if (el == "mac") mac = reader.GetAttribute("address");
+                    if (el == "target")
+                        target ??= reader.GetAttribute("dev");
+                    if (el == "source")
+                        source ??=
+                            reader.GetAttribute("file")
+                            ?? reader.GetAttribute("dev")
+                            ?? reader.GetAttribute("bridge")
+                            ?? reader.GetAttribute("network");
+                    if (el == "mac")
+                        mac = reader.GetAttribute("address");
                     if (el == "alias" && reader.GetAttribute("name") is string alias)
-                        devices[alias] = kind switch
-                        {
-                            "disk" => $"<disk> with <target dev='{target}'/>",
-                            "interface" => mac is null ? "<interface>" : $"<interface> with <mac address='{mac}'/>",
-                            _ => $"<{kind}>",
-                        } + (source is null ? "" : $" (source {source})");
+                        devices[alias] =
+                            kind switch
+                            {
+                                "disk" => $"<disk> with <target dev='{target}'/>",
+                                "interface" => mac is null ? "<interface>" : $"<interface> with <mac address='{mac}'/>",
+                                _ => $"<{kind}>",
+                            } + (source is null ? "" : $" (source {source})");
                 }
-                if (!reader.IsEmptyElement) stack.Add(el);
+                if (!reader.IsEmptyElement)
+                    stack.Add(el);
             }
-            if (pid is null || string.IsNullOrEmpty(name)) return null;
+            if (pid is null || string.IsNullOrEmpty(name))
+                return null;
             return (pid.Value, new LibvirtDomainInfo(name, path, devices));
         }
         catch (XmlException)

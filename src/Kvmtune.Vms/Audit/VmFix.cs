@@ -1,4 +1,3 @@
-using Kvmtune.Changes;
 using Kvmtune.Guide;
 
 namespace Kvmtune.Vms.Audit;
@@ -22,14 +21,21 @@ public sealed class VmFixes(RunningVm vm)
     /// <summary>
     /// A change of the domain XML (libvirt) or of the QEMU command line (QEMU), with what works live.
     /// </summary>
-    public VmFix Make(string section, string xml, string qemu, IEnumerable<string>? live = null,
-        IEnumerable<string>? liveQemu = null)
+    public VmFix Make(
+        string section,
+        string xml,
+        string qemu,
+        IEnumerable<string>? live = null,
+        IEnumerable<string>? liveQemu = null
+    )
     {
         if (vm.IsLibvirt)
-            return new VmFix(section, [.. live ?? []],
-                [$"virsh edit {Name}: {xml}", $"then restart the domain: virsh shutdown {Name}; virsh start {Name}"]);
-        return new VmFix(section, [.. liveQemu ?? []],
-            [$"restart QEMU (PID {vm.Pid}) with {qemu}"]);
+            return new VmFix(
+                section,
+                [.. live ?? []],
+                [$"virsh edit {Name}: {xml}", $"then restart the domain: virsh shutdown {Name}; virsh start {Name}"]
+            );
+        return new VmFix(section, [.. liveQemu ?? []], [$"restart QEMU (PID {vm.Pid}) with {qemu}"]);
     }
 
     /// <summary>
@@ -37,6 +43,6 @@ public sealed class VmFixes(RunningVm vm)
     /// </summary>
     public string Device(string id) =>
         vm.Libvirt?.Devices.TryGetValue(id, out var d) == true ? d
-            : vm.IsLibvirt ? $"the device with alias '{id}'" : id;
-
+        : vm.IsLibvirt ? $"the device with alias '{id}'"
+        : id;
 }

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Xml;
 using System.Xml.Linq;
-using Kvmtune.Guide.Sections;
+using Kvmtune.Facts;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Parsing;
-using Kvmtune.Vms;
-using Kvmtune.Facts;
+using Kvmtune.Guide.Sections;
 
 namespace Kvmtune.Vms.Tune;
 
@@ -77,45 +76,75 @@ public static class DomainTuner
         return bytes / 1024;
     }
 
-    private static string Line(XObject o) =>
-        o is IXmlLineInfo l && l.HasLineInfo() ? $" (line {l.LineNumber})" : "";
+    private static string Line(XObject o) => o is IXmlLineInfo l && l.HasLineInfo() ? $" (line {l.LineNumber})" : "";
 
     private static string Yaml(string s) => "'" + s.Replace("'", "''") + "'";
 
-    public static TuneResult Tune(XDocument doc, string file, HostFacts host, string workload, string? accel,
-        QemuInstall qemu)
+    public static TuneResult Tune(
+        XDocument doc,
+        string file,
+        HostFacts host,
+        string workload,
+        string? accel,
+        QemuInstall qemu
+    )
     {
         var root = doc.Root!;
         var changes = new List<TuneChange>();
-        var name = root.Element("name")?.Value.Trim()
+        var name =
+            root.Element("name")?.Value.Trim()
             ?? throw new InputException(file, null, "name", "the domain has no <name>");
         var vcpuEl = root.Element("vcpu") ?? throw new InputException(file, null, "vcpu", "the domain has no <vcpu>");
-        if (!int.TryParse(vcpuEl.Value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var vcpus)
-            || vcpus is < 1 or > 4096)
-            throw new InputException(file, ((IXmlLineInfo)vcpuEl).LineNumber, "vcpu",
-                $"'{SafeText.Visible(vcpuEl.Value)}' is not a vCPU count");
+        if (
+            !int.TryParse(vcpuEl.Value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var vcpus)
+            || vcpus is < 1 or > 4096
+        )
+            throw new InputException(
+                file,
+                ((IXmlLineInfo)vcpuEl).LineNumber,
+                "vcpu",
+                $"'{SafeText.Visible(vcpuEl.Value)}' is not a vCPU count"
+            );
 
-        var memKib = Kib(root.Element("memory"))
+        var memKib =
+            Kib(root.Element("memory"))
             ?? throw new InputException(file, null, "memory", "the domain's <memory> is missing or not a size");
         var acc = accel ?? (root.Attribute("type")?.Value == "kvm" ? "kvm" : "tcg");
         var devices = root.Element("devices");
         static string? Source(XElement d) =>
             d.Element("source")?.Attribute(d.Attribute("type")?.Value == "block" ? "dev" : "file")?.Value;
-        var disks = (devices?.Elements("disk") ?? []).Where(d => (d.Attribute("device")?.Value ?? "disk") == "disk"
-            && d.Element("target")?.Attribute("bus")?.Value == "virtio" && Source(d) is not null).ToList();
+        var disks = (devices?.Elements("disk") ?? [])
+            .Where(d =>
+                (d.Attribute("device")?.Value ?? "disk") == "disk"
+                && d.Element("target")?.Attribute("bus")?.Value == "virtio"
+                && Source(d) is not null
+            )
+            .ToList();
 
         // The VM as a kvmtune spec, so the planner and the workload's defaults decide as for vm libvirt.
         ResolvedVm? vm = null;
         string? lastReason = null;
         foreach (var huge in new string?[] { null, "2MiB", "none" })
         {
-            var yaml = $"name: {Yaml(name)}\nvcpus: {vcpus}\nmemory: {memKib}KiB\nworkload: {workload}\n" +
-                (huge is null ? "" : $"hugepages: {huge}\n") +
-                (disks.Count == 0 ? "" : "disks:\n" + string.Concat(disks.Select(d =>
-                    $"  - {{ path: {Yaml(Source(d)!)}, " +
-                    $"format: {Yaml(d.Element("driver")?.Attribute("type")?.Value ?? "raw")} }}\n")));
+            var yaml =
+                $"name: {Yaml(name)}\nvcpus: {vcpus}\nmemory: {memKib}KiB\nworkload: {workload}\n"
+                + (huge is null ? "" : $"hugepages: {huge}\n")
+                + (
+                    disks.Count == 0
+                        ? ""
+                        : "disks:\n"
+                            + string.Concat(
+                                disks.Select(d =>
+                                    $"  - {{ path: {Yaml(Source(d)!)}, "
+                                    + $"format: {Yaml(d.Element("driver")?.Attribute("type")?.Value ?? "raw")} }}\n"
+                                )
+                            )
+                );
             VmSpec spec;
-            try { spec = VmSpecParser.Parse(yaml, file, host).Single(); }
+            try
+            {
+                spec = VmSpecParser.Parse(yaml, file, host).Single();
+            }
             catch (InputException e) when (huge != "none" && e.Message.Contains("pages"))
             {
                 lastReason = e.Message;
@@ -133,7 +162,8 @@ public static class DomainTuner
             break;
         }
         // Not bad input: this host has no room for it (exit 1, as vm plan for an unplaced VM).
-        if (vm is null) throw new InvalidOperationException($"{name} cannot be placed on this host: {lastReason}");
+        if (vm is null)
+            throw new InvalidOperationException($"{name} cannot be placed on this host: {lastReason}");
 
         var p = vm.Plan;
 
@@ -150,8 +180,12 @@ public static class DomainTuner
         {
             backing ??= Ensure(root, "memoryBacking", vcpuEl);
             backing.Elements("hugepages").Remove();
-            backing.AddFirst(new XElement("hugepages", new XElement("page", new XAttribute("size", page),
-                new XAttribute("unit", "KiB"))));
+            backing.AddFirst(
+                new XElement(
+                    "hugepages",
+                    new XElement("page", new XAttribute("size", page), new XAttribute("unit", "KiB"))
+                )
+            );
             changes.Add(new("3.2.3", $"<memoryBacking><hugepages><page size='{page}' unit='KiB'/>"));
         }
         if (!vm.MemMerge && backing?.Element("nosharepages") is null)
@@ -168,7 +202,8 @@ public static class DomainTuner
         }
 
         // 3.2.1 and 3.3.4: threads, pins, NUMA.
-        var iothreadOf = p.IothreadPins.Select((io, i) => (io.Iothread, Id: i + 1))
+        var iothreadOf = p
+            .IothreadPins.Select((io, i) => (io.Iothread, Id: i + 1))
             .ToDictionary(x => x.Iothread, x => x.Id);
         if (p.IothreadPins.Count > 0)
         {
@@ -184,28 +219,49 @@ public static class DomainTuner
         var cputune = Ensure(root, "cputune", vcpuEl);
         cputune.Elements().Where(e => e.Name.LocalName is "vcpupin" or "emulatorpin" or "iothreadpin").Remove();
         foreach (var v in p.VcpuPins)
-            cputune.Add(new XElement("vcpupin", new XAttribute("vcpu", v.Vcpu),
-                new XAttribute("cpuset", CpuList.Format(v.Cpus))));
+            cputune.Add(
+                new XElement(
+                    "vcpupin",
+                    new XAttribute("vcpu", v.Vcpu),
+                    new XAttribute("cpuset", CpuList.Format(v.Cpus))
+                )
+            );
         cputune.Add(new XElement("emulatorpin", new XAttribute("cpuset", CpuList.Format(p.EmulatorCpus))));
         foreach (var io in p.IothreadPins)
-            cputune.Add(new XElement("iothreadpin", new XAttribute("iothread", iothreadOf[io.Iothread]),
-                new XAttribute("cpuset", CpuList.Format(io.Cpus))));
-        changes.Add(new("3.2.1", "<cputune>: "
-            + string.Join(", ", p.VcpuPins.Select(v => $"vCPU {v.Vcpu} on {CpuList.Format(v.Cpus)}"))
-            + $"; emulator on {CpuList.Format(p.EmulatorCpus)}"
-            + (p.IothreadPins.Count > 0 ? "; iothreads beside it" : "")));
+            cputune.Add(
+                new XElement(
+                    "iothreadpin",
+                    new XAttribute("iothread", iothreadOf[io.Iothread]),
+                    new XAttribute("cpuset", CpuList.Format(io.Cpus))
+                )
+            );
+        changes.Add(
+            new(
+                "3.2.1",
+                "<cputune>: "
+                    + string.Join(", ", p.VcpuPins.Select(v => $"vCPU {v.Vcpu} on {CpuList.Format(v.Cpus)}"))
+                    + $"; emulator on {CpuList.Format(p.EmulatorCpus)}"
+                    + (p.IothreadPins.Count > 0 ? "; iothreads beside it" : "")
+            )
+        );
         var numatune = Ensure(root, "numatune", vcpuEl);
         numatune.Elements("memory").Remove();
-        numatune.AddFirst(new XElement("memory", new XAttribute("mode", "strict"),
-            new XAttribute("nodeset", CpuList.Format(p.Nodes))));
+        numatune.AddFirst(
+            new XElement("memory", new XAttribute("mode", "strict"), new XAttribute("nodeset", CpuList.Format(p.Nodes)))
+        );
         var cells = root.Element("cpu")?.Element("numa")?.Elements("cell").ToList() ?? [];
         if (cells.Count == vm.Memory.Count && cells.Count > 0)
         {
             numatune.Elements("memnode").Remove();
             for (var i = 0; i < cells.Count; i++)
-                numatune.Add(new XElement("memnode",
-                    new XAttribute("cellid", cells[i].Attribute("id")?.Value ?? i.ToString()),
-                    new XAttribute("mode", "strict"), new XAttribute("nodeset", vm.Memory[i].HostNode)));
+                numatune.Add(
+                    new XElement(
+                        "memnode",
+                        new XAttribute("cellid", cells[i].Attribute("id")?.Value ?? i.ToString()),
+                        new XAttribute("mode", "strict"),
+                        new XAttribute("nodeset", vm.Memory[i].HostNode)
+                    )
+                );
         }
         changes.Add(new("3.2.1", $"<numatune><memory mode='strict' nodeset='{CpuList.Format(p.Nodes)}'/>"));
         if (vm.HintDedicated)
@@ -229,22 +285,31 @@ public static class DomainTuner
             driver.SetAttributeValue("cache", d.Cache);
             driver.SetAttributeValue("io", d.Aio);
             driver.SetAttributeValue("queues", d.Queues);
-            if (d.Packed) driver.SetAttributeValue("packed", "on");
-            if (d.Iothread is int io) driver.SetAttributeValue("iothread", io);
+            if (d.Packed)
+                driver.SetAttributeValue("packed", "on");
+            if (d.Iothread is int io)
+                driver.SetAttributeValue("iothread", io);
             var target = disks[i].Element("target")?.Attribute("dev")?.Value;
-            changes.Add(new("3.3.4", $"disk {target}{Line(disks[i])}: <driver cache='{d.Cache}' io='{d.Aio}' " +
-                $"queues='{d.Queues}'{(d.Packed ? " packed='on'" : "")}" +
-                $"{(d.Iothread is int t ? $" iothread='{t}'" : "")}/>"));
+            changes.Add(
+                new(
+                    "3.3.4",
+                    $"disk {target}{Line(disks[i])}: <driver cache='{d.Cache}' io='{d.Aio}' "
+                        + $"queues='{d.Queues}'{(d.Packed ? " packed='on'" : "")}"
+                        + $"{(d.Iothread is int t ? $" iothread='{t}'" : "")}/>"
+                )
+            );
         }
 
         // 3.3.3: each virtio NIC: vhost, one queue pair per vCPU (up to 8), packed ring.
         var packedOk = qemu.Version is null || qemu.Version >= Section3_3_Qemu.PackedRingsQemu;
         foreach (var nic in devices?.Elements("interface") ?? [])
         {
-            if (nic.Element("model")?.Attribute("type")?.Value != "virtio") continue;
+            if (nic.Element("model")?.Attribute("type")?.Value != "virtio")
+                continue;
             var type = nic.Attribute("type")?.Value;
             var driver = nic.Element("driver");
-            if (driver is null) nic.Add(driver = new XElement("driver"));
+            if (driver is null)
+                nic.Add(driver = new XElement("driver"));
             var what = new List<string>();
             if (acc == "kvm" && type is not ("user" or "vhostuser"))
             {
@@ -256,8 +321,7 @@ public static class DomainTuner
             {
                 driver.SetAttributeValue("queues", queues);
                 var unmanaged = type == "ethernet" && nic.Element("target")?.Attribute("managed")?.Value == "no";
-                what.Add($"queues='{queues}'" + (unmanaged
-                    ? " (the tap must be made with multi_queue)" : ""));
+                what.Add($"queues='{queues}'" + (unmanaged ? " (the tap must be made with multi_queue)" : ""));
             }
             if (packedOk)
             {
@@ -275,22 +339,28 @@ public static class DomainTuner
             if (root.Attribute(XNamespace.Xmlns + "qemu") is null)
                 root.SetAttributeValue(XNamespace.Xmlns + "qemu", Qemu.NamespaceName);
             var cmd = root.Element(Qemu + "commandline");
-            if (cmd is null) root.Add(cmd = new XElement(Qemu + "commandline"));
+            if (cmd is null)
+                root.Add(cmd = new XElement(Qemu + "commandline"));
             var args = cmd.Elements(Qemu + "arg").ToList();
             for (var i = 0; i < args.Count; i++)
                 if (args[i].Attribute("value")?.Value == "-overcommit")
                 {
                     args[i].Remove();
-                    if (i + 1 < args.Count) args[++i].Remove();
+                    if (i + 1 < args.Count)
+                        args[++i].Remove();
                 }
-            cmd.Add(new XElement(Qemu + "arg", new XAttribute("value", "-overcommit")),
-                new XElement(Qemu + "arg", new XAttribute("value", over)));
-            changes.Add(new("3.3.1",
-                $"<qemu:commandline> -overcommit {over} (libvirt marks the domain tainted custom-argv)"));
-
+            cmd.Add(
+                new XElement(Qemu + "arg", new XAttribute("value", "-overcommit")),
+                new XElement(Qemu + "arg", new XAttribute("value", over))
+            );
+            changes.Add(
+                new("3.3.1", $"<qemu:commandline> -overcommit {over} (libvirt marks the domain tainted custom-argv)")
+            );
         }
-        foreach (var lost in vm.Decisions.Where(x => x.Adjusted)) changes.Add(new("note", lost.ToString()));
-        var xml = doc.Declaration is null ? doc.ToString(SaveOptions.DisableFormatting)
+        foreach (var lost in vm.Decisions.Where(x => x.Adjusted))
+            changes.Add(new("note", lost.ToString()));
+        var xml = doc.Declaration is null
+            ? doc.ToString(SaveOptions.DisableFormatting)
             : doc.Declaration + doc.ToString(SaveOptions.DisableFormatting);
         return new TuneResult(xml + "\n", changes, vm);
     }
@@ -301,10 +371,13 @@ public static class DomainTuner
     private static XElement Ensure(XElement parent, string name, XElement? after)
     {
         var e = parent.Element(name);
-        if (e is not null) return e;
+        if (e is not null)
+            return e;
         e = new XElement(name);
-        if (after is not null) after.AddAfterSelf(e);
-        else parent.Add(e);
+        if (after is not null)
+            after.AddAfterSelf(e);
+        else
+            parent.Add(e);
         return e;
     }
 }

@@ -12,14 +12,24 @@ namespace Kvmtune.Tests.Architecture;
 /// </summary>
 public sealed class LayerTests
 {
-    /// <summary>Lowest first: a layer may use the layers before it, never one after it (docs/architecture.md).</summary>
+    /// <summary>Lowest first: a layer may use the layers before it, never one after it
+    /// (docs/architecture.md).</summary>
     private static readonly string[] Layers =
-        ["Kvmtune.Facts", "Kvmtune.Guide", "Kvmtune.Changes", "Kvmtune.Vms", "Kvmtune.Reports", "Kvmtune.Cli"];
+    [
+        "Kvmtune.Facts",
+        "Kvmtune.Guide",
+        "Kvmtune.Changes",
+        "Kvmtune.Vms",
+        "Kvmtune.Reports",
+        "Kvmtune.Cli",
+    ];
 
     private static readonly Assembly[] Assemblies =
     [
-        typeof(global::Kvmtune.Facts.Host.HostFacts).Assembly, typeof(global::Kvmtune.Guide.Audit.Auditor).Assembly,
-        typeof(global::Kvmtune.Changes.ChangeLayer).Assembly, typeof(global::Kvmtune.Vms.Planner).Assembly,
+        typeof(global::Kvmtune.Facts.Host.HostFacts).Assembly,
+        typeof(global::Kvmtune.Guide.Audit.Auditor).Assembly,
+        typeof(global::Kvmtune.Changes.ChangeLayer).Assembly,
+        typeof(global::Kvmtune.Vms.Planner).Assembly,
         typeof(global::Kvmtune.Reports.Fleet.FleetReport).Assembly,
         typeof(global::Kvmtune.Cli.KvmtuneCli).Assembly,
     ];
@@ -33,9 +43,13 @@ public sealed class LayerTests
     public void A_layer_uses_no_layer_above_it(int index)
     {
         var above = Layers[(index + 1)..];
-        if (above.Length == 0) return;
-        var result = All.That().ResideInNamespaceMatching(Under(Layers[index])).Should()
-            .NotHaveDependencyOnAny(above).GetResult();
+        if (above.Length == 0)
+            return;
+        var result = All.That()
+            .ResideInNamespaceMatching(Under(Layers[index]))
+            .Should()
+            .NotHaveDependencyOnAny(above)
+            .GetResult();
         Failing(result).Should().BeEmpty($"{Layers[index]} may use only {string.Join(", ", Layers[..index])}");
     }
 
@@ -44,19 +58,33 @@ public sealed class LayerTests
     {
         // Positive controls: each layer does use the one below, so the rule above can fail.
         for (var i = 1; i < Layers.Length; i++)
-            All.That().ResideInNamespaceMatching(Under(Layers[i])).Should().NotHaveDependencyOnAny(Layers[i - 1])
-                .GetResult().IsSuccessful.Should().BeFalse($"{Layers[i]} uses {Layers[i - 1]}");
+            All.That()
+                .ResideInNamespaceMatching(Under(Layers[i]))
+                .Should()
+                .NotHaveDependencyOnAny(Layers[i - 1])
+                .GetResult()
+                .IsSuccessful.Should()
+                .BeFalse($"{Layers[i]} uses {Layers[i - 1]}");
     }
 
     [Fact]
     public void Only_the_command_line_prints()
     {
-        var result = All.That().ResideInNamespaceMatching(Under("Kvmtune")).And()
-            .DoNotResideInNamespaceMatching(Under("Kvmtune.Cli")).Should().NotHaveDependencyOnAny("System.Console")
+        var result = All.That()
+            .ResideInNamespaceMatching(Under("Kvmtune"))
+            .And()
+            .DoNotResideInNamespaceMatching(Under("Kvmtune.Cli"))
+            .Should()
+            .NotHaveDependencyOnAny("System.Console")
             .GetResult();
         Failing(result).Should().BeEmpty("facts, guide, changes, VMs and reports return text; the CLI prints it");
-        All.That().ResideInNamespaceMatching(Under("Kvmtune.Cli")).Should().NotHaveDependencyOnAny("System.Console")
-            .GetResult().IsSuccessful.Should().BeFalse("the CLI does print");
+        All.That()
+            .ResideInNamespaceMatching(Under("Kvmtune.Cli"))
+            .Should()
+            .NotHaveDependencyOnAny("System.Console")
+            .GetResult()
+            .IsSuccessful.Should()
+            .BeFalse("the CLI does print");
     }
 
     [Fact]
@@ -66,14 +94,28 @@ public sealed class LayerTests
         // snapshot) by the facts layer, so an audit of a snapshot equals the live one.
         string[] io =
         [
-            "Kvmtune.Facts.IO", "System.IO.File", "System.IO.Directory", "System.IO.FileStream",
-            "System.IO.FileInfo", "System.IO.DirectoryInfo", "System.Diagnostics.Process", "System.Net",
+            "Kvmtune.Facts.IO",
+            "System.IO.File",
+            "System.IO.Directory",
+            "System.IO.FileStream",
+            "System.IO.FileInfo",
+            "System.IO.DirectoryInfo",
+            "System.Diagnostics.Process",
+            "System.Net",
         ];
-        var result = All.That().ResideInNamespaceMatching(Under("Kvmtune.Guide.Sections")).Should()
-            .NotHaveDependencyOnAny(io).GetResult();
+        var result = All.That()
+            .ResideInNamespaceMatching(Under("Kvmtune.Guide.Sections"))
+            .Should()
+            .NotHaveDependencyOnAny(io)
+            .GetResult();
         Failing(result).Should().BeEmpty();
-        All.That().ResideInNamespaceMatching(Under("Kvmtune.Facts.Host")).Should().NotHaveDependencyOnAny(io)
-            .GetResult().IsSuccessful.Should().BeFalse("the readers do read");
+        All.That()
+            .ResideInNamespaceMatching(Under("Kvmtune.Facts.Host"))
+            .Should()
+            .NotHaveDependencyOnAny(io)
+            .GetResult()
+            .IsSuccessful.Should()
+            .BeFalse("the readers do read");
     }
 
     [Fact]
@@ -86,12 +128,17 @@ public sealed class LayerTests
             "Kvmtune.Vms.Virsh", // virsh define/start, vm libvirt --define and vm run --libvirt
             "Kvmtune.Vms.QemuInstall", // qemu-system-x86_64 -machine help: the versioned machine type
         ];
-        var starters = Assemblies.SelectMany(a => a.GetTypes())
+        var starters = Assemblies
+            .SelectMany(a => a.GetTypes())
             .Where(t => t.Namespace?.StartsWith("Kvmtune", StringComparison.Ordinal) == true)
-            .Select(t => t.FullName!).ToHashSet(StringComparer.Ordinal);
+            .Select(t => t.FullName!)
+            .ToHashSet(StringComparer.Ordinal);
         var result = All.That().HaveDependencyOnAny("System.Diagnostics.ProcessStartInfo").GetTypes();
-        var outside = result.Select(t => Outer(t.FullName)).Where(n => starters.Contains(n) && !allowed.Contains(n))
-            .Distinct().ToList();
+        var outside = result
+            .Select(t => Outer(t.FullName))
+            .Where(n => starters.Contains(n) && !allowed.Contains(n))
+            .Distinct()
+            .ToList();
         outside.Should().BeEmpty("every program kvmtune starts is named in code, with an argument vector");
         result.Should().NotBeEmpty("kvmtune does start programs");
     }
@@ -102,13 +149,18 @@ public sealed class LayerTests
         var offenders = new List<string>();
         foreach (var type in Assemblies.SelectMany(a => a.GetTypes()))
         {
-            if (type.IsDefined(typeof(CompilerGeneratedAttribute), false) || type.FullName!.Contains('<')) continue;
-            foreach (var f in type.GetFields(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic
-                | BindingFlags.DeclaredOnly))
+            if (type.IsDefined(typeof(CompilerGeneratedAttribute), false) || type.FullName!.Contains('<'))
+                continue;
+            foreach (
+                var f in type.GetFields(
+                    BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly
+                )
+            )
             {
                 if (f.IsLiteral || f.IsDefined(typeof(CompilerGeneratedAttribute), false) || f.Name.Contains('<'))
                     continue;
-                if (!f.IsInitOnly) offenders.Add($"{type.FullName}.{f.Name} is not readonly");
+                if (!f.IsInitOnly)
+                    offenders.Add($"{type.FullName}.{f.Name} is not readonly");
                 else if (IsMutableCollection(f.FieldType) || (f.FieldType.IsArray && !f.IsPrivate))
                     offenders.Add($"{type.FullName}.{f.Name} is a readonly reference to a mutable {f.FieldType.Name}");
             }
@@ -119,18 +171,28 @@ public sealed class LayerTests
     [Fact]
     public void Host_facts_are_immutable()
     {
-        var records = typeof(global::Kvmtune.Facts.Host.HostFacts).Assembly.GetTypes()
-            .Where(t => t.Namespace?.StartsWith("Kvmtune.Facts.Host", StringComparison.Ordinal) == true
-                && t.GetMethod("<Clone>$") is not null).ToList();
+        var records = typeof(global::Kvmtune.Facts.Host.HostFacts)
+            .Assembly.GetTypes()
+            .Where(t =>
+                t.Namespace?.StartsWith("Kvmtune.Facts.Host", StringComparison.Ordinal) == true
+                && t.GetMethod("<Clone>$") is not null
+            )
+            .ToList();
         records.Should().HaveCountGreaterThan(20, "the facts are records");
-        var setters = records.SelectMany(t => t.GetProperties(BindingFlags.Instance | BindingFlags.Public))
-            .Where(p => p.SetMethod is { IsPublic: true } s && !s.ReturnParameter.GetRequiredCustomModifiers()
-                .Contains(typeof(IsExternalInit)))
-            .Select(p => $"{p.DeclaringType!.FullName}.{p.Name}").ToList();
+        var setters = records
+            .SelectMany(t => t.GetProperties(BindingFlags.Instance | BindingFlags.Public))
+            .Where(p =>
+                p.SetMethod is { IsPublic: true } s
+                && !s.ReturnParameter.GetRequiredCustomModifiers().Contains(typeof(IsExternalInit))
+            )
+            .Select(p => $"{p.DeclaringType!.FullName}.{p.Name}")
+            .ToList();
         setters.Should().BeEmpty("a fact is read once and never changed");
-        var mutable = records.SelectMany(t => t.GetProperties(BindingFlags.Instance | BindingFlags.Public))
+        var mutable = records
+            .SelectMany(t => t.GetProperties(BindingFlags.Instance | BindingFlags.Public))
             .Where(p => IsMutableCollection(p.PropertyType) || p.PropertyType.IsArray)
-            .Select(p => $"{p.DeclaringType!.FullName}.{p.Name}: {p.PropertyType.Name}").ToList();
+            .Select(p => $"{p.DeclaringType!.FullName}.{p.Name}: {p.PropertyType.Name}")
+            .ToList();
         mutable.Should().BeEmpty("collections in facts are read-only interfaces");
     }
 
@@ -138,19 +200,34 @@ public sealed class LayerTests
     public void A_command_lives_in_Commands_noun_verb()
     {
         // Kvmtune.Cli.Commands.Vm.Plan.VmPlanCommand: a newcomer finds "vm plan" by its folder.
-        var commands = typeof(global::Kvmtune.Cli.KvmtuneCli).Assembly.GetTypes()
-            .Where(t => t.Name.EndsWith("Command", StringComparison.Ordinal) && t.IsPublic
-                && t.Namespace?.StartsWith("Kvmtune.Cli.Commands.", StringComparison.Ordinal) == true).ToList();
+        var commands = typeof(global::Kvmtune.Cli.KvmtuneCli)
+            .Assembly.GetTypes()
+            .Where(t =>
+                t.Name.EndsWith("Command", StringComparison.Ordinal)
+                && t.IsPublic
+                && t.Namespace?.StartsWith("Kvmtune.Cli.Commands.", StringComparison.Ordinal) == true
+            )
+            .ToList();
         commands.Should().HaveCountGreaterThan(20);
-        var misplaced = commands.Where(t => t.Name != string.Concat(t.Namespace!["Kvmtune.Cli.Commands.".Length..]
-            .Split('.')) + "Command").Select(t => t.FullName).ToList();
+        var misplaced = commands
+            .Where(t => t.Name != string.Concat(t.Namespace!["Kvmtune.Cli.Commands.".Length..].Split('.')) + "Command")
+            .Select(t => t.FullName)
+            .ToList();
         misplaced.Should().BeEmpty();
     }
 
     private static bool IsMutableCollection(Type t) =>
-        t.IsGenericType && t.GetGenericTypeDefinition() is var g
-        && (g == typeof(List<>) || g == typeof(Dictionary<,>) || g == typeof(HashSet<>) || g == typeof(SortedSet<>)
-            || g == typeof(Queue<>) || g == typeof(Stack<>) || g == typeof(SortedDictionary<,>));
+        t.IsGenericType
+        && t.GetGenericTypeDefinition() is var g
+        && (
+            g == typeof(List<>)
+            || g == typeof(Dictionary<,>)
+            || g == typeof(HashSet<>)
+            || g == typeof(SortedSet<>)
+            || g == typeof(Queue<>)
+            || g == typeof(Stack<>)
+            || g == typeof(SortedDictionary<,>)
+        );
 
     /// <summary>A namespace and the namespaces inside it, as the regular expression NetArchTest matches.</summary>
     private static string Under(string ns) => "^" + ns.Replace(".", "\\.", StringComparison.Ordinal) + "(\\.|$)";

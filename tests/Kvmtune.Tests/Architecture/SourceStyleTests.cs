@@ -10,26 +10,36 @@ namespace Kvmtune.Tests.Architecture;
 public sealed class SourceStyleTests
 {
     private static IEnumerable<string> SourceFiles() =>
-        new[] { "src", "tests", "bench" }.Select(d => Path.Combine(Paths.RepoRoot, d)).Where(Directory.Exists)
+        new[] { "src", "tests", "bench" }
+            .Select(d => Path.Combine(Paths.RepoRoot, d))
+            .Where(Directory.Exists)
             .SelectMany(d => Directory.EnumerateFiles(d, "*.cs", SearchOption.AllDirectories))
-            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal));
+            .Where(f =>
+                !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal)
+            );
 
     [Fact]
     public void Lines_are_within_120_columns()
     {
         var files = SourceFiles().ToList();
         files.Should().HaveCountGreaterThan(100, "the sources were found");
-        var longLines = files.SelectMany(f => File.ReadLines(f).Select((line, i) => (f, i, line)))
+        var longLines = files
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (f, i, line)))
             .Where(x => x.line.Length > 120)
-            .Select(x => $"{Path.GetRelativePath(Paths.RepoRoot, x.f)}:{x.i + 1} ({x.line.Length})").ToList();
+            .Select(x => $"{Path.GetRelativePath(Paths.RepoRoot, x.f)}:{x.i + 1} ({x.line.Length})")
+            .ToList();
         longLines.Should().BeEmpty();
     }
 
     [Fact]
     public void Namespaces_are_file_scoped()
     {
-        var blockScoped = SourceFiles().Where(f => File.ReadLines(f)
-            .Any(l => l.StartsWith("namespace ", StringComparison.Ordinal) && !l.TrimEnd().EndsWith(';'))).ToList();
+        var blockScoped = SourceFiles()
+            .Where(f =>
+                File.ReadLines(f)
+                    .Any(l => l.StartsWith("namespace ", StringComparison.Ordinal) && !l.TrimEnd().EndsWith(';'))
+            )
+            .ToList();
         blockScoped.Should().BeEmpty();
     }
 }

@@ -1,14 +1,13 @@
 using AwesomeAssertions;
-using Kvmtune.Guide.Audit;
 using Kvmtune.Changes;
-using Kvmtune.Vms.Devices;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
-using Kvmtune.Vms;
-using Kvmtune.Tests.Support;
-using static Kvmtune.Guide.Audit.FindingStatus;
 using Kvmtune.Guide;
+using Kvmtune.Tests.Support;
+using Kvmtune.Vms;
+using Kvmtune.Vms.Devices;
+using static Kvmtune.Guide.Audit.FindingStatus;
 
 namespace Kvmtune.Tests.Audit;
 
@@ -78,11 +77,17 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         var root = fixtures.Root(Nvme);
         const string nvme = "0000:00:02.0";
         Raw(root, $"/sys/bus/pci/devices/{nvme}/numa_node").Should().Be("-1");
-        CpuList.TryParse(Raw(root, $"/sys/bus/pci/devices/{nvme}/local_cpulist"), out var local,
-            out _).Should().BeTrue();
-        var owners = Directory.GetDirectories(Path.Combine(root, "sys/devices/system/node"), "node*")
-            .Where(d => CpuList.TryParse(Raw(root, d[root.Length..] + "/cpulist"), out var cpus, out _)
-                && local.All(cpus.Contains)).ToList();
+        CpuList
+            .TryParse(Raw(root, $"/sys/bus/pci/devices/{nvme}/local_cpulist"), out var local, out _)
+            .Should()
+            .BeTrue();
+        var owners = Directory
+            .GetDirectories(Path.Combine(root, "sys/devices/system/node"), "node*")
+            .Where(d =>
+                CpuList.TryParse(Raw(root, d[root.Length..] + "/cpulist"), out var cpus, out _)
+                && local.All(cpus.Contains)
+            )
+            .ToList();
         owners.Should().ContainSingle();
         var node = int.Parse(Path.GetFileName(owners[0])[4..], System.Globalization.CultureInfo.InvariantCulture);
         var pci = HostFacts.Read(new HostReader(root)).Pci.Single(p => p.Address == nvme);
@@ -96,8 +101,11 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         var root = fixtures.Root(Nvme);
         Directory.Exists(Path.Combine(root, "dev")).Should().BeFalse();
-        Directory.GetDirectories(Path.Combine(root, "proc")).Select(Path.GetFileName).Should().NotContain(n
-            => n!.All(char.IsAsciiDigit));
+        Directory
+            .GetDirectories(Path.Combine(root, "proc"))
+            .Select(Path.GetFileName)
+            .Should()
+            .NotContain(n => n!.All(char.IsAsciiDigit));
         var r = AuditHarness.Run(root, "latency");
         r.Find("host.vhv.kvm").Status.Should().Be(Unknown);
         r.Find("host.qemu.vhost_net").Status.Should().Be(Unknown);
@@ -119,12 +127,19 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         h.Remove("/dev/vhost-net");
-        AuditHarness.Run(h.Root).Findings.Where(f => f.Id.EndsWith("vhost_net",
-            StringComparison.Ordinal)).Should().ContainSingle();
+        AuditHarness
+            .Run(h.Root)
+            .Findings.Where(f => f.Id.EndsWith("vhost_net", StringComparison.Ordinal))
+            .Should()
+            .ContainSingle();
         // CONFIG_VHOST_NET is not set: no module to load, nothing for modules-load.d.
         h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n# CONFIG_VHOST_NET is not set\n");
-        AuditHarness.Run(h.Root).Findings.SelectMany(f => f.Changes).OfType<ModuleLoad>().Should().NotContain(m
-            => m.Module == "vhost_net");
+        AuditHarness
+            .Run(h.Root)
+            .Findings.SelectMany(f => f.Changes)
+            .OfType<ModuleLoad>()
+            .Should()
+            .NotContain(m => m.Module == "vhost_net");
     }
 
     [Fact]
@@ -150,17 +165,27 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         h.Set("/proc/cmdline", "root=/dev/sda1 nohz_full=1,3,5,7");
         var f = AuditHarness.Run(h.Root, "latency").Find("host.numa.irq_affinity");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<SysfsWrite>().Select(w => (w.Path, w.Value)).Should().Equal(
-            SyntheticHost.NicIrqs.Select(i => ($"/proc/irq/{i}/smp_affinity_list", "4,6")));
+        f.Changes.OfType<SysfsWrite>()
+            .Select(w => (w.Path, w.Value))
+            .Should()
+            .Equal(SyntheticHost.NicIrqs.Select(i => ($"/proc/irq/{i}/smp_affinity_list", "4,6")));
         // kernel/irq/debugfs.c prints the IRQD_ flags under "dstate:"; a managed IRQ refuses smp_affinity with EIO.
-        h.Set("/sys/kernel/debug/irq/irqs/121",
+        h.Set(
+            "/sys/kernel/debug/irq/irqs/121",
             "handler:  handle_edge_irq\ndstate:   0x3640a200\n            IRQD_ACTIVATED\n"
-            + "            IRQD_IRQ_STARTED\n            IRQD_AFFINITY_MANAGED\nnode:     1\naffinity: 5\neffectiv: " +
-                "5\n");
-        h.Set("/sys/kernel/debug/irq/irqs/120",
-            "handler:  handle_edge_irq\ndstate:   0x00401200\n            IRQD_ACTIVATED\n");
+                + "            IRQD_IRQ_STARTED\n            IRQD_AFFINITY_MANAGED\nnode:     1\naffinity: " +
+                    "5\neffectiv: "
+                + "5\n"
+        );
+        h.Set(
+            "/sys/kernel/debug/irq/irqs/120",
+            "handler:  handle_edge_irq\ndstate:   0x00401200\n            IRQD_ACTIVATED\n"
+        );
         f = AuditHarness.Run(h.Root, "latency").Find("host.numa.irq_affinity");
-        f.Changes.OfType<SysfsWrite>().Select(w => w.Path).Should().NotContain("/proc/irq/121/smp_affinity_list")
+        f.Changes.OfType<SysfsWrite>()
+            .Select(w => w.Path)
+            .Should()
+            .NotContain("/proc/irq/121/smp_affinity_list")
             .And.Contain("/proc/irq/120/smp_affinity_list");
         f.Current.Should().Contain("managed");
         f.Changes.OfType<KernelArgument>().Single().Text.Should().Be("isolcpus=managed_irq,domain,1,3,5,7");
@@ -172,19 +197,26 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         h.Set("/proc/cmdline", "root=/dev/sda1 nohz_full=5,7");
-        foreach (var irq in SyntheticHost.NicIrqs) h.Set($"/proc/irq/{irq}/smp_affinity_list", "0-7");
+        foreach (var irq in SyntheticHost.NicIrqs)
+            h.Set($"/proc/irq/{irq}/smp_affinity_list", "0-7");
         h.Set("/sys/kernel/debug/irq/irqs/122", "dstate:   0x3640a200\n            IRQD_AFFINITY_MANAGED\n");
         h.Set("/sys/kernel/debug/irq/irqs/120", "dstate:   0x00401200\n            IRQD_ACTIVATED\n");
         h.Set("/sys/kernel/debug/irq/irqs/121", "dstate:   0x00401200\n            IRQD_ACTIVATED\n");
         var facts = HostFacts.Read(new HostReader(h.Root));
-        var spec = VmSpecParser.Parse(
-            $"name: nfv1\nvcpus: 1\nmemory: 1GiB\nworkload: density\nhugepages: none\npassthrough:\n  - {{ pci: " +
-                $"\"{SyntheticHost.Nic}\" }}\n",
-            "v.yaml", facts).Single();
+        var spec = VmSpecParser
+            .Parse(
+                $"name: nfv1\nvcpus: 1\nmemory: 1GiB\nworkload: density\nhugepages: none\npassthrough:\n  - {{ pci: "
+                    + $"\"{SyntheticHost.Nic}\" }}\n",
+                "v.yaml",
+                facts
+            )
+            .Single();
         var vm = new Planner(facts).Plan([spec]).Vms.Single();
         var plan = IrqPlanner.Plan(facts, spec, vm);
-        plan.Operations.OfType<ValueOperation>().Select(o => (o.Path, o.New)).Should().Equal(
-            ("/proc/irq/120/smp_affinity_list", "4,6"), ("/proc/irq/121/smp_affinity_list", "4,6"));
+        plan.Operations.OfType<ValueOperation>()
+            .Select(o => (o.Path, o.New))
+            .Should()
+            .Equal(("/proc/irq/120/smp_affinity_list", "4,6"), ("/proc/irq/121/smp_affinity_list", "4,6"));
         plan.Notes.Should().Contain(n => n.Contains("122") && n.Contains("managed"));
     }
 
@@ -212,8 +244,10 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         // latency: half of each node's MemTotal (16777216 kB in node*/meminfo) in 1 GiB pages.
         var pages = 16777216L / 2 / 1048576;
         var f = AuditHarness.Run(h.Root, "latency").Find("host.memory.hugepages");
-        f.Changes.OfType<KernelArgument>().Single(k => k.Key == "hugepages").Text
-            .Should().Be(perNode ? $"hugepages=0:{pages},1:{pages}" : $"hugepages={2 * pages}");
+        f.Changes.OfType<KernelArgument>()
+            .Single(k => k.Key == "hugepages")
+            .Text.Should()
+            .Be(perNode ? $"hugepages=0:{pages},1:{pages}" : $"hugepages={2 * pages}");
     }
 
     [Fact]
@@ -240,14 +274,28 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         using var h = new SyntheticHost();
         h.Set("/sys/kernel/mm/ksm/run", "1").Set("/sys/kernel/mm/ksm/pages_sharing", "4194304");
         // ksm.rst: pages_sharing is how much KSM saves; 4194304 x 4 KiB = 16 GiB would come back on unmerge.
-        h.Set("/proc/meminfo",
-            "MemTotal:       33554432 kB\nMemFree:         1048576 kB\nMemAvailable:    2097152 kB\n");
-        AuditHarness.Run(h.Root,
-            "latency").Find("host.memory.ksm").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("0");
-        h.Set("/proc/meminfo",
-            "MemTotal:       33554432 kB\nMemFree:        30000000 kB\nMemAvailable:   40000000 kB\n");
-        AuditHarness.Run(h.Root,
-            "latency").Find("host.memory.ksm").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("2");
+        h.Set(
+            "/proc/meminfo",
+            "MemTotal:       33554432 kB\nMemFree:         1048576 kB\nMemAvailable:    2097152 kB\n"
+        );
+        AuditHarness
+            .Run(h.Root, "latency")
+            .Find("host.memory.ksm")
+            .Changes.OfType<SysfsWrite>()
+            .Single()
+            .Value.Should()
+            .Be("0");
+        h.Set(
+            "/proc/meminfo",
+            "MemTotal:       33554432 kB\nMemFree:        30000000 kB\nMemAvailable:   40000000 kB\n"
+        );
+        AuditHarness
+            .Run(h.Root, "latency")
+            .Find("host.memory.ksm")
+            .Changes.OfType<SysfsWrite>()
+            .Single()
+            .Value.Should()
+            .Be("2");
     }
 
     [Fact]
@@ -277,18 +325,32 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         var report = AuditHarness.Run(h.Root, "latency");
-        report.Find("host.kvm.halt_poll_ns").Sources.Should().Contain(s
-            => s.StartsWith("Documentation/virt/kvm/halt-polling.rst", StringComparison.Ordinal));
-        report.Find("host.qemu.zerocopy_tx").Sources.Should().Contain(s => s.Contains("098eadce3c62",
-            StringComparison.Ordinal));
+        report
+            .Find("host.kvm.halt_poll_ns")
+            .Sources.Should()
+            .Contain(s => s.StartsWith("Documentation/virt/kvm/halt-polling.rst", StringComparison.Ordinal));
+        report
+            .Find("host.qemu.zerocopy_tx")
+            .Sources.Should()
+            .Contain(s => s.Contains("098eadce3c62", StringComparison.Ordinal));
         using var doc = System.Text.Json.JsonDocument.Parse(Kvmtune.Reports.Audit.AuditJson.Render(report));
-        var finding = doc.RootElement.GetProperty("findings").EnumerateArray().Single(e
-            => e.GetProperty("id").GetString() == "host.kvm.halt_poll_ns");
-        finding.GetProperty("sources").EnumerateArray().Select(e => e.GetString()).Should().Contain(s
-            => s!.Contains("halt-polling.rst", StringComparison.Ordinal));
+        var finding = doc
+            .RootElement.GetProperty("findings")
+            .EnumerateArray()
+            .Single(e => e.GetProperty("id").GetString() == "host.kvm.halt_poll_ns");
+        finding
+            .GetProperty("sources")
+            .EnumerateArray()
+            .Select(e => e.GetString())
+            .Should()
+            .Contain(s => s!.Contains("halt-polling.rst", StringComparison.Ordinal));
         finding.TryGetProperty("rationale", out _).Should().BeTrue("fields are added, none renamed");
-        var html = Kvmtune.Reports.Audit.AuditHtmlRenderer.Render(report, HostFacts.Read(new HostReader(h.Root)),
-            null, DateTimeOffset.UnixEpoch);
+        var html = Kvmtune.Reports.Audit.AuditHtmlRenderer.Render(
+            report,
+            HostFacts.Read(new HostReader(h.Root)),
+            null,
+            DateTimeOffset.UnixEpoch
+        );
         html.Should().Contain("sources: Documentation/virt/kvm/halt-polling.rst");
     }
 
@@ -297,20 +359,33 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         // arch/x86/kvm/lapic.c kvm_can_post_timer_interrupt: pi_inject_timer && APICv && (MWAIT or HLT in the guest).
-        h.Set("/sys/module/kvm/parameters/pi_inject_timer", "0").Set("/sys/module/kvm_intel/parameters/enable_apicv",
-            "Y");
+        h.Set("/sys/module/kvm/parameters/pi_inject_timer", "0")
+            .Set("/sys/module/kvm_intel/parameters/enable_apicv", "Y");
         var f = AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<ModuleParameter>().Single().Should().Be(new ModuleParameter("3.2.7", "kvm", "pi_inject_timer",
-            "1"));
+        f.Changes.OfType<ModuleParameter>()
+            .Single()
+            .Should()
+            .Be(new ModuleParameter("3.2.7", "kvm", "pi_inject_timer", "1"));
         h.Set("/sys/module/kvm/parameters/pi_inject_timer", "1");
-        AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Status.Should().Be(Pass,
-            "latency runs VMs with cpu-pm=on");
+        AuditHarness
+            .Run(h.Root, "latency")
+            .Find("host.kvm.exitless_timer")
+            .Status.Should()
+            .Be(Pass, "latency runs VMs with cpu-pm=on");
         h.Set("/sys/module/kvm_intel/parameters/enable_apicv", "N");
-        AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Changes.OfType<ModuleOption>().Single()
-            .Should().Be(new ModuleOption("3.2.7", "kvm_intel", "enable_apicv", "1"));
-        AuditHarness.Run(h.Root, "density").Find("host.kvm.exitless_timer").Status.Should().Be(Info,
-            "density wants no nohz_full");
+        AuditHarness
+            .Run(h.Root, "latency")
+            .Find("host.kvm.exitless_timer")
+            .Changes.OfType<ModuleOption>()
+            .Single()
+            .Should()
+            .Be(new ModuleOption("3.2.7", "kvm_intel", "enable_apicv", "1"));
+        AuditHarness
+            .Run(h.Root, "density")
+            .Find("host.kvm.exitless_timer")
+            .Status.Should()
+            .Be(Info, "density wants no nohz_full");
         h.Remove("/sys/module/kvm/parameters/pi_inject_timer");
         AuditHarness.Run(h.Root, "latency").Find("host.kvm.exitless_timer").Status.Should().Be(Unknown);
     }
@@ -335,14 +410,17 @@ public sealed class AdviceTests(FixtureTrees fixtures)
     {
         // The running kernel's untouched value is the default (mm/ksm.c: ksm_max_page_sharing = 256).
         var live = File.Exists("/sys/kernel/mm/ksm/max_page_sharing")
-            ? File.ReadAllText("/sys/kernel/mm/ksm/max_page_sharing").Trim() : "256";
+            ? File.ReadAllText("/sys/kernel/mm/ksm/max_page_sharing").Trim()
+            : "256";
         using var h = new SyntheticHost();
         h.Set("/sys/kernel/mm/ksm/max_page_sharing", live);
         AuditHarness.Run(h.Root, "density").Find("host.memory.ksm_max_page_sharing").Status.Should().Be(Pass);
         h.Set("/sys/kernel/mm/ksm/max_page_sharing", (long.Parse(live) * 4).ToString());
         var high = AuditHarness.Run(h.Root, "density").Find("host.memory.ksm_max_page_sharing");
         high.Status.Should().Be(Warn);
-        high.Changes.OfType<ManualStep>().Should().ContainSingle(m => m.Text.Contains($"echo {live} > /sys/kernel/mm/ksm/max_page_sharing"));
+        high.Changes.OfType<ManualStep>()
+            .Should()
+            .ContainSingle(m => m.Text.Contains($"echo {live} > /sys/kernel/mm/ksm/max_page_sharing"));
         h.Remove("/sys/kernel/mm/ksm/max_page_sharing");
         AuditHarness.Run(h.Root, "density").Find("host.memory.ksm_max_page_sharing").Status.Should().Be(Unknown);
     }
@@ -359,6 +437,9 @@ public sealed class AdviceTests(FixtureTrees fixtures)
         using var t = new TestTree();
         t.CopyFrom(root);
         t.File("/dev/null", "");
-        HostFacts.Read(new HostReader(t.Root)).Virtualization.Kvm.Present.Should().BeFalse("a /dev with /dev/null and no kvm");
+        HostFacts
+            .Read(new HostReader(t.Root))
+            .Virtualization.Kvm.Present.Should()
+            .BeFalse("a /dev with /dev/null and no kvm");
     }
 }

@@ -35,13 +35,19 @@ public sealed class EvidenceRemovalTests
         before.Status.Should().Be(FindingStatus.Pass);
         before.Evidence.Should().NotBeEmpty($"{id} passes, so it must name what it read");
         foreach (var path in before.Evidence.Where(p => !p.Contains('*') && !p.Contains('<')))
-            if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path))) h.Remove(path);
+            if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path)))
+                h.Remove(path);
         var after = AuditHarness.Run(h.Root, auditProfile).Findings.SingleOrDefault(f => f.Id == id);
         if (after is null)
         {
             // Only a finding about one object (a device, a node) may go with that object's own folder.
-            before.Evidence.Select(p => Path.GetFileName(p)).Where(n => id.Contains(n, StringComparison.Ordinal))
-                .Should().NotBeEmpty($"{id} vanished when {string.Join(", ", before.Evidence)} were removed; it should say unknown");
+            before
+                .Evidence.Select(p => Path.GetFileName(p))
+                .Where(n => id.Contains(n, StringComparison.Ordinal))
+                .Should()
+                .NotBeEmpty(
+                    $"{id} vanished when {string.Join(", ", before.Evidence)} were removed; it should say unknown"
+                );
             return;
         }
         after.Status.Should().NotBe(FindingStatus.Pass, $"{id} read {string.Join(", ", before.Evidence)}, all removed");
@@ -97,10 +103,15 @@ public sealed class EvidenceRemovalTests
         before.Status.Should().Be(FindingStatus.Fail);
         before.Evidence.Should().NotBeEmpty($"{id} fails, so it must name what it read");
         foreach (var path in before.Evidence.Where(p => !p.Contains('*') && !p.Contains('<')))
-            if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path))) h.Remove(path);
+            if (File.Exists(h.Tree.Physical(path)) || Directory.Exists(h.Tree.Physical(path)))
+                h.Remove(path);
         var after = AuditHarness.Run(h.Root, auditProfile).Findings.SingleOrDefault(f => f.Id == id);
-        after?.Status.Should().Be(FindingStatus.Unknown,
-            $"{id} read {string.Join(", ", before.Evidence)}, all removed: {after?.Current}");
+        after
+            ?.Status.Should()
+            .Be(
+                FindingStatus.Unknown,
+                $"{id} read {string.Join(", ", before.Evidence)}, all removed: {after?.Current}"
+            );
     }
 
     [Theory]
@@ -120,9 +131,12 @@ public sealed class EvidenceRemovalTests
     {
         using var h = new SyntheticHost();
         h.Set("/sys/kernel/mm/ksm/run", "1");
-        if (id == "host.bios.ht") h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/topology/thread_siblings_list", "");
-        if (id == "host.memory.ksm") h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n");
-        if (id == "host.numa.balancing") h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n");
+        if (id == "host.bios.ht")
+            h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/topology/thread_siblings_list", "");
+        if (id == "host.memory.ksm")
+            h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n");
+        if (id == "host.numa.balancing")
+            h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n");
         h.Remove(path);
         AuditHarness.Run(h.Root, "latency").Find(id).Status.Should().Be(FindingStatus.Unknown);
     }

@@ -1,9 +1,8 @@
 using AwesomeAssertions;
-using Kvmtune.Changes;
 using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Guide;
 using Kvmtune.Tests.Support;
 using static Kvmtune.Guide.Audit.FindingStatus;
-using Kvmtune.Guide;
 
 namespace Kvmtune.Tests.Audit;
 
@@ -24,7 +23,10 @@ public sealed class GuestRuleTests
         var r = AuditHarness.Run(h.Root);
         r.Role.Should().Be(MachineRole.Guest);
         r.Findings.Should().OnlyContain(f => f.Id.StartsWith("guest.") || f.Id.StartsWith("conflict."));
-        AuditHarness.Run(h.Root, role: MachineRole.Host).Findings.Should().Contain(f => f.Id == "host.bios.vtx", "--role host audits a guest as a host");
+        AuditHarness
+            .Run(h.Root, role: MachineRole.Host)
+            .Findings.Should()
+            .Contain(f => f.Id == "host.bios.vtx", "--role host audits a guest as a host");
     }
 
     [Fact]
@@ -39,13 +41,21 @@ public sealed class GuestRuleTests
         var f = AuditHarness.Run(h.Root).Find("guest.cpuidle.haltpoll");
         f.Status.Should().Be(Warn);
         f.Changes.OfType<ModuleLoad>().Should().BeEmpty();
-        f.Changes.OfType<ManualStep>().Single().Text.Should().Contain("kvm-hint-dedicated=on")
+        f.Changes.OfType<ManualStep>()
+            .Single()
+            .Text.Should()
+            .Contain("kvm-hint-dedicated=on")
             .And.Contain("<hint-dedicated state='on'/>");
         f.Changes.OfType<KernelArgument>().Single().Text.Should().Be("cpuidle_haltpoll.force=1");
         // haltpoll_init returns -ENODEV when idle= overrides the idle loop: that argument is the fix.
         h.Set("/proc/cmdline", "root=/dev/vda1 idle=halt");
-        AuditHarness.Run(h.Root).Find("guest.cpuidle.haltpoll").Changes.OfType<KernelArgument>().Single()
-            .Should().Match<KernelArgument>(k => k.Key == "idle" && k.Remove);
+        AuditHarness
+            .Run(h.Root)
+            .Find("guest.cpuidle.haltpoll")
+            .Changes.OfType<KernelArgument>()
+            .Single()
+            .Should()
+            .Match<KernelArgument>(k => k.Key == "idle" && k.Remove);
         // Shared vCPUs: KVM leaves the hint off on purpose and polling would take CPU time from other VMs.
         h.Set("/proc/cmdline", "root=/dev/vda1");
         var density = AuditHarness.Run(h.Root, "density").Find("guest.cpuidle.haltpoll");
@@ -62,8 +72,10 @@ public sealed class GuestRuleTests
         h.Remove("/sys/module/cpuidle_haltpoll");
         var f = AuditHarness.Run(h.Root).Find("guest.cpuidle.haltpoll");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<ModuleOption>().Single().Should().Be(new ModuleOption("3.4.1", "cpuidle_haltpoll", "force",
-            "1"));
+        f.Changes.OfType<ModuleOption>()
+            .Single()
+            .Should()
+            .Be(new ModuleOption("3.4.1", "cpuidle_haltpoll", "force", "1"));
         f.Changes.OfType<ModuleLoad>().Single().Module.Should().Be("cpuidle_haltpoll");
     }
 
@@ -73,11 +85,15 @@ public sealed class GuestRuleTests
         using var h = Guest();
         AuditHarness.Run(h.Root).Find("guest.haltpoll.ns").Status.Should().Be(Pass);
         AuditHarness.Run(h.Root, "density").Find("guest.haltpoll.ns").Status.Should().Be(Warn);
-        h.Set("/sys/module/haltpoll/parameters/guest_halt_poll_ns", "0").Set("/proc/cmdline", "root=/dev/vda1 haltpoll.guest_halt_poll_ns=0");
+        h.Set("/sys/module/haltpoll/parameters/guest_halt_poll_ns", "0")
+            .Set("/proc/cmdline", "root=/dev/vda1 haltpoll.guest_halt_poll_ns=0");
         var f = AuditHarness.Run(h.Root).Find("guest.haltpoll.ns");
         f.Status.Should().Be(Warn, "guest polling off costs latency, it breaks nothing");
-        AuditHarness.Run(h.Root, "density").Find("guest.haltpoll.ns").Status.Should().Be(Pass,
-            "0 is inside density's own range");
+        AuditHarness
+            .Run(h.Root, "density")
+            .Find("guest.haltpoll.ns")
+            .Status.Should()
+            .Be(Pass, "0 is inside density's own range");
         f.Changes.OfType<ModuleParameter>().Single().Value.Should().Be("50000");
         f.Changes.OfType<KernelArgument>().Single().Text.Should().Be("haltpoll.guest_halt_poll_ns=50000");
     }
@@ -98,13 +114,19 @@ public sealed class GuestRuleTests
     {
         using var h = Guest();
         AuditHarness.Run(h.Root).Find("guest.block.rq_affinity").Status.Should().Be(Info, "no block devices");
-        h.Tree.Link("/sys/block/vda", "../devices/pci0000:00/0000:00:04.0/virtio2/block/vda").Link("/sys/block/vdb", "../devices/pci0000:00/0000:00:05.0/virtio3/block/vdb");
-        foreach (var q in new[] { "0", "1", "2", "3" }) h.Set($"/sys/devices/pci0000:00/0000:00:04.0/virtio2/block/vda/mq/{q}/nr_tags", "256");
+        h.Tree.Link("/sys/block/vda", "../devices/pci0000:00/0000:00:04.0/virtio2/block/vda")
+            .Link("/sys/block/vdb", "../devices/pci0000:00/0000:00:05.0/virtio3/block/vdb");
+        foreach (var q in new[] { "0", "1", "2", "3" })
+            h.Set($"/sys/devices/pci0000:00/0000:00:04.0/virtio2/block/vda/mq/{q}/nr_tags", "256");
         h.Set("/sys/devices/pci0000:00/0000:00:04.0/virtio2/block/vda/queue/rq_affinity", "1");
-        h.Set("/sys/devices/pci0000:00/0000:00:05.0/virtio3/block/vdb/mq/0/nr_tags", "256").Set("/sys/devices/pci0000:00/0000:00:05.0/virtio3/block/vdb/queue/rq_affinity", "1");
+        h.Set("/sys/devices/pci0000:00/0000:00:05.0/virtio3/block/vdb/mq/0/nr_tags", "256")
+            .Set("/sys/devices/pci0000:00/0000:00:05.0/virtio3/block/vdb/queue/rq_affinity", "1");
         var f = AuditHarness.Run(h.Root).Find("guest.block.rq_affinity");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<SysfsWrite>().Single().Should().Be(new SysfsWrite("3.4.2", "/sys/block/vda/queue/rq_affinity", "2"), "vdb has one queue");
+        f.Changes.OfType<SysfsWrite>()
+            .Single()
+            .Should()
+            .Be(new SysfsWrite("3.4.2", "/sys/block/vda/queue/rq_affinity", "2"), "vdb has one queue");
         h.Set("/sys/devices/pci0000:00/0000:00:04.0/virtio2/block/vda/queue/rq_affinity", "2");
         AuditHarness.Run(h.Root).Find("guest.block.rq_affinity").Status.Should().Be(Pass);
     }
@@ -116,12 +138,19 @@ public sealed class GuestRuleTests
         h.Tree.Link("/sys/class/net/eth0", "../../devices/pci0000:00/0000:00:03.0/virtio1/net/eth0");
         h.Tree.Link("/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/device", "../../../virtio1");
         h.Tree.Link("/sys/devices/pci0000:00/0000:00:03.0/virtio1/driver", "../../../../bus/virtio/drivers/virtio_net");
-        for (var q = 0; q < 2; q++) h.Tree.Dir($"/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/queues/rx-{q}").Dir($"/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/queues/tx-{q}");
+        for (var q = 0; q < 2; q++)
+            h.Tree.Dir($"/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/queues/rx-{q}")
+                .Dir($"/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/queues/tx-{q}");
         var f = AuditHarness.Run(h.Root).Find("guest.net.queues");
         f.Status.Should().Be(Warn);
         f.Current.Should().Be("eth0: 2 rx / 2 tx");
-        f.Fix.Persistent.Single().Should().Contain("queues=8").And.Contain("vectors=18").And.Contain("ethtool -L eth0 combined 8");
-        for (var q = 2; q < 8; q++) h.Tree.Dir($"/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/queues/rx-{q}");
+        f.Fix.Persistent.Single()
+            .Should()
+            .Contain("queues=8")
+            .And.Contain("vectors=18")
+            .And.Contain("ethtool -L eth0 combined 8");
+        for (var q = 2; q < 8; q++)
+            h.Tree.Dir($"/sys/devices/pci0000:00/0000:00:03.0/virtio1/net/eth0/queues/rx-{q}");
         AuditHarness.Run(h.Root).Find("guest.net.queues").Status.Should().Be(Pass);
     }
 
@@ -136,10 +165,15 @@ public sealed class GuestRuleTests
         h.Set("/sys/module/haltpoll/parameters/guest_halt_poll_allow_shrink", "N");
         var f = AuditHarness.Run(h.Root, "density").Find("guest.haltpoll.tunables");
         f.Status.Should().Be(Warn, "without shrinking an idle vCPU keeps polling the whole window on a shared host");
-        f.Changes.OfType<ModuleParameter>().Single().Should().Be(new ModuleParameter("3.4.1", "haltpoll",
-            "guest_halt_poll_allow_shrink", "Y"));
-        AuditHarness.Run(h.Root, "latency").Find("guest.haltpoll.tunables").Status.Should().Be(Info,
-            "dedicated vCPUs poll their own CPU");
+        f.Changes.OfType<ModuleParameter>()
+            .Single()
+            .Should()
+            .Be(new ModuleParameter("3.4.1", "haltpoll", "guest_halt_poll_allow_shrink", "Y"));
+        AuditHarness
+            .Run(h.Root, "latency")
+            .Find("guest.haltpoll.tunables")
+            .Status.Should()
+            .Be(Info, "dedicated vCPUs poll their own CPU");
         h.Remove("/sys/module/haltpoll/parameters/guest_halt_poll_grow");
         AuditHarness.Run(h.Root).Find("guest.haltpoll.tunables").Status.Should().Be(Unknown);
     }

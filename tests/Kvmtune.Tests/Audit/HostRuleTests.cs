@@ -1,17 +1,17 @@
 using AwesomeAssertions;
-using Kvmtune.Guide.Audit;
-using Kvmtune.Changes;
 using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Guide;
+using Kvmtune.Guide.Audit;
 using Kvmtune.Tests.Support;
 using static Kvmtune.Guide.Audit.FindingStatus;
-using Kvmtune.Guide;
 
 namespace Kvmtune.Tests.Audit;
 
 /// <summary>Each host rule in each of its states, on a synthetic Intel host changed one knob at a time.</summary>
 public sealed class HostRuleTests
 {
-    private static FindingStatus Status(SyntheticHost h, string id, string profile = "balanced") => AuditHarness.Run(h.Root, profile).Find(id).Status;
+    private static FindingStatus Status(SyntheticHost h, string id, string profile = "balanced") =>
+        AuditHarness.Run(h.Root, profile).Find(id).Status;
 
     [Fact]
     public void The_synthetic_host_is_a_host()
@@ -38,7 +38,8 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         Status(h, "host.bios.vtd", "latency").Should().Be(Pass);
-        foreach (var g in new[] { "0", "1", "7" }) h.Remove($"/sys/kernel/iommu_groups/{g}");
+        foreach (var g in new[] { "0", "1", "7" })
+            h.Remove($"/sys/kernel/iommu_groups/{g}");
         var f = AuditHarness.Run(h.Root, "latency").Find("host.bios.vtd");
         f.Status.Should().Be(Fail, "latency requires VT-d");
         f.Changes.OfType<KernelArgument>().Select(k => k.Text).Should().Equal("intel_iommu=on", "iommu=pt");
@@ -113,7 +114,8 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         Status(h, "host.bios.speedstep").Should().Be(Pass);
-        for (var c = 0; c < 8; c++) h.Remove($"/sys/devices/system/cpu/cpu{c}/cpufreq");
+        for (var c = 0; c < 8; c++)
+            h.Remove($"/sys/devices/system/cpu/cpu{c}/cpufreq");
         Status(h, "host.bios.speedstep").Should().Be(Warn);
     }
 
@@ -123,15 +125,26 @@ public sealed class HostRuleTests
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root, "latency");
         r.Find("host.bios.c1e").Status.Should().Be(Warn, "a latency cost, not a fault");
-        r.Find("host.bios.c6").Changes.OfType<SysfsWrite>().Select(w => w.Path).Should().HaveCount(8).And.Contain("/sys/devices/system/cpu/cpu5/cpuidle/state3/disable");
+        r.Find("host.bios.c6")
+            .Changes.OfType<SysfsWrite>()
+            .Select(w => w.Path)
+            .Should()
+            .HaveCount(8)
+            .And.Contain("/sys/devices/system/cpu/cpu5/cpuidle/state3/disable");
         AuditHarness.Run(h.Root, "balanced").Find("host.bios.c6").Status.Should().Be(Info, "balanced allows C-states");
         h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state2/disable", "1");
         AuditHarness.Run(h.Root, "latency").Find("host.bios.c1e").Status.Should().Be(Pass);
         h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state3/name", "C7");
         h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpuidle/state3/desc", "MWAIT 0x30");
-        AuditHarness.Run(h.Root, "latency").Find("host.bios.c6").Status.Should().Be(Unknown,
-            "a state intel_idle does not list may be off in firmware, cut by max_cstate, or absent from the model: " +
-                "no proof");
+        AuditHarness
+            .Run(h.Root, "latency")
+            .Find("host.bios.c6")
+            .Status.Should()
+            .Be(
+                Unknown,
+                "a state intel_idle does not list may be off in firmware, cut by max_cstate, or absent from the model: "
+                    + "no proof"
+            );
     }
 
     [Fact]
@@ -139,10 +152,20 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root, size: VmSize.Parse("2c4g"));
-        r.Find("host.sizing.nodes").Current.Should().Be("node 0: 2 cores, 4 threads, 16 GiB; node 1: 2 cores, 4 threads, 16 GiB");
+        r.Find("host.sizing.nodes")
+            .Current.Should()
+            .Be("node 0: 2 cores, 4 threads, 16 GiB; node 1: 2 cores, 4 threads, 16 GiB");
         // 4 threads / 2 = 2 per node; 16 GiB * 0.9 / 4 GiB = 3: bounded by threads
-        r.Find("host.sizing.vm_fit").Current.Should().StartWith("4 in all").And.Contain("node 0: 2 (bounded by threads)");
-        AuditHarness.Run(h.Root, size: VmSize.Parse("1c8g")).Find("host.sizing.vm_fit").Current.Should().StartWith("2 in all").And.Contain("bounded by memory");
+        r.Find("host.sizing.vm_fit")
+            .Current.Should()
+            .StartWith("4 in all")
+            .And.Contain("node 0: 2 (bounded by threads)");
+        AuditHarness
+            .Run(h.Root, size: VmSize.Parse("1c8g"))
+            .Find("host.sizing.vm_fit")
+            .Current.Should()
+            .StartWith("2 in all")
+            .And.Contain("bounded by memory");
     }
 
     [Fact]
@@ -166,7 +189,10 @@ public sealed class HostRuleTests
         h.Set("/proc/irq/121/effective_affinity_list", "2");
         var f = AuditHarness.Run(h.Root).Find("host.numa.irq_affinity");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<SysfsWrite>().Single().Should().Be(new SysfsWrite("3.2.1", "/proc/irq/121/smp_affinity_list", "4-7"));
+        f.Changes.OfType<SysfsWrite>()
+            .Single()
+            .Should()
+            .Be(new SysfsWrite("3.2.1", "/proc/irq/121/smp_affinity_list", "4-7"));
     }
 
     [Fact]
@@ -194,7 +220,10 @@ public sealed class HostRuleTests
         f = AuditHarness.Run(h.Root).Find("host.cpu.governor");
         f.Status.Should().Be(Fail);
         f.Current.Should().Contain("not performance: 6");
-        f.Changes.OfType<SysfsWrite>().Single().Path.Should().Be("/sys/devices/system/cpu/cpu6/cpufreq/scaling_governor");
+        f.Changes.OfType<SysfsWrite>()
+            .Single()
+            .Path.Should()
+            .Be("/sys/devices/system/cpu/cpu6/cpufreq/scaling_governor");
         h.Set("/sys/devices/system/cpu/cpu6/cpufreq/scaling_governor", "performance");
         Status(h, "host.cpu.governor").Should().Be(Pass);
         Status(h, "host.cpu.governor", "density").Should().Be(Info);
@@ -207,13 +236,22 @@ public sealed class HostRuleTests
         var f = AuditHarness.Run(h.Root, "latency").Find("host.memory.hugepages");
         f.Status.Should().Be(Fail);
         // 50% of 16 GiB in 1 GiB pages = 8 per node
-        f.Changes.OfType<SysfsWrite>().Select(w => (w.Path, w.Value)).Should().BeEquivalentTo(new[]
-        {
-            ("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages", "8"),
-            ("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages", "8"),
-        });
-        f.Changes.OfType<KernelArgument>().Select(k => k.Text).Should().Equal("default_hugepagesz=1G", "hugepagesz=1G", "hugepages=0:8,1:8");
-        h.Set("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages", "8").Set("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages", "3");
+        f.Changes.OfType<SysfsWrite>()
+            .Select(w => (w.Path, w.Value))
+            .Should()
+            .BeEquivalentTo(
+                new[]
+                {
+                    ("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages", "8"),
+                    ("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages", "8"),
+                }
+            );
+        f.Changes.OfType<KernelArgument>()
+            .Select(k => k.Text)
+            .Should()
+            .Equal("default_hugepagesz=1G", "hugepagesz=1G", "hugepages=0:8,1:8");
+        h.Set("/sys/devices/system/node/node0/hugepages/hugepages-1048576kB/nr_hugepages", "8")
+            .Set("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages", "3");
         Status(h, "host.memory.hugepages", "latency").Should().Be(Warn);
         h.Set("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages", "8");
         Status(h, "host.memory.hugepages", "latency").Should().Be(Pass);
@@ -237,7 +275,10 @@ public sealed class HostRuleTests
         Status(h, "host.memory.hugetlbfs").Should().Be(Info);
         var f = AuditHarness.Run(h.Root, "latency").Find("host.memory.hugetlbfs");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<HugetlbfsMountChange>().Single().Should().Be(new HugetlbfsMountChange("3.2.3", "/dev/hugepages1G", 1048576));
+        f.Changes.OfType<HugetlbfsMountChange>()
+            .Single()
+            .Should()
+            .Be(new HugetlbfsMountChange("3.2.3", "/dev/hugepages1G", 1048576));
         h.Set("/proc/mounts", "hugetlbfs /dev/hugepages1G hugetlbfs rw,pagesize=1G 0 0\n");
         Status(h, "host.memory.hugetlbfs", "latency").Should().Be(Pass);
     }
@@ -250,8 +291,9 @@ public sealed class HostRuleTests
         Status(h, "host.memory.thp", "density").Should().Be(Pass);
         h.Set("/sys/kernel/mm/transparent_hugepage/enabled", "always madvise [never]");
         Status(h, "host.memory.thp").Should().Be(Warn, "THP off costs TLB misses, it breaks nothing");
-        Status(h, "host.memory.thp", "latency").Should().Be(Pass,
-            "TuneD network-latency, under realtime-virtual-host: never");
+        Status(h, "host.memory.thp", "latency")
+            .Should()
+            .Be(Pass, "TuneD network-latency, under realtime-virtual-host: never");
         h.Set("/sys/kernel/mm/transparent_hugepage/enabled", "[always] madvise never");
         Status(h, "host.memory.thp").Should().Be(Pass);
     }
@@ -275,7 +317,10 @@ public sealed class HostRuleTests
         using var h = new SyntheticHost();
         var f = AuditHarness.Run(h.Root, "latency").Find("host.kvm.ple");
         f.Status.Should().Be(Warn);
-        f.Changes.OfType<ModuleOption>().Select(m => $"{m.Module} {m.Parameter}={m.Value}").Should().Equal("kvm_intel ple_gap=0", "kvm_intel ple_window=0");
+        f.Changes.OfType<ModuleOption>()
+            .Select(m => $"{m.Module} {m.Parameter}={m.Value}")
+            .Should()
+            .Equal("kvm_intel ple_gap=0", "kvm_intel ple_window=0");
         Status(h, "host.kvm.ple", "density").Should().Be(Pass);
         h.Set("/sys/module/kvm_intel/parameters/ple_gap", "0");
         Status(h, "host.kvm.ple", "latency").Should().Be(Pass);
@@ -291,7 +336,9 @@ public sealed class HostRuleTests
         density.Find("host.memory.ksm").Status.Should().Be(Warn);
         density.Find("host.memory.ksm_scan").Status.Should().Be(Pass);
         density.Find("host.memory.ksmtuned").Status.Should().Be(Info);
-        h.Set("/sys/kernel/mm/ksm/run", "1").Set("/sys/kernel/mm/ksm/sleep_millisecs", "5000").Set("/proc/77/comm", "ksmtuned");
+        h.Set("/sys/kernel/mm/ksm/run", "1")
+            .Set("/sys/kernel/mm/ksm/sleep_millisecs", "5000")
+            .Set("/proc/77/comm", "ksmtuned");
         density = AuditHarness.Run(h.Root, "density");
         // ksmtuned runs: it owns run, pages_to_scan and sleep_millisecs, so kvmtune neither demands nor writes them.
         density.Find("host.memory.ksm").Status.Should().Be(Info);
@@ -300,7 +347,12 @@ public sealed class HostRuleTests
         h.Remove("/proc/77");
         density = AuditHarness.Run(h.Root, "density");
         density.Find("host.memory.ksm").Status.Should().Be(Pass);
-        density.Find("host.memory.ksm_scan").Changes.OfType<SysfsWrite>().Single().Should().Be(new SysfsWrite("3.2.5", "/sys/kernel/mm/ksm/sleep_millisecs", "200"));
+        density
+            .Find("host.memory.ksm_scan")
+            .Changes.OfType<SysfsWrite>()
+            .Single()
+            .Should()
+            .Be(new SysfsWrite("3.2.5", "/sys/kernel/mm/ksm/sleep_millisecs", "200"));
         h.Set("/proc/77/comm", "ksmtuned");
         var latency = AuditHarness.Run(h.Root, "latency");
         latency.Find("host.memory.ksm").Status.Should().Be(Warn);
@@ -316,7 +368,13 @@ public sealed class HostRuleTests
         var f = AuditHarness.Run(h.Root, "latency").Find("host.kvm.halt_poll_ns");
         f.Status.Should().Be(Warn, "halt-polling.rst: tune by experiment; with cpu-pm=on HLT does not even exit");
         f.Changes.OfType<ModuleParameter>().Single().Value.Should().Be("400000");
-        AuditHarness.Run(h.Root, "density").Find("host.kvm.halt_poll_ns").Changes.OfType<ModuleParameter>().Single().Value.Should().Be("50000");
+        AuditHarness
+            .Run(h.Root, "density")
+            .Find("host.kvm.halt_poll_ns")
+            .Changes.OfType<ModuleParameter>()
+            .Single()
+            .Value.Should()
+            .Be("50000");
         h.Set("/sys/module/kvm/parameters/halt_poll_ns_grow", "10");
         Status(h, "host.kvm.halt_poll_ns_grow").Should().Be(Warn);
     }
@@ -346,16 +404,21 @@ public sealed class HostRuleTests
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root, "latency");
         r.Find("host.qemu.vhost_net").Status.Should().Be(Pass);
-        r.Find("host.qemu.zerocopy_tx").Status.Should().Be(Info,
-            "off by default since 2019 (vhost_net: disable zerocopy by default)");
+        r.Find("host.qemu.zerocopy_tx")
+            .Status.Should()
+            .Be(Info, "off by default since 2019 (vhost_net: disable zerocopy by default)");
         r.Find("host.qemu.io_uring").Status.Should().Be(Pass);
         r.Find("host.qemu.version").Current.Should().Contain("7.2");
         r.Find("host.qemu.version").Status.Should().Be(Pass);
-        r.Find("host.qemu.memlock").Status.Should().Be(Info,
-            "root holds CAP_IPC_LOCK, which RLIMIT_MEMLOCK does not bind");
+        r.Find("host.qemu.memlock")
+            .Status.Should()
+            .Be(Info, "root holds CAP_IPC_LOCK, which RLIMIT_MEMLOCK does not bind");
         h.Set("/proc/self/status", "Name:\tkvmtune\nUid:\t1000\t1000\t1000\t1000\n");
         AuditHarness.Run(h.Root, "latency").Find("host.qemu.memlock").Status.Should().Be(Warn);
-        h.Set("/var/lib/dpkg/status", "Package: qemu-system-x86\nStatus: install ok installed\nVersion: 1:4.2-3ubuntu6\n\n");
+        h.Set(
+            "/var/lib/dpkg/status",
+            "Package: qemu-system-x86\nStatus: install ok installed\nVersion: 1:4.2-3ubuntu6\n\n"
+        );
         h.Set("/proc/sys/kernel/io_uring_disabled", "2");
         h.Set("/proc/self/limits", "Max locked memory         unlimited            unlimited            bytes\n");
         h.Remove("/dev/vhost-net");
@@ -374,7 +437,10 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root);
-        r.Findings.Where(f => f.Id.StartsWith("host.pmem.kconfig.")).Should().HaveCount(16).And.OnlyContain(f => f.Status == Pass);
+        r.Findings.Where(f => f.Id.StartsWith("host.pmem.kconfig."))
+            .Should()
+            .HaveCount(16)
+            .And.OnlyContain(f => f.Status == Pass);
         r.Find("host.pmem.tools").Status.Should().Be(Info);
         r.Find("host.pmem.regions").Status.Should().Be(Info);
         h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_NVDIMM_DAX=y\n# CONFIG_DEV_DAX is not set\n");
@@ -395,8 +461,10 @@ public sealed class HostRuleTests
         r.Find($"host.qat.vfs.{SyntheticHost.Qat}").Changes.OfType<SysfsWrite>().Single().Value.Should().Be("16");
         r.Find("host.qat.iommu").Status.Should().Be(Pass);
         h.Set($"/sys/devices/pci0000:30/{SyntheticHost.Qat}/sriov_numvfs", "2");
-        h.AddPci("0000:6b:01.0", "0x0b4000", "0x8086", "0x37c9", 0, "vfio-pci", 10).AddPci("0000:6b:01.1", "0x0b4000", "0x8086", "0x37c9", 0, "c6xxvf", 11);
-        h.Tree.Link($"/sys/devices/pci0000:30/0000:6b:01.0/physfn", $"../{SyntheticHost.Qat}").Link($"/sys/devices/pci0000:30/0000:6b:01.1/physfn", $"../{SyntheticHost.Qat}");
+        h.AddPci("0000:6b:01.0", "0x0b4000", "0x8086", "0x37c9", 0, "vfio-pci", 10)
+            .AddPci("0000:6b:01.1", "0x0b4000", "0x8086", "0x37c9", 0, "c6xxvf", 11);
+        h.Tree.Link($"/sys/devices/pci0000:30/0000:6b:01.0/physfn", $"../{SyntheticHost.Qat}")
+            .Link($"/sys/devices/pci0000:30/0000:6b:01.1/physfn", $"../{SyntheticHost.Qat}");
         r = AuditHarness.Run(h.Root);
         r.Find($"host.qat.vfs.{SyntheticHost.Qat}").Status.Should().Be(Pass);
         var vfio = r.Find($"host.qat.vfio.{SyntheticHost.Qat}");
@@ -409,11 +477,25 @@ public sealed class HostRuleTests
     {
         using var h = new SyntheticHost();
         var r = AuditHarness.Run(h.Root);
-        foreach (var id in new[] { "host.vhv.hardware_virtualization", "host.vhv.kvm", "host.vhv.kvm_access",
-            "host.vhv.tun", "host.vhv.cgroup.cpu", "host.vhv.cgroup.cpuset", "host.vhv.cgroup.memory",
-                "host.vhv.cgroup.io", "host.vhv.iommu_firmware", "host.vhv.iommu_kernel" })
+        foreach (
+            var id in new[]
+            {
+                "host.vhv.hardware_virtualization",
+                "host.vhv.kvm",
+                "host.vhv.kvm_access",
+                "host.vhv.tun",
+                "host.vhv.cgroup.cpu",
+                "host.vhv.cgroup.cpuset",
+                "host.vhv.cgroup.memory",
+                "host.vhv.cgroup.io",
+                "host.vhv.iommu_firmware",
+                "host.vhv.iommu_kernel",
+            }
+        )
             r.Find(id).Status.Should().Be(Pass, id);
-        h.Remove("/dev/net/tun").Set("/sys/fs/cgroup/cgroup.controllers", "cpu io memory").Set("/proc/self/status", "Uid:\t1000\t1000\t1000\t1000\n");
+        h.Remove("/dev/net/tun")
+            .Set("/sys/fs/cgroup/cgroup.controllers", "cpu io memory")
+            .Set("/proc/self/status", "Uid:\t1000\t1000\t1000\t1000\n");
         r = AuditHarness.Run(h.Root);
         r.Find("host.vhv.tun").Status.Should().Be(Fail);
         r.Find("host.vhv.cgroup.cpuset").Status.Should().Be(Warn);
@@ -424,8 +506,10 @@ public sealed class HostRuleTests
     public void Cpu_pm_with_overcommit_is_a_conflict_for_running_vms()
     {
         using var h = new SyntheticHost();
-        h.Set("/proc/900/comm", "qemu-system-x86").Set("/proc/900/cmdline", "qemu-system-x86_64\0-smp\06\0-overcommit\0cpu-pm=on\0");
-        h.Set("/proc/901/comm", "qemu-system-x86").Set("/proc/901/cmdline", "qemu-system-x86_64\0-smp\0cpus=4,sockets=1\0");
+        h.Set("/proc/900/comm", "qemu-system-x86")
+            .Set("/proc/900/cmdline", "qemu-system-x86_64\0-smp\06\0-overcommit\0cpu-pm=on\0");
+        h.Set("/proc/901/comm", "qemu-system-x86")
+            .Set("/proc/901/cmdline", "qemu-system-x86_64\0-smp\0cpus=4,sockets=1\0");
         var f = AuditHarness.Run(h.Root).Find("conflict.cpupm_overcommit_running");
         f.Status.Should().Be(Fail);
         f.Current.Should().StartWith("10 vCPUs on 8 host CPUs");

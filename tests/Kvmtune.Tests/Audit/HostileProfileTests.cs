@@ -68,8 +68,7 @@ public sealed class HostileProfileTests : IDisposable
     {
         const string thp = "/sys/kernel/mm/transparent_hugepage/defrag";
         _t.File("/p/ok.yaml", $"inherits: balanced\nsysfs:\n  {thp}: \"{value}\"\n");
-        new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml"))
-            .SysfsWrites[thp].Should().Be(value);
+        new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml")).SysfsWrites[thp].Should().Be(value);
     }
 
     [Theory]
@@ -139,13 +138,22 @@ public sealed class HostileProfileTests : IDisposable
     {
         var watch = Stopwatch.StartNew();
         var act = () => new ProfileCatalog(_t.Physical("/none")).Resolve("/dev/zero");
-        act.Should().Throw<InputException>().Which.Message
-            .Should().Contain("/dev/zero").And.Contain("not a regular file");
+        act.Should()
+            .Throw<InputException>()
+            .Which.Message.Should()
+            .Contain("/dev/zero")
+            .And.Contain("not a regular file");
         watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>A YAML double-quoted scalar holding exactly <paramref name="value"/>.</summary>
     private static string Yaml(string value) =>
-        "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\t", "\\t")
-            .Replace("\u001b", "\\e") + "\"";
+        "\""
+        + value
+            .Replace("\\", "\\\\")
+            .Replace("\"", "\\\"")
+            .Replace("\n", "\\n")
+            .Replace("\t", "\\t")
+            .Replace("\u001b", "\\e")
+        + "\"";
 }

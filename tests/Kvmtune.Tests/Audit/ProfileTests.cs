@@ -37,10 +37,13 @@ public sealed class ProfileTests
         var path = Path.Combine(Paths.RepoRoot, "docs", "profiles-vs-tuned.md");
         var generated = TunedComparison.Markdown();
         // KVMTUNE_REGENERATE_DOCS=1 rewrites the file after a deliberate change.
-        if (Environment.GetEnvironmentVariable("KVMTUNE_REGENERATE_DOCS") == "1") File.WriteAllText(path, generated);
-        File.ReadAllText(path).Should().Be(generated,
-            "regenerate docs/profiles-vs-tuned.md with KVMTUNE_REGENERATE_DOCS=1");
-        foreach (var row in TunedComparison.Rows) ProfileSchema.Find(row.Setting).Should().NotBeNull(row.Setting);
+        if (Environment.GetEnvironmentVariable("KVMTUNE_REGENERATE_DOCS") == "1")
+            File.WriteAllText(path, generated);
+        File.ReadAllText(path)
+            .Should()
+            .Be(generated, "regenerate docs/profiles-vs-tuned.md with KVMTUNE_REGENERATE_DOCS=1");
+        foreach (var row in TunedComparison.Rows)
+            ProfileSchema.Find(row.Setting).Should().NotBeNull(row.Setting);
     }
 
     [Fact]
@@ -48,17 +51,27 @@ public sealed class ProfileTests
     {
         var run = KvmtuneRunner.Run("profiles", "show", "latency");
         run.ExitCode.Should().Be(0);
-        foreach (var def in ProfileSchema.Settings) run.Stdout.Should().Contain(def.Key);
+        foreach (var def in ProfileSchema.Settings)
+            run.Stdout.Should().Contain(def.Key);
         run.Stdout.Should().Contain("sources: guide 3.2.6; Documentation/virt/kvm/halt-polling.rst");
         run.Stdout.Should().Contain("[3.2.4]").And.Contain("idle=poll");
-        KvmtuneRunner.Run("profiles", "list").Stdout.Should().Contain("balanced").And.Contain("(default)").And.Contain("density");
+        KvmtuneRunner
+            .Run("profiles", "list")
+            .Stdout.Should()
+            .Contain("balanced")
+            .And.Contain("(default)")
+            .And.Contain("density");
     }
 
     [Fact]
     public void A_custom_profile_inherits_and_overrides()
     {
         using var t = new TestTree();
-        t.File("/p/mine.yaml", "name: mine\ninherits: latency\nsettings:\n  memory.hugepages.percent: 25\n  kvm.halt_poll_ns: 100000-300000\n");
+        t.File(
+            "/p/mine.yaml",
+            "name: mine\ninherits: latency\nsettings:\n  memory.hugepages.percent: 25\n  kvm.halt_poll_ns: " +
+                "100000-300000\n"
+        );
         var p = new ProfileCatalog(t.Physical("/p")).Resolve("mine");
         p.Inherits.Should().Be("latency");
         p.Integer("memory.hugepages.percent").Should().Be(25);
@@ -71,7 +84,12 @@ public sealed class ProfileTests
     [Theory]
     [InlineData("inherits: latency\nsettings:\n  memory.hugepagez: 3\n", 3, "memory.hugepagez", "unknown setting")]
     [InlineData("inherits: latency\nsetings:\n  cpu.governor: performance\n", 2, "setings", "unknown key")]
-    [InlineData("inherits: latency\nsettings:\n  memory.hugepages.percent: lots\n", 3, "memory.hugepages.percent", "not a whole number")]
+    [InlineData(
+        "inherits: latency\nsettings:\n  memory.hugepages.percent: lots\n",
+        3,
+        "memory.hugepages.percent",
+        "not a whole number"
+    )]
     [InlineData("inherits: latency\nsettings:\n  cpu.governor: turbo\n", 3, "cpu.governor", "not one of")]
     [InlineData("inherits: nosuch\n", 1, "inherits", "unknown profile")]
     [InlineData("settings:\n  cpu.governor: performance\n", 1, "inherits", "must inherit")]
@@ -79,7 +97,12 @@ public sealed class ProfileTests
     [InlineData("inherits: latency\nsysfs:\n  /sys/../etc/passwd: x\n", 3, "/sys/../etc/passwd", "refused")]
     [InlineData("inherits: latency\nsysfs:\n  /etc/passwd: x\n", 3, "/etc/passwd", "refused")]
     [InlineData("inherits: [latency\n", 2, null, "not valid YAML")]
-    public void A_bad_custom_profile_names_the_file_line_and_key_and_exits_2(string yaml, int line, string? key, string problem)
+    public void A_bad_custom_profile_names_the_file_line_and_key_and_exits_2(
+        string yaml,
+        int line,
+        string? key,
+        string problem
+    )
     {
         using var t = new TestTree();
         var file = t.Physical("/bad.yaml");
@@ -88,7 +111,8 @@ public sealed class ProfileTests
         var e = act.Should().Throw<InputException>().Which;
         e.File.Should().EndWith("bad.yaml");
         e.Line.Should().Be(line);
-        if (key is not null) e.Key.Should().Be(key);
+        if (key is not null)
+            e.Key.Should().Be(key);
         e.Message.Should().Contain(problem);
         var run = KvmtuneRunner.Run("audit", "--profile", file);
         run.ExitCode.Should().Be(2);
@@ -100,6 +124,9 @@ public sealed class ProfileTests
     {
         using var t = new TestTree();
         t.File("/ok.yaml", "inherits: balanced\nsysfs:\n  /sys/kernel/mm/transparent_hugepage/defrag: madvise\n");
-        new ProfileCatalog().Resolve(t.Physical("/ok.yaml")).SysfsWrites.Should().ContainKey("/sys/kernel/mm/transparent_hugepage/defrag");
+        new ProfileCatalog()
+            .Resolve(t.Physical("/ok.yaml"))
+            .SysfsWrites.Should()
+            .ContainKey("/sys/kernel/mm/transparent_hugepage/defrag");
     }
 }

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using AwesomeAssertions;
 using Kvmtune.Changes;
-using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Changes;
@@ -45,11 +44,15 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         var before = TreeState.Of(h.Root);
         var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--dry-run", "--persist");
         run.ExitCode.Should().Be(0, run.Stderr);
-        run.Stdout.Should().Contain("/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor: powersave -> performance [3.2.2]");
+        run.Stdout.Should()
+            .Contain("/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor: powersave -> performance [3.2.2]");
         run.Stdout.Should().Contain("/sys/kernel/mm/transparent_hugepage/enabled: madvise -> never [3.2.3]");
-        run.Stdout.Should().Contain("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages: 0 -> 8 [3.2.3]");
+        run.Stdout.Should()
+            .Contain("/sys/devices/system/node/node1/hugepages/hugepages-1048576kB/nr_hugepages: 0 -> 8 [3.2.3]");
         run.Stdout.Should().Contain("/sys/module/kvm/parameters/halt_poll_ns: 200000 -> 400000 [3.2.6]");
-        run.Stdout.Should().Contain("/etc/default/grub.d/kvmtune.cfg: create").And.Contain("/etc/modprobe.d/kvmtune.conf: create");
+        run.Stdout.Should()
+            .Contain("/etc/default/grub.d/kvmtune.cfg: create")
+            .And.Contain("/etc/modprobe.d/kvmtune.conf: create");
         run.Stdout.Should().Contain("skipped: kvm_intel ple_gap=0: needs a module reload");
         run.Stdout.Should().Contain("then: ");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty("a dry run changes nothing");
@@ -62,13 +65,28 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         using var h = new SyntheticHost();
         KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--persist").ExitCode.Should().Be(0);
         var grub = File.ReadAllText(h.Tree.Physical("/etc/default/grub.d/kvmtune.cfg"));
-        grub.Should().Contain("GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT ").And.Contain("idle=poll").And.Contain("nohz_full=1,3,5,7")
+        grub.Should()
+            .Contain("GRUB_CMDLINE_LINUX_DEFAULT=\"$GRUB_CMDLINE_LINUX_DEFAULT ")
+            .And.Contain("idle=poll")
+            .And.Contain("nohz_full=1,3,5,7")
             .And.Contain("hugepagesz=1G hugepages=0:8,1:8");
-        File.ReadAllText(h.Tree.Physical("/etc/modprobe.d/kvmtune.conf")).Should().Contain("options kvm halt_poll_ns=400000").And.Contain("options kvm_intel ple_gap=0 ple_window=0");
-        File.ReadAllText(h.Tree.Physical("/etc/tmpfiles.d/kvmtune.conf")).Should().Contain("w /sys/kernel/mm/transparent_hugepage/enabled - - - - never");
-        File.ReadAllText(h.Tree.Physical("/etc/sysctl.d/90-kvmtune.conf")).Should().Contain("kernel.numa_balancing = 0");
-        File.ReadAllText(h.Tree.Physical("/etc/systemd/system/dev-hugepages1G.mount")).Should().Contain("Where=/dev/hugepages1G").And.Contain("Options=pagesize=1G");
-        File.GetUnixFileMode(Journal(h)).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.ReadAllText(h.Tree.Physical("/etc/modprobe.d/kvmtune.conf"))
+            .Should()
+            .Contain("options kvm halt_poll_ns=400000")
+            .And.Contain("options kvm_intel ple_gap=0 ple_window=0");
+        File.ReadAllText(h.Tree.Physical("/etc/tmpfiles.d/kvmtune.conf"))
+            .Should()
+            .Contain("w /sys/kernel/mm/transparent_hugepage/enabled - - - - never");
+        File.ReadAllText(h.Tree.Physical("/etc/sysctl.d/90-kvmtune.conf"))
+            .Should()
+            .Contain("kernel.numa_balancing = 0");
+        File.ReadAllText(h.Tree.Physical("/etc/systemd/system/dev-hugepages1G.mount"))
+            .Should()
+            .Contain("Where=/dev/hugepages1G")
+            .And.Contain("Options=pagesize=1G");
+        File.GetUnixFileMode(Journal(h))
+            .Should()
+            .Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         foreach (var f in Directory.GetFiles(Journal(h), "*.json"))
             File.GetUnixFileMode(f).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
         var history = KvmtuneRunner.Run("history", "--root", h.Root, "--format", "json");
@@ -84,15 +102,26 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
     {
         using var pristine = new SyntheticHost();
         var before = TreeState.Of(pristine.Root);
-        var plan = KvmtuneRunner.Run("apply", "--root", pristine.Root, "--profile", "latency", "--persist", "--dry-run");
-        var count = int.Parse(System.Text.RegularExpressions.Regex.Match(plan.Stdout, @"(\d+) change\(s\) planned").Groups[1].Value);
+        var plan = KvmtuneRunner.Run(
+            "apply",
+            "--root",
+            pristine.Root,
+            "--profile",
+            "latency",
+            "--persist",
+            "--dry-run"
+        );
+        var count = int.Parse(
+            System.Text.RegularExpressions.Regex.Match(plan.Stdout, @"(\d+) change\(s\) planned").Groups[1].Value
+        );
         count.Should().BeGreaterThan(10);
         for (var n = 0; n <= count; n++)
         {
             using var h = new SyntheticHost();
             var env = new Dictionary<string, string> { ["KVMTUNE_TEST_CRASH_AFTER"] = n.ToString() };
             var crash = KvmtuneProcess.Run(env, "apply", "--root", h.Root, "--profile", "latency", "--persist");
-            if (n < count) crash.ExitCode.Should().NotBe(0, $"crash after change {n}");
+            if (n < count)
+                crash.ExitCode.Should().NotBe(0, $"crash after change {n}");
             var journal = Directory.GetFiles(Journal(h), "*.json").Single();
             if (n < count)
             {
@@ -124,13 +153,18 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         var thpBefore = File.ReadAllText(h.Tree.Physical("/sys/kernel/mm/transparent_hugepage/enabled"));
-        KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--only", "host.memory.thp,host.kvm.halt_poll_ns").ExitCode.Should().Be(0);
+        KvmtuneRunner
+            .Run("apply", "--root", h.Root, "--profile", "latency", "--only", "host.memory.thp,host.kvm.halt_poll_ns")
+            .ExitCode.Should()
+            .Be(0);
         h.Set("/sys/module/kvm/parameters/halt_poll_ns", "777");
         var run = KvmtuneRunner.Run("rollback", "--root", h.Root);
         run.ExitCode.Should().Be(1);
         run.Stderr.Should().Contain("halt_poll_ns: changed since the apply (now 777");
         File.ReadAllText(h.Tree.Physical("/sys/module/kvm/parameters/halt_poll_ns")).Trim().Should().Be("777");
-        File.ReadAllText(h.Tree.Physical("/sys/kernel/mm/transparent_hugepage/enabled")).Should().Be(thpBefore, "THP was still kvmtune's value and is restored, byte for byte in a tree");
+        File.ReadAllText(h.Tree.Physical("/sys/kernel/mm/transparent_hugepage/enabled"))
+            .Should()
+            .Be(thpBefore, "THP was still kvmtune's value and is restored, byte for byte in a tree");
         KvmtuneRunner.Run("rollback", "--root", h.Root, "--force").ExitCode.Should().Be(0);
         File.ReadAllText(h.Tree.Physical("/sys/module/kvm/parameters/halt_poll_ns")).Trim().Should().Be("200000");
     }
@@ -160,7 +194,11 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         h.Set("/etc/passwd", "root:x:0:0::/root:/bin/sh");
         h.Remove("/sys/kernel/mm/transparent_hugepage/defrag");
         h.Tree.Link("/sys/kernel/mm/transparent_hugepage/defrag", target);
-        h.Set("/p/sneaky.yaml", "inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: 200\n  /sys/kernel/mm/transparent_hugepage/defrag: never\n");
+        h.Set(
+            "/p/sneaky.yaml",
+            "inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: 200\n  " +
+                "/sys/kernel/mm/transparent_hugepage/defrag: never\n"
+        );
         var before = TreeState.Of(h.Root);
         var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p/sneaky.yaml"));
         run.ExitCode.Should().Be(2, run.Stdout);
@@ -175,7 +213,17 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         using var h = new SyntheticHost();
         h.Set("/p/mine.yaml", "inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: 250\n");
         var profile = h.Tree.Physical("/p/mine.yaml");
-        var audit = KvmtuneRunner.Run("audit", "--root", h.Root, "--profile", profile, "--only", "profile", "--format", "json");
+        var audit = KvmtuneRunner.Run(
+            "audit",
+            "--root",
+            h.Root,
+            "--profile",
+            profile,
+            "--only",
+            "profile",
+            "--format",
+            "json"
+        );
         audit.ExitCode.Should().Be(1);
         audit.Stdout.Should().Contain("profile.sysfs.sys.kernel.mm.ksm.pages_to_scan");
         KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", profile, "--only", "profile").ExitCode.Should().Be(0);
@@ -188,22 +236,44 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
     {
         using var t = new TestTree();
         t.CopyFrom(fixtures.Root("40intel64-2g2n4c+pcilocality"));
-        var nodes = Directory.GetDirectories(t.Physical("/sys/devices/system/node"), "node*").Select(Path.GetFileName).ToList();
+        var nodes = Directory
+            .GetDirectories(t.Physical("/sys/devices/system/node"), "node*")
+            .Select(Path.GetFileName)
+            .ToList();
         foreach (var n in nodes)
             foreach (var size in new[] { 2048, 1048576 })
                 if (!File.Exists(t.Physical($"/sys/devices/system/node/{n}/hugepages/hugepages-{size}kB/nr_hugepages")))
                     t.File($"/sys/devices/system/node/{n}/hugepages/hugepages-{size}kB/nr_hugepages", "0\n");
-        t.File("/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n").File("/sys/kernel/mm/ksm/run", "1\n")
-         .File("/sys/kernel/mm/ksm/pages_to_scan", "100\n").File("/sys/kernel/mm/ksm/sleep_millisecs", "20\n")
-         .File("/sys/module/kvm/parameters/halt_poll_ns", "200000\n").File("/sys/module/kvm/parameters/halt_poll_ns_grow", "2\n").File("/sys/module/kvm/parameters/halt_poll_ns_shrink", "0\n")
-         .File("/proc/sys/kernel/numa_balancing", "1\n");
+        t.File("/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never\n")
+            .File("/sys/kernel/mm/ksm/run", "1\n")
+            .File("/sys/kernel/mm/ksm/pages_to_scan", "100\n")
+            .File("/sys/kernel/mm/ksm/sleep_millisecs", "20\n")
+            .File("/sys/module/kvm/parameters/halt_poll_ns", "200000\n")
+            .File("/sys/module/kvm/parameters/halt_poll_ns_grow", "2\n")
+            .File("/sys/module/kvm/parameters/halt_poll_ns_shrink", "0\n")
+            .File("/proc/sys/kernel/numa_balancing", "1\n");
         var before = TreeState.Of(t.Root);
         using var journal = new TestTree();
         foreach (var profile in new[] { "latency", "density" })
         {
-            var apply = KvmtuneRunner.Run("apply", "--root", t.Root, "--profile", profile, "--persist", "--role", "host", "--journal-dir", journal.Root);
+            var apply = KvmtuneRunner.Run(
+                "apply",
+                "--root",
+                t.Root,
+                "--profile",
+                profile,
+                "--persist",
+                "--role",
+                "host",
+                "--journal-dir",
+                journal.Root
+            );
             apply.ExitCode.Should().Be(0, apply.Stderr);
-            apply.Stdout.Should().Contain(profile == "latency" ? "nr_hugepages" : "/sys/module/kvm/parameters/halt_poll_ns: 200000 -> 50000");
+            apply
+                .Stdout.Should()
+                .Contain(
+                    profile == "latency" ? "nr_hugepages" : "/sys/module/kvm/parameters/halt_poll_ns: 200000 -> 50000"
+                );
             KvmtuneRunner.Run("rollback", "--root", t.Root, "--journal-dir", journal.Root).ExitCode.Should().Be(0);
             before.Diff(TreeState.Of(t.Root)).Should().BeEmpty(profile);
         }
@@ -212,10 +282,16 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
     [Fact]
     public void Apply_on_the_live_machine_needs_root()
     {
-        Assert.SkipUnless(Environment.UserName == "root" && File.Exists("/usr/bin/setpriv"), "needs root to drop to another user");
+        Assert.SkipUnless(
+            Environment.UserName == "root" && File.Exists("/usr/bin/setpriv"),
+            "needs root to drop to another user"
+        );
         var bin = Environment.GetEnvironmentVariable("KVMTUNE_BIN");
         Assert.SkipWhen(string.IsNullOrEmpty(bin), "KVMTUNE_BIN (the native binary test.sh builds) is not set");
-        var run = Processes.Run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", bin!, "apply", "--profile", "balanced"]);
+        var run = Processes.Run(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", bin!, "apply", "--profile", "balanced"]
+        );
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain("root");
     }
@@ -227,6 +303,7 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         var plan = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--dry-run");
         plan.ExitCode.Should().Be(0, plan.Stderr);
         plan.Stdout.Should().NotContain("sriov_numvfs:");
-        plan.Stdout.Should().Contain($"skipped: {SyntheticHost.Qat}: create VFs with 'kvmtune vfio create-vfs {SyntheticHost.Qat}");
+        plan.Stdout.Should()
+            .Contain($"skipped: {SyntheticHost.Qat}: create VFs with 'kvmtune vfio create-vfs {SyntheticHost.Qat}");
     }
 }

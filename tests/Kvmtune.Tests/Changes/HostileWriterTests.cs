@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using AwesomeAssertions;
 using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
-using Kvmtune.Guide;
 
 namespace Kvmtune.Tests.Changes;
 
@@ -21,10 +20,14 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
     {
         var plan = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--persist", "--dry-run");
         plan.ExitCode.Should().Be(0, plan.Stderr);
-        return plan.Stdout.Split('\n').Select(l => l.Trim())
-            .Where(l => l.StartsWith("/etc/", StringComparison.Ordinal) && (l.Contains(": create")
-                || l.Contains(": rewrite")))
-            .Select(l => l[..l.IndexOf(':')]).ToList();
+        return plan
+            .Stdout.Split('\n')
+            .Select(l => l.Trim())
+            .Where(l =>
+                l.StartsWith("/etc/", StringComparison.Ordinal) && (l.Contains(": create") || l.Contains(": rewrite"))
+            )
+            .Select(l => l[..l.IndexOf(':')])
+            .ToList();
     }
 
     [Fact]
@@ -56,8 +59,10 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
     {
         using var h = new SyntheticHost();
         h.Tree.File("/etc/shadow", "root:secret\n").Dir("/etc/sysctl.d");
-        Processes.Run("ln", h.Tree.Physical("/etc/shadow"),
-            h.Tree.Physical("/etc/sysctl.d/90-kvmtune.conf")).ExitCode.Should().Be(0);
+        Processes
+            .Run("ln", h.Tree.Physical("/etc/shadow"), h.Tree.Physical("/etc/sysctl.d/90-kvmtune.conf"))
+            .ExitCode.Should()
+            .Be(0);
         var before = TreeState.Of(h.Root);
         var apply = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--persist");
         apply.ExitCode.Should().Be(2, apply.Stderr);
@@ -78,8 +83,16 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
             h.Tree.File("/proc/sys/kernel/numa_balancing", "1\n");
         h.Tree.File("/p.yaml", $"inherits: latency\nsysfs:\n  {path}: \"{yamlValue}\"\n");
         var before = TreeState.Of(h.Root);
-        var apply = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p.yaml"), "--persist",
-            "--only", "profile");
+        var apply = KvmtuneRunner.Run(
+            "apply",
+            "--root",
+            h.Root,
+            "--profile",
+            h.Tree.Physical("/p.yaml"),
+            "--persist",
+            "--only",
+            "profile"
+        );
         apply.ExitCode.Should().Be(2, apply.Stderr + apply.Stdout);
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
         Directory.Exists(JournalDir(h)).Should().BeFalse("nothing was journaled");
@@ -98,8 +111,11 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         var run = Processes.Run("bash", "-c", $"printf '%s' {quoted}");
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().Be(word);
-        var fix = new Kvmtune.Guide.SysfsWrite("3.2.3", "/sys/kernel/mm/transparent_hugepage/enabled",
-            word).RuntimeCommands[0];
+        var fix = new Kvmtune.Guide.SysfsWrite(
+            "3.2.3",
+            "/sys/kernel/mm/transparent_hugepage/enabled",
+            word
+        ).RuntimeCommands[0];
         fix.Should().Be($"echo {quoted} > /sys/kernel/mm/transparent_hugepage/enabled");
     }
 
@@ -125,20 +141,35 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         using (var h = new SyntheticHost())
         {
             h.Tree.Dir("/var/lib/kvmtune").Link("/var/lib/kvmtune/journal", outside.Physical("/victim"));
-            var apply = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--only",
-                "host.memory.thp");
+            var apply = KvmtuneRunner.Run(
+                "apply",
+                "--root",
+                h.Root,
+                "--profile",
+                "latency",
+                "--only",
+                "host.memory.thp"
+            );
             apply.ExitCode.Should().BeOneOf([2, 3], apply.Stderr);
-            File.GetUnixFileMode(outside.Physical("/victim")).Should().Be(victimMode,
-                "the link's target is not chmodded");
+            File.GetUnixFileMode(outside.Physical("/victim"))
+                .Should()
+                .Be(victimMode, "the link's target is not chmodded");
             Directory.GetFileSystemEntries(outside.Physical("/victim")).Should().ContainSingle();
         }
         using (var h = new SyntheticHost())
         {
             outside.File("/lock-target", "keep\n");
-            h.Tree.Dir("/var/lib/kvmtune/journal").Link("/var/lib/kvmtune/journal/.lock",
-                outside.Physical("/lock-target"));
-            var apply = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "latency", "--only",
-                "host.memory.thp");
+            h.Tree.Dir("/var/lib/kvmtune/journal")
+                .Link("/var/lib/kvmtune/journal/.lock", outside.Physical("/lock-target"));
+            var apply = KvmtuneRunner.Run(
+                "apply",
+                "--root",
+                h.Root,
+                "--profile",
+                "latency",
+                "--only",
+                "host.memory.thp"
+            );
             apply.ExitCode.Should().Be(3, apply.Stderr);
             File.ReadAllText(outside.Physical("/lock-target")).Should().Be("keep\n");
         }
@@ -153,8 +184,10 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         t.Dir("/etc/sysctl.d");
         // Every name an older kvmtune used, and this process's pid-based prefix: a link or a folder at each.
         t.Link("/etc/sysctl.d/90-kvmtune.conf.kvmtune.tmp", outside.Physical("/target"));
-        t.Link($"/etc/sysctl.d/.90-kvmtune.conf{SafeTree.TempMarker}{Environment.ProcessId}",
-            outside.Physical("/target"));
+        t.Link(
+            $"/etc/sysctl.d/.90-kvmtune.conf{SafeTree.TempMarker}{Environment.ProcessId}",
+            outside.Physical("/target")
+        );
         t.Dir($"/etc/sysctl.d/.90-kvmtune.conf{SafeTree.TempMarker}{Environment.ProcessId}-0");
         using var tree = new SafeTree(t.Root);
         tree.ReplaceOwnedFile("/etc/sysctl.d/90-kvmtune.conf", "a = 1\n"u8, 0b110_100_100, 0, 0);
@@ -171,13 +204,22 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         var run = KvmtuneRunner.Run("apply", "--root", t.Physical("/live"), "--profile", "latency", "--dry-run");
         run.ExitCode.Should().Be(2, run.Stderr);
         run.Stderr.Should().Contain("leads to '/'");
-        KvmtuneRunner.Run("snapshot", "--root", t.Physical("/live"), "--output",
-            t.Physical("/s.tar.gz")).ExitCode.Should().Be(2);
+        KvmtuneRunner
+            .Run("snapshot", "--root", t.Physical("/live"), "--output", t.Physical("/s.tar.gz"))
+            .ExitCode.Should()
+            .Be(2);
         File.Exists(t.Physical("/s.tar.gz")).Should().BeFalse();
         using var h = new SyntheticHost();
         t.Link("/host", h.Root);
-        var apply = KvmtuneRunner.Run("apply", "--root", t.Physical("/host"), "--profile", "latency", "--only",
-            "host.memory.thp");
+        var apply = KvmtuneRunner.Run(
+            "apply",
+            "--root",
+            t.Physical("/host"),
+            "--profile",
+            "latency",
+            "--only",
+            "host.memory.thp"
+        );
         apply.ExitCode.Should().Be(0, apply.Stderr);
         var history = KvmtuneRunner.Run("history", "--root", h.Root, "--format", "json");
         System.Text.Json.Nodes.JsonNode.Parse(history.Stdout)![0]!["root"]!.GetValue<string>().Should().Be(h.Root);
@@ -209,8 +251,15 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         t.File("/victim", "secret\n");
         t.Link("/tmp/report.json", t.Physical("/victim"));
         Processes.Run("chown", "-h", "nobody", t.Physical("/tmp/report.json")).ExitCode.Should().Be(0);
-        var run = KvmtuneRunner.Run("audit", "--root", fixtures.Root("16amd64-8n2c"), "--format", "json",
-            "--output", t.Physical("/tmp/report.json"));
+        var run = KvmtuneRunner.Run(
+            "audit",
+            "--root",
+            fixtures.Root("16amd64-8n2c"),
+            "--format",
+            "json",
+            "--output",
+            t.Physical("/tmp/report.json")
+        );
         run.ExitCode.Should().Be(2, run.Stderr);
         File.ReadAllText(t.Physical("/victim")).Should().Be("secret\n");
     }
@@ -251,8 +300,10 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         // A link to a regular file: the file is replaced, the link stays a link.
         using var t = new TestTree();
         t.File("/real.json", "old").Link("/link.json", t.Physical("/real.json"));
-        KvmtuneProcess.Run("audit", "--root", root, "--format", "json", "--output",
-            t.Physical("/link.json")).ExitCode.Should().BeOneOf([0, 1]);
+        KvmtuneProcess
+            .Run("audit", "--root", root, "--format", "json", "--output", t.Physical("/link.json"))
+            .ExitCode.Should()
+            .BeOneOf([0, 1]);
         new FileInfo(t.Physical("/link.json")).LinkTarget.Should().Be(t.Physical("/real.json"));
         File.ReadAllText(t.Physical("/real.json")).Should().Contain("kvmtune.audit/v1");
         // A FIFO is written through (a reader on the other end gets the report).
@@ -260,10 +311,13 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         Processes.Run("mkfifo", fifo).ExitCode.Should().Be(0);
         // Opening a FIFO blocks until the other end opens: the reader waits on its own thread.
         var reader = Task.Run(() => File.ReadAllText(fifo), TestContext.Current.CancellationToken);
-        KvmtuneProcess.Run("audit", "--root", root, "--format", "json", "--output",
-            fifo).ExitCode.Should().BeOneOf([0, 1]);
-        (await reader.WaitAsync(TimeSpan.FromSeconds(30),
-            TestContext.Current.CancellationToken)).Should().Contain("kvmtune.audit/v1");
+        KvmtuneProcess
+            .Run("audit", "--root", root, "--format", "json", "--output", fifo)
+            .ExitCode.Should()
+            .BeOneOf([0, 1]);
+        (await reader.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken))
+            .Should()
+            .Contain("kvmtune.audit/v1");
         NativeSys.Lstat(fifo)!.Value.IsFifo.Should().BeTrue();
         // A folder is bad input.
         KvmtuneProcess.Run("audit", "--root", root, "--output", t.Root).ExitCode.Should().Be(2);
@@ -278,8 +332,8 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         {
             using var h = new SyntheticHost();
             const string thp = "/sys/kernel/mm/transparent_hugepage/enabled";
-            h.Tree.Delete(thp).Link(thp,
-                secret); // absolute: inside the root it names ROOT/dev/shm/..., which is absent
+            // absolute: inside the root it names ROOT/dev/shm/..., which is absent
+            h.Tree.Delete(thp).Link(thp, secret);
             var inspect = KvmtuneRunner.Run("inspect", "--root", h.Root, "--format", "json");
             inspect.ExitCode.Should().Be(0, inspect.Stderr);
             var enabled = JsonNode.Parse(inspect.Stdout)!["memory"]?["thp"]?["enabled"]?.GetValue<string>();
@@ -305,7 +359,8 @@ public sealed class HostileWriterTests(FixtureTrees fixtures)
         Processes.Run("mkfifo", h.Tree.Physical("/proc/fifo")).ExitCode.Should().Be(0);
         h.Tree.Delete("/proc/cmdline").Link("/proc/cmdline", "/proc/fifo");
         // A 3 GB cpuinfo (sparse): more than kvmtune reads of any file.
-        using (var f = File.Create(h.Tree.Physical("/proc/cpuinfo.big"))) f.SetLength(3L << 30);
+        using (var f = File.Create(h.Tree.Physical("/proc/cpuinfo.big")))
+            f.SetLength(3L << 30);
         h.Tree.Delete("/proc/cpuinfo").Link("/proc/cpuinfo", "/proc/cpuinfo.big");
         var run = KvmtuneProcess.Run("audit", "--root", h.Root, "--format", "json");
         run.ExitCode.Should().BeOneOf([0, 1, 2], run.Stderr);

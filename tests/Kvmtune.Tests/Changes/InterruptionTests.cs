@@ -13,8 +13,17 @@ public sealed partial class InterruptionTests
 {
     // The calls through which kvmtune changes anything: opens (it creates with openat and openat2), writes, renames,
     // unlinks, folders and syncs.
-    private static readonly string[] Calls = ["openat", "openat2", "write", "renameat", "rename", "unlinkat",
-        "mkdirat", "fsync"];
+    private static readonly string[] Calls =
+    [
+        "openat",
+        "openat2",
+        "write",
+        "renameat",
+        "rename",
+        "unlinkat",
+        "mkdirat",
+        "fsync",
+    ];
 
     private static readonly string[] ApplyArgs = ["apply", "--profile", "latency", "--persist"];
 
@@ -31,10 +40,13 @@ public sealed partial class InterruptionTests
         using var h = new SyntheticHost();
         using var t = new TestTree();
         var log = t.Physical("/trace");
-        var run = Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=" + string.Join(',', Calls), Bin,
-            .. args, "--root", h.Root]);
+        var run = Processes.Run(
+            "strace",
+            ["-f", "-qq", "-o", log, "-e", "trace=" + string.Join(',', Calls), Bin, .. args, "--root", h.Root]
+        );
         run.ExitCode.Should().Be(0, run.Stderr);
-        if (args[0] == "rollback") throw new InvalidOperationException("rollback points are counted after an apply");
+        if (args[0] == "rollback")
+            throw new InvalidOperationException("rollback points are counted after an apply");
         return Points(File.ReadAllLines(log));
     }
 
@@ -45,14 +57,19 @@ public sealed partial class InterruptionTests
         foreach (var line in lines)
         {
             var m = TraceLine().Match(line);
-            if (!m.Success) continue;
+            if (!m.Success)
+                continue;
             var call = m.Groups[1].Value;
             var n = counts[call] = counts.GetValueOrDefault(call) + 1;
             var rest = m.Groups[2].Value;
             // Read-only opens of the machine's files cannot leave anything behind; every other call can.
-            var readOnlyOpen = call is "openat" or "openat2" && !rest.Contains("O_WRONLY")
-                && !rest.Contains("O_RDWR") && !rest.Contains("O_CREAT");
-            if (!readOnlyOpen) points.Add((call, n));
+            var readOnlyOpen =
+                call is "openat" or "openat2"
+                && !rest.Contains("O_WRONLY")
+                && !rest.Contains("O_RDWR")
+                && !rest.Contains("O_CREAT");
+            if (!readOnlyOpen)
+                points.Add((call, n));
         }
         return points;
     }
@@ -68,19 +85,36 @@ public sealed partial class InterruptionTests
         {
             using var h = new SyntheticHost();
             var before = TreeState.Of(h.Root);
-            Processes.Run("strace", ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={call}", "-e",
-                $"inject={call}:signal=KILL:when={n}",
-                Bin, .. ApplyArgs, "--root", h.Root]);
+            Processes.Run(
+                "strace",
+                [
+                    "-f",
+                    "-qq",
+                    "-o",
+                    "/dev/null",
+                    "-e",
+                    $"trace={call}",
+                    "-e",
+                    $"inject={call}:signal=KILL:when={n}",
+                    Bin,
+                    .. ApplyArgs,
+                    "--root",
+                    h.Root,
+                ]
+            );
             var rollback = KvmtuneProcess.Run("rollback", "--root", h.Root);
             var ok = rollback.ExitCode == 0 || (rollback.ExitCode == 2 && rollback.Stderr.Contains("journal is empty"));
             var diff = before.Diff(TreeState.Of(h.Root));
             var temps = Temporaries(h.Root);
             if (!ok || diff.Count > 0 || temps.Count > 0)
-                failures.Add($"{call} #{n}: rollback {rollback.ExitCode} {rollback.Stderr.Trim()} " +
-                    $"{string.Join("; ", diff.Concat(temps))}");
+                failures.Add(
+                    $"{call} #{n}: rollback {rollback.ExitCode} {rollback.Stderr.Trim()} "
+                        + $"{string.Join("; ", diff.Concat(temps))}"
+                );
         }
-        TestContext.Current.TestOutputHelper?.WriteLine($"apply: {points.Count} kill points, {failures.Count} not " +
-            $"restored");
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"apply: {points.Count} kill points, {failures.Count} not " + $"restored"
+        );
         failures.Should().BeEmpty($"of {points.Count} kill points");
     }
 
@@ -94,9 +128,24 @@ public sealed partial class InterruptionTests
             KvmtuneProcess.Run([.. ApplyArgs, "--root", probe.Root]).ExitCode.Should().Be(0);
             using var t = new TestTree();
             var log = t.Physical("/trace");
-            Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=" + string.Join(',', Calls), Bin,
-                "rollback", "--root", probe.Root])
-                .ExitCode.Should().Be(0);
+            Processes
+                .Run(
+                    "strace",
+                    [
+                        "-f",
+                        "-qq",
+                        "-o",
+                        log,
+                        "-e",
+                        "trace=" + string.Join(',', Calls),
+                        Bin,
+                        "rollback",
+                        "--root",
+                        probe.Root,
+                    ]
+                )
+                .ExitCode.Should()
+                .Be(0);
             points = Points(File.ReadAllLines(log));
         }
         points.Count.Should().BeGreaterThan(10);
@@ -106,21 +155,38 @@ public sealed partial class InterruptionTests
             using var h = new SyntheticHost();
             var before = TreeState.Of(h.Root);
             KvmtuneProcess.Run([.. ApplyArgs, "--root", h.Root]).ExitCode.Should().Be(0);
-            Processes.Run("strace", ["-f", "-qq", "-o", "/dev/null", "-e", $"trace={call}", "-e",
-                $"inject={call}:signal=KILL:when={n}",
-                Bin, "rollback", "--root", h.Root]);
+            Processes.Run(
+                "strace",
+                [
+                    "-f",
+                    "-qq",
+                    "-o",
+                    "/dev/null",
+                    "-e",
+                    $"trace={call}",
+                    "-e",
+                    $"inject={call}:signal=KILL:when={n}",
+                    Bin,
+                    "rollback",
+                    "--root",
+                    h.Root,
+                ]
+            );
             var again = KvmtuneProcess.Run("rollback", "--root", h.Root);
             var diff = before.Diff(TreeState.Of(h.Root));
             var temps = Temporaries(h.Root);
             if (again.ExitCode != 0 || diff.Count > 0 || temps.Count > 0)
-                failures.Add($"{call} #{n}: rollback {again.ExitCode} {again.Stderr.Trim()} " +
-                    $"{string.Join("; ", diff.Concat(temps))}");
+                failures.Add(
+                    $"{call} #{n}: rollback {again.ExitCode} {again.Stderr.Trim()} "
+                        + $"{string.Join("; ", diff.Concat(temps))}"
+                );
             var history = KvmtuneProcess.Run("history", "--root", h.Root);
-            if (!history.Stdout.Contains("rolled-back")) failures.Add($"{call} #{n}: the journal does not say " +
-                $"rolled-back");
+            if (!history.Stdout.Contains("rolled-back"))
+                failures.Add($"{call} #{n}: the journal does not say " + $"rolled-back");
         }
-        TestContext.Current.TestOutputHelper?.WriteLine($"rollback: {points.Count} kill points, {failures.Count} " +
-            $"not restored");
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"rollback: {points.Count} kill points, {failures.Count} " + $"not restored"
+        );
         failures.Should().BeEmpty($"of {points.Count} kill points");
     }
 
@@ -137,16 +203,48 @@ public sealed partial class InterruptionTests
             {
                 using var h = new SyntheticHost();
                 var before = TreeState.Of(h.Root);
-                Processes.Run("strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat,rename", "-e",
-                    $"inject=renameat,rename:signal=KILL:when={crashAt}", Bin, .. ApplyArgs, "--root", h.Root]);
+                Processes.Run(
+                    "strace",
+                    [
+                        "-f",
+                        "-qq",
+                        "-o",
+                        "/dev/null",
+                        "-e",
+                        "trace=renameat,rename",
+                        "-e",
+                        $"inject=renameat,rename:signal=KILL:when={crashAt}",
+                        Bin,
+                        .. ApplyArgs,
+                        "--root",
+                        h.Root,
+                    ]
+                );
                 // The rollback dies after it has recorded "rolling-back" and undone part of the unfinished apply.
-                Processes.Run("strace", ["-f", "-qq", "-o", "/dev/null", "-e", "trace=renameat,rename", "-e",
-                    $"inject=renameat,rename:signal=KILL:when={rename}", Bin, "rollback", "--root", h.Root]);
+                Processes.Run(
+                    "strace",
+                    [
+                        "-f",
+                        "-qq",
+                        "-o",
+                        "/dev/null",
+                        "-e",
+                        "trace=renameat,rename",
+                        "-e",
+                        $"inject=renameat,rename:signal=KILL:when={rename}",
+                        Bin,
+                        "rollback",
+                        "--root",
+                        h.Root,
+                    ]
+                );
                 var again = KvmtuneProcess.Run("rollback", "--root", h.Root);
                 var diff = before.Diff(TreeState.Of(h.Root));
                 if (again.ExitCode != 0 || diff.Count > 0)
-                    failures.Add($"apply kill {crashAt}, rollback kill {rename}: {again.Stderr.Trim()} " +
-                        string.Join("; ", diff));
+                    failures.Add(
+                        $"apply kill {crashAt}, rollback kill {rename}: {again.Stderr.Trim()} "
+                            + string.Join("; ", diff)
+                    );
             }
         }
         failures.Should().BeEmpty();
@@ -179,7 +277,9 @@ public sealed partial class InterruptionTests
                             filler.Flush();
                         }
                     }
-                    catch (IOException) { /* full already */ }
+                    catch (IOException)
+                    { /* full already */
+                    }
                 }
                 var before = TreeState.Of(h.Root);
                 var journal = Path.Combine(mnt, "journal");
@@ -215,7 +315,9 @@ public sealed partial class InterruptionTests
     }
 
     private static List<string> Temporaries(string root) =>
-        Directory.EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
+        Directory
+            .EnumerateFileSystemEntries(root, "*", SearchOption.AllDirectories)
             .Where(p => Path.GetFileName(p).Contains(Kvmtune.Facts.IO.SafeTree.TempMarker, StringComparison.Ordinal))
-            .Select(p => "temporary " + p[root.Length..]).ToList();
+            .Select(p => "temporary " + p[root.Length..])
+            .ToList();
 }

@@ -25,12 +25,23 @@ public sealed class JournalTrustTests
         entry["operations"]!.AsArray().Select(o => o!.AsObject()).First(o => o["kind"]!.GetValue<string>() == kind);
 
     public static TheoryData<string> Edits() =>
-    [
-        "created folder outside /etc", "created folder through ..", "module reload under --root", "id with ..",
-        "a program named in the journal", "another root", "null operations", "null path", "no kind", "unknown kind",
-        "path outside the allowlist", "value with a newline", "schema of another version", "mode out of range",
-        "not JSON",
-    ];
+        [
+            "created folder outside /etc",
+            "created folder through ..",
+            "module reload under --root",
+            "id with ..",
+            "a program named in the journal",
+            "another root",
+            "null operations",
+            "null path",
+            "no kind",
+            "unknown kind",
+            "path outside the allowlist",
+            "value with a newline",
+            "schema of another version",
+            "mode out of range",
+            "not JSON",
+        ];
 
     [Theory]
     [MemberData(nameof(Edits))]
@@ -50,13 +61,21 @@ public sealed class JournalTrustTests
                 FirstOf(entry, "file")["created_folders"] = new JsonArray("/etc/../usr/share/keep");
                 break;
             case "module reload under --root":
-                entry["operations"]!.AsArray().Add(new JsonObject
-                {
-                    ["kind"] = "module-reload", ["seq"] = 99, ["section"] = "3.3.3", ["finding_id"] = "x",
-                        ["applied"] = true,
-                    ["module"] = "vhost_net", ["original_parameters"] = new JsonObject(),
-                        ["new_parameters"] = new JsonObject(),
-                });
+                entry["operations"]!
+                    .AsArray()
+                    .Add(
+                        new JsonObject
+                        {
+                            ["kind"] = "module-reload",
+                            ["seq"] = 99,
+                            ["section"] = "3.3.3",
+                            ["finding_id"] = "x",
+                            ["applied"] = true,
+                            ["module"] = "vhost_net",
+                            ["original_parameters"] = new JsonObject(),
+                            ["new_parameters"] = new JsonObject(),
+                        }
+                    );
                 break;
             case "id with ..":
                 entry["id"] = "../../../../tmp/x";
@@ -98,13 +117,16 @@ public sealed class JournalTrustTests
         var before = TreeState.Of(h.Root);
         var rollback = KvmtuneRunner.Run("rollback", "--root", h.Root, "--last");
         rollback.ExitCode.Should().Be(3, $"{edit}: {rollback.Stdout}{rollback.Stderr}");
-        rollback.Stderr.Should().Contain(Path.GetFileNameWithoutExtension(name)).And.ContainAny("refused",
-            "written for root");
+        rollback
+            .Stderr.Should()
+            .Contain(Path.GetFileNameWithoutExtension(name))
+            .And.ContainAny("refused", "written for root");
         rollback.Stderr.Should().NotContain("Exception");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty(edit);
         Directory.Exists(h.Tree.Physical("/usr/share/keep")).Should().BeTrue();
         // history lists a journal of another root (it is well-formed); everything else it refuses too.
-        if (edit != "another root") KvmtuneRunner.Run("history", "--root", h.Root).ExitCode.Should().Be(3, edit);
+        if (edit != "another root")
+            KvmtuneRunner.Run("history", "--root", h.Root).ExitCode.Should().Be(3, edit);
     }
 
     [Fact]
@@ -113,8 +135,13 @@ public sealed class JournalTrustTests
         using var a = Applied();
         using var b = new SyntheticHost();
         var before = TreeState.Of(b.Root);
-        var rollback = KvmtuneRunner.Run("rollback", "--root", b.Root, "--journal-dir",
-            a.Tree.Physical("/var/lib/kvmtune/journal"));
+        var rollback = KvmtuneRunner.Run(
+            "rollback",
+            "--root",
+            b.Root,
+            "--journal-dir",
+            a.Tree.Physical("/var/lib/kvmtune/journal")
+        );
         rollback.ExitCode.Should().Be(3, rollback.Stderr);
         rollback.Stderr.Should().Contain("written for root");
         before.Diff(TreeState.Of(b.Root)).Should().BeEmpty();

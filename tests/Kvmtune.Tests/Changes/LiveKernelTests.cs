@@ -14,7 +14,8 @@ public sealed class LiveKernelTests
     private const string Scan = "/sys/kernel/mm/ksm/pages_to_scan";
     private const string Huge = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
 
-    private static string Selected(string text) => System.Text.RegularExpressions.Regex.Match(text, @"\[(\w+)\]").Groups[1].Value;
+    private static string Selected(string text) =>
+        System.Text.RegularExpressions.Regex.Match(text, @"\[(\w+)\]").Groups[1].Value;
 
     private static void SkipUnlessWritable()
     {
@@ -22,8 +23,17 @@ public sealed class LiveKernelTests
         foreach (var p in new[] { Thp, Scan, Huge })
         {
             Assert.SkipUnless(File.Exists(p), $"{p} does not exist on this kernel");
-            try { File.WriteAllText(p, File.ReadAllText(p).Contains('[') ? Selected(File.ReadAllText(p)) : File.ReadAllText(p).Trim()); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { Assert.Skip($"{p} is not writable here: {e.Message}"); }
+            try
+            {
+                File.WriteAllText(
+                    p,
+                    File.ReadAllText(p).Contains('[') ? Selected(File.ReadAllText(p)) : File.ReadAllText(p).Trim()
+                );
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Assert.Skip($"{p} is not writable here: {e.Message}");
+            }
         }
     }
 
@@ -38,16 +48,28 @@ public sealed class LiveKernelTests
         var newThp = thp == "always" ? "madvise" : "always";
         var newScan = scan == "137" ? "138" : "137";
         var newHuge = (long.Parse(huge) + 2).ToString();
-        work.File("/live.yaml", $"inherits: balanced\nsysfs:\n  {Thp}: {newThp}\n  {Scan}: {newScan}\n  {Huge}: {newHuge}\n");
+        work.File(
+            "/live.yaml",
+            $"inherits: balanced\nsysfs:\n  {Thp}: {newThp}\n  {Scan}: {newScan}\n  {Huge}: {newHuge}\n"
+        );
         var journal = work.Physical("/journal");
         try
         {
-            var apply = KvmtuneRunner.Run("apply", "--profile", work.Physical("/live.yaml"), "--only", "profile", "--journal-dir", journal);
+            var apply = KvmtuneRunner.Run(
+                "apply",
+                "--profile",
+                work.Physical("/live.yaml"),
+                "--only",
+                "profile",
+                "--journal-dir",
+                journal
+            );
             apply.ExitCode.Should().Be(0, apply.Stderr);
             Selected(File.ReadAllText(Thp)).Should().Be(newThp);
             File.ReadAllText(Scan).Trim().Should().Be(newScan);
             var granted = File.ReadAllText(Huge).Trim();
-            if (granted != newHuge) apply.Stderr.Should().Contain("the kernel kept", "fewer pages granted than asked is reported");
+            if (granted != newHuge)
+                apply.Stderr.Should().Contain("the kernel kept", "fewer pages granted than asked is reported");
             var rollback = KvmtuneRunner.Run("rollback", "--last", "--journal-dir", journal);
             rollback.ExitCode.Should().Be(0, rollback.Stderr);
             Selected(File.ReadAllText(Thp)).Should().Be(thp);
@@ -66,13 +88,24 @@ public sealed class LiveKernelTests
     public void A_hugetlbfs_mount_for_a_reserved_pool_is_mounted_and_unmounted_again()
     {
         SkipUnlessWritable();
-        Assert.SkipWhen(File.ReadAllText("/proc/mounts").Contains(" hugetlbfs "), "a hugetlbfs is already mounted here");
+        Assert.SkipWhen(
+            File.ReadAllText("/proc/mounts").Contains(" hugetlbfs "),
+            "a hugetlbfs is already mounted here"
+        );
         var huge = File.ReadAllText(Huge).Trim();
         using var work = new TestTree();
         try
         {
             File.WriteAllText(Huge, (long.Parse(huge) + 2).ToString());
-            var apply = KvmtuneRunner.Run("apply", "--role", "host", "--only", "host.memory.hugetlbfs", "--journal-dir", work.Physical("/journal"));
+            var apply = KvmtuneRunner.Run(
+                "apply",
+                "--role",
+                "host",
+                "--only",
+                "host.memory.hugetlbfs",
+                "--journal-dir",
+                work.Physical("/journal")
+            );
             apply.ExitCode.Should().Be(0, apply.Stderr);
             apply.Stdout.Should().Contain("mount hugetlbfs at /dev/hugepages2M (pagesize=2M)");
             File.ReadAllText("/proc/mounts").Should().Contain("/dev/hugepages2M hugetlbfs").And.Contain("pagesize=2M");
@@ -82,7 +115,8 @@ public sealed class LiveKernelTests
         }
         finally
         {
-            if (File.ReadAllText("/proc/mounts").Contains("/dev/hugepages2M ")) Processes.Run("umount", ["/dev/hugepages2M"]);
+            if (File.ReadAllText("/proc/mounts").Contains("/dev/hugepages2M "))
+                Processes.Run("umount", ["/dev/hugepages2M"]);
             File.WriteAllText(Huge, huge);
         }
     }
@@ -98,7 +132,15 @@ public sealed class LiveKernelTests
         work.File("/bad.yaml", $"inherits: balanced\nsysfs:\n  {Scan}: {newScan}\n  {Thp}: sometimes\n");
         try
         {
-            var apply = KvmtuneRunner.Run("apply", "--profile", work.Physical("/bad.yaml"), "--only", "profile", "--journal-dir", work.Physical("/journal"));
+            var apply = KvmtuneRunner.Run(
+                "apply",
+                "--profile",
+                work.Physical("/bad.yaml"),
+                "--only",
+                "profile",
+                "--journal-dir",
+                work.Physical("/journal")
+            );
             apply.ExitCode.Should().Be(2);
             apply.Stderr.Should().Contain(Thp).And.Contain("refused 'sometimes'").And.Contain("undone");
             File.ReadAllText(Scan).Trim().Should().Be(scan, "the change made before the rejected one is undone");

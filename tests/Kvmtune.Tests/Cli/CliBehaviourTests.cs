@@ -18,7 +18,10 @@ public sealed class CliBehaviourTests
     [Fact]
     public void KVMTUNE_ROOT_is_used_when_there_is_no_root_option()
     {
-        var run = KvmtuneRunner.Run(new Dictionary<string, string> { ["KVMTUNE_ROOT"] = "/no/such/env/root" }, "inspect");
+        var run = KvmtuneRunner.Run(
+            new Dictionary<string, string> { ["KVMTUNE_ROOT"] = "/no/such/env/root" },
+            "inspect"
+        );
         run.ExitCode.Should().Be(2);
         run.Stderr.Should().Contain("KVMTUNE_ROOT").And.Contain("/no/such/env/root");
     }
@@ -47,7 +50,8 @@ public sealed class CliBehaviourTests
         KvmtuneRunner.Run("no-such-command").ExitCode.Should().Be(2);
     }
 
-    /// <summary>Every command the contract (docs/cli.md) names in its tables: "kvmtune vm plan SPEC" gives "vm plan".</summary>
+    /// <summary>Every command the contract (docs/cli.md) names in its tables: "kvmtune vm plan SPEC" gives "vm
+    /// plan".</summary>
     public static TheoryData<string> ContractCommands()
     {
         var contract = File.ReadAllLines(Path.Combine(Paths.RepoRoot, "docs", "cli.md"));
@@ -55,12 +59,17 @@ public sealed class CliBehaviourTests
         foreach (var row in contract.Where(l => l.StartsWith("| `kvmtune ", StringComparison.Ordinal)))
         {
             var cell = row.Split(" | ")[0];
-            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(cell,
-                "`kvmtune ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)*)"))
+            foreach (
+                System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(
+                    cell,
+                    "`kvmtune ((?:[a-z][a-z-]*)(?: [a-z][a-z-]*)*)"
+                )
+            )
                 names.Add(m.Groups[1].Value);
         }
         var data = new TheoryData<string>();
-        foreach (var n in names) data.Add(n);
+        foreach (var n in names)
+            data.Add(n);
         return data;
     }
 
@@ -96,8 +105,14 @@ public sealed class CliBehaviourTests
         {
             var stdout = new StringWriter();
             var env = new Dictionary<string, string>();
-            if (noColor is not null) env["NO_COLOR"] = noColor;
-            var ctx = new Kvmtune.Cli.CliContext(stdout, new StringWriter(), n => env.TryGetValue(n, out var v) ? v : null, tty);
+            if (noColor is not null)
+                env["NO_COLOR"] = noColor;
+            var ctx = new Kvmtune.Cli.CliContext(
+                stdout,
+                new StringWriter(),
+                n => env.TryGetValue(n, out var v) ? v : null,
+                tty
+            );
             Kvmtune.Cli.KvmtuneCli.Run(["audit", "--root", root], ctx);
             return stdout.ToString();
         }
@@ -113,10 +128,18 @@ public sealed class CliBehaviourTests
         {
             using var h = new SyntheticHost();
             var stderr = new StringWriter();
-            var ctx = new Kvmtune.Cli.CliContext(new StringWriter(), stderr, _ => null, stdoutIsTerminal: false, stderrIsTerminal: tty);
+            var ctx = new Kvmtune.Cli.CliContext(
+                new StringWriter(),
+                stderr,
+                _ => null,
+                stdoutIsTerminal: false,
+                stderrIsTerminal: tty
+            );
             Kvmtune.Cli.KvmtuneCli.Run(["apply", "--root", h.Root, "--profile", "latency"], ctx).Should().Be(0);
-            if (tty) stderr.ToString().Should().Contain("[1/").And.Contain("scaling_governor");
-            else stderr.ToString().Should().NotContain("[1/");
+            if (tty)
+                stderr.ToString().Should().Contain("[1/").And.Contain("scaling_governor");
+            else
+                stderr.ToString().Should().NotContain("[1/");
         }
     }
 
@@ -127,6 +150,5 @@ public sealed class CliBehaviourTests
         run.ExitCode.Should().Be(0, run.Stderr);
         var act = () => JsonDocument.Parse(run.Stdout);
         act.Should().NotThrow();
-        
     }
 }

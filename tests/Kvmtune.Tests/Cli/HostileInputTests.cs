@@ -15,7 +15,8 @@ public sealed partial class HostileInputTests : IDisposable
     public void Dispose() => _t.Dispose();
 
     /// <summary>A .NET resource key such as IO_FileNotFound_FileName, printed where a sentence belongs.</summary>
-    [GeneratedRegex(@"\b[A-Za-z]+_[A-Za-z]+_[A-Za-z_]+\b")] private static partial Regex ResourceKey();
+    [GeneratedRegex(@"\b[A-Za-z]+_[A-Za-z]+_[A-Za-z_]+\b")]
+    private static partial Regex ResourceKey();
 
     [Fact]
     public void Vm_plan_of_dev_zero_is_bad_input_not_out_of_memory()
@@ -54,8 +55,14 @@ public sealed partial class HostileInputTests : IDisposable
         const string thp = "/sys/kernel/mm/transparent_hugepage/defrag";
         h.Set("/p/evil.yaml", $"inherits: balanced\nsysfs:\n  {thp}: \"never\\nw /etc/shadow - - - - pwned\"\n");
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p/evil.yaml"),
-            "--persist");
+        var run = KvmtuneRunner.Run(
+            "apply",
+            "--root",
+            h.Root,
+            "--profile",
+            h.Tree.Physical("/p/evil.yaml"),
+            "--persist"
+        );
         run.ExitCode.Should().Be(2, run.Stdout);
         run.Stderr.Should().Contain($"evil.yaml:3: {thp}:").And.NotContain("\nw /etc");
         TreeState.Of(h.Root).Should().BeEquivalentTo(before);
@@ -99,8 +106,10 @@ public sealed partial class HostileInputTests : IDisposable
         run.ExitCode.Should().Be(2);
         run.Stderr.Should().Contain(_t.Root).And.Contain("neither a proc nor a sys folder");
         _t.Dir("/sys");
-        KvmtuneRunner.Run("inspect", "--root", _t.Root).ExitCode
-            .Should().Be(0, "a tree with only /sys is a machine tree");
+        KvmtuneRunner
+            .Run("inspect", "--root", _t.Root)
+            .ExitCode.Should()
+            .Be(0, "a tree with only /sys is a machine tree");
     }
 
     [Theory]
@@ -122,8 +131,10 @@ public sealed partial class HostileInputTests : IDisposable
     {
         using var h = new SyntheticHost();
         foreach (var selector in new[] { "host.cpu.governor", "host.bios", "3.2", "3.2.3", "profile" })
-            KvmtuneRunner.Run("audit", "--root", h.Root, "--only", selector).ExitCode
-                .Should().BeOneOf([0, 1], selector);
+            KvmtuneRunner
+                .Run("audit", "--root", h.Root, "--only", selector)
+                .ExitCode.Should()
+                .BeOneOf([0, 1], selector);
     }
 
     [Theory]
@@ -137,8 +148,11 @@ public sealed partial class HostileInputTests : IDisposable
     {
         // A state file beside the run folder, with a "QMP socket" that is someone else's file.
         _t.File("/victim", "keep me\n");
-        _t.File("/x.json", $"{{\"name\":\"x\",\"pid\":1,\"qmp_socket\":\"{_t.Physical("/victim")}\"," +
-            "\"console\":\"\",\"accel\":\"kvm\",\"pins\":[]}");
+        _t.File(
+            "/x.json",
+            $"{{\"name\":\"x\",\"pid\":1,\"qmp_socket\":\"{_t.Physical("/victim")}\","
+                + "\"console\":\"\",\"accel\":\"kvm\",\"pins\":[]}"
+        );
         _t.Dir("/run");
         string[] grace = verb == "stop" ? ["--grace", "0"] : [];
         var run = KvmtuneRunner.Run(["vm", verb, name, "--run-dir", _t.Physical("/run"), .. grace]);
@@ -154,8 +168,11 @@ public sealed partial class HostileInputTests : IDisposable
         using var h = new SyntheticHost();
         var cpuinfo = File.ReadAllText(h.Tree.Physical("/proc/cpuinfo"))
             .Replace("Intel(R) Xeon(R) Gold 6348", "Evil\u001b[2J\u009b31m\u0007CPU");
-        h.Set("/proc/cpuinfo", cpuinfo).ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor",
-            "powersave\u001b]0;owned\u0007");
+        h.Set("/proc/cpuinfo", cpuinfo)
+            .ForEachCpu(
+                c => $"/sys/devices/system/cpu/cpu{c}/cpufreq/scaling_governor",
+                "powersave\u001b]0;owned\u0007"
+            );
         var inspect = KvmtuneRunner.Run("inspect", "--root", h.Root);
         inspect.ExitCode.Should().Be(0, inspect.Stderr);
         inspect.Stdout.Should().Contain("Evil\\x1b[2J\\x9b31m\\x07CPU").And.Contain("powersave\\x1b]0;owned\\x07");
@@ -164,8 +181,11 @@ public sealed partial class HostileInputTests : IDisposable
         audit.Stdout.Should().Contain("powersave\\x1b]0;owned\\x07").And.NotContain("\u001b").And.NotContain("\u0007");
         var json = KvmtuneRunner.Run("inspect", "--root", h.Root, "--format", "json");
         using var doc = JsonDocument.Parse(json.Stdout);
-        doc.RootElement.GetProperty("cpu").GetProperty("model").GetString()
-            .Should().Contain("Evil\u001b[2J\u009b31m\u0007CPU", "JSON escapes it itself");
+        doc.RootElement.GetProperty("cpu")
+            .GetProperty("model")
+            .GetString()
+            .Should()
+            .Contain("Evil\u001b[2J\u009b31m\u0007CPU", "JSON escapes it itself");
     }
 
     [Fact]
@@ -221,9 +241,9 @@ public sealed partial class HostileInputTests : IDisposable
     public void Fleet_text_shows_hostile_host_names_and_values_escaped()
     {
         static string Audit(string host, string status) =>
-            $"{{\"schema\":\"kvmtune.audit/v1\",\"host\":\"{host}\",\"profile\":\"balanced\",\"role\":\"host\"," +
-            $"\"findings\":[{{\"id\":\"host.cpu.governor\",\"status\":\"{status}\",\"current\":\"x\\u001b[2J\"," +
-            "\"title\":\"t\"}]}";
+            $"{{\"schema\":\"kvmtune.audit/v1\",\"host\":\"{host}\",\"profile\":\"balanced\",\"role\":\"host\","
+            + $"\"findings\":[{{\"id\":\"host.cpu.governor\",\"status\":\"{status}\",\"current\":\"x\\u001b[2J\","
+            + "\"title\":\"t\"}]}";
         _t.File("/fleet/a.json", Audit("evil\\u001b]0;owned\\u0007", "fail"))
             .File("/fleet/b.json", Audit("good", "pass"));
         var run = KvmtuneRunner.Run("fleet", _t.Physical("/fleet"));

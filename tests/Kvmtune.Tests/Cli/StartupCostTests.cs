@@ -48,8 +48,10 @@ public sealed class StartupCostTests
         var spec = t.Physical("/vm.yaml");
         File.WriteAllText(spec, "name: small\nvcpus: 1\nmemory: 64MiB\nhugepages: none\n");
         var log = t.Physical("/trace");
-        var run = Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=execve,execveat",
-            KvmtuneProcess.Binary, "vm", "plan", spec]);
+        var run = Processes.Run(
+            "strace",
+            ["-f", "-qq", "-o", log, "-e", "trace=execve,execveat", KvmtuneProcess.Binary, "vm", "plan", spec]
+        );
         run.ExitCode.Should().BeOneOf([0, 1], run.Stderr);
         var execs = File.ReadAllLines(log).Where(l => l.Contains("execve(", StringComparison.Ordinal)).ToList();
         execs.Should().HaveCount(2, File.ReadAllText(log));
@@ -61,14 +63,20 @@ public sealed class StartupCostTests
     {
         using var t = new TestTree();
         var log = t.Physical("/trace");
-        var run = Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2,open",
-            KvmtuneProcess.Binary, "--version"]);
+        var run = Processes.Run(
+            "strace",
+            ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2,open", KvmtuneProcess.Binary, "--version"]
+        );
         run.ExitCode.Should().Be(0, run.Stderr);
         var opens = File.ReadAllLines(log).Count(l => l.Contains("open", StringComparison.Ordinal));
         // The loader's libraries and the .NET runtime's own start (cgroup limits, cache sizes, meminfo for the GC):
         // 27 when this was written. None of kvmtune's readers runs for --version.
         opens.Should().BeLessThan(40, string.Join('\n', File.ReadAllLines(log)));
-        File.ReadAllText(log).Should().NotContain("/proc/cpuinfo").And.NotContain("/sys/kernel/mm")
-            .And.NotContain("/sys/bus/pci").And.NotContain("/var/lib/dpkg");
+        File.ReadAllText(log)
+            .Should()
+            .NotContain("/proc/cpuinfo")
+            .And.NotContain("/sys/kernel/mm")
+            .And.NotContain("/sys/bus/pci")
+            .And.NotContain("/var/lib/dpkg");
     }
 }

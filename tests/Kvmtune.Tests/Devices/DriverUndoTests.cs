@@ -12,45 +12,72 @@ namespace Kvmtune.Tests.Devices;
 public sealed class DriverUndoTests
 {
     private const string Vf = "0000:6b:01.1";
+
     private static string Dev(string bdf) => $"/sys/devices/pci0000:30/{bdf}";
 
     private static SyntheticHost VfHost(out SysfsPciEmulator emu)
     {
         var h = new SyntheticHost();
-        foreach (var d in new[] { "vfio-pci", "c6xx", "c6xxvf" }) SysfsPciEmulator.AddDriver(h.Tree, d);
+        foreach (var d in new[] { "vfio-pci", "c6xx", "c6xxvf" })
+            SysfsPciEmulator.AddDriver(h.Tree, d);
         emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20) { QatPf = true };
-        KvmtuneRunner.Run("vfio", "create-vfs", SyntheticHost.Qat, "--count", "16", "--root", h.Root,
-            "--journal-dir", h.Tree.Physical("/j1")).ExitCode.Should().Be(0);
+        KvmtuneRunner
+            .Run(
+                "vfio",
+                "create-vfs",
+                SyntheticHost.Qat,
+                "--count",
+                "16",
+                "--root",
+                h.Root,
+                "--journal-dir",
+                h.Tree.Physical("/j1")
+            )
+            .ExitCode.Should()
+            .Be(0);
         SysfsPciEmulator.WaitFor(() => File.Exists(h.Tree.Physical($"{Dev("0000:6b:02.7")}/driver_override")), "VFs");
         return h;
     }
 
-    private static DriverOperation Op() => new()
-    {
-        Section = "5", FindingId = "vfio.bind", Device = Vf, OriginalDriver = "c6xxvf", NewDriver = "vfio-pci",
-        OriginalOverride = "",
-    };
+    private static DriverOperation Op() =>
+        new()
+        {
+            Section = "5",
+            FindingId = "vfio.bind",
+            Device = Vf,
+            OriginalDriver = "c6xxvf",
+            NewDriver = "vfio-pci",
+            OriginalOverride = "",
+        };
 
     [Theory]
-    [InlineData(true, false, null)]        // driver_override written, nothing else
-    [InlineData(true, true, null)]         // ... and unbound: the device has no driver
-    [InlineData(true, true, "vfio-pci")]   // the whole move
-    [InlineData(false, true, null)]        // unbound by someone, driver_override untouched
-    [InlineData(true, true, "c6xx")]       // bound elsewhere since
+    [InlineData(true, false, null)] // driver_override written, nothing else
+    [InlineData(true, true, null)] // ... and unbound: the device has no driver
+    [InlineData(true, true, "vfio-pci")] // the whole move
+    [InlineData(false, true, null)] // unbound by someone, driver_override untouched
+    [InlineData(true, true, "c6xx")] // bound elsewhere since
     public void Undo_restores_driver_and_override_from_every_half_done_state(
-        bool overrideWritten, bool unbound, string? boundTo)
+        bool overrideWritten,
+        bool unbound,
+        string? boundTo
+    )
     {
         using var h = VfHost(out var emu);
         using var _ = emu;
         var before = TreeState.Of(h.Root);
-        if (overrideWritten) h.Set($"{Dev(Vf)}/driver_override", "vfio-pci");
-        if (unbound) h.Remove($"{Dev(Vf)}/driver");
-        if (boundTo is not null) h.Tree.Link($"{Dev(Vf)}/driver", $"../../../bus/pci/drivers/{boundTo}");
+        if (overrideWritten)
+            h.Set($"{Dev(Vf)}/driver_override", "vfio-pci");
+        if (unbound)
+            h.Remove($"{Dev(Vf)}/driver");
+        if (boundTo is not null)
+            h.Tree.Link($"{Dev(Vf)}/driver", $"../../../bus/pci/drivers/{boundTo}");
         using var tree = new SafeTree(h.Root);
         var undone = Op().Undo(new OperationContext(tree, new ProgramRunner()), force: true);
         undone.Conflict.Should().BeFalse(undone.Line);
-        SysfsPciEmulator.WaitFor(() => File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")) == "(null)\n",
-            "driver_override cleared");
+        SysfsPciEmulator.WaitFor(
+            () => File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")) == "(null)\n",
+            "driver_override cleared"
+        );
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty(undone.Line);
     }
 
@@ -63,11 +90,18 @@ public sealed class DriverUndoTests
         using var _ = emu;
         var before = TreeState.Of(h.Root);
         using var layer = new ChangeLayer(new HostReader(h.Root), new Journal(h.Tree.Physical("/j2")));
-        var act = () => layer.Apply(new ApplyPlan([Op() with { Seq = 1 }], [], [], null), "test",
-            new ApplyOptions(false, false, false, null), DateTimeOffset.UtcNow);
+        var act = () =>
+            layer.Apply(
+                new ApplyPlan([Op() with { Seq = 1 }], [], [], null),
+                "test",
+                new ApplyOptions(false, false, false, null),
+                DateTimeOffset.UtcNow
+            );
         act.Should().Throw<ApplyFailedException>().WithMessage("*still on driver none after binding to vfio-pci*");
-        SysfsPciEmulator.WaitFor(() => File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")) == "(null)\n",
-            "driver_override cleared");
+        SysfsPciEmulator.WaitFor(
+            () => File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")) == "(null)\n",
+            "driver_override cleared"
+        );
         before.Diff(TreeState.Of(h.Root)).Where(l => !l.Contains("/j2")).Should().BeEmpty();
     }
 }

@@ -19,9 +19,14 @@ public sealed partial class KmemDaxTests
     private const string Region = "/sys/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0";
     private const long Size = 32L << 30;
 
-    public enum Layout { Nvdimm, Hmem }
+    public enum Layout
+    {
+        Nvdimm,
+        Hmem,
+    }
 
-    /// <summary>The synthetic 2-node host with one 32 GiB DAX device on node 1, bound to <paramref name="driver"/>.</summary>
+    /// <summary>The synthetic 2-node host with one 32 GiB DAX device on node 1, bound to <paramref
+    /// name="driver"/>.</summary>
     private static SyntheticHost Host(Layout layout, string driver)
     {
         var h = new SyntheticHost();
@@ -30,39 +35,66 @@ public sealed partial class KmemDaxTests
         if (layout == Layout.Nvdimm)
         {
             // drivers/nvdimm: the region, its namespace, and the nd_dax device (devtype names from dev->type->name).
-            t.File($"{Region}/size", $"{Size}\n").File($"{Region}/numa_node", "1\n").File($"{Region}/devtype", "nd_pmem\n")
-             .File($"{Region}/available_size", "0\n").File($"{Region}/dax_seed", "dax0.1\n")
-             .File($"{Region}/namespace0.0/size", $"{Size}\n").File($"{Region}/namespace0.0/devtype", "nd_namespace_pmem\n")
-             .File($"{Region}/namespace0.0/numa_node", "1\n")
-             .File($"{Region}/dax0.0/devtype", "nd_dax\n").File($"{Region}/dax0.0/namespace", "namespace0.0\n")
-             .File($"{Region}/dax0.0/mode", "devdax\n").File($"{Region}/dax0.0/align", "2097152\n")
-             .File($"{Region}/dax0.0/numa_node", "1\n").File($"{Region}/dax0.0/size", $"{Size}\n")
-             .Link($"{Region}/dax0.0/driver", "../../../../../../../bus/nd/drivers/dax_pmem")
-             .File($"{Region}/dax0.1/devtype", "nd_dax\n").File($"{Region}/dax0.1/size", "0\n")
-             .Link("/sys/bus/nd/devices/region0", "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0")
-             .Link("/sys/bus/nd/devices/namespace0.0",
-                "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0/namespace0.0");
+            t.File($"{Region}/size", $"{Size}\n")
+                .File($"{Region}/numa_node", "1\n")
+                .File($"{Region}/devtype", "nd_pmem\n")
+                .File($"{Region}/available_size", "0\n")
+                .File($"{Region}/dax_seed", "dax0.1\n")
+                .File($"{Region}/namespace0.0/size", $"{Size}\n")
+                .File($"{Region}/namespace0.0/devtype", "nd_namespace_pmem\n")
+                .File($"{Region}/namespace0.0/numa_node", "1\n")
+                .File($"{Region}/dax0.0/devtype", "nd_dax\n")
+                .File($"{Region}/dax0.0/namespace", "namespace0.0\n")
+                .File($"{Region}/dax0.0/mode", "devdax\n")
+                .File($"{Region}/dax0.0/align", "2097152\n")
+                .File($"{Region}/dax0.0/numa_node", "1\n")
+                .File($"{Region}/dax0.0/size", $"{Size}\n")
+                .Link($"{Region}/dax0.0/driver", "../../../../../../../bus/nd/drivers/dax_pmem")
+                .File($"{Region}/dax0.1/devtype", "nd_dax\n")
+                .File($"{Region}/dax0.1/size", "0\n")
+                .Link(
+                    "/sys/bus/nd/devices/region0",
+                    "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0"
+                )
+                .Link(
+                    "/sys/bus/nd/devices/namespace0.0",
+                    "../../../devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0012:00/ndbus0/region0/namespace0.0"
+                );
             device = $"{Region}/dax0.0/dax0.0";
         }
-        else device = "/sys/devices/platform/hmem.0/dax0.0";
-        var up = string.Concat(Enumerable.Repeat("../", device.Split('/', StringSplitOptions.RemoveEmptyEntries).Length - 1));
-        t.File($"{device}/size", $"{Size}\n").File($"{device}/align", "2097152\n").File($"{device}/numa_node", "1\n")
-         .File($"{device}/target_node", "2\n").File($"{device}/resource", "0x2080000000\n")
-         .File($"{device}/modalias", "dax:t0\n")
-         .Link($"{device}/driver", $"{up}bus/dax/drivers/{driver}")
-         .Link("/sys/bus/dax/devices/dax0.0", "../../.." + device["/sys".Length..])
-         .Link($"/sys/bus/dax/drivers/{driver}/dax0.0", "../../../.." + device["/sys".Length..])
-         .File("/dev/dax0.0", "");
+        else
+            device = "/sys/devices/platform/hmem.0/dax0.0";
+        var up = string.Concat(
+            Enumerable.Repeat("../", device.Split('/', StringSplitOptions.RemoveEmptyEntries).Length - 1)
+        );
+        t.File($"{device}/size", $"{Size}\n")
+            .File($"{device}/align", "2097152\n")
+            .File($"{device}/numa_node", "1\n")
+            .File($"{device}/target_node", "2\n")
+            .File($"{device}/resource", "0x2080000000\n")
+            .File($"{device}/modalias", "dax:t0\n")
+            .Link($"{device}/driver", $"{up}bus/dax/drivers/{driver}")
+            .Link("/sys/bus/dax/devices/dax0.0", "../../.." + device["/sys".Length..])
+            .Link($"/sys/bus/dax/drivers/{driver}/dax0.0", "../../../.." + device["/sys".Length..])
+            .File("/dev/dax0.0", "");
         if (driver == "kmem")
         {
             // kmem onlines the memory into the device's target node, which the kernel then shows as a memory-only
             // node with its own distances.
-            h.Set("/sys/devices/system/node/node0/distance", "10 21 17").Set("/sys/devices/system/node/node1/distance", "21 10 28")
-             .Set("/sys/devices/system/node/node2/distance", "17 28 10").Set("/sys/devices/system/node/node2/cpulist", "")
-             .Set("/sys/devices/system/node/node2/meminfo", "Node 2 MemTotal:       33554432 kB\nNode 2 MemFree:        33000000 kB");
+            h.Set("/sys/devices/system/node/node0/distance", "10 21 17")
+                .Set("/sys/devices/system/node/node1/distance", "21 10 28")
+                .Set("/sys/devices/system/node/node2/distance", "17 28 10")
+                .Set("/sys/devices/system/node/node2/cpulist", "")
+                .Set(
+                    "/sys/devices/system/node/node2/meminfo",
+                    "Node 2 MemTotal:       33554432 kB\nNode 2 MemFree:        33000000 kB"
+                );
         }
-        t.File("/vm.yaml", "name: pm1\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n" +
-            "  - { path: /dev/dax0.0, size: 16GiB, align: 2MiB }\n");
+        t.File(
+            "/vm.yaml",
+            "name: pm1\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n"
+                + "  - { path: /dev/dax0.0, size: 16GiB, align: 2MiB }\n"
+        );
         return h;
     }
 
@@ -77,7 +109,8 @@ public sealed partial class KmemDaxTests
         {
             var r = KvmtuneRunner.Run("vm", verb, spec, "--root", h.Root);
             r.ExitCode.Should().Be(2, $"vm {verb}: {r.Stdout}");
-            r.Stderr.Should().Contain($"{spec}:6: pmem.path: /dev/dax0.0 is onlined as system RAM (driver kmem)")
+            r.Stderr.Should()
+                .Contain($"{spec}:6: pmem.path: /dev/dax0.0 is onlined as system RAM (driver kmem)")
                 .And.Contain("daxctl reconfigure-device --mode=devdax");
             r.Stdout.Should().BeEmpty();
         }
@@ -100,7 +133,8 @@ public sealed partial class KmemDaxTests
         using var h = Host(Layout.Nvdimm, "kmem");
         var r = KvmtuneRunner.Run("pmem", "plan", "--root", h.Root);
         r.ExitCode.Should().Be(0, r.Stderr);
-        r.Stdout.Should().Contain("/dev/dax0.0: system RAM (kmem, node 2), not for VMs")
+        r.Stdout.Should()
+            .Contain("/dev/dax0.0: system RAM (kmem, node 2), not for VMs")
             .And.Contain("daxctl offline-memory dax0.0 && daxctl reconfigure-device --mode=devdax dax0.0");
         SpecLine().IsMatch(r.Stdout).Should().BeFalse("no VM spec line is offered for it:\n" + r.Stdout);
 
@@ -109,9 +143,14 @@ public sealed partial class KmemDaxTests
         offered.Stdout.Should().Contain("/dev/dax0.0: devdax, 32G align 2M");
         var line = SpecLine().Match(offered.Stdout);
         line.Success.Should().BeTrue(offered.Stdout);
-        control.Tree.File("/offered.yaml", $"name: pm2\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n  - {line.Groups[1].Value}\n");
-        KvmtuneRunner.Run("vm", "plan", control.Tree.Physical("/offered.yaml"), "--root", control.Root).ExitCode
-            .Should().Be(0, "what pmem plan offers, vm plan takes");
+        control.Tree.File(
+            "/offered.yaml",
+            $"name: pm2\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n  - {line.Groups[1].Value}\n"
+        );
+        KvmtuneRunner
+            .Run("vm", "plan", control.Tree.Physical("/offered.yaml"), "--root", control.Root)
+            .ExitCode.Should()
+            .Be(0, "what pmem plan offers, vm plan takes");
     }
 
     [GeneratedRegex(@"VM spec: pmem: \[ (\{ path: /dev/dax0\.0[^}]*\}) \]")]

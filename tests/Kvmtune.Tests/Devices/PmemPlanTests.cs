@@ -15,7 +15,9 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
         var run = KvmtuneRunner.Run("pmem", "plan", "--root", fixtures.Root(Fixture));
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().Contain("# region0").And.Contain("# region1");
-        run.Stdout.Should().Contain("ndctl create-namespace -m dax -e namespace0.3 -f").And.Contain("ndctl create-namespace -m dax -e namespace1.0 -f");
+        run.Stdout.Should()
+            .Contain("ndctl create-namespace -m dax -e namespace0.3 -f")
+            .And.Contain("ndctl create-namespace -m dax -e namespace1.0 -f");
         run.Stdout.Should().Contain("/dev/dax1.3: devdax").And.Contain("apt-get install ipmctl ndctl");
         run.Stdout.Should().NotContain("ipmctl create -goal", "App Direct regions exist already");
     }
@@ -25,11 +27,19 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
     {
         var run = KvmtuneRunner.Run("pmem", "plan", "--root", fixtures.Root(Fixture));
         // dax1.4's driver link is kmem: its memory is the host's.
-        run.Stdout.Should().Contain("/dev/dax1.4: system RAM (kmem, node 5), not for VMs")
+        run.Stdout.Should()
+            .Contain("/dev/dax1.4: system RAM (kmem, node 5), not for VMs")
             .And.Contain("daxctl offline-memory dax1.4 && daxctl reconfigure-device --mode=devdax dax1.4")
             .And.NotContain("path: /dev/dax1.4");
-        var audit = KvmtuneRunner.Run("audit", "--root", fixtures.Root(Fixture), "--only", "host.pmem.devdax",
-            "--format", "json");
+        var audit = KvmtuneRunner.Run(
+            "audit",
+            "--root",
+            fixtures.Root(Fixture),
+            "--only",
+            "host.pmem.devdax",
+            "--format",
+            "json"
+        );
         audit.Stdout.Should().NotContain("create-namespace", "the devdax devices there are enough");
     }
 
@@ -72,7 +82,14 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
         using var h = new SyntheticHost();
         var run = KvmtuneRunner.Run("pmem", "plan", "--root", h.Root);
         var lines = run.Stdout.Split('\n').Select(l => l.Split('#')[0].Trim()).Where(l => l.Length > 0).ToList();
-        lines.Should().ContainInOrder("ipmctl show -dimm", "ipmctl create -goal PersistentMemoryType=AppDirect", "reboot", "ipmctl show -memoryresources");
+        lines
+            .Should()
+            .ContainInOrder(
+                "ipmctl show -dimm",
+                "ipmctl create -goal PersistentMemoryType=AppDirect",
+                "reboot",
+                "ipmctl show -memoryresources"
+            );
     }
 
     [Fact]
@@ -80,15 +97,24 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
     {
         var run = KvmtuneRunner.Run("pmem", "plan", "--execute", "--root", fixtures.Root(Fixture));
         run.ExitCode.Should().Be(2);
-        run.Stderr.Should().Contain("--namespace").And.Contain("destroys its data")
+        run.Stderr.Should()
+            .Contain("--namespace")
+            .And.Contain("destroys its data")
             .And.Contain("namespace0.3, namespace1.0");
     }
 
     [Fact]
     public void Execute_is_refused_under_a_root_folder()
     {
-        var run = KvmtuneRunner.Run("pmem", "plan", "--execute", "--namespace", "namespace0.3",
-            "--root", fixtures.Root(Fixture));
+        var run = KvmtuneRunner.Run(
+            "pmem",
+            "plan",
+            "--execute",
+            "--namespace",
+            "namespace0.3",
+            "--root",
+            fixtures.Root(Fixture)
+        );
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain("not with --root");
     }
@@ -100,22 +126,29 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
     {
         using var t = new TestTree();
         t.CopyFrom(fixtures.Root(Fixture));
-        if (align is not null) t.File($"{Region0}/dax0.0/align", align + "\n");
+        if (align is not null)
+            t.File($"{Region0}/dax0.0/align", align + "\n");
         var reader = new Kvmtune.Facts.IO.HostReader(t.Root);
-        var plan = Kvmtune.Vms.Devices.PmemPlanner.DevdaxOperations(Kvmtune.Facts.Host.HostFacts.Read(reader), reader,
-            "namespace0.3");
-        plan.Operations.Single().Describe().Should()
+        var plan = Kvmtune.Vms.Devices.PmemPlanner.DevdaxOperations(
+            Kvmtune.Facts.Host.HostFacts.Read(reader),
+            reader,
+            "namespace0.3"
+        );
+        plan.Operations.Single()
+            .Describe()
+            .Should()
             .Contain($"create-namespace -e namespace0.3 -m devdax -a {expected} -f");
         plan.Notes.Should().ContainSingle(n => n.Contains("restores its mode (raw), not its data"));
     }
 
-    public static TheoryData<string, string> InUse() => new()
-    {
-        { "mount", "/dev/pmem0.3 is mounted at /srv/pm" },
-        { "holder", "pmem0.3 is held by dm-3" },
-        { "ext4", "holds an ext2/3/4 file system" },
-        { "xfs", "holds an XFS file system" },
-    };
+    public static TheoryData<string, string> InUse() =>
+        new()
+        {
+            { "mount", "/dev/pmem0.3 is mounted at /srv/pm" },
+            { "holder", "pmem0.3 is held by dm-3" },
+            { "ext4", "holds an ext2/3/4 file system" },
+            { "xfs", "holds an XFS file system" },
+        };
 
     [Theory]
     [MemberData(nameof(InUse))]
@@ -134,8 +167,13 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
             case "holder":
                 t.Link($"{Region0}/namespace0.3/block/pmem0.3/holders/dm-3", "../../../../../../../virtual/block/dm-3");
                 break;
-            case "ext4": disk[1080] = 0x53; disk[1081] = 0xEF; break;
-            case "xfs": "XFSB"u8.CopyTo(disk); break;
+            case "ext4":
+                disk[1080] = 0x53;
+                disk[1081] = 0xEF;
+                break;
+            case "xfs":
+                "XFSB"u8.CopyTo(disk);
+                break;
         }
         t.File("/dev/pmem0.3", "");
         File.WriteAllBytes(t.Physical("/dev/pmem0.3"), disk);
@@ -143,7 +181,8 @@ public sealed partial class PmemPlanTests(FixtureTrees fixtures)
         var run = KvmtuneRunner.Run("pmem", "plan", "--execute", "--namespace", "namespace0.3", "--root", t.Root);
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain(message).And.Contain("destroy");
-        if (what is "ext4" or "xfs") run.Stderr.Should().Contain("rollback cannot bring it back");
+        if (what is "ext4" or "xfs")
+            run.Stderr.Should().Contain("rollback cannot bring it back");
         before.Diff(TreeState.Of(t.Root)).Should().BeEmpty();
     }
 }

@@ -11,6 +11,7 @@ public sealed class VfioTests
 {
     private const string Pf = SyntheticHost.Qat;
     private const int QatVfs = 16;
+
     private static string Dev(string bdf) => $"/sys/devices/pci0000:30/{bdf}";
 
     private static int VfCount(SyntheticHost h, string pf = Pf) =>
@@ -19,11 +20,21 @@ public sealed class VfioTests
     private static string? DriverOf(SyntheticHost h, string bdf) =>
         new FileInfo(h.Tree.Physical($"{Dev(bdf)}/driver")).LinkTarget is { } t ? Path.GetFileName(t) : null;
 
-    /// <summary>VFs made beforehand, in a journal of their own so the test's rollback undoes only what it is about.</summary>
+    /// <summary>VFs made beforehand, in a journal of their own so the test's rollback undoes only what it is
+    /// about.</summary>
     private static void WithVfs(SyntheticHost h, int count, string pf = Pf)
     {
-        var run = KvmtuneRunner.Run("vfio", "create-vfs", pf, "--count", count.ToString(), "--root", h.Root,
-            "--journal-dir", h.Tree.Physical("/j1"));
+        var run = KvmtuneRunner.Run(
+            "vfio",
+            "create-vfs",
+            pf,
+            "--count",
+            count.ToString(),
+            "--root",
+            h.Root,
+            "--journal-dir",
+            h.Tree.Physical("/j1")
+        );
         run.ExitCode.Should().Be(0, run.Stderr);
         SysfsPciEmulator.WaitFor(() => VfCount(h, pf) == count, $"{count} VFs");
     }
@@ -32,10 +43,12 @@ public sealed class VfioTests
     private static SyntheticHost QatHost(bool denylistOff = true, bool autoprobe = false)
     {
         var h = new SyntheticHost();
-        foreach (var d in new[] { "vfio-pci", "c6xx", "c6xxvf", "ice", "iavf" }) SysfsPciEmulator.AddDriver(h.Tree, d);
+        foreach (var d in new[] { "vfio-pci", "c6xx", "c6xxvf", "ice", "iavf" })
+            SysfsPciEmulator.AddDriver(h.Tree, d);
         h.Set($"{Dev(Pf)}/driver_override", "(null)");
         h.Set("/sys/module/vfio_pci/parameters/disable_denylist", denylistOff ? "Y" : "N");
-        if (autoprobe) h.Set($"{Dev(Pf)}/sriov_drivers_autoprobe", "1");
+        if (autoprobe)
+            h.Set($"{Dev(Pf)}/sriov_drivers_autoprobe", "1");
         return h;
     }
 
@@ -52,8 +65,10 @@ public sealed class VfioTests
         run.ExitCode.Should().Be(0, run.Stderr);
         var lines = run.Stdout.Split('\n');
         // The consequences are said before the change is reported made.
-        Array.FindIndex(lines, l => l.Contains("crypto and compression instances to 0"))
-            .Should().BeLessThan(Array.FindIndex(lines, l => l.Contains("sriov_numvfs: 0 -> 16")));
+        Array
+            .FindIndex(lines, l => l.Contains("crypto and compression instances to 0"))
+            .Should()
+            .BeLessThan(Array.FindIndex(lines, l => l.Contains("sriov_numvfs: 0 -> 16")));
         run.Stdout.Should().Contain("come up with no driver");
         SysfsPciEmulator.WaitFor(() => VfCount(h) == QatVfs, "16 VFs");
         DriverOf(h, "0000:6b:01.3").Should().BeNull("sriov_drivers_autoprobe was 0 while the VFs appeared");
@@ -84,8 +99,10 @@ public sealed class VfioTests
         again.Stdout.Should().Contain("on vfio-pci already");
         h.Remove("/proc/4242");
         KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(() => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n",
-            "driver_override cleared");
+        SysfsPciEmulator.WaitFor(
+            () => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n",
+            "driver_override cleared"
+        );
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
@@ -108,7 +125,8 @@ public sealed class VfioTests
         var before = TreeState.Of(h.Root);
         var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
         run.ExitCode.Should().Be(3);
-        run.Stderr.Should().Contain("no driver bound to device; cannot configure SR-IOV")
+        run.Stderr.Should()
+            .Contain("no driver bound to device; cannot configure SR-IOV")
             .And.NotContain("sriov_totalvfs");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
@@ -187,7 +205,10 @@ public sealed class VfioTests
         var rollback = KvmtuneRunner.Run("rollback", "--root", h.Root);
         rollback.ExitCode.Should().Be(0, rollback.Stderr);
         rollback.Stdout.Should().Contain("back on c6xxvf");
-        SysfsPciEmulator.WaitFor(() => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n", "driver_override cleared");
+        SysfsPciEmulator.WaitFor(
+            () => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n",
+            "driver_override cleared"
+        );
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty("the original driver and driver_override are back");
     }
 
@@ -218,7 +239,9 @@ public sealed class VfioTests
         var before = TreeState.Of(h.Root);
         var run = KvmtuneRunner.Run("vfio", "bind", "0000:6b:01.1", "--root", h.Root);
         run.ExitCode.Should().Be(3);
-        run.Stderr.Should().Contain("8086:37c9 (QAT C62x VF)").And.Contain("denylist")
+        run.Stderr.Should()
+            .Contain("8086:37c9 (QAT C62x VF)")
+            .And.Contain("denylist")
             .And.Contain("modprobe vfio-pci disable_denylist=1");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
@@ -285,7 +308,8 @@ public sealed class VfioTests
     public void Bind_is_refused_with_the_iommu_off()
     {
         using var h = QatHost();
-        foreach (var g in new[] { "0", "1", "7" }) h.Remove($"/sys/kernel/iommu_groups/{g}");
+        foreach (var g in new[] { "0", "1", "7" })
+            h.Remove($"/sys/kernel/iommu_groups/{g}");
         var run = KvmtuneRunner.Run("vfio", "bind", Pf, "--root", h.Root);
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain("IOMMU is off").And.Contain("intel_iommu=on");

@@ -19,19 +19,32 @@ public sealed class FixtureInspectTests(FixtureTrees fixtures)
         var e = expected.RootElement;
 
         a.GetProperty("schema").GetString().Should().Be("kvmtune.inspect/v1");
-        a.GetProperty("cpu").GetProperty("packages").GetInt32().Should().Be(e.GetProperty("packages").GetInt32(), "packages");
+        a.GetProperty("cpu")
+            .GetProperty("packages")
+            .GetInt32()
+            .Should()
+            .Be(e.GetProperty("packages").GetInt32(), "packages");
         a.GetProperty("cpu").GetProperty("cores").GetInt32().Should().Be(e.GetProperty("cores").GetInt32(), "cores");
         a.GetProperty("cpu").GetProperty("threads").GetInt32().Should().Be(e.GetProperty("pus").GetInt32(), "threads");
 
-        var nodes = a.GetProperty("numa").GetProperty("nodes").EnumerateArray().ToDictionary(n => n.GetProperty("id").GetInt32().ToString());
+        var nodes = a.GetProperty("numa")
+            .GetProperty("nodes")
+            .EnumerateArray()
+            .ToDictionary(n => n.GetProperty("id").GetInt32().ToString());
         var expectedNodes = e.GetProperty("nodes").EnumerateObject().ToList();
         nodes.Keys.Should().BeEquivalentTo(expectedNodes.Select(n => n.Name));
         foreach (var en in expectedNodes)
         {
             var node = nodes[en.Name];
-            node.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32())
-                .Should().Equal(en.Value.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32()), $"node {en.Name} cpus");
-            node.GetProperty("memory_total_kib").GetInt64().Should().Be(en.Value.GetProperty("mem_kib").GetInt64(), $"node {en.Name} memory");
+            node.GetProperty("cpus")
+                .EnumerateArray()
+                .Select(c => c.GetInt32())
+                .Should()
+                .Equal(en.Value.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32()), $"node {en.Name} cpus");
+            node.GetProperty("memory_total_kib")
+                .GetInt64()
+                .Should()
+                .Be(en.Value.GetProperty("mem_kib").GetInt64(), $"node {en.Name} memory");
         }
 
         var pci = a.GetProperty("pci").EnumerateArray().ToDictionary(p => p.GetProperty("address").GetString()!);
@@ -41,8 +54,10 @@ public sealed class FixtureInspectTests(FixtureTrees fixtures)
         {
             var node = pci[ep.Name].GetProperty("numa_node");
             var want = ep.Value.GetInt32();
-            if (want < 0) node.ValueKind.Should().Be(JsonValueKind.Null, $"{ep.Name} has numa_node -1");
-            else node.GetInt32().Should().Be(want, ep.Name);
+            if (want < 0)
+                node.ValueKind.Should().Be(JsonValueKind.Null, $"{ep.Name} has numa_node -1");
+            else
+                node.GetInt32().Should().Be(want, ep.Name);
         }
     }
 
@@ -60,8 +75,14 @@ public sealed class FixtureInspectTests(FixtureTrees fixtures)
     [Fact]
     public void The_hybrid_cpu_counts_p_cores_with_two_threads_and_e_cores_with_one()
     {
-        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader(fixtures.Root("20em64t-hybrid-1p6c2t+2ca4co1t")));
-        var perCore = facts.Cpu.Cpus.Where(c => c.Online).GroupBy(c => string.Join(',', c.ThreadSiblings!)).Select(g => g.Count()).ToList();
+        var facts = Kvmtune.Facts.Host.HostFacts.Read(
+            new Kvmtune.Facts.IO.HostReader(fixtures.Root("20em64t-hybrid-1p6c2t+2ca4co1t"))
+        );
+        var perCore = facts
+            .Cpu.Cpus.Where(c => c.Online)
+            .GroupBy(c => string.Join(',', c.ThreadSiblings!))
+            .Select(g => g.Count())
+            .ToList();
         perCore.Count(n => n == 2).Should().Be(6);
         perCore.Count(n => n == 1).Should().Be(8);
     }
@@ -69,7 +90,9 @@ public sealed class FixtureInspectTests(FixtureTrees fixtures)
     [Fact]
     public void Dax_devices_and_nvdimm_regions_are_read_from_the_pmem_fixture()
     {
-        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader(fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms")));
+        var facts = Kvmtune.Facts.Host.HostFacts.Read(
+            new Kvmtune.Facts.IO.HostReader(fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms"))
+        );
         facts.Nvdimm.Dax.Select(d => d.Name).Should().Equal("dax0.0", "dax1.3", "dax1.4");
         var dax13 = facts.Nvdimm.Dax.Single(d => d.Name == "dax1.3");
         dax13.SizeBytes.Should().Be(63415779328);

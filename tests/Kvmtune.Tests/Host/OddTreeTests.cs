@@ -6,7 +6,8 @@ using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Host;
 
-/// <summary>What real kernels write and the fixtures happen not to: offline CPUs, CPU-less and sparse nodes, odd CPU lists.</summary>
+/// <summary>What real kernels write and the fixtures happen not to: offline CPUs, CPU-less and sparse nodes, odd CPU
+/// lists.</summary>
 public sealed class OddTreeTests
 {
     private const string Cpu = "/sys/devices/system/cpu";
@@ -17,8 +18,8 @@ public sealed class OddTreeTests
         for (var i = 0; i < 4; i++)
         {
             t.File($"{Cpu}/cpu{i}/topology/physical_package_id", "0\n")
-             .File($"{Cpu}/cpu{i}/topology/core_id", $"{i / 2}\n")
-             .File($"{Cpu}/cpu{i}/topology/thread_siblings_list", i < 2 ? "0-1\n" : "2-3\n");
+                .File($"{Cpu}/cpu{i}/topology/core_id", $"{i / 2}\n")
+                .File($"{Cpu}/cpu{i}/topology/thread_siblings_list", i < 2 ? "0-1\n" : "2-3\n");
         }
         return t;
     }
@@ -28,7 +29,8 @@ public sealed class OddTreeTests
     {
         using var t = FourCpus(new TestTree());
         t.File($"{Cpu}/online", "0-2\n").File($"{Cpu}/cpu3/online", "0\n").Delete($"{Cpu}/cpu3/topology");
-        t.File($"{Node}/node0/cpulist", "0-2\n").File($"{Node}/node0/meminfo", "Node 0 MemTotal:  1000 kB\nNode 0 MemFree: 10 kB\n");
+        t.File($"{Node}/node0/cpulist", "0-2\n")
+            .File($"{Node}/node0/meminfo", "Node 0 MemTotal:  1000 kB\nNode 0 MemFree: 10 kB\n");
         var f = HostFacts.Read(new HostReader(t.Root));
         f.Cpu.Online.Should().Equal(0, 1, 2);
         f.Cpu.Offline.Should().Equal(3);
@@ -71,7 +73,9 @@ public sealed class OddTreeTests
         t.Link($"{Node}/node0/cpu0", "../../cpu/cpu0").Link($"{Node}/node0/cpu1", "../../cpu/cpu1");
         t.Link($"{Node}/node1/cpu2", "../../cpu/cpu2").Link($"{Node}/node1/cpu3", "../../cpu/cpu3");
         var f = HostFacts.Read(new HostReader(t.Root));
-        f.Numa.Nodes.Select(n => n.Cpus).Should().BeEquivalentTo(new[] { new[] { 0, 1 }, new[] { 2, 3 } }, o => o.WithStrictOrdering());
+        f.Numa.Nodes.Select(n => n.Cpus)
+            .Should()
+            .BeEquivalentTo(new[] { new[] { 0, 1 }, new[] { 2, 3 } }, o => o.WithStrictOrdering());
         f.Cpu.Cpus.Single(c => c.Id == 3).Node.Should().Be(1);
     }
 
@@ -97,7 +101,9 @@ public sealed class OddTreeTests
         t.File($"{Node}/node0/cpulist", "0-x\n");
         var f = HostFacts.Read(new HostReader(t.Root));
         f.Memory.Ksm.Run.Should().BeNull();
-        f.Numa.Nodes.Single().Cpus.Should().BeEmpty("an unreadable cpulist and no cpumap or cpu links leave the node's CPUs unknown");
+        f.Numa.Nodes.Single()
+            .Cpus.Should()
+            .BeEmpty("an unreadable cpulist and no cpumap or cpu links leave the node's CPUs unknown");
     }
 
     [Fact]
@@ -134,7 +140,11 @@ public sealed class OddTreeTests
     public void The_kernel_command_line_is_split_like_the_kernel_splits_it()
     {
         using var t = new TestTree();
-        t.File("/proc/cmdline", "BOOT_IMAGE=/vmlinuz root=UUID=1 idle=poll nohz_full=1-35,37-71 isolcpus=\"1-3\" intel_iommu=on hugepagesz=1G hugepages=8 quiet -- single\n");
+        t.File(
+            "/proc/cmdline",
+            "BOOT_IMAGE=/vmlinuz root=UUID=1 idle=poll nohz_full=1-35,37-71 isolcpus=\"1-3\" intel_iommu=on " +
+                "hugepagesz=1G hugepages=8 quiet -- single\n"
+        );
         var c = HostFacts.Read(new HostReader(t.Root)).Kernel.CommandLine!;
         c.Value("idle").Should().Be("poll");
         c.Value("nohz_full").Should().Be("1-35,37-71");

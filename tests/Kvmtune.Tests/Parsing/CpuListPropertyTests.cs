@@ -39,7 +39,8 @@ public sealed class CpuListPropertyTests
                 catch (ParseException e)
                 {
                     var shown = text.Length > 20 ? text[..20] : text;
-                    if (shown.Length > 0 && shown.All(c => !char.IsControl(c))) e.Message.Should().Contain(shown);
+                    if (shown.Length > 0 && shown.All(c => !char.IsControl(c)))
+                        e.Message.Should().Contain(shown);
                     e.Message.Should().Contain("not a CPU").And.NotBeNullOrWhiteSpace();
                 }
             }
@@ -57,8 +58,10 @@ public sealed class CpuListPropertyTests
     public void Kernel_cpu_lists_parse(string text, int[]? expected)
     {
         var cpus = CpuList.Parse(text);
-        if (expected is not null) cpus.Should().Equal(expected);
-        else cpus.Should().HaveCount(35 * 4 - 2 + 2).And.BeInAscendingOrder();
+        if (expected is not null)
+            cpus.Should().Equal(expected);
+        else
+            cpus.Should().HaveCount(35 * 4 - 2 + 2).And.BeInAscendingOrder();
     }
 
     [Theory]

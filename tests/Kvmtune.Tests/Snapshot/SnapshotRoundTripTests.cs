@@ -1,14 +1,15 @@
 using AwesomeAssertions;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
+using Kvmtune.Facts.Snapshot;
 using Kvmtune.Reports;
 using Kvmtune.Reports.Inspect;
-using Kvmtune.Facts.Snapshot;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Snapshot;
 
-/// <summary>An extracted snapshot is a valid --root, and inspect on it prints exactly what it printed on the original.</summary>
+/// <summary>An extracted snapshot is a valid --root, and inspect on it prints exactly what it printed on the
+/// original.</summary>
 public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
 {
     [Theory]
@@ -50,7 +51,8 @@ public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
         t.Delete("/proc/77");
         using var work = new TestTree();
         var archive = Path.Combine(work.Root, "snap.tar.gz");
-        using (var stream = File.Create(archive)) new SnapshotWriter(reader).Write(stream, "{}");
+        using (var stream = File.Create(archive))
+            new SnapshotWriter(reader).Write(stream, "{}");
         var extracted = Path.Combine(work.Root, "x");
         Directory.CreateDirectory(extracted);
         var tar = Processes.Run("tar", ["-xzf", archive, "-C", extracted]);
@@ -66,7 +68,10 @@ public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
         var run = KvmtuneRunner.Run("snapshot", "--output", archive);
         run.ExitCode.Should().Be(0, run.Stderr);
         var list = Processes.Run("tar", ["-tzf", archive]);
-        list.Stdout.Should().Contain("kvmtune-snapshot.json").And.Contain("proc/cpuinfo").And.Contain("sys/devices/system/cpu/online");
+        list.Stdout.Should()
+            .Contain("kvmtune-snapshot.json")
+            .And.Contain("proc/cpuinfo")
+            .And.Contain("sys/devices/system/cpu/online");
         Directory.GetFiles(work.Root).Should().ContainSingle("the temporary file is renamed, not left behind");
     }
 

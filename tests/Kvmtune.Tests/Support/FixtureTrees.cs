@@ -15,34 +15,45 @@ public sealed class FixtureTrees : IDisposable
 
     public static IReadOnlyList<string> Names { get; } =
         Directory.Exists(Paths.HwlocFixtures)
-            ? Directory.GetFiles(Paths.HwlocFixtures, "*.tar.bz2").Select(f => Path.GetFileName(f)[..^".tar.bz2".Length]).Order(StringComparer.Ordinal).ToList()
+            ? Directory
+                .GetFiles(Paths.HwlocFixtures, "*.tar.bz2")
+                .Select(f => Path.GetFileName(f)[..^".tar.bz2".Length])
+                .Order(StringComparer.Ordinal)
+                .ToList()
             : [];
 
     public static TheoryData<string> All()
     {
         var data = new TheoryData<string>();
-        foreach (var n in Names) data.Add(n);
+        foreach (var n in Names)
+            data.Add(n);
         return data;
     }
 
     /// <summary>The folder to pass as --root for a fixture (the tarball's one top folder).</summary>
     public string Root(string name) => _roots.GetOrAdd(name, n => new Lazy<string>(() => Extract(n))).Value;
 
-    public static string ExpectedJson(string name) => File.ReadAllText(Path.Combine(Paths.HwlocFixtures, name + ".expected.json"));
+    public static string ExpectedJson(string name) =>
+        File.ReadAllText(Path.Combine(Paths.HwlocFixtures, name + ".expected.json"));
 
     private string Extract(string name)
     {
         var target = Path.Combine(_dir, name);
         Directory.CreateDirectory(target);
         var r = Processes.Run("tar", ["-xjf", Path.Combine(Paths.HwlocFixtures, name + ".tar.bz2"), "-C", target]);
-        if (r.ExitCode != 0) throw new InvalidOperationException($"extracting {name}: {r.Stderr}");
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException($"extracting {name}: {r.Stderr}");
         var top = Directory.GetDirectories(target);
         return top.Length == 1 ? top[0] : target;
     }
 
     public void Dispose()
     {
-        try { if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true); }
+        try
+        {
+            if (Directory.Exists(_dir))
+                Directory.Delete(_dir, recursive: true);
+        }
         catch (IOException) { }
     }
 }

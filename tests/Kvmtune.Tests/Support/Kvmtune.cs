@@ -9,7 +9,12 @@ public static class KvmtuneRunner
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
-        var ctx = new CliContext(stdout, stderr, name => env is not null && env.TryGetValue(name, out var v) ? v : null, stdoutIsTerminal: false);
+        var ctx = new CliContext(
+            stdout,
+            stderr,
+            name => env is not null && env.TryGetValue(name, out var v) ? v : null,
+            stdoutIsTerminal: false
+        );
         var code = KvmtuneCli.Run(args, ctx);
         return new ProcessResult(code, stdout.ToString(), stderr.ToString());
     }

@@ -9,7 +9,8 @@ public static class KvmtuneProcess
     public static ProcessResult Run(IDictionary<string, string>? env, params string[] args)
     {
         var bin = Environment.GetEnvironmentVariable("KVMTUNE_BIN");
-        if (!string.IsNullOrEmpty(bin) && File.Exists(bin)) return Processes.Run(bin, args, env);
+        if (!string.IsNullOrEmpty(bin) && File.Exists(bin))
+            return Processes.Run(bin, args, env);
         return Processes.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "kvmtune.dll"), .. args], env);
     }
 

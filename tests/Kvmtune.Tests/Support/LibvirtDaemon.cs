@@ -9,13 +9,17 @@ namespace Kvmtune.Tests.Support;
 public sealed class LibvirtDaemon : IDisposable
 {
     private const string VirtlogdSocket = "/run/libvirt/virtlogd-sock";
-    private readonly string _dir = Path.Combine("/tmp", $"kvmtune-libvirt-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+    private readonly string _dir = Path.Combine(
+        "/tmp",
+        $"kvmtune-libvirt-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]
+    );
     private readonly int? _libvirtd;
     private readonly int? _virtlogd;
 
     private readonly string? _kvmMode;
 
-    public LibvirtDaemon() : this(null) { }
+    public LibvirtDaemon()
+        : this(null) { }
 
     /// <summary>
     /// With <paramref name="nodeTree"/>: the daemon runs in a mount namespace of its own (unshare(1)) where that
@@ -47,19 +51,43 @@ public sealed class LibvirtDaemon : IDisposable
                 _virtlogd = ReadPid(pid);
                 Wait(() => SocketAnswers(VirtlogdSocket), "virtlogd's socket");
             }
-            File.WriteAllText(Path.Combine(_dir, "libvirtd.conf"),
-                $"unix_sock_dir = \"{_dir}\"\nunix_sock_group = \"root\"\nauth_unix_rw = \"none\"\nauth_unix_ro = \"none\"\n");
+            File.WriteAllText(
+                Path.Combine(_dir, "libvirtd.conf"),
+                $"unix_sock_dir = \"{_dir}\"\nunix_sock_group = \"root\"\nauth_unix_rw = \"none\"\nauth_unix_ro = " +
+                    "\"none\"\n"
+            );
             var lpid = Path.Combine(_dir, "libvirtd.pid");
             string[] daemon = ["-d", "-f", Path.Combine(_dir, "libvirtd.conf"), "-p", lpid];
-            Check(nodeTree is null ? Processes.Run("libvirtd", daemon)
-                : Processes.Run("unshare", ["--mount", "--propagation", "private", "bash", "-c", NamespaceScript,
-                    "kvmtune-libvirtd", nodeTree, .. daemon]), "libvirtd");
+            Check(
+                nodeTree is null
+                    ? Processes.Run("libvirtd", daemon)
+                    : Processes.Run(
+                        "unshare",
+                        [
+                            "--mount",
+                            "--propagation",
+                            "private",
+                            "bash",
+                            "-c",
+                            NamespaceScript,
+                            "kvmtune-libvirtd",
+                            nodeTree,
+                            .. daemon,
+                        ]
+                    ),
+                "libvirtd"
+            );
             _libvirtd = ReadPid(lpid);
             var started = _libvirtd.Value;
-            Wait(() => Directory.Exists($"/proc/{started}")
-                ? Processes.Run("virsh", ["-c", Uri, "version"]).ExitCode == 0
-                : throw new InvalidOperationException("libvirtd exited at start (another libvirtd running?): see /var/log/libvirt/libvirtd.log"),
-                "libvirtd answering virsh");
+            Wait(
+                () =>
+                    Directory.Exists($"/proc/{started}")
+                        ? Processes.Run("virsh", ["-c", Uri, "version"]).ExitCode == 0
+                        : throw new InvalidOperationException(
+                            "libvirtd exited at start (another libvirtd running?): see /var/log/libvirt/libvirtd.log"
+                        ),
+                "libvirtd answering virsh"
+            );
         }
         catch
         {
@@ -68,7 +96,8 @@ public sealed class LibvirtDaemon : IDisposable
         }
     }
 
-    /// <summary>Run by bash inside the new mount namespace: $1 is the node tree, the rest libvirtd's arguments.</summary>
+    /// <summary>Run by bash inside the new mount namespace: $1 is the node tree, the rest libvirtd's
+    /// arguments.</summary>
     private const string NamespaceScript = """
         set -e
         for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /etc/libvirt/qemu; do
@@ -88,7 +117,8 @@ public sealed class LibvirtDaemon : IDisposable
 
     private static void Check(ProcessResult r, string what)
     {
-        if (r.ExitCode != 0) throw new InvalidOperationException($"{what} did not start (exit {r.ExitCode}): {r.Stderr}");
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException($"{what} did not start (exit {r.ExitCode}): {r.Stderr}");
     }
 
     private static int ReadPid(string file)
@@ -99,10 +129,22 @@ public sealed class LibvirtDaemon : IDisposable
 
     private static bool SocketAnswers(string path)
     {
-        if (!File.Exists(path)) return false;
-        using var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-        try { s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path)); return true; }
-        catch (System.Net.Sockets.SocketException) { return false; }
+        if (!File.Exists(path))
+            return false;
+        using var s = new System.Net.Sockets.Socket(
+            System.Net.Sockets.AddressFamily.Unix,
+            System.Net.Sockets.SocketType.Stream,
+            System.Net.Sockets.ProtocolType.Unspecified
+        );
+        try
+        {
+            s.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     private static void Wait(Func<bool> ready, string what)
@@ -110,19 +152,22 @@ public sealed class LibvirtDaemon : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!ready())
         {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"waited 30 s for {what}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"waited 30 s for {what}");
             Thread.Sleep(100);
         }
     }
 
     private static void Stop(int? pid)
     {
-        if (pid is not int p || !Directory.Exists($"/proc/{p}")) return;
+        if (pid is not int p || !Directory.Exists($"/proc/{p}"))
+            return;
         try
         {
             using var proc = System.Diagnostics.Process.GetProcessById(p);
             Processes.Run("kill", ["-TERM", p.ToString()]);
-            if (!proc.WaitForExit(15_000)) Processes.Run("kill", ["-KILL", p.ToString()]);
+            if (!proc.WaitForExit(15_000))
+                Processes.Run("kill", ["-KILL", p.ToString()]);
         }
         catch (ArgumentException) { } // already gone
     }
@@ -136,7 +181,11 @@ public sealed class LibvirtDaemon : IDisposable
             Processes.Run("chgrp", [gid, "/dev/kvm"]);
             Processes.Run("chmod", [mode, "/dev/kvm"]);
         }
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException) { }
         Pages.Dispose();
     }
 }

@@ -11,14 +11,22 @@ public sealed class LiveHugepages : IDisposable
 
     public LiveHugepages()
     {
-        if (Environment.UserName != "root" || !File.Exists(Pages)) { Reason = "needs root and 2 MiB huge pages"; return; }
+        if (Environment.UserName != "root" || !File.Exists(Pages))
+        {
+            Reason = "needs root and 2 MiB huge pages";
+            return;
+        }
         RemoveStaleMounts();
         _original = File.ReadAllText(Pages).Trim();
         File.WriteAllText(Pages, (long.Parse(_original) + 256).ToString());
         Mount = Path.Combine("/tmp", $"kvmtune-hugetlbfs-{Environment.ProcessId}");
         Directory.CreateDirectory(Mount);
         var r = Processes.Run("mount", ["-t", "hugetlbfs", "-o", "pagesize=2M", "none", Mount]);
-        if (r.ExitCode != 0) { Reason = "cannot mount hugetlbfs: " + r.Stderr; Mount = null; }
+        if (r.ExitCode != 0)
+        {
+            Reason = "cannot mount hugetlbfs: " + r.Stderr;
+            Mount = null;
+        }
     }
 
     /// <summary>
@@ -30,11 +38,22 @@ public sealed class LiveHugepages : IDisposable
         foreach (var line in File.ReadAllLines("/proc/mounts"))
         {
             var f = line.Split(' ');
-            if (f.Length < 3 || f[2] != "hugetlbfs" || !f[1].StartsWith("/tmp/kvmtune-hugetlbfs-", StringComparison.Ordinal)) continue;
-            if (int.TryParse(f[1]["/tmp/kvmtune-hugetlbfs-".Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            if (
+                f.Length < 3
+                || f[2] != "hugetlbfs"
+                || !f[1].StartsWith("/tmp/kvmtune-hugetlbfs-", StringComparison.Ordinal)
+            )
+                continue;
+            if (
+                int.TryParse(f[1]["/tmp/kvmtune-hugetlbfs-".Length..], out var pid) && !Directory.Exists($"/proc/{pid}")
+            )
             {
                 Processes.Run("umount", [f[1]]);
-                try { Directory.Delete(f[1]); } catch (IOException) { }
+                try
+                {
+                    Directory.Delete(f[1]);
+                }
+                catch (IOException) { }
             }
         }
     }
@@ -47,8 +66,13 @@ public sealed class LiveHugepages : IDisposable
         if (Mount is not null)
         {
             Processes.Run("umount", [Mount]);
-            try { Directory.Delete(Mount); } catch (IOException) { }
+            try
+            {
+                Directory.Delete(Mount);
+            }
+            catch (IOException) { }
         }
-        if (_original is not null) File.WriteAllText(Pages, _original);
+        if (_original is not null)
+            File.WriteAllText(Pages, _original);
     }
 }

@@ -6,7 +6,9 @@ public static class Paths
     public static string RepoRoot { get; } = FindRepoRoot();
 
     public static string Shared { get; } =
-        Environment.GetEnvironmentVariable("KVMTUNE_SHARED") is { Length: > 0 } s ? s : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
+        Environment.GetEnvironmentVariable("KVMTUNE_SHARED") is { Length: > 0 } s
+            ? s
+            : Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared"));
 
     public static string HwlocFixtures => Path.Combine(Shared, "fixtures", "hwloc");
 
@@ -16,7 +18,10 @@ public static class Paths
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "kvmtune.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("cannot find the repository root (kvmtune.slnx) above " + AppContext.BaseDirectory);
+            if (File.Exists(Path.Combine(dir.FullName, "kvmtune.slnx")))
+                return dir.FullName;
+        throw new InvalidOperationException(
+            "cannot find the repository root (kvmtune.slnx) above " + AppContext.BaseDirectory
+        );
     }
 }

@@ -25,9 +25,17 @@ public sealed class SysfsPciEmulator : IDisposable
             IncludeSubdirectories = true,
             NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
         };
-        _watcher.Changed += (_, e) => { lock (_gate) Handle(e.FullPath); };
+        _watcher.Changed += (_, e) =>
+        {
+            lock (_gate)
+                Handle(e.FullPath);
+        };
         // kvmtune replaces a tree's attribute file whole (a new file renamed over it), where sysfs is written in place.
-        _watcher.Renamed += (_, e) => { lock (_gate) Handle(e.FullPath); };
+        _watcher.Renamed += (_, e) =>
+        {
+            lock (_gate)
+                Handle(e.FullPath);
+        };
         _watcher.EnableRaisingEvents = true;
     }
 
@@ -48,17 +56,27 @@ public sealed class SysfsPciEmulator : IDisposable
 
     public static void AddDriver(TestTree t, string driver)
     {
-        foreach (var f in new[] { "bind", "unbind", "new_id", "remove_id" }) t.File($"/sys/bus/pci/drivers/{driver}/{f}", "");
+        foreach (var f in new[] { "bind", "unbind", "new_id", "remove_id" })
+            t.File($"/sys/bus/pci/drivers/{driver}/{f}", "");
     }
 
     private void Handle(string physical)
     {
         var machine = physical[_tree.Root.Length..];
         string value;
-        try { value = File.ReadAllText(physical); } catch (IOException) { return; }
-        if (value.Length == 0) return; // the truncate before the write
+        try
+        {
+            value = File.ReadAllText(physical);
+        }
+        catch (IOException)
+        {
+            return;
+        }
+        if (value.Length == 0)
+            return; // the truncate before the write
         var parts = machine.Split('/');
-        if (machine.EndsWith("/sriov_numvfs") && int.TryParse(value.Trim(), out var n)) SetVfs(Path.GetDirectoryName(machine)!, n);
+        if (machine.EndsWith("/sriov_numvfs") && int.TryParse(value.Trim(), out var n))
+            SetVfs(Path.GetDirectoryName(machine)!, n);
         else if (machine.StartsWith("/sys/bus/pci/drivers/") && parts[^1] is "new_id" or "remove_id")
         {
             NewIds.Enqueue($"{parts[^2]} {parts[^1]} {value.Trim()}");
@@ -69,13 +87,18 @@ public sealed class SysfsPciEmulator : IDisposable
             var bdf = value.Trim();
             var dev = _tree.Physical($"/sys/bus/pci/devices/{bdf}");
             var link = Path.Combine(dev, "driver");
-            if (parts[^1] == "unbind") { if (new FileInfo(link).LinkTarget is not null) File.Delete(link); }
+            if (parts[^1] == "unbind")
+            {
+                if (new FileInfo(link).LinkTarget is not null)
+                    File.Delete(link);
+            }
             else if (new FileInfo(link).LinkTarget is null && Matches(dev, parts[^2]) && Probes(dev, parts[^2]))
                 File.CreateSymbolicLink(link, $"../../../bus/pci/drivers/{parts[^2]}");
             File.WriteAllText(physical, "");
         }
         // driver_set_override() (drivers/base/driver.c): an empty value (or a lone newline) clears it.
-        else if (machine.EndsWith("/driver_override") && value.Trim().Length == 0) File.WriteAllText(physical, "(null)\n");
+        else if (machine.EndsWith("/driver_override") && value.Trim().Length == 0)
+            File.WriteAllText(physical, "(null)\n");
     }
 
     /// <summary>
@@ -95,7 +118,8 @@ public sealed class SysfsPciEmulator : IDisposable
     /// </summary>
     private bool Probes(string dev, string driver)
     {
-        if (driver != "vfio-pci") return true;
+        if (driver != "vfio-pci")
+            return true;
         var vendor = File.ReadAllText(Path.Combine(dev, "vendor")).Trim();
         var device = File.ReadAllText(Path.Combine(dev, "device")).Trim();
         var disabled = _tree.Physical("/sys/module/vfio_pci/parameters/disable_denylist");
@@ -109,28 +133,44 @@ public sealed class SysfsPciEmulator : IDisposable
         var physicalPf = _tree.Physical(pfDir);
         var now = Directory.GetFileSystemEntries(physicalPf, "virtfn*").Length;
         // sriov_numvfs_store() in drivers/pci/iov.c: the same count again changes nothing.
-        if (count == now) return;
+        if (count == now)
+            return;
         void Show(int vfs) => File.WriteAllText(Path.Combine(physicalPf, "sriov_numvfs"), $"{vfs}\n");
         // sriov_numvfs_store(): -ENOENT "no driver bound to device; cannot configure SR-IOV"; nothing changes.
         var pfDriver = new FileInfo(Path.Combine(physicalPf, "driver")).LinkTarget;
-        if (pfDriver is null) { Show(now); return; }
+        if (pfDriver is null)
+        {
+            Show(now);
+            return;
+        }
         // adf_do_enable_sriov()/adf_do_disable_sriov() in adf_sriov.c: -EBUSY while the host uses the device, which
         // adf_dev_get() marks with a reference on the driver's module.
         var driverDir = _tree.Physical($"/sys/bus/pci/drivers/{Path.GetFileName(pfDriver)}");
         var module = new FileInfo(Path.Combine(driverDir, "module")).LinkTarget;
         var refcnt = module is null ? null : _tree.Physical($"/sys/module/{Path.GetFileName(module)}/refcnt");
-        if (QatPf && File.Exists(refcnt) && File.ReadAllText(refcnt).Trim() != "0") { Show(now); return; }
+        if (QatPf && File.Exists(refcnt) && File.ReadAllText(refcnt).Trim() != "0")
+        {
+            Show(now);
+            return;
+        }
         foreach (var link in Directory.GetFileSystemEntries(physicalPf, "virtfn*"))
         {
             var vf = Path.GetFileName(new FileInfo(link).LinkTarget!);
-            var group = Path.GetFileName(new FileInfo(_tree.Physical($"/sys/devices/pci0000:30/{vf}/iommu_group")).LinkTarget!);
+            var group = Path.GetFileName(
+                new FileInfo(_tree.Physical($"/sys/devices/pci0000:30/{vf}/iommu_group")).LinkTarget!
+            );
             Directory.Delete(_tree.Physical($"/sys/kernel/iommu_groups/{group}"));
             File.Delete(link);
             Directory.Delete(_tree.Physical($"/sys/devices/pci0000:30/{vf}"), true);
             File.Delete(_tree.Physical($"/sys/bus/pci/devices/{vf}"));
         }
-        if (QatPf && count > 0) count = int.Parse(File.ReadAllText(Path.Combine(physicalPf, "sriov_totalvfs")).Trim());
-        if (EnableLimit is int limit && count > limit) { Show(0); return; }
+        if (QatPf && count > 0)
+            count = int.Parse(File.ReadAllText(Path.Combine(physicalPf, "sriov_totalvfs")).Trim());
+        if (EnableLimit is int limit && count > limit)
+        {
+            Show(0);
+            return;
+        }
         // pci_device_can_probe() (drivers/pci/pci-driver.c): a new VF is probed only while the PF's
         // sriov_drivers_autoprobe is on.
         var autoprobe = Path.Combine(physicalPf, "sriov_drivers_autoprobe");
@@ -140,17 +180,23 @@ public sealed class SysfsPciEmulator : IDisposable
         {
             var vf = $"{bus}{1 + i / 8:x2}.{i % 8}";
             var d = $"/sys/devices/pci0000:30/{vf}";
-            _tree.File($"{d}/class", "0x0b4000\n").File($"{d}/vendor", "0x8086\n").File($"{d}/device", _vfDevice + "\n")
-                 .File($"{d}/numa_node", File.ReadAllText(_tree.Physical($"{pfDir}/numa_node"))).File($"{d}/driver_override", "(null)\n");
+            _tree
+                .File($"{d}/class", "0x0b4000\n")
+                .File($"{d}/vendor", "0x8086\n")
+                .File($"{d}/device", _vfDevice + "\n")
+                .File($"{d}/numa_node", File.ReadAllText(_tree.Physical($"{pfDir}/numa_node")))
+                .File($"{d}/driver_override", "(null)\n");
             _tree.Dir($"/sys/kernel/iommu_groups/{_firstGroup + i}");
             _tree.Link($"{d}/iommu_group", $"../../../kernel/iommu_groups/{_firstGroup + i}");
             _tree.Link($"{d}/physfn", $"../{pf}");
-            if (probe) _tree.Link($"{d}/driver", $"../../../bus/pci/drivers/{_vfDriver}");
+            if (probe)
+                _tree.Link($"{d}/driver", $"../../../bus/pci/drivers/{_vfDriver}");
             _tree.Link($"/sys/bus/pci/devices/{vf}", $"../../../devices/pci0000:30/{vf}");
             _tree.Link($"{pfDir}/virtfn{i}", $"../{vf}");
         }
         // sriov_numvfs_show() reports num_VFs: what was enabled, not what was asked (QAT: all of them).
-        if (count.ToString() != File.ReadAllText(Path.Combine(physicalPf, "sriov_numvfs")).Trim()) Show(count);
+        if (count.ToString() != File.ReadAllText(Path.Combine(physicalPf, "sriov_numvfs")).Trim())
+            Show(count);
     }
 
     /// <summary>Waits until a condition the emulation produces holds (events arrive on another thread).</summary>
@@ -159,7 +205,8 @@ public sealed class SysfsPciEmulator : IDisposable
         var deadline = DateTime.UtcNow.AddSeconds(5);
         while (!condition())
         {
-            if (DateTime.UtcNow > deadline) throw new Xunit.Sdk.XunitException($"timed out waiting for {what}");
+            if (DateTime.UtcNow > deadline)
+                throw new Xunit.Sdk.XunitException($"timed out waiting for {what}");
             Thread.Sleep(10);
         }
     }

@@ -14,9 +14,12 @@ public sealed class TestQemu : IDisposable
         Directory.CreateDirectory(dir);
         Qmp = Path.Combine(dir, name + ".qmp");
         var pidFile = Path.Combine(dir, name + ".pid");
-        var r = Processes.Run("qemu-system-x86_64",
-            [.. args, "-display", "none", "-qmp", $"unix:{Qmp},server=on,wait=off", "-daemonize", "-pidfile", pidFile]);
-        if (r.ExitCode != 0) throw new InvalidOperationException($"QEMU did not start: {r.Stderr}");
+        var r = Processes.Run(
+            "qemu-system-x86_64",
+            [.. args, "-display", "none", "-qmp", $"unix:{Qmp},server=on,wait=off", "-daemonize", "-pidfile", pidFile]
+        );
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException($"QEMU did not start: {r.Stderr}");
         Pid = int.Parse(File.ReadAllText(pidFile).Trim());
     }
 
@@ -31,24 +34,35 @@ public sealed class TestQemu : IDisposable
     }
 
     public JsonElement QomGet(string path, string property) =>
-        Ask("qom-get", JsonSerializer.Serialize(
-            new Dictionary<string, string> { ["path"] = path, ["property"] = property }));
-
+        Ask(
+            "qom-get",
+            JsonSerializer.Serialize(new Dictionary<string, string> { ["path"] = path, ["property"] = property })
+        );
 
     /// <summary>vCPU index to thread id, as QEMU reports them.</summary>
-    public Dictionary<int, int> VcpuThreads() => Ask("query-cpus-fast").EnumerateArray()
-        .ToDictionary(c => c.GetProperty("cpu-index").GetInt32(), c => c.GetProperty("thread-id").GetInt32());
+    public Dictionary<int, int> VcpuThreads() =>
+        Ask("query-cpus-fast")
+            .EnumerateArray()
+            .ToDictionary(c => c.GetProperty("cpu-index").GetInt32(), c => c.GetProperty("thread-id").GetInt32());
 
     /// <summary>The kernel's Cpus_allowed_list of one thread of a process.</summary>
-    public static string Allowed(int pid, int tid) => File.ReadAllLines($"/proc/{pid}/task/{tid}/status")
-        .Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal)).Split(':')[1].Trim();
+    public static string Allowed(int pid, int tid) =>
+        File.ReadAllLines($"/proc/{pid}/task/{tid}/status")
+            .Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
+            .Split(':')[1]
+            .Trim();
 
     public void Dispose()
     {
-        if (!Directory.Exists($"/proc/{Pid}")) return;
+        if (!Directory.Exists($"/proc/{Pid}"))
+            return;
         Processes.Run("kill", ["-CONT", Pid.ToString()]);
         Processes.Run("kill", ["-KILL", Pid.ToString()]);
-        for (var i = 0; i < 100 && Directory.Exists($"/proc/{Pid}")
-             && File.ReadAllText($"/proc/{Pid}/stat").Split(' ')[2] != "Z"; i++) Thread.Sleep(50);
+        for (
+            var i = 0;
+            i < 100 && Directory.Exists($"/proc/{Pid}") && File.ReadAllText($"/proc/{Pid}/stat").Split(' ')[2] != "Z";
+            i++
+        )
+            Thread.Sleep(50);
     }
 }

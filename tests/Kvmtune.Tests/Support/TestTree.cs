@@ -38,8 +38,10 @@ public sealed class TestTree : IDisposable
     public TestTree Delete(string machinePath)
     {
         var p = Physical(machinePath);
-        if (Directory.Exists(p) && new DirectoryInfo(p).LinkTarget is null) Directory.Delete(p, true);
-        else System.IO.File.Delete(p);
+        if (Directory.Exists(p) && new DirectoryInfo(p).LinkTarget is null)
+            Directory.Delete(p, true);
+        else
+            System.IO.File.Delete(p);
         return this;
     }
 
@@ -47,13 +49,17 @@ public sealed class TestTree : IDisposable
     public TestTree CopyFrom(string sourceRoot)
     {
         var r = Processes.Run("cp", ["-a", sourceRoot + "/.", Root]);
-        if (r.ExitCode != 0) throw new InvalidOperationException(r.Stderr);
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException(r.Stderr);
         return this;
     }
 
     public void Dispose()
     {
-        try { Directory.Delete(Root, recursive: true); }
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
         catch (IOException) { }
     }
 }

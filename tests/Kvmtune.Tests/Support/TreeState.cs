@@ -17,24 +17,43 @@ public sealed record TreeState(IReadOnlyDictionary<string, string> Entries, IRea
         return new TreeState(map, owners);
     }
 
-    private static void Walk(string root, string dir, string? exclude, SortedDictionary<string, string> map,
-        SortedDictionary<string, string> owners)
+    private static void Walk(
+        string root,
+        string dir,
+        string? exclude,
+        SortedDictionary<string, string> map,
+        SortedDictionary<string, string> owners
+    )
     {
         foreach (var entry in Directory.EnumerateFileSystemEntries(dir))
         {
             var rel = entry[root.Length..];
-            if (exclude is not null && (rel == exclude || rel.StartsWith(exclude + "/"))) continue;
-            if (Kvmtune.Facts.IO.NativeSys.Lstat(entry) is { } st) owners[rel] = $"mode {Convert.ToString(st.Mode, 8)} owner {st.Uid}:{st.Gid}";
+            if (exclude is not null && (rel == exclude || rel.StartsWith(exclude + "/")))
+                continue;
+            if (Kvmtune.Facts.IO.NativeSys.Lstat(entry) is { } st)
+                owners[rel] = $"mode {Convert.ToString(st.Mode, 8)} owner {st.Uid}:{st.Gid}";
             var info = new FileInfo(entry);
-            if (info.LinkTarget is string target) { map[rel] = "link:" + target; continue; }
-            if (Directory.Exists(entry)) { map[rel] = "dir"; Walk(root, entry, exclude, map, owners); continue; }
+            if (info.LinkTarget is string target)
+            {
+                map[rel] = "link:" + target;
+                continue;
+            }
+            if (Directory.Exists(entry))
+            {
+                map[rel] = "dir";
+                Walk(root, entry, exclude, map, owners);
+                continue;
+            }
             var bytes = File.ReadAllBytes(entry);
             var text = System.Text.Encoding.UTF8.GetString(bytes).TrimEnd('\n', '\0', ' ');
             // A choice file (THP "always [madvise] never") reads back with the same selection: compare that,
             // as the kernel would show it, rather than the bytes a plain file keeps.
-            map[rel] = text.Contains('[') && KernelText.Choice(text).Selected is { } sel && KernelText.Choice(text).Options.Count > 1
-                ? "choice:" + sel
-                : "file:" + Convert.ToHexString(SHA256.HashData(bytes));
+            map[rel] =
+                text.Contains('[')
+                && KernelText.Choice(text).Selected is { } sel
+                && KernelText.Choice(text).Options.Count > 1
+                    ? "choice:" + sel
+                    : "file:" + Convert.ToHexString(SHA256.HashData(bytes));
         }
     }
 
@@ -44,14 +63,19 @@ public sealed record TreeState(IReadOnlyDictionary<string, string> Entries, IRea
         var lines = new List<string>();
         foreach (var (k, v) in Entries)
         {
-            if (!after.Entries.TryGetValue(k, out var w)) lines.Add($"- {k}");
-            else if (v != w && !(v.StartsWith("choice:") && w == "file:" + Hash(v[7..]))) lines.Add($"~ {k}: {v} -> {w}");
+            if (!after.Entries.TryGetValue(k, out var w))
+                lines.Add($"- {k}");
+            else if (v != w && !(v.StartsWith("choice:") && w == "file:" + Hash(v[7..])))
+                lines.Add($"~ {k}: {v} -> {w}");
         }
-        foreach (var k in after.Entries.Keys.Where(k => !Entries.ContainsKey(k))) lines.Add($"+ {k}");
+        foreach (var k in after.Entries.Keys.Where(k => !Entries.ContainsKey(k)))
+            lines.Add($"+ {k}");
         foreach (var (k, v) in Owners)
-            if (after.Owners.TryGetValue(k, out var w) && v != w) lines.Add($"~ {k}: {v} -> {w}");
+            if (after.Owners.TryGetValue(k, out var w) && v != w)
+                lines.Add($"~ {k}: {v} -> {w}");
         return lines;
     }
 
-    private static string Hash(string value) => Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value + "\n")));
+    private static string Hash(string value) =>
+        Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(value + "\n")));
 }

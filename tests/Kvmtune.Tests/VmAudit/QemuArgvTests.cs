@@ -56,21 +56,34 @@ public sealed class QemuArgvTests
     [Fact]
     public void Json_values_are_flattened_to_the_dotted_keys_of_keyval()
     {
-        var a = P("-blockdev",
-            """{"driver":"file","filename":"/v/a.img","node-name":"s1","cache":{"direct":true,"no-flush":false},""" +
-            "\"aio\":\"native\"}",
-            "-blockdev", """{"node-name":"f1","driver":"raw","file":"s1"}""",
-            "-device", """{"driver":"virtio-blk-pci","num-queues":4,"packed":true,"iothread":"iothread1",""" +
-            "\"drive\":\"f1\",\"id\":\"virtio-disk0\",\"write-cache\":\"on\"}",
-            "-object", """{"qom-type":"iothread","id":"iothread1"}""");
+        var a = P(
+            "-blockdev",
+            """{"driver":"file","filename":"/v/a.img","node-name":"s1","cache":{"direct":true,"no-flush":false},"""
+                + "\"aio\":\"native\"}",
+            "-blockdev",
+            """{"node-name":"f1","driver":"raw","file":"s1"}""",
+            "-device",
+            """{"driver":"virtio-blk-pci","num-queues":4,"packed":true,"iothread":"iothread1","""
+                + "\"drive\":\"f1\",\"id\":\"virtio-disk0\",\"write-cache\":\"on\"}",
+            "-object",
+            """{"qom-type":"iothread","id":"iothread1"}"""
+        );
         a.Problems.Should().BeEmpty();
         a.All("blockdev").First().Props!.Get("cache.direct").Should().Be("on");
         var disk = QemuVmConfig.From(a).Disks.Single();
-        disk.Should().BeEquivalentTo(new
-        {
-            Id = "virtio-disk0", File = "/v/a.img", Cache = "none", Aio = "native", Queues = 4, Packed = true,
-            Iothread = "iothread1",
-        });
+        disk.Should()
+            .BeEquivalentTo(
+                new
+                {
+                    Id = "virtio-disk0",
+                    File = "/v/a.img",
+                    Cache = "none",
+                    Aio = "native",
+                    Queues = 4,
+                    Packed = true,
+                    Iothread = "iothread1",
+                }
+            );
         disk.CacheDefault.Should().BeFalse();
     }
 
@@ -133,67 +146,121 @@ public sealed class QemuArgvTests
     [Fact]
     public void Multiqueue_tap_from_libvirt_counts_its_file_descriptors_and_vhost_fds()
     {
-        var c = QemuVmConfig.From(P(
-            "-netdev", """{"type":"tap","fds":"30:31:32","vhost":true,"vhostfds":"33:34:35","id":"hostnet0"}""",
-            "-device", """{"driver":"virtio-net-pci","mq":true,"vectors":8,"netdev":"hostnet0","id":"net0",""" +
-            "\"mac\":\"52:54:00:00:00:01\",\"packed\":true}"));
-        c.Nics.Single().Should().BeEquivalentTo(new
-        {
-            Id = "net0", Backend = "tap", Vhost = true, Queues = 3, Mq = true, Vectors = 8, Packed = true,
-            Mac = "52:54:00:00:00:01",
-        });
+        var c = QemuVmConfig.From(
+            P(
+                "-netdev",
+                """{"type":"tap","fds":"30:31:32","vhost":true,"vhostfds":"33:34:35","id":"hostnet0"}""",
+                "-device",
+                """{"driver":"virtio-net-pci","mq":true,"vectors":8,"netdev":"hostnet0","id":"net0","""
+                    + "\"mac\":\"52:54:00:00:00:01\",\"packed\":true}"
+            )
+        );
+        c.Nics.Single()
+            .Should()
+            .BeEquivalentTo(
+                new
+                {
+                    Id = "net0",
+                    Backend = "tap",
+                    Vhost = true,
+                    Queues = 3,
+                    Mq = true,
+                    Vectors = 8,
+                    Packed = true,
+                    Mac = "52:54:00:00:00:01",
+                }
+            );
     }
 
     [Fact]
     public void Guest_ram_comes_from_the_machine_memory_backend_or_the_numa_nodes()
     {
-        var c = QemuVmConfig.From(P("-machine", "pc-q35-7.2,memory-backend=pc.ram",
-            "-object", """{"qom-type":"memory-backend-file","id":"pc.ram",""" +
-            "\"mem-path\":\"/dev/hugepages/libvirt/qemu/1-x\"," +
-            "\"prealloc\":true,\"size\":134217728}"));
-        c.Ram.Single().Should().BeEquivalentTo(new
-        {
-            Id = "pc.ram", Type = "memory-backend-file", SizeBytes = 134217728L,
-            MemPath = "/dev/hugepages/libvirt/qemu/1-x", Prealloc = true,
-        });
-        var n = QemuVmConfig.From(P("-object", "memory-backend-ram,id=r0,size=1G,merge=off",
-            "-numa", "node,nodeid=0,memdev=r0"));
+        var c = QemuVmConfig.From(
+            P(
+                "-machine",
+                "pc-q35-7.2,memory-backend=pc.ram",
+                "-object",
+                """{"qom-type":"memory-backend-file","id":"pc.ram","""
+                    + "\"mem-path\":\"/dev/hugepages/libvirt/qemu/1-x\","
+                    + "\"prealloc\":true,\"size\":134217728}"
+            )
+        );
+        c.Ram.Single()
+            .Should()
+            .BeEquivalentTo(
+                new
+                {
+                    Id = "pc.ram",
+                    Type = "memory-backend-file",
+                    SizeBytes = 134217728L,
+                    MemPath = "/dev/hugepages/libvirt/qemu/1-x",
+                    Prealloc = true,
+                }
+            );
+        var n = QemuVmConfig.From(
+            P("-object", "memory-backend-ram,id=r0,size=1G,merge=off", "-numa", "node,nodeid=0,memdev=r0")
+        );
         n.Ram.Single().Merge.Should().BeFalse();
         n.Ram.Single().SizeBytes.Should().Be(1L << 30);
     }
 
     private static readonly Gen<string> Words = Gen.OneOf(
         Gen.String["-,={}\":[]0123456789abcdefghijklmnopqrstuvwxyz .\\\0"],
-        Gen.OneOf<string>("-device", "-netdev", "-object", "-blockdev", "-drive", "-m", "-smp", "-cpu", "-machine",
-            "-overcommit", "-name", "-numa", "-nic", "-net", "-accel", "-mem-path", "{", "{\"driver\":", "}", ",,",
-            "="),
-        Gen.String);
+        Gen.OneOf<string>(
+            "-device",
+            "-netdev",
+            "-object",
+            "-blockdev",
+            "-drive",
+            "-m",
+            "-smp",
+            "-cpu",
+            "-machine",
+            "-overcommit",
+            "-name",
+            "-numa",
+            "-nic",
+            "-net",
+            "-accel",
+            "-mem-path",
+            "{",
+            "{\"driver\":",
+            "}",
+            ",,",
+            "="
+        ),
+        Gen.String
+    );
 
     [Fact]
     public void Any_argument_vector_is_read_without_an_exception()
     {
-        Words.Array[0, 30].Sample(words =>
-        {
-            var a = QemuArgv.Parse(["qemu-system-x86_64", .. words]);
-            var c = QemuVmConfig.From(a);
-            c.Vcpus.Should().BeGreaterThan(0);
-            (a.Options.Count + a.Positional.Count).Should().BeLessThanOrEqualTo(words.Length);
-        });
+        Words
+            .Array[0, 30]
+            .Sample(words =>
+            {
+                var a = QemuArgv.Parse(["qemu-system-x86_64", .. words]);
+                var c = QemuVmConfig.From(a);
+                c.Vcpus.Should().BeGreaterThan(0);
+                (a.Options.Count + a.Positional.Count).Should().BeLessThanOrEqualTo(words.Length);
+            });
     }
 
-    private static readonly Gen<string> Keys =
-        Gen.String["abcdefghijklmnopqrstuvwxyz-_.0123456789"].Where(k => k.Length > 0);
+    private static readonly Gen<string> Keys = Gen.String["abcdefghijklmnopqrstuvwxyz-_.0123456789"]
+        .Where(k => k.Length > 0);
 
     private static readonly Gen<string> Values = Gen.String["abc,=/ :-.\"{}0123456789"];
 
     [Fact]
     public void Key_value_lists_read_back_what_they_were_written_from()
     {
-        Gen.Select(Keys, Values).Array[1, 8].Sample(pairs =>
-        {
-            var text = string.Join(",", pairs.Select(p => $"{p.Item1}={p.Item2.Replace(",", ",,")}"));
-            var props = QemuArgv.ReadOpts(text, "driver");
-            props.Items.Select(i => (i.Key, i.Value)).Should().Equal(pairs.Select(p => (p.Item1, p.Item2)));
-        });
+        Gen.Select(Keys, Values)
+            .Array[1, 8]
+            .Sample(pairs =>
+            {
+                var text = string.Join(",", pairs.Select(p => $"{p.Item1}={p.Item2.Replace(",", ",,")}"));
+                var props = QemuArgv.ReadOpts(text, "driver");
+                props.Items.Select(i => (i.Key, i.Value)).Should().Equal(pairs.Select(p => (p.Item1, p.Item2)));
+            });
     }
 }

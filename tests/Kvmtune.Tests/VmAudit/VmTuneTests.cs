@@ -14,8 +14,10 @@ public sealed class VmTuneTests : IClassFixture<LibvirtDaemon>, IDisposable
 {
     private static readonly XNamespace Qemu = "http://libvirt.org/schemas/domain/qemu/1.0";
     private readonly LibvirtDaemon _libvirt;
-    private readonly string _dir =
-        Path.Combine("/var/tmp", $"kvmtune-vt-{Environment.ProcessId}-{Guid.NewGuid():N}"[..36]);
+    private readonly string _dir = Path.Combine(
+        "/var/tmp",
+        $"kvmtune-vt-{Environment.ProcessId}-{Guid.NewGuid():N}"[..36]
+    );
     private readonly string _tag = $"{Environment.ProcessId % 10000}{Random.Shared.Next(1000, 9999)}";
 
     public VmTuneTests(LibvirtDaemon libvirt)
@@ -32,37 +34,59 @@ public sealed class VmTuneTests : IClassFixture<LibvirtDaemon>, IDisposable
     /// <summary>Each domain: its top-level elements and its devices besides the emulator and vda.</summary>
     private static readonly Dictionary<string, (string Top, string Devices, bool DiskA)> Corpus = new()
     {
-        ["plain"] = ("<vcpu placement='static'>1</vcpu>",
-            "<interface type='user'><mac address='52:54:00:00:cc:01'/><model type='virtio'/></interface>", true),
-        ["metadata-two-disks"] = ("<title>kept</title><description>a &amp; b</description>" +
-            "<metadata><app:x xmlns:app='http://example.org/app' k='v'>keep</app:x></metadata>" +
-            "<vcpu placement='static' current='1'>2</vcpu><!-- comment kept -->",
-            "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='writeback'/>" +
-            "<source file='{DIR}/b.qcow2'/><target dev='vdb' bus='virtio'/><readonly/></disk>" +
-            "<serial type='pty'><target port='0'/></serial><console type='pty'/>", true),
-        ["existing-tuning"] = ("<vcpu placement='static'>1</vcpu>" +
-            "<cputune><shares>2048</shares><vcpupin vcpu='0' cpuset='0'/></cputune>" +
-            "<memoryBacking><nosharepages/></memoryBacking>", "", true),
-        ["guest-numa-cell"] = ("<vcpu placement='static'>1</vcpu><cpu mode='maximum'><numa><cell id='0' cpus='0' " +
-            "memory='131072' unit='KiB'/></numa></cpu>", "", false),
+        ["plain"] = (
+            "<vcpu placement='static'>1</vcpu>",
+            "<interface type='user'><mac address='52:54:00:00:cc:01'/><model type='virtio'/></interface>",
+            true
+        ),
+        ["metadata-two-disks"] = (
+            "<title>kept</title><description>a &amp; b</description>"
+                + "<metadata><app:x xmlns:app='http://example.org/app' k='v'>keep</app:x></metadata>"
+                + "<vcpu placement='static' current='1'>2</vcpu><!-- comment kept -->",
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='writeback'/>"
+                + "<source file='{DIR}/b.qcow2'/><target dev='vdb' bus='virtio'/><readonly/></disk>"
+                + "<serial type='pty'><target port='0'/></serial><console type='pty'/>",
+            true
+        ),
+        ["existing-tuning"] = (
+            "<vcpu placement='static'>1</vcpu>"
+                + "<cputune><shares>2048</shares><vcpupin vcpu='0' cpuset='0'/></cputune>"
+                + "<memoryBacking><nosharepages/></memoryBacking>",
+            "",
+            true
+        ),
+        ["guest-numa-cell"] = (
+            "<vcpu placement='static'>1</vcpu><cpu mode='maximum'><numa><cell id='0' cpus='0' "
+                + "memory='131072' unit='KiB'/></numa></cpu>",
+            "",
+            false
+        ),
     };
 
     public static TheoryData<string, string> Cases()
     {
         var data = new TheoryData<string, string>();
         foreach (var name in Corpus.Keys)
-            foreach (var profile in new[] { "latency", "throughput", "density" }) data.Add(name, profile);
+            foreach (var profile in new[] { "latency", "throughput", "density" })
+                data.Add(name, profile);
         return data;
     }
 
     private string Domain(string name, (string Top, string Devices, bool DiskA) c) =>
-        $"<domain type='qemu'>\n  <name>{name}</name>\n  <uuid>{Guid.NewGuid()}</uuid>\n" +
-        "  <memory unit='KiB'>131072</memory>\n  " + c.Top +
-        "\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <devices>\n" +
-        "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n" +
-        (c.DiskA ? "    <disk type='file' device='disk'><driver name='qemu' type='raw'/>" +
-            $"<source file='{_dir}/a.raw'/><target dev='vda' bus='virtio'/></disk>\n" : "") +
-        "    " + c.Devices.Replace("{DIR}", _dir) + "\n    <memballoon model='none'/>\n  </devices>\n</domain>\n";
+        $"<domain type='qemu'>\n  <name>{name}</name>\n  <uuid>{Guid.NewGuid()}</uuid>\n"
+        + "  <memory unit='KiB'>131072</memory>\n  "
+        + c.Top
+        + "\n  <os><type arch='x86_64' machine='q35'>hvm</type></os>\n  <devices>\n"
+        + "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+        + (
+            c.DiskA
+                ? "    <disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+                    + $"<source file='{_dir}/a.raw'/><target dev='vda' bus='virtio'/></disk>\n"
+                : ""
+        )
+        + "    "
+        + c.Devices.Replace("{DIR}", _dir)
+        + "\n    <memballoon model='none'/>\n  </devices>\n</domain>\n";
 
     /// <summary>The document without what vm tune may set: what is left must be untouched.</summary>
     private static XElement Untuned(XElement domain)
@@ -74,14 +98,23 @@ public sealed class VmTuneTests : IClassFixture<LibvirtDaemon>, IDisposable
         d.Attributes().Where(a => a.IsNamespaceDeclaration && a.Value == Qemu.NamespaceName).Remove();
         d.Element("features")?.Elements("kvm").Remove();
         // vm tune adds <features> to hold the KVM hint where the domain had none.
-        if (d.Element("features") is { HasElements: false, HasAttributes: false } empty) empty.Remove();
+        if (d.Element("features") is { HasElements: false, HasAttributes: false } empty)
+            empty.Remove();
 
-        foreach (var driver in d.Descendants("devices").Elements().Where(e => e.Name == "disk" || e.Name == "interface")
-                     .Elements("driver").ToList())
+        foreach (
+            var driver in d.Descendants("devices")
+                .Elements()
+                .Where(e => e.Name == "disk" || e.Name == "interface")
+                .Elements("driver")
+                .ToList()
+        )
         {
-            foreach (var a in new[] { "cache", "io", "queues", "packed", "iothread" }) driver.Attribute(a)?.Remove();
-            if (driver.Parent!.Name == "interface") driver.Attribute("name")?.Remove();
-            if (!driver.HasAttributes && !driver.HasElements) driver.Remove();
+            foreach (var a in new[] { "cache", "io", "queues", "packed", "iothread" })
+                driver.Attribute(a)?.Remove();
+            if (driver.Parent!.Name == "interface")
+                driver.Attribute("name")?.Remove();
+            if (!driver.HasAttributes && !driver.HasElements)
+                driver.Remove();
         }
         // vm tune writes new elements without indentation: whitespace alone is no content.
         foreach (var t in d.DescendantNodes().OfType<XText>().Where(t => string.IsNullOrWhiteSpace(t.Value)).ToList())
@@ -109,24 +142,36 @@ public sealed class VmTuneTests : IClassFixture<LibvirtDaemon>, IDisposable
         }
         r.ExitCode.Should().Be(0, r.Stderr);
         r.Stderr.Should().Contain($"kvmtune: {vm}: 3.2.1: <cputune>").And.Contain("3.2.1: <numatune>");
-        if (Corpus[name].DiskA) r.Stderr.Should().Contain("3.3.4: disk vda");
+        if (Corpus[name].DiskA)
+            r.Stderr.Should().Contain("3.3.4: disk vda");
         try
         {
             var define = _libvirt.Virsh("define", output);
             define.ExitCode.Should().Be(0, define.Stderr);
             var before = XDocument.Parse(File.ReadAllText(input)).Root!;
             var after = XDocument.Parse(File.ReadAllText(output)).Root!;
-            XNode.DeepEquals(Untuned(before), Untuned(after)).Should().BeTrue(
-                $"only tuning changed:\n{Untuned(before)}\n----\n{Untuned(after)}");
+            XNode
+                .DeepEquals(Untuned(before), Untuned(after))
+                .Should()
+                .BeTrue($"only tuning changed:\n{Untuned(before)}\n----\n{Untuned(after)}");
             // libvirt kept what vm tune set.
             var dumped = XDocument.Parse(_libvirt.Virsh("dumpxml", "--inactive", vm).Stdout).Root!;
             dumped.Element("cputune")!.Elements("emulatorpin").Should().ContainSingle();
             dumped.Element("uuid")!.Value.Should().Be(before.Element("uuid")!.Value);
             if (Corpus[name].DiskA)
-                dumped.Element("devices")!.Elements("disk").First().Element("driver")!.Attribute("cache")!.Value
-                    .Should().Be("none");
+                dumped
+                    .Element("devices")!
+                    .Elements("disk")
+                    .First()
+                    .Element("driver")!
+                    .Attribute("cache")!
+                    .Value.Should()
+                    .Be("none");
         }
-        finally { _libvirt.Virsh("undefine", vm); }
+        finally
+        {
+            _libvirt.Virsh("undefine", vm);
+        }
     }
 
     [Fact]

@@ -5,8 +5,8 @@ using Kvmtune.Facts;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
-using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
+using Kvmtune.Vms;
 
 namespace Kvmtune.Tests.Vms;
 
@@ -111,9 +111,11 @@ public sealed class HostileSpecTests : IDisposable
         Processes.Run("mkfifo", [_files.Physical("/fifo.img")]).ExitCode.Should().Be(0);
         _files.Dir("/folder.img");
         Refused(Head + $"pmem:\n  - {{ path: {_files.Physical("/fifo.img")}, size: 64MiB }}\n")
-            .Message.Should().Contain("not a regular file");
+            .Message.Should()
+            .Contain("not a regular file");
         Refused(Head + $"pmem:\n  - {{ path: {_files.Physical("/folder.img")}, size: 64MiB }}\n")
-            .Message.Should().Contain("not a regular file");
+            .Message.Should()
+            .Contain("not a regular file");
     }
 
     [Fact]
@@ -122,8 +124,12 @@ public sealed class HostileSpecTests : IDisposable
         _files.File("/pmem.img", "");
         _files.Link("/link.img", _files.Physical("/pmem.img"));
         foreach (var path in new[] { "/pmem.img", "/link.img", "/new.img" })
-            VmSpecParser.Parse(Head + $"pmem:\n  - {{ path: {_files.Physical(path)}, size: 64MiB }}\n", "v.yaml", Facts)
-                .Single().Pmem.Single().Path.Should().Be(_files.Physical(path));
+            VmSpecParser
+                .Parse(Head + $"pmem:\n  - {{ path: {_files.Physical(path)}, size: 64MiB }}\n", "v.yaml", Facts)
+                .Single()
+                .Pmem.Single()
+                .Path.Should()
+                .Be(_files.Physical(path));
     }
 
     [Fact]
@@ -147,15 +153,20 @@ public sealed class HostileSpecTests : IDisposable
 
     [Fact]
     public void A_unicast_mac_is_accepted() =>
-        VmSpecParser.Parse(Head + "nics:\n  - { ifname: tap0, mac: \"52:54:00:12:34:56\" }\n", "vms.yaml", Facts)
-            .Single().Nics.Single().Mac.Should().Be("52:54:00:12:34:56");
+        VmSpecParser
+            .Parse(Head + "nics:\n  - { ifname: tap0, mac: \"52:54:00:12:34:56\" }\n", "vms.yaml", Facts)
+            .Single()
+            .Nics.Single()
+            .Mac.Should()
+            .Be("52:54:00:12:34:56");
 
     [Fact]
     public void The_same_passthrough_device_twice_is_refused()
     {
         var pci = SyntheticHost.Nic;
-        var e = Refused(Head + $"passthrough:\n  - {{ pci: \"{pci}\" }}\n" +
-            $"  - {{ pci: \"{pci.ToUpperInvariant()}\" }}\n");
+        var e = Refused(
+            Head + $"passthrough:\n  - {{ pci: \"{pci}\" }}\n" + $"  - {{ pci: \"{pci.ToUpperInvariant()}\" }}\n"
+        );
         e.Key.Should().Be("passthrough");
         e.Message.Should().Contain(pci).And.Contain("more than once");
     }
@@ -163,8 +174,9 @@ public sealed class HostileSpecTests : IDisposable
     [Fact]
     public void Disks_past_the_26th_are_named_vdaa_vdab_and_the_domain_xml_is_well_formed()
     {
-        var disks = string.Concat(Enumerable.Range(0, 30)
-            .Select(i => $"  - {{ path: /img/d{i}.raw, iothread: false }}\n"));
+        var disks = string.Concat(
+            Enumerable.Range(0, 30).Select(i => $"  - {{ path: /img/d{i}.raw, iothread: false }}\n")
+        );
         var facts = Facts;
         var spec = VmSpecParser.Parse(Head + "disks:\n" + disks, "vms.yaml", facts).Single();
         var vm = new Planner(facts).Plan([spec]).Vms.Single();
@@ -182,8 +194,12 @@ public sealed class HostileSpecTests : IDisposable
     public void The_xml_writer_escapes_every_attribute_and_text_and_keeps_the_document_well_formed()
     {
         const string hostile = "a\"b'<c>&d\ne\tf\rg\u0001h\u001bi\ud800j";
-        var doc = XmlText.El("domain", new XA("name", hostile), XmlText.El("cmdline", hostile),
-            XmlText.El("x", new XA("y", 1), hostile));
+        var doc = XmlText.El(
+            "domain",
+            new XA("name", hostile),
+            XmlText.El("cmdline", hostile),
+            XmlText.El("x", new XA("y", 1), hostile)
+        );
         var parsed = XDocument.Parse(doc.ToString());
         var attribute = (string)parsed.Root!.Attribute("name")!;
         attribute.Should().StartWith("a\"b'<c>&d\ne\tf\rg", "markup, newlines and tabs survive as references");

@@ -17,42 +17,95 @@ namespace Kvmtune.Tests.Vms;
 [Collection(Kvmtune.Tests.Changes.LiveSysfs.Name)]
 public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>, IDisposable
 {
-    private enum HostKind { Live, TwoNodes, Dax }
+    private enum HostKind
+    {
+        Live,
+        TwoNodes,
+        Dax,
+    }
 
     private sealed record Case(string Yaml, HostKind Host = HostKind.Live, bool Starts = true);
 
     private static readonly Dictionary<string, Case> Corpus = new()
     {
-        ["lat-dedicated-2m"] = new("vcpus: 1\nmemory: 128MiB\nworkload: latency\nhugepages: 2MiB\ndisks:\n  - { path: @raw, aio: io_uring }\nnics:\n  - { type: tap, ifname: @tap, queues: 1, vhost: true, poll_us: 50000 }\n"),
-        ["thr-mq-iothread"] = new("vcpus: 2\nmemory: 256MiB\nworkload: throughput\nhugepages: none\ndisks:\n  - { path: @raw, iothread: true }\nnics:\n  - { ifname: @tap, queues: 2, vhost: false, packed: true }\n"),
-        ["density-merge"] = new("vcpus: 1\nmemory: 128MiB\nworkload: density\ndisks:\n  - { path: @raw, cache: writeback }\n"),
-        ["qcow2-two-disks"] = new("vcpus: 2\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: @raw, iothread: true }\n  - { path: @qcow2, format: qcow2, iothread: false, queues: 2 }\n"),
-        ["directsync-native"] = new("vcpus: 1\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: @raw, cache: directsync, aio: native, packed: false }\n"),
-        ["writethrough-unsafe"] = new("vcpus: 2\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: @raw, cache: writethrough, aio: threads }\n  - { path: @raw2, cache: unsafe, aio: threads, queues: 1 }\n"),
-        ["nic-4q-mac-link"] = new("vcpus: 4\nmemory: 128MiB\nhugepages: none\nnics:\n  - { ifname: @tap, queues: 4, mac: \"52:54:00:aa:bb:01\", vhost: false, link: lo }\n  - { ifname: @tap2, queues: 1, packed: false, vhost: false }\n"),
-        ["nvdimm-file"] = new("vcpus: 1\nmemory: 128MiB\nhugepages: none\npmem:\n  - { path: @pmem, size: 64MiB, align: 2MiB }\n"),
-        ["guest-nodes"] = new("vcpus: 2\nmemory: 256MiB\nhugepages: none\nguest_numa_nodes: 2\ndisks:\n  - { path: @raw }\n"),
-        ["cpuset-node-nomerge"] = new("vcpus: 2\nmemory: 128MiB\nhugepages: none\nnuma_node: 0\ncpuset: 1\ndedicated_cpus: false\nmem_merge: false\n"),
+        ["lat-dedicated-2m"] = new(
+            "vcpus: 1\nmemory: 128MiB\nworkload: latency\nhugepages: 2MiB\ndisks:\n  - { path: @raw, aio: io_uring " +
+                "}\nnics:\n  - { type: tap, ifname: @tap, queues: 1, vhost: true, poll_us: 50000 }\n"
+        ),
+        ["thr-mq-iothread"] = new(
+            "vcpus: 2\nmemory: 256MiB\nworkload: throughput\nhugepages: none\ndisks:\n  - { path: @raw, iothread: " +
+                "true }\nnics:\n  - { ifname: @tap, queues: 2, vhost: false, packed: true }\n"
+        ),
+        ["density-merge"] = new(
+            "vcpus: 1\nmemory: 128MiB\nworkload: density\ndisks:\n  - { path: @raw, cache: writeback }\n"
+        ),
+        ["qcow2-two-disks"] = new(
+            "vcpus: 2\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: @raw, iothread: true }\n  - { path: " +
+                "@qcow2, format: qcow2, iothread: false, queues: 2 }\n"
+        ),
+        ["directsync-native"] = new(
+            "vcpus: 1\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: @raw, cache: directsync, aio: native, " +
+                "packed: false }\n"
+        ),
+        ["writethrough-unsafe"] = new(
+            "vcpus: 2\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: @raw, cache: writethrough, aio: threads " +
+                "}\n  - { path: @raw2, cache: unsafe, aio: threads, queues: 1 }\n"
+        ),
+        ["nic-4q-mac-link"] = new(
+            "vcpus: 4\nmemory: 128MiB\nhugepages: none\nnics:\n  - { ifname: @tap, queues: 4, mac: " +
+                "\"52:54:00:aa:bb:01\", vhost: false, link: lo }\n  - { ifname: @tap2, queues: 1, packed: false, " +
+                    "vhost: false }\n"
+        ),
+        ["nvdimm-file"] = new(
+            "vcpus: 1\nmemory: 128MiB\nhugepages: none\npmem:\n  - { path: @pmem, size: 64MiB, align: 2MiB }\n"
+        ),
+        ["guest-nodes"] = new(
+            "vcpus: 2\nmemory: 256MiB\nhugepages: none\nguest_numa_nodes: 2\ndisks:\n  - { path: @raw }\n"
+        ),
+        ["cpuset-node-nomerge"] = new(
+            "vcpus: 2\nmemory: 128MiB\nhugepages: none\nnuma_node: 0\ncpuset: 1\ndedicated_cpus: false\nmem_merge: " +
+                "false\n"
+        ),
         ["lock-shared-2m"] = new("vcpus: 1\nmemory: 128MiB\nworkload: throughput\nhugepages: 2MiB\nmem_lock: true\n"),
-        ["cpu-pm-no-lock"] = new("vcpus: 1\nmemory: 128MiB\nworkload: latency\nhugepages: none\nmem_lock: false\ncpu_pm: true\n"),
-        ["direct-kernel-boot"] = new("vcpus: 1\nmemory: 128MiB\nhugepages: none\nboot:\n  kernel: @kernel\n  initrd: @initrd\n  append: \"console=ttyS0 quiet\"\n", Starts: false),
+        ["cpu-pm-no-lock"] = new(
+            "vcpus: 1\nmemory: 128MiB\nworkload: latency\nhugepages: none\nmem_lock: false\ncpu_pm: true\n"
+        ),
+        ["direct-kernel-boot"] = new(
+            "vcpus: 1\nmemory: 128MiB\nhugepages: none\nboot:\n  kernel: @kernel\n  initrd: @initrd\n  append: " +
+                "\"console=ttyS0 quiet\"\n",
+            Starts: false
+        ),
         ["span-two-sockets"] = new("vcpus: 4\nmemory: 1GiB\nworkload: latency\nhugepages: none\n", HostKind.TwoNodes),
-        ["passthrough-nic"] = new("vcpus: 2\nmemory: 1GiB\nhugepages: none\npassthrough:\n  - { pci: \"@pci\" }\n", HostKind.TwoNodes),
-        ["dax-pmem"] = new("vcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n  - { path: /dev/dax1.3, size: 32GiB, align: 2MiB }\n", HostKind.Dax),
+        ["passthrough-nic"] = new(
+            "vcpus: 2\nmemory: 1GiB\nhugepages: none\npassthrough:\n  - { pci: \"@pci\" }\n",
+            HostKind.TwoNodes
+        ),
+        ["dax-pmem"] = new(
+            "vcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n  - { path: /dev/dax1.3, size: 32GiB, align: 2MiB }\n",
+            HostKind.Dax
+        ),
     };
 
     public static TheoryData<string, string> Renderings()
     {
         var data = new TheoryData<string, string>();
-        foreach (var name in Corpus.Keys) { data.Add(name, "kvm"); data.Add(name, "tcg"); }
+        foreach (var name in Corpus.Keys)
+        {
+            data.Add(name, "kvm");
+            data.Add(name, "tcg");
+        }
         return data;
     }
 
-    public static TheoryData<string> Startable() => new(Corpus.Where(c => c.Value.Host == HostKind.Live && c.Value.Starts).Select(c => c.Key));
+    public static TheoryData<string> Startable() =>
+        new(Corpus.Where(c => c.Value.Host == HostKind.Live && c.Value.Starts).Select(c => c.Key));
 
     private readonly LibvirtDaemon _libvirt;
     private readonly FixtureTrees _fixtures;
-    private readonly string _dir = Path.Combine("/var/tmp", $"kvmtune-lv-{Environment.ProcessId}-{Guid.NewGuid():N}"[..36]);
+    private readonly string _dir = Path.Combine(
+        "/var/tmp",
+        $"kvmtune-lv-{Environment.ProcessId}-{Guid.NewGuid():N}"[..36]
+    );
     private readonly List<IDisposable> _hosts = [];
     private readonly List<string> _taps = [];
 
@@ -67,8 +120,10 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
 
     public void Dispose()
     {
-        foreach (var tap in _taps) Processes.Run("ip", ["link", "delete", tap]);
-        foreach (var h in _hosts) h.Dispose();
+        foreach (var tap in _taps)
+            Processes.Run("ip", ["link", "delete", tap]);
+        foreach (var h in _hosts)
+            h.Dispose();
         Directory.Delete(_dir, recursive: true);
     }
 
@@ -81,19 +136,26 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         string Image(string file, string format = "raw")
         {
             var path = Path.Combine(_dir, file);
-            if (!File.Exists(path)) Processes.Run("qemu-img", ["create", "-f", format, path, "64M"]).ExitCode.Should().Be(0);
+            if (!File.Exists(path))
+                Processes.Run("qemu-img", ["create", "-f", format, path, "64M"]).ExitCode.Should().Be(0);
             return path;
         }
         string Empty(string file, long size)
         {
             var path = Path.Combine(_dir, file);
-            using (var f = File.Create(path)) f.SetLength(size);
+            using (var f = File.Create(path))
+                f.SetLength(size);
             return path;
         }
         var yaml = $"name: kvt-{name}\n" + c.Yaml;
-        yaml = yaml.Replace("@raw2", Image("b.raw")).Replace("@raw", Image("a.raw")).Replace("@qcow2", Image("c.qcow2", "qcow2"))
-            .Replace("@pmem", Empty("pmem.img", 64L << 20)).Replace("@tap2", Tap(name, 2)).Replace("@tap", Tap(name, 1))
-            .Replace("@kernel", Empty("vmlinuz", 4096)).Replace("@initrd", Empty("initrd", 4096));
+        yaml = yaml.Replace("@raw2", Image("b.raw"))
+            .Replace("@raw", Image("a.raw"))
+            .Replace("@qcow2", Image("c.qcow2", "qcow2"))
+            .Replace("@pmem", Empty("pmem.img", 64L << 20))
+            .Replace("@tap2", Tap(name, 2))
+            .Replace("@tap", Tap(name, 1))
+            .Replace("@kernel", Empty("vmlinuz", 4096))
+            .Replace("@initrd", Empty("initrd", 4096));
         var file = Path.Combine(_dir, name + ".yaml");
         File.WriteAllText(file, yaml);
         string[] root = [];
@@ -107,7 +169,8 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
             File.WriteAllText(file, File.ReadAllText(file).Replace("@pci", pci));
             root = ["--root", h.Root];
         }
-        else if (c.Host == HostKind.Dax) root = ["--root", _fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms")];
+        else if (c.Host == HostKind.Dax)
+            root = ["--root", _fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms")];
         return (file, root);
     }
 
@@ -130,7 +193,8 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         return line is not null && AliasOf().Match(line) is { Success: true } m ? m.Groups[1].Value : machine;
     }
 
-    [GeneratedRegex(@"\(alias of ([^)]+)\)")] private static partial Regex AliasOf();
+    [GeneratedRegex(@"\(alias of ([^)]+)\)")]
+    private static partial Regex AliasOf();
 
     internal static SortedDictionary<string, string> Facts(IReadOnlyList<string> argv, bool nics, bool hostNodes)
     {
@@ -145,7 +209,18 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
     {
         var (spec, root) = Prepare(name);
         var vm = $"kvt-{name}";
-        var qemu = KvmtuneRunner.Run(["vm", "qemu", spec, "--accel", accel, "--format", "json", "--run-dir", _dir, .. root]);
+        var qemu = KvmtuneRunner.Run([
+            "vm",
+            "qemu",
+            spec,
+            "--accel",
+            accel,
+            "--format",
+            "json",
+            "--run-dir",
+            _dir,
+            .. root,
+        ]);
         qemu.ExitCode.Should().Be(0, qemu.Stderr);
         var xmlFile = Path.Combine(_dir, $"{name}-{accel}.xml");
         var lv = KvmtuneRunner.Run(["vm", "libvirt", spec, "--accel", accel, "--output", xmlFile, .. root]);
@@ -158,15 +233,24 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
                 var define = _libvirt.Virsh("define", xmlFile);
                 define.ExitCode.Should().Be(0, $"define #{i + 1}: {define.Stderr}");
             }
-            var uuid = Processes.Run("uuidgen", ["--sha1", "--namespace", "@url", "--name", "kvmtune:vm:" + vm]).Stdout.Trim();
-            _libvirt.Virsh("domuuid", vm).Stdout.Trim().Should().Be(uuid, "a UUIDv5 of the name, the same at every define");
+            var uuid = Processes
+                .Run("uuidgen", ["--sha1", "--namespace", "@url", "--name", "kvmtune:vm:" + vm])
+                .Stdout.Trim();
+            _libvirt
+                .Virsh("domuuid", vm)
+                .Stdout.Trim()
+                .Should()
+                .Be(uuid, "a UUIDv5 of the name, the same at every define");
 
             // libvirt turns the XML into QEMU's arguments only for NUMA nodes this host has.
             var hostNodes = Corpus[name].Host == HostKind.Live;
             if (!hostNodes)
             {
                 var stripped = Path.Combine(_dir, $"{name}-{accel}-nonuma.xml");
-                File.WriteAllText(stripped, Regex.Replace(xml, "<numatune>.*?</numatune>", "", RegexOptions.Singleline));
+                File.WriteAllText(
+                    stripped,
+                    Regex.Replace(xml, "<numatune>.*?</numatune>", "", RegexOptions.Singleline)
+                );
                 _libvirt.Virsh("define", stripped).ExitCode.Should().Be(0);
             }
             var native = _libvirt.Virsh("domxml-to-native", "qemu-argv", "--domain", vm);
@@ -176,24 +260,42 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
             ours.Should().Be(theirs, $"libvirt's argv:\n{native.Stdout}");
             // The comparison reached every part of the spec (not two empty readings).
             var yaml = Corpus[name].Yaml;
-            ours.Should().Contain("mem.ram-node0.type = memory-backend-").And.Contain("numa.node0 = cpus=").And.Contain("smp = cpus=");
-            if (yaml.Contains("disks:")) ours.Should().Contain("disk0.num-queues = ").And.Contain("disk0.cache = direct=");
-            if (yaml.Contains("pmem:")) ours.Should().Contain("nvdimm0.mem-path = ");
-            if (yaml.Contains("/dev/dax")) ours.Should().Contain("nvdimm0.pmem = on");
-            if (yaml.Contains("passthrough:")) ours.Should().Contain("vfio-pci = ");
-            if (yaml.Contains("boot:")) ours.Should().Contain("kernel = ").And.Contain("append = console=ttyS0 quiet");
-            if (yaml.Contains("hugepages: 2MiB")) ours.Should().Contain("mem.ram-node0.prealloc = on").And.Contain("mem.ram-node0.hugetlbfs = " + _libvirt.Pages.Mount);
+            ours.Should()
+                .Contain("mem.ram-node0.type = memory-backend-")
+                .And.Contain("numa.node0 = cpus=")
+                .And.Contain("smp = cpus=");
+            if (yaml.Contains("disks:"))
+                ours.Should().Contain("disk0.num-queues = ").And.Contain("disk0.cache = direct=");
+            if (yaml.Contains("pmem:"))
+                ours.Should().Contain("nvdimm0.mem-path = ");
+            if (yaml.Contains("/dev/dax"))
+                ours.Should().Contain("nvdimm0.pmem = on");
+            if (yaml.Contains("passthrough:"))
+                ours.Should().Contain("vfio-pci = ");
+            if (yaml.Contains("boot:"))
+                ours.Should().Contain("kernel = ").And.Contain("append = console=ttyS0 quiet");
+            if (yaml.Contains("hugepages: 2MiB"))
+                ours.Should()
+                    .Contain("mem.ram-node0.prealloc = on")
+                    .And.Contain("mem.ram-node0.hugetlbfs = " + _libvirt.Pages.Mount);
             if (name == "span-two-sockets")
-                ours.Should().Contain("numa.dist.0.1 = 21").And.Contain("smp = cpus=4 sockets=2 dies=1 cores=1 threads=2");
+                ours.Should()
+                    .Contain("numa.dist.0.1 = 21")
+                    .And.Contain("smp = cpus=4 sockets=2 dies=1 cores=1 threads=2");
             if (accel == "kvm" && yaml.Contains("workload: latency") && !yaml.Contains("dedicated_cpus: false"))
                 ours.Should().Contain("cpu.kvm-hint-dedicated = on");
-            if (accel == "tcg") ours.Should().Contain("cpu.kvm-hint-dedicated = off").And.Contain("overcommit.cpu-pm = off");
-            if (accel == "kvm" && name == "lat-dedicated-2m") ours.Should().Contain("overcommit.mem-lock = on").And.Contain("overcommit.cpu-pm = on");
+            if (accel == "tcg")
+                ours.Should().Contain("cpu.kvm-hint-dedicated = off").And.Contain("overcommit.cpu-pm = off");
+            if (accel == "kvm" && name == "lat-dedicated-2m")
+                ours.Should().Contain("overcommit.mem-lock = on").And.Contain("overcommit.cpu-pm = on");
 
             var doc = XDocument.Parse(xml);
             var cpuPm = ours.Contains("overcommit.cpu-pm = on");
-            (doc.Root!.Element(XName.Get("commandline", "http://libvirt.org/schemas/domain/qemu/1.0")) is not null).Should().Be(cpuPm);
-            if (cpuPm) lv.Stderr.Should().Contain("custom-argv");
+            (doc.Root!.Element(XName.Get("commandline", "http://libvirt.org/schemas/domain/qemu/1.0")) is not null)
+                .Should()
+                .Be(cpuPm);
+            if (cpuPm)
+                lv.Stderr.Should().Contain("custom-argv");
             if (ours.Contains("overcommit.mem-lock = on"))
             {
                 var limit = long.Parse(doc.Root.Element("memtune")!.Element("hard_limit")!.Value);
@@ -221,25 +323,49 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
         var plan = KvmtuneRunner.Run("vm", "plan", spec, "--format", "json");
         plan.ExitCode.Should().Be(0, plan.Stdout + plan.Stderr);
         var planned = JsonDocument.Parse(plan.Stdout).RootElement.GetProperty("vms")[0];
-        var pins = planned.GetProperty("vcpu_pins").EnumerateArray().ToDictionary(p => p.GetProperty("vcpu").GetInt32(),
-            p => Kvmtune.Facts.Parsing.CpuList.Format(p.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32())));
-        var emulator = Kvmtune.Facts.Parsing.CpuList.Format(planned.GetProperty("emulator_cpus").EnumerateArray().Select(c => c.GetInt32()));
+        var pins = planned
+            .GetProperty("vcpu_pins")
+            .EnumerateArray()
+            .ToDictionary(
+                p => p.GetProperty("vcpu").GetInt32(),
+                p =>
+                    Kvmtune.Facts.Parsing.CpuList.Format(
+                        p.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32())
+                    )
+            );
+        var emulator = Kvmtune.Facts.Parsing.CpuList.Format(
+            planned.GetProperty("emulator_cpus").EnumerateArray().Select(c => c.GetInt32())
+        );
 
         var runDir = Path.Combine(_dir, "run-" + name);
         var run = KvmtuneRunner.Run("vm", "run", spec, "--accel", "tcg", "--run-dir", runDir);
         run.ExitCode.Should().Be(0, run.Stderr);
-        var pid = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, vm + ".json"))).RootElement.GetProperty("pid").GetInt32();
-        try { ThreadsPinned(pid, pins, emulator); }
-        finally { KvmtuneRunner.Run("vm", "stop", vm, "--run-dir", runDir, "--grace", "1").ExitCode.Should().Be(0); }
+        var pid = JsonDocument
+            .Parse(File.ReadAllText(Path.Combine(runDir, vm + ".json")))
+            .RootElement.GetProperty("pid")
+            .GetInt32();
+        try
+        {
+            ThreadsPinned(pid, pins, emulator);
+        }
+        finally
+        {
+            KvmtuneRunner.Run("vm", "stop", vm, "--run-dir", runDir, "--grace", "1").ExitCode.Should().Be(0);
+        }
 
-        // libvirt cannot raise the memory lock limit in this container (no CAP_SYS_RESOURCE): locked VMs start above only.
+        // libvirt cannot raise the memory lock limit in this container (no CAP_SYS_RESOURCE): locked VMs start above
+        // only.
         var json = KvmtuneRunner.Run("vm", "qemu", spec, "--accel", "tcg", "--format", "json");
         var ours = Argv(json.Stdout);
-        if (ours.Contains("-overcommit")) return;
+        if (ours.Contains("-overcommit"))
+            return;
         // managed='no': libvirt opens the taps and does not create them; vm run creates them (vm stop above deleted
         // its own), multi_queue exactly when a NIC has several queues (IFF_MULTI_QUEUE in tun_flags).
         var yaml = File.ReadAllText(spec);
-        var taps = TapLine().Matches(yaml).Select(m => (Tap: m.Groups[1].Value, Queues: int.Parse(m.Groups[2].Value))).ToList();
+        var taps = TapLine()
+            .Matches(yaml)
+            .Select(m => (Tap: m.Groups[1].Value, Queues: int.Parse(m.Groups[2].Value)))
+            .ToList();
         foreach (var (tap, _) in taps.Where(t => Directory.Exists($"/sys/class/net/{t.Tap}")))
             Processes.Run("ip", ["link", "delete", "dev", tap]); // left by a killed run
         _taps.AddRange(taps.Select(t => t.Tap));
@@ -256,8 +382,13 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
             }
             var lpid = int.Parse(File.ReadAllText($"/run/libvirt/qemu/{vm}.pid").Trim());
             var cmdline = File.ReadAllText($"/proc/{lpid}/cmdline").TrimEnd('\0').Split('\0');
-            QemuArgs.Text(Facts(ours, nics: true, hostNodes: true)).Should().Be(QemuArgs.Text(Facts(cmdline, nics: true, hostNodes: true)),
-                "the QEMU libvirt started runs what kvmtune would run");
+            QemuArgs
+                .Text(Facts(ours, nics: true, hostNodes: true))
+                .Should()
+                .Be(
+                    QemuArgs.Text(Facts(cmdline, nics: true, hostNodes: true)),
+                    "the QEMU libvirt started runs what kvmtune would run"
+                );
             ThreadsPinned(lpid, pins, emulator);
         }
         finally
@@ -281,22 +412,44 @@ public sealed partial class LibvirtAgreementTests : IClassFixture<LibvirtDaemon>
                 r.Stdout.Should().Contain("kvt-density-merge");
             }
             var xml = XDocument.Parse(_libvirt.Virsh("dumpxml", "kvt-density-merge").Stdout);
-            xml.Root!.Element("uuid")!.Value.Should().Be(Processes.Run("uuidgen", ["--sha1", "--namespace", "@url", "--name", "kvmtune:vm:kvt-density-merge"]).Stdout.Trim());
-            xml.Root.Element("devices")!.Elements("controller").Where(c => c.Attribute("type")?.Value == "usb")
-                .Should().OnlyContain(c => c.Attribute("model")!.Value == "none", "-nodefaults: no USB controller");
+            xml.Root!.Element("uuid")!
+                .Value.Should()
+                .Be(
+                    Processes
+                        .Run("uuidgen", ["--sha1", "--namespace", "@url", "--name", "kvmtune:vm:kvt-density-merge"])
+                        .Stdout.Trim()
+                );
+            xml.Root.Element("devices")!
+                .Elements("controller")
+                .Where(c => c.Attribute("type")?.Value == "usb")
+                .Should()
+                .OnlyContain(c => c.Attribute("model")!.Value == "none", "-nodefaults: no USB controller");
         }
-        finally { _libvirt.Virsh("undefine", "kvt-density-merge"); }
+        finally
+        {
+            _libvirt.Virsh("undefine", "kvt-density-merge");
+        }
     }
 
-    [GeneratedRegex(@"ifname: (kvl\d+), queues: (\d+)")] private static partial Regex TapLine();
+    [GeneratedRegex(@"ifname: (kvl\d+), queues: (\d+)")]
+    private static partial Regex TapLine();
 
     /// <summary>Each vCPU thread ("CPU n/TCG") and the main thread, as the kernel reports them.</summary>
     private static void ThreadsPinned(int pid, Dictionary<int, string> pins, string emulator)
     {
-        var threads = Directory.GetDirectories($"/proc/{pid}/task").Select(d => (
-            Tid: int.Parse(Path.GetFileName(d)),
-            Name: File.ReadAllText(d + "/comm").Trim(),
-            Allowed: File.ReadAllLines(d + "/status").Single(l => l.StartsWith("Cpus_allowed_list:")).Split(':')[1].Trim())).ToList();
+        var threads = Directory
+            .GetDirectories($"/proc/{pid}/task")
+            .Select(d =>
+                (
+                    Tid: int.Parse(Path.GetFileName(d)),
+                    Name: File.ReadAllText(d + "/comm").Trim(),
+                    Allowed: File.ReadAllLines(d + "/status")
+                        .Single(l => l.StartsWith("Cpus_allowed_list:"))
+                        .Split(':')[1]
+                        .Trim()
+                )
+            )
+            .ToList();
         foreach (var (v, cpus) in pins)
             threads.Single(t => t.Name == $"CPU {v}/TCG").Allowed.Should().Be(cpus, $"vCPU {v}");
         threads.Single(t => t.Tid == pid).Allowed.Should().Be(emulator, "the main (emulator) thread");

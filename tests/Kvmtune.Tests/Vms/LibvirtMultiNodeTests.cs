@@ -15,13 +15,17 @@ public sealed class FourNodeLibvirt : IDisposable
 {
     public const string Fixture = "40intel64-4n10c+pci-conflicts";
     public const long FreePages = 1024;
-    private readonly string _dir = Path.Combine(Paths.Scratch, $"kvmtune-4n-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+    private readonly string _dir = Path.Combine(
+        Paths.Scratch,
+        $"kvmtune-4n-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]
+    );
 
     public FourNodeLibvirt()
     {
         Directory.CreateDirectory(_dir);
         var tar = Processes.Run("tar", ["-xjf", Path.Combine(Paths.HwlocFixtures, Fixture + ".tar.bz2"), "-C", _dir]);
-        if (tar.ExitCode != 0) throw new InvalidOperationException(tar.Stderr);
+        if (tar.ExitCode != 0)
+            throw new InvalidOperationException(tar.Stderr);
         Root = Path.Combine(_dir, Fixture);
         for (var n = 0; n < 4; n++)
         {
@@ -29,14 +33,20 @@ public sealed class FourNodeLibvirt : IDisposable
             File.WriteAllText(Path.Combine(pool, "nr_hugepages"), $"{FreePages}\n");
             File.WriteAllText(Path.Combine(pool, "free_hugepages"), $"{FreePages}\n");
         }
-        try { Libvirt = new LibvirtDaemon(Path.Combine(Root, "sys/devices/system/node")); }
+        try
+        {
+            Libvirt = new LibvirtDaemon(Path.Combine(Root, "sys/devices/system/node"));
+        }
         catch
         {
             Directory.Delete(_dir, recursive: true);
             throw;
         }
         // kvmtune's backends name the hugetlbfs libvirt found at its start: the tree mounts the same one.
-        File.AppendAllText(Path.Combine(Root, "proc/mounts"), $"none {Libvirt.Pages.Mount} hugetlbfs rw,relatime,pagesize=2M 0 0\n");
+        File.AppendAllText(
+            Path.Combine(Root, "proc/mounts"),
+            $"none {Libvirt.Pages.Mount} hugetlbfs rw,relatime,pagesize=2M 0 0\n"
+        );
     }
 
     public string Root { get; }
@@ -61,14 +71,19 @@ public sealed partial class LibvirtMultiNodeTests(FourNodeLibvirt host) : IClass
         ["span-two"] = "vcpus: 16\nmemory: 2GiB\nworkload: latency\nhugepages: none\n",
         ["span-four"] = "vcpus: 32\nmemory: 4GiB\nworkload: latency\nhugepages: none\n",
         ["span-two-2m"] = "vcpus: 16\nmemory: 2GiB\nworkload: latency\nhugepages: 2MiB\n",
-        ["node2-guest-nodes"] = "vcpus: 2\nmemory: 1GiB\nhugepages: none\nnuma_node: 2\nguest_numa_nodes: 2\ndedicated_cpus: false\n",
+        ["node2-guest-nodes"] =
+            "vcpus: 2\nmemory: 1GiB\nhugepages: none\nnuma_node: 2\nguest_numa_nodes: 2\ndedicated_cpus: false\n",
         ["node3-2m"] = "vcpus: 2\nmemory: 512MiB\nhugepages: 2MiB\nnuma_node: 3\nworkload: throughput\n",
     };
 
     public static TheoryData<string, string> Renderings()
     {
         var data = new TheoryData<string, string>();
-        foreach (var name in Corpus.Keys) { data.Add(name, "kvm"); data.Add(name, "tcg"); }
+        foreach (var name in Corpus.Keys)
+        {
+            data.Add(name, "kvm");
+            data.Add(name, "tcg");
+        }
         return data;
     }
 
@@ -91,8 +106,13 @@ public sealed partial class LibvirtMultiNodeTests(FourNodeLibvirt host) : IClass
         string[] root = ["--root", host.Root];
         var plan = KvmtuneRunner.Run(["vm", "plan", spec, "--format", "json", .. root]);
         plan.ExitCode.Should().Be(0, plan.Stdout + plan.Stderr);
-        var memory = JsonDocument.Parse(plan.Stdout).RootElement.GetProperty("vms")[0].GetProperty("memory")
-            .EnumerateArray().Select(m => m.GetProperty("node").GetInt32()).ToList();
+        var memory = JsonDocument
+            .Parse(plan.Stdout)
+            .RootElement.GetProperty("vms")[0]
+            .GetProperty("memory")
+            .EnumerateArray()
+            .Select(m => m.GetProperty("node").GetInt32())
+            .ToList();
         var qemu = KvmtuneRunner.Run(["vm", "qemu", spec, "--accel", accel, "--format", "json", .. root]);
         qemu.ExitCode.Should().Be(0, qemu.Stderr);
         var xml = Path.Combine(host.Root, $"{name}-{accel}.xml");
@@ -104,16 +124,25 @@ public sealed partial class LibvirtMultiNodeTests(FourNodeLibvirt host) : IClass
             define.ExitCode.Should().Be(0, define.Stderr);
             var native = host.Libvirt.Virsh("domxml-to-native", "qemu-argv", "--domain", vm);
             native.ExitCode.Should().Be(0, native.Stderr);
-            var theirs = QemuArgs.Text(LibvirtAgreementTests.Facts(LibvirtAgreementTests.Words(native.Stdout), nics: false, hostNodes: true));
-            var ours = QemuArgs.Text(LibvirtAgreementTests.Facts(LibvirtAgreementTests.Argv(qemu.Stdout), nics: false, hostNodes: true));
+            var theirs = QemuArgs.Text(
+                LibvirtAgreementTests.Facts(LibvirtAgreementTests.Words(native.Stdout), nics: false, hostNodes: true)
+            );
+            var ours = QemuArgs.Text(
+                LibvirtAgreementTests.Facts(LibvirtAgreementTests.Argv(qemu.Stdout), nics: false, hostNodes: true)
+            );
             ours.Should().Be(theirs, $"libvirt's argv:\n{native.Stdout}");
             // The comparison reached the binding: one backend per planned host node, bound to it.
             for (var i = 0; i < memory.Count; i++)
-                ours.Should().Contain($"mem.ram-node{i}.host-nodes = {memory[i]}\n").And.Contain($"mem.ram-node{i}.policy = bind");
+                ours.Should()
+                    .Contain($"mem.ram-node{i}.host-nodes = {memory[i]}\n")
+                    .And.Contain($"mem.ram-node{i}.policy = bind");
             // This host's distances are the defaults (10, 20): neither rendering builds a SLIT for them.
-            if (memory.Count > 1) ours.Should().NotContain("numa.dist.");
+            if (memory.Count > 1)
+                ours.Should().NotContain("numa.dist.");
             if (name.EndsWith("2m", StringComparison.Ordinal))
-                ours.Should().Contain("mem.ram-node0.hugetlbfs = " + host.Libvirt.Pages.Mount).And.Contain("mem.ram-node0.prealloc = on");
+                ours.Should()
+                    .Contain("mem.ram-node0.hugetlbfs = " + host.Libvirt.Pages.Mount)
+                    .And.Contain("mem.ram-node0.prealloc = on");
         }
         finally
         {
@@ -121,5 +150,6 @@ public sealed partial class LibvirtMultiNodeTests(FourNodeLibvirt host) : IClass
         }
     }
 
-    [GeneratedRegex(@"<cell id='(\d+)'>")] private static partial Regex CellLine();
+    [GeneratedRegex(@"<cell id='(\d+)'>")]
+    private static partial Regex CellLine();
 }

@@ -21,55 +21,108 @@ public sealed class PlacementPropertyTests
         var cpu = 0;
         for (var n = 0; n < nodes; n++)
         {
-            var nodeCores = Enumerable.Range(0, cores).Select(_ => Enumerable.Range(cpu, tpc).Select(_ => cpu++).ToArray()).ToList();
+            var nodeCores = Enumerable
+                .Range(0, cores)
+                .Select(_ => Enumerable.Range(cpu, tpc).Select(_ => cpu++).ToArray())
+                .ToList();
             var cpus = nodeCores.SelectMany(c => c).ToList();
-            list.Add(new NodeModel(n, cpus, nodeCores, [cpus[0]], new Dictionary<long, long> { [1 << 20] = pages[n] }, (long)memGib[n] << 20));
+            list.Add(
+                new NodeModel(
+                    n,
+                    cpus,
+                    nodeCores,
+                    [cpus[0]],
+                    new Dictionary<long, long> { [1 << 20] = pages[n] },
+                    (long)memGib[n] << 20
+                )
+            );
         }
         return new HostModel(list, tpc);
     }
 
-    private static readonly Gen<VmSpec[]> VmSets =
-        (from vcpus in Gen.Int[1, 4]
-         from dedicated in Gen.Bool
-         from huge in Gen.Bool
-         from mem in Gen.Int[1, 4]
-         select (vcpus, dedicated, huge, mem)).Array[1, 5]
-        .Select(a => a.Select((v, i) => new VmSpec($"vm{i}", v.vcpus, (long)v.mem << 20, "throughput", v.dedicated, v.huge ? 1 << 20 : null, null, null,
-            [], [], [], [], false, false, false, null, "gen", i)).ToArray());
+    private static readonly Gen<VmSpec[]> VmSets = (
+        from vcpus in Gen.Int[1, 4]
+        from dedicated in Gen.Bool
+        from huge in Gen.Bool
+        from mem in Gen.Int[1, 4]
+        select (vcpus, dedicated, huge, mem)
+    )
+        .Array[1, 5]
+        .Select(a =>
+            a.Select(
+                    (v, i) =>
+                        new VmSpec(
+                            $"vm{i}",
+                            v.vcpus,
+                            (long)v.mem << 20,
+                            "throughput",
+                            v.dedicated,
+                            v.huge ? 1 << 20 : null,
+                            null,
+                            null,
+                            [],
+                            [],
+                            [],
+                            [],
+                            false,
+                            false,
+                            false,
+                            null,
+                            "gen",
+                            i
+                        )
+                )
+                .ToArray()
+        );
 
     [Fact]
     public void No_dedicated_cpu_is_used_twice_and_no_node_overdraws_its_huge_pages() =>
-        Gen.Select(Hosts, VmSets).Sample((host, vms) =>
-        {
-            var plan = new Planner(host, DeviceLocator.None).Plan(vms);
-            var dedicated = plan.Vms.Where(v => v.Dedicated).SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus)).ToList();
-            dedicated.Should().OnlyHaveUniqueItems();
-            dedicated.Should().NotIntersectWith(host.Nodes.SelectMany(n => n.Housekeeping));
-            foreach (var node in host.Nodes)
-            {
-                var used = plan.Vms.SelectMany(v => v.Memory).Where(m => m.Node == node.Id && m.PageSizeKib == 1 << 20).Sum(m => m.SizeKib / (1 << 20));
-                used.Should().BeLessThanOrEqualTo(node.FreeHugepages[1 << 20], $"node {node.Id}");
-            }
-            (plan.Vms.Count + plan.Unplaced.Count).Should().Be(vms.Length);
-        });
+        Gen.Select(Hosts, VmSets)
+            .Sample(
+                (host, vms) =>
+                {
+                    var plan = new Planner(host, DeviceLocator.None).Plan(vms);
+                    var dedicated = plan
+                        .Vms.Where(v => v.Dedicated)
+                        .SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus))
+                        .ToList();
+                    dedicated.Should().OnlyHaveUniqueItems();
+                    dedicated.Should().NotIntersectWith(host.Nodes.SelectMany(n => n.Housekeeping));
+                    foreach (var node in host.Nodes)
+                    {
+                        var used = plan
+                            .Vms.SelectMany(v => v.Memory)
+                            .Where(m => m.Node == node.Id && m.PageSizeKib == 1 << 20)
+                            .Sum(m => m.SizeKib / (1 << 20));
+                        used.Should().BeLessThanOrEqualTo(node.FreeHugepages[1 << 20], $"node {node.Id}");
+                    }
+                    (plan.Vms.Count + plan.Unplaced.Count).Should().Be(vms.Length);
+                }
+            );
 
     [Fact]
     public void When_an_exhaustive_search_finds_single_node_homes_for_all_the_planner_does_too()
     {
         var checkedSamples = 0;
-        Gen.Select(Hosts, VmSets).Sample((host, vms) =>
-        {
-            if (!ExhaustivelyPlaceable(host, vms)) return;
-            Interlocked.Increment(ref checkedSamples);
-            var plan = new Planner(host, DeviceLocator.None).Plan(vms);
-            plan.Unplaced.Should().BeEmpty();
-            plan.Vms.Should().OnlyContain(v => v.Nodes.Count == 1);
-        }, iter: 300);
+        Gen.Select(Hosts, VmSets)
+            .Sample(
+                (host, vms) =>
+                {
+                    if (!ExhaustivelyPlaceable(host, vms))
+                        return;
+                    Interlocked.Increment(ref checkedSamples);
+                    var plan = new Planner(host, DeviceLocator.None).Plan(vms);
+                    plan.Unplaced.Should().BeEmpty();
+                    plan.Vms.Should().OnlyContain(v => v.Nodes.Count == 1);
+                },
+                iter: 300
+            );
         // Samples the exhaustive search cannot place prove nothing; enough of the 300 must have been compared.
         checkedSamples.Should().BeGreaterThanOrEqualTo(30);
     }
 
-    /// <summary>The test's own search: every assignment of VMs to single nodes, checking cores, pages and memory.</summary>
+    /// <summary>The test's own search: every assignment of VMs to single nodes, checking cores, pages and
+    /// memory.</summary>
     private static bool ExhaustivelyPlaceable(HostModel host, VmSpec[] vms)
     {
         var freeCores = host.Nodes.ToDictionary(n => n.Id, n => n.Cores.Count(c => !c.Any(n.Housekeeping.Contains)));
@@ -77,18 +130,36 @@ public sealed class PlacementPropertyTests
         var freeMem = host.Nodes.ToDictionary(n => n.Id, n => n.FreeMemoryKib);
         bool Go(int i)
         {
-            if (i == vms.Length) return true;
+            if (i == vms.Length)
+                return true;
             var v = vms[i];
-            var cores = v.DedicatedCpus ? (v.Vcpus % host.ThreadsPerCore == 0 ? v.Vcpus / host.ThreadsPerCore : v.Vcpus) : 0;
+            var cores = v.DedicatedCpus
+                ? (v.Vcpus % host.ThreadsPerCore == 0 ? v.Vcpus / host.ThreadsPerCore : v.Vcpus)
+                : 0;
             foreach (var n in host.Nodes)
             {
                 var pages = v.HugepageKib is null ? 0 : v.MemoryKib / (1 << 20);
                 var mem = v.HugepageKib is null ? v.MemoryKib : 0;
-                if (freeCores[n.Id] < cores || freePages[n.Id] < pages || freeMem[n.Id] < mem) continue;
-                if (!v.DedicatedCpus && n.Cores.Count - (host.Nodes.First(x => x.Id == n.Id).Cores.Count(c => !c.Any(n.Housekeeping.Contains)) - freeCores[n.Id]) == 0) continue;
-                freeCores[n.Id] -= cores; freePages[n.Id] -= pages; freeMem[n.Id] -= mem;
-                if (Go(i + 1)) return true;
-                freeCores[n.Id] += cores; freePages[n.Id] += pages; freeMem[n.Id] += mem;
+                if (freeCores[n.Id] < cores || freePages[n.Id] < pages || freeMem[n.Id] < mem)
+                    continue;
+                if (
+                    !v.DedicatedCpus
+                    && n.Cores.Count
+                        - (
+                            host.Nodes.First(x => x.Id == n.Id).Cores.Count(c => !c.Any(n.Housekeeping.Contains))
+                            - freeCores[n.Id]
+                        )
+                        == 0
+                )
+                    continue;
+                freeCores[n.Id] -= cores;
+                freePages[n.Id] -= pages;
+                freeMem[n.Id] -= mem;
+                if (Go(i + 1))
+                    return true;
+                freeCores[n.Id] += cores;
+                freePages[n.Id] += pages;
+                freeMem[n.Id] += mem;
             }
             return false;
         }
@@ -108,9 +179,15 @@ public sealed class PlacementPropertyTests
         var cpu = 0;
         for (var n = 0; n < nodes; n++)
         {
-            var cores = threads.Skip(n * 4).Take(4).Select(t => Enumerable.Range(0, t).Select(_ => cpu++).ToArray()).ToList();
+            var cores = threads
+                .Skip(n * 4)
+                .Take(4)
+                .Select(t => Enumerable.Range(0, t).Select(_ => cpu++).ToArray())
+                .ToList();
             var cpus = cores.SelectMany(c => c).ToList();
-            list.Add(new NodeModel(n, cpus, cores, [cpus[0]], new Dictionary<long, long> { [1 << 20] = pages[n] }, 16L << 20));
+            list.Add(
+                new NodeModel(n, cpus, cores, [cpus[0]], new Dictionary<long, long> { [1 << 20] = pages[n] }, 16L << 20)
+            );
         }
         return new HostModel(list, threads.Max());
     }
@@ -118,37 +195,68 @@ public sealed class PlacementPropertyTests
     private static readonly Gen<(VmSpec[] Vms, int[] DeviceNodes)> DeviceVmSets =
         from vms in VmSets
         from devs in Gen.Int[0, 2].Array[4]
-        select (vms.Select((v, i) => v with
-        {
-            Passthrough = i % 2 == 0 ? [new PassthroughSpec($"0000:0{i}:00.0")] : [],
-            Pmem = [new PmemSpec($"/dev/dax{i}.0", 2L << 20, 2L << 20)],
-            Disks = [new DiskSpec($"/dev/sd{(char)('a' + i)}", "raw", "none", "native", null, true, true)],
-        }).ToArray(), devs);
+        select (
+            vms.Select(
+                    (v, i) =>
+                        v with
+                        {
+                            Passthrough = i % 2 == 0 ? [new PassthroughSpec($"0000:0{i}:00.0")] : [],
+                            Pmem = [new PmemSpec($"/dev/dax{i}.0", 2L << 20, 2L << 20)],
+                            Disks =
+                            [
+                                new DiskSpec($"/dev/sd{(char)('a' + i)}", "raw", "none", "native", null, true, true),
+                            ],
+                        }
+                )
+                .ToArray(),
+            devs
+        );
 
     [Fact]
     public void Hybrid_and_partly_offline_cores_never_crash_and_every_vcpu_runs_on_an_online_cpu_of_its_node() =>
-        Gen.Select(HybridHosts, DeviceVmSets).Sample((host, set) =>
-        {
-            var (vms, devs) = set;
-            // Each kind of device on its own node (or none): passthrough, DAX, block; the first known one wins.
-            int? Node(int kind) => devs[kind] < host.Nodes.Count ? devs[kind] : null;
-            var locator = new DeviceLocator(_ => Node(0), _ => Node(1), _ => null, _ => true, _ => Node(2));
-            var plan = new Planner(host, locator).Plan(vms);
-            (plan.Vms.Count + plan.Unplaced.Count).Should().Be(vms.Length);
-            foreach (var vm in plan.Vms)
-            {
-                var spec = vms.Single(v => v.Name == vm.Name);
-                var online = vm.Nodes.SelectMany(n => host.Nodes.Single(x => x.Id == n).Cpus).ToHashSet();
-                vm.VcpuPins.Should().HaveCount(spec.Vcpus);
-                vm.VcpuPins.SelectMany(p => p.Cpus).Should().OnlyContain(c => online.Contains(c));
-                foreach (var g in vm.GuestNodes)
+        Gen.Select(HybridHosts, DeviceVmSets)
+            .Sample(
+                (host, set) =>
                 {
-                    var nodeCpus = host.Nodes.Single(x => x.Id == g.HostNode).Cpus;
-                    foreach (var v in g.Vcpus) vm.VcpuPins.Single(p => p.Vcpu == v).Cpus.Should().OnlyContain(c => nodeCpus.Contains(c));
-                }
-                var first = new[] { spec.Passthrough.Count > 0 ? Node(0) : null, Node(1), Node(2) }.FirstOrDefault(n => n is not null);
-                if (first is int f) vm.Nodes.Should().Contain(f, "the first device in the documented order (passthrough, DAX, block) that knows its node");
-            }
-            plan.Vms.Where(v => v.Dedicated).SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus)).Should().OnlyHaveUniqueItems();
-        }, iter: 500);
+                    var (vms, devs) = set;
+                    // Each kind of device on its own node (or none): passthrough, DAX, block; the first known one wins.
+                    int? Node(int kind) => devs[kind] < host.Nodes.Count ? devs[kind] : null;
+                    var locator = new DeviceLocator(_ => Node(0), _ => Node(1), _ => null, _ => true, _ => Node(2));
+                    var plan = new Planner(host, locator).Plan(vms);
+                    (plan.Vms.Count + plan.Unplaced.Count).Should().Be(vms.Length);
+                    foreach (var vm in plan.Vms)
+                    {
+                        var spec = vms.Single(v => v.Name == vm.Name);
+                        var online = vm.Nodes.SelectMany(n => host.Nodes.Single(x => x.Id == n).Cpus).ToHashSet();
+                        vm.VcpuPins.Should().HaveCount(spec.Vcpus);
+                        vm.VcpuPins.SelectMany(p => p.Cpus).Should().OnlyContain(c => online.Contains(c));
+                        foreach (var g in vm.GuestNodes)
+                        {
+                            var nodeCpus = host.Nodes.Single(x => x.Id == g.HostNode).Cpus;
+                            foreach (var v in g.Vcpus)
+                                vm.VcpuPins.Single(p => p.Vcpu == v)
+                                    .Cpus.Should()
+                                    .OnlyContain(c => nodeCpus.Contains(c));
+                        }
+                        var first = new[]
+                        {
+                            spec.Passthrough.Count > 0 ? Node(0) : null,
+                            Node(1),
+                            Node(2),
+                        }.FirstOrDefault(n => n is not null);
+                        if (first is int f)
+                            vm.Nodes.Should()
+                                .Contain(
+                                    f,
+                                    "the first device in the documented order (passthrough, DAX, block) that knows " +
+                                        "its node"
+                                );
+                    }
+                    plan.Vms.Where(v => v.Dedicated)
+                        .SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus))
+                        .Should()
+                        .OnlyHaveUniqueItems();
+                },
+                iter: 500
+            );
 }

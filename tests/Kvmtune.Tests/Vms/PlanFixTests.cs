@@ -36,9 +36,11 @@ public sealed class PlanFixTests
         unplaced.GetProperty("reason").GetString().Should().StartWith("node 1: 3 free 1 GiB pages, needs 4");
         var command = Command(unplaced);
         command.Should().Equal("kvmtune", "apply", "--hugepages", "1:1G:4");
-        text.Stdout.Should().Contain("big: NOT PLACED: node 1: 3 free 1 GiB pages, needs 4")
+        text.Stdout.Should()
+            .Contain("big: NOT PLACED: node 1: 3 free 1 GiB pages, needs 4")
             .And.Contain("  fix: reserve 1 1 GiB pages on node 1 (its pool from 3 to 4 pages")
-            .And.Contain(": kvmtune apply --hugepages 1:1G:4\n").And.NotContain("echo");
+            .And.Contain(": kvmtune apply --hugepages 1:1G:4\n")
+            .And.NotContain("echo");
 
         var apply = KvmtuneRunner.Run([.. command[1..], "--root", h.Root]);
         apply.ExitCode.Should().Be(0, apply.Stderr);
@@ -51,8 +53,10 @@ public sealed class PlanFixTests
         var vm = JsonDocument.Parse(plan.Stdout).RootElement.GetProperty("vms")[0];
         vm.GetProperty("nodes").EnumerateArray().Select(n => n.GetInt32()).Should().Equal(1);
 
-        KvmtuneRunner.Run([.. command[1..], "--root", h.Root]).Stdout.Should().Contain("nothing to change",
-            "the count is the pool's total: the same command again changes nothing");
+        KvmtuneRunner
+            .Run([.. command[1..], "--root", h.Root])
+            .Stdout.Should()
+            .Contain("nothing to change", "the count is the pool's total: the same command again changes nothing");
         var history = KvmtuneRunner.Run("history", "--root", h.Root);
         history.Stdout.Should().Contain($"{Pool1G}/nr_hugepages: 3 -> 4", "the reservation is journaled");
         KvmtuneRunner.Run("rollback", "--last", "--root", h.Root).ExitCode.Should().Be(0);
@@ -63,7 +67,10 @@ public sealed class PlanFixTests
     public void No_reservation_is_offered_where_cores_are_short_too()
     {
         using var h = new SyntheticHost();
-        h.Tree.File("/vm.yaml", "name: wide\nvcpus: 8\nmemory: 4GiB\nhugepages: 1GiB\nnuma_node: 1\nworkload: latency\n");
+        h.Tree.File(
+            "/vm.yaml",
+            "name: wide\nvcpus: 8\nmemory: 4GiB\nhugepages: 1GiB\nnuma_node: 1\nworkload: latency\n"
+        );
         var (unplaced, _) = Unplaced(h.Tree.Physical("/vm.yaml"), "--root", h.Root);
         unplaced.GetProperty("fixes").GetArrayLength().Should().Be(0, "pages alone would not make it fit");
     }
@@ -88,8 +95,14 @@ public sealed class PlanFixTests
     public void The_option_does_not_mix_with_a_profile_or_its_selection()
     {
         using var h = new SyntheticHost();
-        KvmtuneRunner.Run("apply", "--hugepages", "1:2M:4", "--profile", "latency", "--root", h.Root).ExitCode.Should().Be(2);
-        KvmtuneRunner.Run("apply", "--hugepages", "1:2M:4", "--only", "3.2.3", "--root", h.Root).ExitCode.Should().Be(2);
+        KvmtuneRunner
+            .Run("apply", "--hugepages", "1:2M:4", "--profile", "latency", "--root", h.Root)
+            .ExitCode.Should()
+            .Be(2);
+        KvmtuneRunner
+            .Run("apply", "--hugepages", "1:2M:4", "--only", "3.2.3", "--root", h.Root)
+            .ExitCode.Should()
+            .Be(2);
     }
 
     /// <summary>
@@ -109,8 +122,11 @@ public sealed class PlanFixTests
             var free = long.Parse(File.ReadAllText($"{pool}/free_hugepages").Trim());
             // A few pages more than are free (a spec asks at least 64 MiB).
             var pages = Math.Max(free + 4, 32);
-            File.WriteAllText(spec, $"name: kvt-fix\nvcpus: 1\nmemory: {pages * 2}MiB\nhugepages: 2MiB\n" +
-                "dedicated_cpus: false\nnuma_node: 0\n");
+            File.WriteAllText(
+                spec,
+                $"name: kvt-fix\nvcpus: 1\nmemory: {pages * 2}MiB\nhugepages: 2MiB\n"
+                    + "dedicated_cpus: false\nnuma_node: 0\n"
+            );
             var (unplaced, _) = Unplaced(spec);
             var command = Command(unplaced);
             var target = long.Parse(original) + pages - free;
@@ -128,7 +144,8 @@ public sealed class PlanFixTests
         {
             File.WriteAllText($"{pool}/nr_hugepages", original);
             File.Delete(spec);
-            if (Directory.Exists(journal)) Directory.Delete(journal, recursive: true);
+            if (Directory.Exists(journal))
+                Directory.Delete(journal, recursive: true);
         }
     }
 }

@@ -1,9 +1,8 @@
 using AwesomeAssertions;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
-using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
-using Kvmtune.Facts;
+using Kvmtune.Vms;
 
 namespace Kvmtune.Tests.Vms;
 
@@ -20,7 +19,10 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         var h = new SyntheticHost();
         for (var n = 0; n < 2; n++)
             h.Set($"/sys/devices/system/node/node{n}/hugepages/hugepages-1048576kB/nr_hugepages", $"{oneGigPerNode}")
-             .Set($"/sys/devices/system/node/node{n}/hugepages/hugepages-1048576kB/free_hugepages", $"{oneGigPerNode}");
+                .Set(
+                    $"/sys/devices/system/node/node{n}/hugepages/hugepages-1048576kB/free_hugepages",
+                    $"{oneGigPerNode}"
+                );
         return h;
     }
 
@@ -28,7 +30,10 @@ public sealed class PlannerTests(FixtureTrees fixtures)
     public void A_dedicated_vm_takes_whole_cores_never_the_housekeeping_core_and_mirrors_the_threads()
     {
         using var h = HostWithPages(8);
-        var plan = Plan(h.Root, "name: db1\nvcpus: 2\nmemory: 4GiB\nworkload: latency\ndisks:\n  - { path: /img/db1.raw }\n");
+        var plan = Plan(
+            h.Root,
+            "name: db1\nvcpus: 2\nmemory: 4GiB\nworkload: latency\ndisks:\n  - { path: /img/db1.raw }\n"
+        );
         var vm = plan.Vms.Single();
         vm.Dedicated.Should().BeTrue();
         vm.Topology.Should().Be(new GuestTopology(1, 1, 2));
@@ -37,7 +42,9 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         // node 0 cores: (0,2) housekeeping, (1,3) free
         cpus.Should().BeEquivalentTo([1, 3]);
         vm.EmulatorCpus.Should().Equal(0);
-        vm.IothreadPins.Single().Should().Match<IothreadPin>(p => p.Iothread == "io0" && p.Cpus.SequenceEqual(new[] { 0 }));
+        vm.IothreadPins.Single()
+            .Should()
+            .Match<IothreadPin>(p => p.Iothread == "io0" && p.Cpus.SequenceEqual(new[] { 0 }));
         vm.Memory.Single().Should().Be(new MemoryPlacement(0, 4 << 20, 1 << 20));
     }
 
@@ -45,7 +52,10 @@ public sealed class PlannerTests(FixtureTrees fixtures)
     public void Several_vms_never_share_a_dedicated_cpu_or_overdraw_huge_pages_and_the_last_says_what_is_short()
     {
         using var h = HostWithPages(4);
-        var yaml = string.Join("---\n", Enumerable.Range(0, 3).Select(i => $"name: vm{i}\nvcpus: 2\nmemory: 4GiB\nworkload: latency\n"));
+        var yaml = string.Join(
+            "---\n",
+            Enumerable.Range(0, 3).Select(i => $"name: vm{i}\nvcpus: 2\nmemory: 4GiB\nworkload: latency\n")
+        );
         var plan = Plan(h.Root, yaml);
         plan.Vms.Should().HaveCount(2);
         plan.Vms.SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus)).Should().OnlyHaveUniqueItems();
@@ -80,9 +90,26 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         vm.GuestNodes.Sum(g => g.MemoryKib).Should().Be(8L << 20);
         foreach (var g in vm.GuestNodes)
             foreach (var v in g.Vcpus)
-                vm.VcpuPins.Single(p => p.Vcpu == v).Cpus.Single().Should().BeInRange(g.HostNode * 4, g.HostNode * 4 + 3, "each vCPU runs on the host node that backs its guest node");
-        var qemu = QemuCommandBuilder.Build(VmSpecParser.Parse("name: wide\nvcpus: 4\nmemory: 8GiB\nworkload: latency\n", "v.yaml", HostFacts.Read(new HostReader(h.Root))).Single(), vm,
-            HostFacts.Read(new HostReader(h.Root)), new QemuOptions("kvm", "/run/q", null, false));
+                vm.VcpuPins.Single(p => p.Vcpu == v)
+                    .Cpus.Single()
+                    .Should()
+                    .BeInRange(
+                        g.HostNode * 4,
+                        g.HostNode * 4 + 3,
+                        "each vCPU runs on the host node that backs its guest node"
+                    );
+        var qemu = QemuCommandBuilder.Build(
+            VmSpecParser
+                .Parse(
+                    "name: wide\nvcpus: 4\nmemory: 8GiB\nworkload: latency\n",
+                    "v.yaml",
+                    HostFacts.Read(new HostReader(h.Root))
+                )
+                .Single(),
+            vm,
+            HostFacts.Read(new HostReader(h.Root)),
+            new QemuOptions("kvm", "/run/q", null, false)
+        );
         qemu.Argv.Should().Contain(a => a.Contains("id=ram-node1") && a.Contains("host-nodes=1,policy=bind"));
         qemu.Argv.Should().Contain("node,nodeid=1,cpus=2-3,memdev=ram-node1");
     }
@@ -100,7 +127,12 @@ public sealed class PlannerTests(FixtureTrees fixtures)
     public void Passthrough_is_refused_while_the_iommu_is_off()
     {
         var facts = HostFacts.Read(new HostReader(fixtures.Root("40intel64-2g2n4c+pcilocality")));
-        var act = () => VmSpecParser.Parse("name: nfv\nvcpus: 2\nmemory: 2GiB\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n", "v.yaml", facts);
+        var act = () =>
+            VmSpecParser.Parse(
+                "name: nfv\nvcpus: 2\nmemory: 2GiB\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n",
+                "v.yaml",
+                facts
+            );
         act.Should().Throw<Kvmtune.Facts.InputException>().WithMessage("*passthrough.pci*IOMMU is off*");
     }
 
@@ -109,7 +141,10 @@ public sealed class PlannerTests(FixtureTrees fixtures)
     {
         using var tree = new TestTree();
         var root = WithIommu(tree, "40intel64-2g2n4c+pcilocality");
-        var plan = Plan(root, "name: nfv\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n");
+        var plan = Plan(
+            root,
+            "name: nfv\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npassthrough:\n  - { pci: \"0000:43:00.0\" }\n"
+        );
         var vm = plan.Vms.Single();
         var facts = HostFacts.Read(new HostReader(root));
         var node = facts.Pci.Single(p => p.Address == "0000:43:00.0").NumaNode;
@@ -118,12 +153,20 @@ public sealed class PlannerTests(FixtureTrees fixtures)
         vm.Reasons.Should().Contain(r => r.Contains("passthrough 0000:43:00.0"));
         vm.Devices.Single().Should().Be(new DevicePlacement("passthrough", "0000:43:00.0", node));
         // The tree's own driver link says the InfiniBand card is bound to ib_qib; QEMU needs vfio-pci.
-        new FileInfo(Path.Combine(root, "sys/bus/pci/devices/0000:43:00.0/driver")).LinkTarget
-            .Should().EndWith("/ib_qib");
-        var spec = VmSpecParser.Parse("name: nfv\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npassthrough:\n" +
-            "  - { pci: \"0000:43:00.0\" }\n", "v.yaml", facts).Single();
-        var decision = VmResolver.Resolve(spec, vm, facts, "tcg").Decisions
-            .Single(x => x.Subject == "passthrough 0000:43:00.0");
+        new FileInfo(Path.Combine(root, "sys/bus/pci/devices/0000:43:00.0/driver"))
+            .LinkTarget.Should()
+            .EndWith("/ib_qib");
+        var spec = VmSpecParser
+            .Parse(
+                "name: nfv\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npassthrough:\n"
+                    + "  - { pci: \"0000:43:00.0\" }\n",
+                "v.yaml",
+                facts
+            )
+            .Single();
+        var decision = VmResolver
+            .Resolve(spec, vm, facts, "tcg")
+            .Decisions.Single(x => x.Subject == "passthrough 0000:43:00.0");
         decision.Adjusted.Should().BeTrue();
         decision.Choice.Should().Contain("ib_qib");
         decision.Why.Should().Contain("kvmtune vfio bind 0000:43:00.0");
@@ -134,12 +177,15 @@ public sealed class PlannerTests(FixtureTrees fixtures)
     {
         var root = fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms");
         var facts = HostFacts.Read(new HostReader(root));
-        var yaml = "name: pm1\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n  - { path: /dev/dax1.3, size: 32GiB, align: 2MiB }\n";
+        var yaml =
+            "name: pm1\nvcpus: 2\nmemory: 2GiB\nhugepages: none\npmem:\n  - { path: /dev/dax1.3, size: 32GiB, align: " +
+                "2MiB }\n";
         var spec = VmSpecParser.Parse(yaml, "v.yaml", facts).Single();
         var vm = new Planner(facts).Plan([spec]).Vms.Single();
         vm.Nodes.Should().Equal(1);
         var qemu = QemuCommandBuilder.Build(spec, vm, facts, new QemuOptions("kvm", "/run/q", null, false));
-        qemu.Argv.Should().Contain("memory-backend-file,id=pmem0,share=on,mem-path=/dev/dax1.3,size=32G,align=2M,pmem=on");
+        qemu.Argv.Should()
+            .Contain("memory-backend-file,id=pmem0,share=on,mem-path=/dev/dax1.3,size=32G,align=2M,pmem=on");
         qemu.Argv.Should().Contain("nvdimm,memdev=pmem0,id=nvdimm0,label-size=128k,node=0");
         qemu.Argv.Should().Contain(a => a.StartsWith("q35,") && a.Contains("nvdimm=on"));
         qemu.Argv.Should().Contain("2G,slots=2,maxmem=34G");

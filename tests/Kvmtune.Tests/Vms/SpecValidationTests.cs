@@ -2,8 +2,8 @@ using AwesomeAssertions;
 using Kvmtune.Facts;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
-using Kvmtune.Vms;
 using Kvmtune.Tests.Support;
+using Kvmtune.Vms;
 
 namespace Kvmtune.Tests.Vms;
 
@@ -21,17 +21,52 @@ public sealed class SpecValidationTests(FixtureTrees fixtures)
     [InlineData("name: 'a b'\nvcpus: 2\nmemory: 1GiB\n", 1, "name", "only letters")]
     [InlineData("name: a;rm\nvcpus: 2\nmemory: 1GiB\n", 1, "name", "only letters")]
     [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\nnuma_node: 7\n", 4, "numa_node", "does not exist")]
-    [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\npassthrough:\n  - { pci: \"0000:99:00.0\" }\n", 5, "passthrough.pci", "does not exist on this host")]
-    [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\npassthrough:\n  - { pci: \"31:00.0\" }\n", 5, "passthrough.pci", "not a PCI address")]
-    [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\npmem:\n  - { path: /dev/dax9.9, size: 1GiB }\n", 5, "pmem.path", "not a DAX device")]
-    [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\npmem:\n  - { path: /dev/dax1.3, size: 100GiB }\n", 5, "pmem.size", "more than /dev/dax1.3 holds")]
-    [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\ndisks:\n  - { path: /x.raw, cache: fast }\n", 5, "disks.cache", "not one of")]
-    [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\ndisks:\n  - { path: /x.raw, sise: 3 }\n", 5, "disks.sise", "unknown key")]
+    [InlineData(
+        "name: a\nvcpus: 2\nmemory: 1GiB\npassthrough:\n  - { pci: \"0000:99:00.0\" }\n",
+        5,
+        "passthrough.pci",
+        "does not exist on this host"
+    )]
+    [InlineData(
+        "name: a\nvcpus: 2\nmemory: 1GiB\npassthrough:\n  - { pci: \"31:00.0\" }\n",
+        5,
+        "passthrough.pci",
+        "not a PCI address"
+    )]
+    [InlineData(
+        "name: a\nvcpus: 2\nmemory: 1GiB\npmem:\n  - { path: /dev/dax9.9, size: 1GiB }\n",
+        5,
+        "pmem.path",
+        "not a DAX device"
+    )]
+    [InlineData(
+        "name: a\nvcpus: 2\nmemory: 1GiB\npmem:\n  - { path: /dev/dax1.3, size: 100GiB }\n",
+        5,
+        "pmem.size",
+        "more than /dev/dax1.3 holds"
+    )]
+    [InlineData(
+        "name: a\nvcpus: 2\nmemory: 1GiB\ndisks:\n  - { path: /x.raw, cache: fast }\n",
+        5,
+        "disks.cache",
+        "not one of"
+    )]
+    [InlineData(
+        "name: a\nvcpus: 2\nmemory: 1GiB\ndisks:\n  - { path: /x.raw, sise: 3 }\n",
+        5,
+        "disks.sise",
+        "unknown key"
+    )]
     [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\nnics:\n  - { ifname: tap0, mac: zz }\n", 5, "nics.mac", "not a MAC")]
     [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\nnics: tap0\n", 4, "nics", "must be a list")]
     [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\ndedicated_cpus: maybe\n", 4, "dedicated_cpus", "not true or false")]
     [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\ncpu_pm: true\ndedicated_cpus: false\n", 4, "cpu_pm", "dedicated")]
-    [InlineData("name: a\nvcpus: 2\nmemory: 1GiB\n---\nname: a\nvcpus: 1\nmemory: 1GiB\n", 5, "name", "more than one VM")]
+    [InlineData(
+        "name: a\nvcpus: 2\nmemory: 1GiB\n---\nname: a\nvcpus: 1\nmemory: 1GiB\n",
+        5,
+        "name",
+        "more than one VM"
+    )]
     public void Bad_specs_name_the_file_line_and_key(string yaml, int line, string key, string problem)
     {
         var act = () => VmSpecParser.Parse(yaml, "vms.yaml", Host);
@@ -47,7 +82,13 @@ public sealed class SpecValidationTests(FixtureTrees fixtures)
     {
         using var t = new TestTree();
         t.File("/vms.yaml", "name: a\nvcpus: 2\nmemory: 1GiB\nhugepage: 1GiB\n");
-        var run = KvmtuneRunner.Run("vm", "plan", t.Physical("/vms.yaml"), "--root", fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms"));
+        var run = KvmtuneRunner.Run(
+            "vm",
+            "plan",
+            t.Physical("/vms.yaml"),
+            "--root",
+            fixtures.Root("32em64t-2n8c+dax+nvme+mic+dimms")
+        );
         run.ExitCode.Should().Be(2);
         run.Stderr.Should().Contain("vms.yaml:4: hugepage: unknown key");
     }
@@ -55,9 +96,18 @@ public sealed class SpecValidationTests(FixtureTrees fixtures)
     [Fact]
     public void Workload_defaults_fill_what_is_not_given()
     {
-        var specs = VmSpecParser.Parse("name: lat\nvcpus: 4\nmemory: 4GiB\nworkload: latency\n---\nname: den\nvcpus: 4\nmemory: 4GiB\nworkload: density\n", "v.yaml", Host);
-        specs[0].Should().Match<VmSpec>(s => s.DedicatedCpus && s.HugepageKib == 1 << 20 && s.MemLock && s.CpuPm && !s.MemMerge);
-        specs[1].Should().Match<VmSpec>(s => !s.DedicatedCpus && s.HugepageKib == null && !s.MemLock && !s.CpuPm && s.MemMerge);
+        var specs = VmSpecParser.Parse(
+            "name: lat\nvcpus: 4\nmemory: 4GiB\nworkload: latency\n---\nname: den\nvcpus: 4\nmemory: 4GiB\nworkload: " +
+                "density\n",
+            "v.yaml",
+            Host
+        );
+        specs[0]
+            .Should()
+            .Match<VmSpec>(s => s.DedicatedCpus && s.HugepageKib == 1 << 20 && s.MemLock && s.CpuPm && !s.MemMerge);
+        specs[1]
+            .Should()
+            .Match<VmSpec>(s => !s.DedicatedCpus && s.HugepageKib == null && !s.MemLock && !s.CpuPm && s.MemMerge);
     }
 
     [Fact]
@@ -75,7 +125,11 @@ public sealed class SpecValidationTests(FixtureTrees fixtures)
         using var h = new SyntheticHost();
         h.Set("/proc/cpuinfo", System.IO.File.ReadAllText(h.Root + "/proc/cpuinfo").Replace(" pdpe1gb", ""));
         var facts = HostFacts.Read(new HostReader(h.Root));
-        VmSpecParser.Parse("name: a\nvcpus: 2\nmemory: 2GiB\nworkload: latency\n", "v.yaml", facts).Single().HugepageKib.Should().Be(2048);
+        VmSpecParser
+            .Parse("name: a\nvcpus: 2\nmemory: 2GiB\nworkload: latency\n", "v.yaml", facts)
+            .Single()
+            .HugepageKib.Should()
+            .Be(2048);
         var act = () => VmSpecParser.Parse("name: a\nvcpus: 2\nmemory: 2GiB\nhugepages: 1GiB\n", "v.yaml", facts);
         act.Should().Throw<InputException>().WithMessage("*hugepages*pdpe1gb*");
     }

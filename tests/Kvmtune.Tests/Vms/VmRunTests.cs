@@ -25,7 +25,12 @@ public sealed class VmRunTests : IDisposable
         var plan = KvmtuneRunner.Run("vm", "plan", _dir.Physical("/vm.yaml"), "--format", "json");
         using var planDoc = JsonDocument.Parse(plan.Stdout);
         var vm = planDoc.RootElement.GetProperty("vms")[0];
-        var planned = vm.GetProperty("vcpu_pins").EnumerateArray().ToDictionary(p => p.GetProperty("vcpu").GetInt32(), p => CpuList.Format(p.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32())));
+        var planned = vm.GetProperty("vcpu_pins")
+            .EnumerateArray()
+            .ToDictionary(
+                p => p.GetProperty("vcpu").GetInt32(),
+                p => CpuList.Format(p.GetProperty("cpus").EnumerateArray().Select(c => c.GetInt32()))
+            );
         var emulator = CpuList.Format(vm.GetProperty("emulator_cpus").EnumerateArray().Select(c => c.GetInt32()));
         planned.Values.Should().AllBe(vmCpu.ToString());
         emulator.Should().NotBe(vmCpu.ToString());
@@ -37,14 +42,31 @@ public sealed class VmRunTests : IDisposable
         try
         {
             // The kernel's own view of each thread: QEMU names vCPU threads "CPU n/TCG" (debug-threads=on).
-            var threads = Directory.GetDirectories($"/proc/{pid}/task").Select(d => (
-                Name: File.ReadAllText(d + "/comm").Trim(),
-                Allowed: File.ReadAllLines(d + "/status").Single(l => l.StartsWith("Cpus_allowed_list:")).Split(':')[1].Trim())).ToList();
+            var threads = Directory
+                .GetDirectories($"/proc/{pid}/task")
+                .Select(d =>
+                    (
+                        Name: File.ReadAllText(d + "/comm").Trim(),
+                        Allowed: File.ReadAllLines(d + "/status")
+                            .Single(l => l.StartsWith("Cpus_allowed_list:"))
+                            .Split(':')[1]
+                            .Trim()
+                    )
+                )
+                .ToList();
             for (var v = 0; v < 2; v++)
                 threads.Single(t => t.Name == $"CPU {v}/TCG").Allowed.Should().Be(planned[v], $"vCPU {v}");
-            threads.Single(t => t.Name == "qemu-system-x86").Allowed.Should().Be(emulator, "the main (emulator) thread");
+            threads
+                .Single(t => t.Name == "qemu-system-x86")
+                .Allowed.Should()
+                .Be(emulator, "the main (emulator) thread");
             var status = KvmtuneRunner.Run("vm", "status", "pin2", "--run-dir", runDir);
-            status.Stdout.Should().Contain("running").And.Contain("(vcpu 0, as planned)").And.Contain("(vcpu 1, as planned)").And.NotContain("planned " );
+            status
+                .Stdout.Should()
+                .Contain("running")
+                .And.Contain("(vcpu 0, as planned)")
+                .And.Contain("(vcpu 1, as planned)")
+                .And.NotContain("planned ");
         }
         finally
         {
@@ -52,7 +74,9 @@ public sealed class VmRunTests : IDisposable
             stop.ExitCode.Should().Be(0, stop.Stderr);
         }
         // Gone, or a zombie waiting for its parent (the daemonized QEMU is reparented) to reap it.
-        (!Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z").Should().BeTrue("vm stop ends QEMU");
+        (!Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Split(' ')[2] == "Z")
+            .Should()
+            .BeTrue("vm stop ends QEMU");
         KvmtuneRunner.Run("vm", "status", "--run-dir", runDir).Stdout.Should().Contain("no VMs");
     }
 
@@ -60,17 +84,36 @@ public sealed class VmRunTests : IDisposable
     public void The_text_command_line_parses_back_in_bash_to_the_same_argument_vector()
     {
         var odd = _dir.Physical("/imgs/it's a \"disk\", $(rm -rf x); `y` \\ z.raw");
-        _dir.File("/vm.yaml", "name: q1\nvcpus: 1\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: '" + odd.Replace("'", "''") + "' }\n");
+        _dir.File(
+            "/vm.yaml",
+            "name: q1\nvcpus: 1\nmemory: 128MiB\nhugepages: none\ndisks:\n  - { path: '"
+                + odd.Replace("'", "''")
+                + "' }\n"
+        );
         var json = KvmtuneRunner.Run("vm", "qemu", _dir.Physical("/vm.yaml"), "--format", "json");
         json.ExitCode.Should().Be(0, json.Stderr);
-        var argv = JsonDocument.Parse(json.Stdout).RootElement.GetProperty("argv").EnumerateArray().Select(a => a.GetString()!).ToList();
-        argv.Should().Contain(a => a.Contains("file=" + odd.Replace(",", ",,") + ","), "QEMU's own syntax doubles the comma");
+        var argv = JsonDocument
+            .Parse(json.Stdout)
+            .RootElement.GetProperty("argv")
+            .EnumerateArray()
+            .Select(a => a.GetString()!)
+            .ToList();
+        argv.Should()
+            .Contain(a => a.Contains("file=" + odd.Replace(",", ",,") + ","), "QEMU's own syntax doubles the comma");
         var text = KvmtuneRunner.Run("vm", "qemu", _dir.Physical("/vm.yaml")).Stdout;
         var lines = text.Split('\n').Where(l => !l.StartsWith('#')).ToList();
         lines[0].Should().Be("mkdir -p -m 0700 /run/kvmtune && \\", "the QMP socket's folder is made first");
         var command = string.Join('\n', lines.Skip(1));
         // bash is the person pasting it: print each word it sees, NUL-separated.
-        var parsed = Processes.Run("bash", ["-c", "set -- " + command.Replace("qemu-system-x86_64", "", StringComparison.Ordinal) + "\nprintf '%s\\0' qemu-system-x86_64 \"$@\""]);
+        var parsed = Processes.Run(
+            "bash",
+            [
+                "-c",
+                "set -- "
+                    + command.Replace("qemu-system-x86_64", "", StringComparison.Ordinal)
+                    + "\nprintf '%s\\0' qemu-system-x86_64 \"$@\"",
+            ]
+        );
         parsed.ExitCode.Should().Be(0, parsed.Stderr);
         parsed.Stdout.TrimEnd('\0').Split('\0').Should().Equal(argv);
         File.Exists(_dir.Physical("/x")).Should().BeFalse();

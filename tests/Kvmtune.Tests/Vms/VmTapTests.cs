@@ -21,36 +21,56 @@ public sealed class VmTapTests : IDisposable
 
     public VmTapTests()
     {
-        foreach (var tap in new[] { _multi, _single }) Delete(tap);
+        foreach (var tap in new[] { _multi, _single })
+            Delete(tap);
     }
 
     public void Dispose()
     {
-        foreach (var tap in new[] { _multi, _single }) Delete(tap);
+        foreach (var tap in new[] { _multi, _single })
+            Delete(tap);
         _dir.Dispose();
     }
 
     private static void Delete(string tap)
     {
-        if (Directory.Exists($"/sys/class/net/{tap}")) Processes.Run("ip", ["link", "delete", "dev", tap]);
+        if (Directory.Exists($"/sys/class/net/{tap}"))
+            Processes.Run("ip", ["link", "delete", "dev", tap]);
     }
 
-    private static int? Flags(string tap) => File.Exists($"/sys/class/net/{tap}/tun_flags")
-        ? int.Parse(File.ReadAllText($"/sys/class/net/{tap}/tun_flags").Trim()[2..], NumberStyles.HexNumber, CultureInfo.InvariantCulture)
-        : null;
+    private static int? Flags(string tap) =>
+        File.Exists($"/sys/class/net/{tap}/tun_flags")
+            ? int.Parse(
+                File.ReadAllText($"/sys/class/net/{tap}/tun_flags").Trim()[2..],
+                NumberStyles.HexNumber,
+                CultureInfo.InvariantCulture
+            )
+            : null;
 
     /// <summary>How many queues of the tap the process holds open.</summary>
     private static int QueuesHeld(int pid, string tap) =>
-        Directory.GetFiles($"/proc/{pid}/fdinfo").Count(f =>
-        {
-            try { return File.ReadAllLines(f).Any(l => l == $"iff:\t{tap}"); }
-            catch (IOException) { return false; }
-        });
+        Directory
+            .GetFiles($"/proc/{pid}/fdinfo")
+            .Count(f =>
+            {
+                try
+                {
+                    return File.ReadAllLines(f).Any(l => l == $"iff:\t{tap}");
+                }
+                catch (IOException)
+                {
+                    return false;
+                }
+            });
 
     private string Spec(int multiQueues)
     {
-        _dir.File("/vm.yaml", "name: taps1\nvcpus: 2\nmemory: 128MiB\nhugepages: none\nnics:\n" +
-            $"  - {{ ifname: {_multi}, queues: {multiQueues}, vhost: false }}\n  - {{ ifname: {_single}, queues: 1, vhost: false }}\n");
+        _dir.File(
+            "/vm.yaml",
+            "name: taps1\nvcpus: 2\nmemory: 128MiB\nhugepages: none\nnics:\n"
+                + $"  - {{ ifname: {_multi}, queues: {multiQueues}, vhost: false }}\n  - {{ ifname: {_single}, " +
+                    "queues: 1, vhost: false }}\n"
+        );
         return _dir.Physical("/vm.yaml");
     }
 
@@ -58,14 +78,22 @@ public sealed class VmTapTests : IDisposable
     {
         var run = KvmtuneProcess.Run("vm", "run", spec, "--accel", "tcg", "--run-dir", _dir.Physical("/run"));
         var state = _dir.Physical("/run/taps1.json");
-        return (run, File.Exists(state) ? JsonDocument.Parse(File.ReadAllText(state)).RootElement.GetProperty("pid").GetInt32() : null);
+        return (
+            run,
+            File.Exists(state)
+                ? JsonDocument.Parse(File.ReadAllText(state)).RootElement.GetProperty("pid").GetInt32()
+                : null
+        );
     }
 
     private void Stop() =>
-        KvmtuneRunner.Run("vm", "stop", "taps1", "--run-dir", _dir.Physical("/run"), "--grace", "1").ExitCode.Should().Be(0);
+        KvmtuneRunner
+            .Run("vm", "stop", "taps1", "--run-dir", _dir.Physical("/run"), "--grace", "1")
+            .ExitCode.Should()
+            .Be(0);
 
     [Fact]
-    public void Missing_taps_are_created_multi_queue_where_a_nic_has_several_queues_qemu_opens_every_queue_and_stop_deletes_them()
+    public void Missing_taps_are_created_multi_queue_where_needed_qemu_opens_every_queue_and_stop_deletes_them()
     {
         Flags(_multi).Should().BeNull();
         var (run, pid) = Run(Spec(4));
@@ -78,7 +106,10 @@ public sealed class VmTapTests : IDisposable
             QueuesHeld(pid!.Value, _multi).Should().Be(4, "QEMU attached each of the 4 queues");
             QueuesHeld(pid.Value, _single).Should().Be(1);
         }
-        finally { Stop(); }
+        finally
+        {
+            Stop();
+        }
         Flags(_multi).Should().BeNull("vm stop deletes the taps it created");
         Flags(_single).Should().BeNull();
     }
@@ -88,7 +119,8 @@ public sealed class VmTapTests : IDisposable
     {
         Processes.Run("ip", ["tuntap", "add", "dev", _multi, "mode", "tap"]).ExitCode.Should().Be(0);
         var (run, pid) = Run(Spec(4));
-        if (pid is not null) Stop();
+        if (pid is not null)
+            Stop();
         run.ExitCode.Should().Be(3, run.Stdout);
         run.Stderr.Should().Contain($"{_multi} exists without multi_queue, and the NIC has 4 queue(s)");
         pid.Should().BeNull("QEMU was not started");
@@ -107,7 +139,10 @@ public sealed class VmTapTests : IDisposable
             run.Stdout.Should().NotContain($"created tap {_multi}").And.Contain($"created tap {_single}");
             QueuesHeld(pid!.Value, _multi).Should().Be(2);
         }
-        finally { Stop(); }
+        finally
+        {
+            Stop();
+        }
         Flags(_multi).Should().NotBeNull("a tap kvmtune did not create is not deleted");
         Flags(_single).Should().BeNull();
     }

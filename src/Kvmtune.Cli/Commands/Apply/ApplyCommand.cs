@@ -1,39 +1,68 @@
 using System.CommandLine;
-using Kvmtune.Cli.Commands.Audit;
-using Kvmtune.Guide.Audit;
 using Kvmtune.Changes;
-using Kvmtune.Facts.Host;
-using Kvmtune.Facts.Host.Virtualization;
-using Kvmtune.Facts.IO;
-
 using Kvmtune.Cli.Options;
-
+using Kvmtune.Facts.Host;
+using Kvmtune.Guide.Audit;
 using Kvmtune.Guide.Sections;
 
 namespace Kvmtune.Cli.Commands.Apply;
 
-/// <summary><c>kvmtune apply</c>: make the machine match a profile, journaled so it can be rolled back exactly.</summary>
+/// <summary><c>kvmtune apply</c>: make the machine match a profile, journaled so it can be rolled back
+/// exactly.</summary>
 public static class ApplyCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
         var profile = ProfileOptions.Profile();
         var profileDir = ProfileOptions.ProfileDir();
-        var dryRun = new Option<bool>("--dry-run") { Description = "Print the plan (path, current -> new, guide section) and change nothing" };
-        var persist = new Option<bool>("--persist") { Description = "Also write what survives a reboot: GRUB drop-in, modprobe.d, sysctl.d, tmpfiles.d, mount units" };
-        var only = new Option<string[]>("--only") { Description = "Only the fixes of these finding ids, id prefixes or guide sections (comma-separated)", AllowMultipleArgumentsPerToken = true };
-        var allowReload = new Option<bool>("--allow-module-reload") { Description = "Reload kvm_intel or vhost_net to change options that need it (never while a VM runs)" };
-        var updateBootloader = new Option<bool>("--update-bootloader") { Description = "Run update-grub (or grub2-mkconfig) after writing kernel arguments" };
+        var dryRun = new Option<bool>("--dry-run")
+        {
+            Description = "Print the plan (path, current -> new, guide section) and change nothing",
+        };
+        var persist = new Option<bool>("--persist")
+        {
+            Description =
+                "Also write what survives a reboot: GRUB drop-in, modprobe.d, sysctl.d, tmpfiles.d, mount units",
+        };
+        var only = new Option<string[]>("--only")
+        {
+            Description = "Only the fixes of these finding ids, id prefixes or guide sections (comma-separated)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var allowReload = new Option<bool>("--allow-module-reload")
+        {
+            Description = "Reload kvm_intel or vhost_net to change options that need it (never while a VM runs)",
+        };
+        var updateBootloader = new Option<bool>("--update-bootloader")
+        {
+            Description = "Run update-grub (or grub2-mkconfig) after writing kernel arguments",
+        };
         var journalDir = JournalOptions.Dir();
         var role = AuditOptions.Role("Apply the host or the guest recommendations; auto decides from cpuinfo and DMI");
         var hugepages = new Option<string[]>(HugepageReservation.Option)
         {
-            Description = "Instead of a profile: set a node's pool of huge pages to COUNT pages (what 'vm plan' " +
-                "prints for a VM that does not fit), e.g. 1:2M:512; comma-separated or repeated",
-            HelpName = "NODE:SIZE:COUNT", AllowMultipleArgumentsPerToken = true,
+            Description =
+                "Instead of a profile: set a node's pool of huge pages to COUNT pages (what 'vm plan' "
+                + "prints for a VM that does not fit), e.g. 1:2M:512; comma-separated or repeated",
+            HelpName = "NODE:SIZE:COUNT",
+            AllowMultipleArgumentsPerToken = true,
         };
-        var command = new Command("apply", "Make the machine match a profile; every original is journaled first, and 'kvmtune rollback' restores it")
-        { profile, profileDir, dryRun, persist, only, allowReload, updateBootloader, journalDir, role, hugepages };
+        var command = new Command(
+            "apply",
+            "Make the machine match a profile; every original is journaled first, and 'kvmtune rollback' restores it"
+        )
+        {
+            profile,
+            profileDir,
+            dryRun,
+            persist,
+            only,
+            allowReload,
+            updateBootloader,
+            journalDir,
+            role,
+            hugepages,
+        };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
@@ -41,27 +70,45 @@ public static class ApplyCommand
             var facts = HostFacts.Read(reader);
             var dry = parse.GetValue(dryRun);
             if (reader.IsLive && !dry && facts.Userspace.EffectiveUid != 0)
-                throw new CliException(ExitCodes.Refused, "apply changes the kernel's settings and needs root (or --dry-run to see the plan)");
+                throw new CliException(
+                    ExitCodes.Refused,
+                    "apply changes the kernel's settings and needs root (or --dry-run to see the plan)"
+                );
             var r = AuditOptions.RoleOf(parse, role);
             var pools = AuditOptions.Split(parse.GetValue(hugepages));
-            var report = pools.Count > 0
-                ? HugepageApply.Report(parse, profile, only, pools, facts, r ?? facts.Virtualization.Role)
-                : Auditor.Audit(reader, facts, p, r, null, AuditOptions.Split(parse.GetValue(only)));
+            var report =
+                pools.Count > 0
+                    ? HugepageApply.Report(parse, profile, only, pools, facts, r ?? facts.Virtualization.Role)
+                    : Auditor.Audit(reader, facts, p, r, null, AuditOptions.Split(parse.GetValue(only)));
             var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
-            var options = new ApplyOptions(parse.GetValue(persist), parse.GetValue(allowReload), parse.GetValue(updateBootloader), crash);
+            var options = new ApplyOptions(
+                parse.GetValue(persist),
+                parse.GetValue(allowReload),
+                parse.GetValue(updateBootloader),
+                crash
+            );
             using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
             var plan = layer.Plan(facts, report, options);
             if (dry)
             {
-                ctx.Line($"apply {What(report, p)}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)");
-                foreach (var op in plan.Operations) ctx.Line($"  {op.Describe()} [{op.Section}] ({op.FindingId})");
+                ctx.Line(
+                    $"apply {What(report, p)}: {plan.Operations.Count} change(s) planned (dry run: nothing changed)"
+                );
+                foreach (var op in plan.Operations)
+                    ctx.Line($"  {op.Describe()} [{op.Section}] ({op.FindingId})");
                 Trailer(ctx, plan);
                 return ExitCodes.Success;
             }
             var result = layer.Apply(plan, report.Profile, options, DateTimeOffset.UtcNow, Progress.For(ctx));
-            ctx.Line(result.JournalId is null ? $"apply {What(report, p)}: nothing to change" : $"apply {What(report, p)}: journal {result.JournalId}");
-            foreach (var line in result.Lines) ctx.Line("  " + line);
-            foreach (var w in result.Warnings) ctx.Error.WriteLine("kvmtune: warning: " + w);
+            ctx.Line(
+                result.JournalId is null
+                    ? $"apply {What(report, p)}: nothing to change"
+                    : $"apply {What(report, p)}: journal {result.JournalId}"
+            );
+            foreach (var line in result.Lines)
+                ctx.Line("  " + line);
+            foreach (var w in result.Warnings)
+                ctx.Error.WriteLine("kvmtune: warning: " + w);
             Trailer(ctx, plan);
             if (plan.BootloaderCommand is not null && options.UpdateBootloader && reader.IsLive)
                 RunBootloader(ctx, plan.BootloaderCommand);
@@ -75,9 +122,12 @@ public static class ApplyCommand
 
     private static void Trailer(CliContext ctx, ApplyPlan plan)
     {
-        foreach (var s in plan.Skipped) ctx.Line("  skipped: " + s);
-        foreach (var m in plan.Manual) ctx.Line("  by hand: " + m);
-        if (plan.BootloaderCommand is not null) ctx.Line($"  then: {plan.BootloaderCommand} and reboot for the kernel arguments");
+        foreach (var s in plan.Skipped)
+            ctx.Line("  skipped: " + s);
+        foreach (var m in plan.Manual)
+            ctx.Line("  by hand: " + m);
+        if (plan.BootloaderCommand is not null)
+            ctx.Line($"  then: {plan.BootloaderCommand} and reboot for the kernel arguments");
     }
 
     /// <summary>

@@ -1,14 +1,9 @@
 using System.CommandLine;
-using Kvmtune.Facts;
-using Kvmtune.Guide.Audit;
+using Kvmtune.Cli.Options;
 using Kvmtune.Facts.Host;
-using Kvmtune.Facts.Host.Virtualization;
+using Kvmtune.Guide.Audit;
 using Kvmtune.Reports;
 using Kvmtune.Reports.Audit;
-using Kvmtune.Guide.Profiles;
-using Kvmtune.Facts.IO;
-
-using Kvmtune.Cli.Options;
 
 namespace Kvmtune.Cli.Commands.Audit;
 
@@ -21,28 +16,82 @@ public static class AuditCommand
         var profileDir = ProfileOptions.ProfileDir();
         var role = AuditOptions.Role("Audit as a host or a guest; auto decides from cpuinfo and DMI");
         var format = GlobalOptions.Format("text", "json", "html", "prometheus");
-        var planSpec = new Option<string?>("--plan") { Description = "With --format html: a VM spec file whose placement the host picture shows", HelpName = "SPEC" };
-        var output = new Option<string?>("--output", "-o") { Description = "Write to FILE (atomically) instead of stdout", HelpName = "FILE" };
-        var only = new Option<string[]>("--only") { Description = "Only these finding ids, id prefixes or guide sections (comma-separated)", AllowMultipleArgumentsPerToken = true };
-        var skip = new Option<string[]>("--skip") { Description = "Leave out these finding ids, id prefixes or guide sections (comma-separated)", AllowMultipleArgumentsPerToken = true };
-        var vmSize = new Option<string?>("--vm-size") { Description = "Also count how many VMs of this size fit per node, e.g. 4c8g", HelpName = "SIZE" };
-        var details = new Option<bool>("--details") { Description = "Show each finding's id, reason, evidence and every fix" };
-        var command = new Command("audit", "Check the machine against every recommendation of the tuning guide, for a profile (exit 1 when anything fails)")
-        { profile, profileDir, role, format, output, only, skip, vmSize, details, planSpec };
+        var planSpec = new Option<string?>("--plan")
+        {
+            Description = "With --format html: a VM spec file whose placement the host picture shows",
+            HelpName = "SPEC",
+        };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Write to FILE (atomically) instead of stdout",
+            HelpName = "FILE",
+        };
+        var only = new Option<string[]>("--only")
+        {
+            Description = "Only these finding ids, id prefixes or guide sections (comma-separated)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var skip = new Option<string[]>("--skip")
+        {
+            Description = "Leave out these finding ids, id prefixes or guide sections (comma-separated)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var vmSize = new Option<string?>("--vm-size")
+        {
+            Description = "Also count how many VMs of this size fit per node, e.g. 4c8g",
+            HelpName = "SIZE",
+        };
+        var details = new Option<bool>("--details")
+        {
+            Description = "Show each finding's id, reason, evidence and every fix",
+        };
+        var command = new Command(
+            "audit",
+            "Check the machine against every recommendation of the tuning guide, for a profile (exit 1 when anything " +
+                "fails)"
+        )
+        {
+            profile,
+            profileDir,
+            role,
+            format,
+            output,
+            only,
+            skip,
+            vmSize,
+            details,
+            planSpec,
+        };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
             var p = ProfileOptions.Resolve(parse, profile, profileDir, reader);
             var size = parse.GetValue(vmSize) is string s ? VmSize.Parse(s) : null;
             var facts = HostFacts.Read(reader);
-            var report = Auditor.Audit(reader, facts, p, AuditOptions.RoleOf(parse, role), size,
-                AuditOptions.Split(parse.GetValue(only)), AuditOptions.Split(parse.GetValue(skip)));
+            var report = Auditor.Audit(
+                reader,
+                facts,
+                p,
+                AuditOptions.RoleOf(parse, role),
+                size,
+                AuditOptions.Split(parse.GetValue(only)),
+                AuditOptions.Split(parse.GetValue(skip))
+            );
             var content = parse.GetValue(format) switch
             {
                 "json" => AuditJson.Render(report),
                 "prometheus" => AuditPrometheusRenderer.Render(report, DateTimeOffset.UtcNow),
-                "html" => AuditHtmlRenderer.Render(report, facts, Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)), DateTimeOffset.UtcNow),
-                _ => AuditTextRenderer.Render(report, new TextStyle(ctx.Colour && parse.GetValue(output) is null), parse.GetValue(details)),
+                "html" => AuditHtmlRenderer.Render(
+                    report,
+                    facts,
+                    Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)),
+                    DateTimeOffset.UtcNow
+                ),
+                _ => AuditTextRenderer.Render(
+                    report,
+                    new TextStyle(ctx.Colour && parse.GetValue(output) is null),
+                    parse.GetValue(details)
+                ),
             };
             OutputFile.Write(ctx, parse.GetValue(output), content);
             return report.AnyFail ? ExitCodes.Failing : ExitCodes.Success;

@@ -1,7 +1,6 @@
 using System.CommandLine;
-using Kvmtune.Reports.Fleet;
-
 using Kvmtune.Cli.Options;
+using Kvmtune.Reports.Fleet;
 
 namespace Kvmtune.Cli.Commands.Fleet;
 
@@ -10,15 +9,37 @@ public static class FleetCommand
 {
     public static Command Create(CliContext ctx)
     {
-        var dir = new Argument<string>("DIR") { Description = "A folder of kvmtune audit JSON files (one per host; sub-folders too)" };
+        var dir = new Argument<string>("DIR")
+        {
+            Description = "A folder of kvmtune audit JSON files (one per host; sub-folders too)",
+        };
         var format = GlobalOptions.Format("text", "html");
-        var output = new Option<string?>("--output", "-o") { Description = "Write to FILE instead of stdout", HelpName = "FILE" };
-        var command = new Command("fleet", "Merge many hosts' audit results: which hosts fail which checks, and what differs between hosts audited alike") { dir, format, output };
+        var output = new Option<string?>("--output", "-o")
+        {
+            Description = "Write to FILE instead of stdout",
+            HelpName = "FILE",
+        };
+        var command = new Command(
+            "fleet",
+            "Merge many hosts' audit results: which hosts fail which checks, and what differs between hosts audited " +
+                "alike"
+        )
+        {
+            dir,
+            format,
+            output,
+        };
         command.SetAction(parse =>
         {
             var report = FleetReport.Load(parse.GetValue(dir)!);
-            OutputFile.Write(ctx, parse.GetValue(output), parse.GetValue(format) == "html" ? report.Html() : report.Text());
-            return report.Hosts.Any(h => h.Findings.Values.Any(f => f.Status == "fail")) ? ExitCodes.Failing : ExitCodes.Success;
+            OutputFile.Write(
+                ctx,
+                parse.GetValue(output),
+                parse.GetValue(format) == "html" ? report.Html() : report.Text()
+            );
+            return report.Hosts.Any(h => h.Findings.Values.Any(f => f.Status == "fail"))
+                ? ExitCodes.Failing
+                : ExitCodes.Success;
         });
         return command;
     }

@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Text.Json;
+using Kvmtune.Cli.Options;
 using Kvmtune.Facts.Host;
 using Kvmtune.Reports;
 using Kvmtune.Reports.Inspect;
-
-using Kvmtune.Cli.Options;
 
 namespace Kvmtune.Cli.Commands.Inspect;
 
@@ -14,18 +12,34 @@ public static class InspectCommand
     public static Command Create(Option<string?> root, CliContext ctx)
     {
         var format = GlobalOptions.Format("text", "json", "svg");
-        var planSpec = new Option<string?>("--plan") { Description = "With --format svg: a VM spec file whose placement the picture shows", HelpName = "SPEC" };
-        var command = new Command("inspect", "Show the host or guest facts: CPUs, NUMA, memory and huge pages, power management, KVM, devices") { format, planSpec };
+        var planSpec = new Option<string?>("--plan")
+        {
+            Description = "With --format svg: a VM spec file whose placement the picture shows",
+            HelpName = "SPEC",
+        };
+        var command = new Command(
+            "inspect",
+            "Show the host or guest facts: CPUs, NUMA, memory and huge pages, power management, KVM, devices"
+        )
+        {
+            format,
+            planSpec,
+        };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
-            ctx.Out.Write(parse.GetValue(format) switch
-            {
-                "json" => InspectJson.Serialize(facts) + "\n",
-                "svg" => Reports.Svg.HostSvgRenderer.Render(facts, Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec))),
-                _ => InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)),
-            });
+            ctx.Out.Write(
+                parse.GetValue(format) switch
+                {
+                    "json" => InspectJson.Serialize(facts) + "\n",
+                    "svg" => Reports.Svg.HostSvgRenderer.Render(
+                        facts,
+                        Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec))
+                    ),
+                    _ => InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)),
+                }
+            );
             return ExitCodes.Success;
         });
         return command;

@@ -7,5 +7,8 @@ namespace Kvmtune.Cli.Commands.Pmem;
 public static class PmemCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx) =>
-        new Command("pmem", "Intel Optane persistent memory in App Direct mode for VMs (guide 4)") { PmemPlanCommand.Create(root, ctx) };
+        new Command("pmem", "Intel Optane persistent memory in App Direct mode for VMs (guide 4)")
+        {
+            PmemPlanCommand.Create(root, ctx),
+        };
 }

@@ -10,6 +10,7 @@ public static class ProfilesCommand
     public static Command Create(Option<string?> root, CliContext ctx) =>
         new("profiles", "The built-in profiles and their settings")
         {
-            ProfilesListCommand.Create(root, ctx), ProfilesShowCommand.Create(root, ctx),
+            ProfilesListCommand.Create(root, ctx),
+            ProfilesShowCommand.Create(root, ctx),
         };
 }

@@ -11,6 +11,8 @@ public static class VfioCommand
     public static Command Create(Option<string?> root, CliContext ctx) =>
         new("vfio", "SR-IOV virtual functions and vfio-pci for device passthrough (guide 5)")
         {
-            VfioListCommand.Create(root, ctx), VfioCreateVfsCommand.Create(root, ctx), VfioBindCommand.Create(root, ctx),
+            VfioListCommand.Create(root, ctx),
+            VfioCreateVfsCommand.Create(root, ctx),
+            VfioBindCommand.Create(root, ctx),
         };
 }

@@ -14,11 +14,19 @@ namespace Kvmtune.Cli.Commands.Vm;
 public static class VmCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx) =>
-        new("vm", "Compose tuned VMs: NUMA placement, pinned vCPUs, the QEMU command line, libvirt XML; launch and stop "
-            + "them; audit and tune the VMs that run")
+        new(
+            "vm",
+            "Compose tuned VMs: NUMA placement, pinned vCPUs, the QEMU command line, libvirt XML; launch and stop "
+                + "them; audit and tune the VMs that run"
+        )
         {
-            VmPlanCommand.Create(root, ctx), VmQemuCommand.Create(root, ctx), VmLibvirtCommand.Create(root, ctx),
-            VmRunCommand.Create(root, ctx), VmStatusCommand.Create(ctx), VmStopCommand.Create(ctx),
-            VmAuditCommand.Create(root, ctx), VmTuneCommand.Create(root, ctx),
+            VmPlanCommand.Create(root, ctx),
+            VmQemuCommand.Create(root, ctx),
+            VmLibvirtCommand.Create(root, ctx),
+            VmRunCommand.Create(root, ctx),
+            VmStatusCommand.Create(ctx),
+            VmStopCommand.Create(ctx),
+            VmAuditCommand.Create(root, ctx),
+            VmTuneCommand.Create(root, ctx),
         };
 }

@@ -19,7 +19,8 @@ public sealed record CpuFacts(
     IReadOnlyList<int>? Possible,
     bool? SmtActive,
     string? SmtControl,
-    IReadOnlyList<LogicalCpu> Cpus)
+    IReadOnlyList<LogicalCpu> Cpus
+)
 {
     public bool HasFlag(string flag) => Flags.Contains(flag, StringComparer.Ordinal);
 
@@ -40,11 +41,13 @@ public sealed record CpuFacts(
         var seen = new HashSet<int>();
         foreach (var c in cpus)
         {
-            if (!seen.Add(c)) continue;
-            int[] siblings = byId.TryGetValue(c, out var cpu) && cpu.ThreadSiblings is { } s
-                ? [.. s.Where(cpus.Contains)] : [c];
+            if (!seen.Add(c))
+                continue;
+            int[] siblings =
+                byId.TryGetValue(c, out var cpu) && cpu.ThreadSiblings is { } s ? [.. s.Where(cpus.Contains)] : [c];
             // A tree whose sibling list leaves the CPU itself out (no kernel writes one) still gives it a core.
-            if (!siblings.Contains(c)) siblings = [c, .. siblings];
+            if (!siblings.Contains(c))
+                siblings = [c, .. siblings];
             seen.UnionWith(siblings);
             cores.Add(siblings);
         }
@@ -67,4 +70,5 @@ public sealed record LogicalCpu(
     long? MinKhz,
     long? MaxKhz,
     string? EnergyPerformancePreference,
-    int? EnergyPerfBias);
+    int? EnergyPerfBias
+);

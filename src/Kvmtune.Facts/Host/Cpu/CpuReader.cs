@@ -14,7 +14,8 @@ public static class CpuReader
         var ids = (r.List(CpuDir) ?? []).Select(n => KernelText.Suffix(n, "cpu")).OfType<int>().Order().ToList();
         var known = new HashSet<int>(ids);
         foreach (var p in info.Processors.Keys)
-            if (known.Add(p)) ids.Add(p);
+            if (known.Add(p))
+                ids.Add(p);
         ids.Sort();
 
         // A set: a list's Contains for every CPU is quadratic, seconds on a few thousand CPUs.
@@ -30,35 +31,53 @@ public static class CpuReader
             info.Processors.TryGetValue(id, out var proc);
             var topo = dir + "/topology";
             var hasTopo = online && Has("topology");
-            int? package = (hasTopo ? r.ReadInt(topo + "/physical_package_id") : null) ?? (online ? proc?.PhysicalId : null);
+            int? package =
+                (hasTopo ? r.ReadInt(topo + "/physical_package_id") : null) ?? (online ? proc?.PhysicalId : null);
             int? die = hasTopo ? r.ReadInt(topo + "/die_id") : null;
             int? core = (hasTopo ? r.ReadInt(topo + "/core_id") : null) ?? (online ? proc?.CoreId : null);
             IReadOnlyList<int>? siblings = null;
             if (hasTopo)
             {
                 // A CPU is always its own sibling: an empty list is no answer.
-                siblings = NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
-                           ?? NonEmpty(ParseList(r.ReadText(topo + "/core_cpus_list")))
-                           ?? NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")));
+                siblings =
+                    NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
+                    ?? NonEmpty(ParseList(r.ReadText(topo + "/core_cpus_list")))
+                    ?? NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")));
             }
             var freq = dir + "/cpufreq";
             var hasFreq = online && Has("cpufreq");
-            cpus.Add(new LogicalCpu(
-                id, online, package is < 0 ? null : package, die is < 0 ? null : die, core, siblings,
-                nodeOfCpu.TryGetValue(id, out var node) ? node : null,
-                hasFreq ? r.ReadText(freq + "/scaling_driver") : null,
-                hasFreq ? r.ReadText(freq + "/scaling_governor") : null,
-                hasFreq ? r.ReadText(freq + "/scaling_available_governors")?.Split(' ', StringSplitOptions.RemoveEmptyEntries) : null,
-                hasFreq ? r.ReadLong(freq + "/scaling_min_freq") : null,
-                hasFreq ? r.ReadLong(freq + "/scaling_max_freq") : null,
-                hasFreq ? r.ReadText(freq + "/energy_performance_preference") : null,
-                online && Has("power") ? r.ReadInt(dir + "/power/energy_perf_bias") : null));
+            cpus.Add(
+                new LogicalCpu(
+                    id,
+                    online,
+                    package is < 0 ? null : package,
+                    die is < 0 ? null : die,
+                    core,
+                    siblings,
+                    nodeOfCpu.TryGetValue(id, out var node) ? node : null,
+                    hasFreq ? r.ReadText(freq + "/scaling_driver") : null,
+                    hasFreq ? r.ReadText(freq + "/scaling_governor") : null,
+                    hasFreq
+                        ? r.ReadText(freq + "/scaling_available_governors")
+                            ?.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                        : null,
+                    hasFreq ? r.ReadLong(freq + "/scaling_min_freq") : null,
+                    hasFreq ? r.ReadLong(freq + "/scaling_max_freq") : null,
+                    hasFreq ? r.ReadText(freq + "/energy_performance_preference") : null,
+                    online && Has("power") ? r.ReadInt(dir + "/power/energy_perf_bias") : null
+                )
+            );
         }
 
         var onlineCpus = cpus.Where(c => c.Online).ToList();
         var first = info.Processors.Values.FirstOrDefault();
         var flags = first?.Flags ?? [];
-        var smtActive = r.ReadText(CpuDir + "/smt/active") switch { "1" => true, "0" => false, _ => (bool?)null };
+        var smtActive = r.ReadText(CpuDir + "/smt/active") switch
+        {
+            "1" => true,
+            "0" => false,
+            _ => (bool?)null,
+        };
         return new CpuFacts(
             Architecture: info.Architecture,
             Vendor: first?.Vendor,
@@ -66,9 +85,17 @@ public static class CpuReader
             Family: first?.Family,
             ModelNumber: first?.Model,
             Flags: flags,
-            Virtualization: flags.Count == 0 ? null : flags.Contains("vmx") ? "vmx" : flags.Contains("svm") ? "svm" : null,
+            Virtualization: flags.Count == 0 ? null
+                : flags.Contains("vmx") ? "vmx"
+                : flags.Contains("svm") ? "svm"
+                : null,
             Packages: CountDistinct(onlineCpus, c => c.Package),
-            Dies: onlineCpus.Any(c => c.Die is not null) ? CountDistinct(onlineCpus, c => c.Package is null || c.Die is null ? null : (int?)(c.Package * 65536 + c.Die)) : CountDistinct(onlineCpus, c => c.Package),
+            Dies: onlineCpus.Any(c => c.Die is not null)
+                ? CountDistinct(
+                    onlineCpus,
+                    c => c.Package is null || c.Die is null ? null : (int?)(c.Package * 65536 + c.Die)
+                )
+                : CountDistinct(onlineCpus, c => c.Package),
             Cores: CountCores(onlineCpus),
             Threads: onlineCpus.Count == 0 ? null : onlineCpus.Count,
             Online: onlineCpus.Select(c => c.Id).ToList(),
@@ -77,33 +104,40 @@ public static class CpuReader
             Possible: ParseList(r.ReadText(CpuDir + "/possible")),
             SmtActive: smtActive,
             SmtControl: r.ReadText(CpuDir + "/smt/control"),
-            Cpus: cpus);
+            Cpus: cpus
+        );
     }
 
     private static bool IsOnline(HostReader r, int id, string dir, HashSet<int>? onlineList, CpuInfo info)
     {
-        if (onlineList is not null) return onlineList.Contains(id);
+        if (onlineList is not null)
+            return onlineList.Contains(id);
         switch (r.ReadText(dir + "/online"))
         {
-            case "1": return true;
-            case "0": return false;
+            case "1":
+                return true;
+            case "0":
+                return false;
         }
         // No cpu/online and no per-CPU file (cpu0 never has one): cpuinfo lists exactly the online CPUs,
         // and the kernel removes the topology folder of an offline CPU.
-        if (info.Processors.Count > 0) return info.Processors.ContainsKey(id);
+        if (info.Processors.Count > 0)
+            return info.Processors.ContainsKey(id);
         return r.Probe(dir + "/topology") == EntryKind.Directory;
     }
 
     private static int? CountDistinct(List<LogicalCpu> cpus, Func<LogicalCpu, int?> key)
     {
-        if (cpus.Count == 0 || cpus.Any(c => key(c) is null)) return null;
+        if (cpus.Count == 0 || cpus.Any(c => key(c) is null))
+            return null;
         return cpus.Select(key).Distinct().Count();
     }
 
     /// <summary>Distinct physical cores: CPUs that list each other as thread siblings are one core.</summary>
     private static int? CountCores(List<LogicalCpu> cpus)
     {
-        if (cpus.Count == 0) return null;
+        if (cpus.Count == 0)
+            return null;
         if (cpus.All(c => c.ThreadSiblings is { Count: > 0 }))
             return cpus.Select(c => CpuList.Format(c.ThreadSiblings!)).Distinct(StringComparer.Ordinal).Count();
         if (cpus.All(c => c.Package is not null && c.Core is not null))
@@ -126,7 +160,8 @@ internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, Cp
     public static CpuInfo Parse(string? text)
     {
         var processors = new SortedDictionary<int, CpuInfoProcessor>();
-        if (text is null) return new CpuInfo(null, processors);
+        if (text is null)
+            return new CpuInfo(null, processors);
         string? arch = null;
         var fields = new Dictionary<string, string>(StringComparer.Ordinal);
         // Every processor of a machine usually lists the same flags: split them once, not a hundred strings a CPU.
@@ -144,23 +179,33 @@ internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, Cp
                     Int(fields.GetValueOrDefault("model")),
                     Int(fields.GetValueOrDefault("physical id")),
                     Int(fields.GetValueOrDefault("core id")),
-                    flags is null ? [] : flags == lastFlags ? lastSplit
-                        : lastSplit = (lastFlags = flags).Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                    flags is null ? []
+                        : flags == lastFlags ? lastSplit
+                        : lastSplit = (lastFlags = flags).Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                );
                 if (arch is null)
                 {
-                    if (fields.ContainsKey("vendor_id")) arch = fields.GetValueOrDefault("flags")?.Split(' ').Contains("lm") == true ? "x86_64" : "i686";
-                    else if (fields.TryGetValue("CPU architecture", out var a)) arch = a == "8" ? "aarch64" : "arm";
+                    if (fields.ContainsKey("vendor_id"))
+                        arch = fields.GetValueOrDefault("flags")?.Split(' ').Contains("lm") == true ? "x86_64" : "i686";
+                    else if (fields.TryGetValue("CPU architecture", out var a))
+                        arch = a == "8" ? "aarch64" : "arm";
                 }
             }
             fields.Clear();
         }
         foreach (var line in text.Split('\n'))
         {
-            if (line.Trim().Length == 0) { Flush(); continue; }
+            if (line.Trim().Length == 0)
+            {
+                Flush();
+                continue;
+            }
             var colon = line.IndexOf(':');
-            if (colon < 0) continue;
+            if (colon < 0)
+                continue;
             var key = line[..colon].Trim();
-            if (key == "processor" && fields.ContainsKey("processor")) Flush();
+            if (key == "processor" && fields.ContainsKey("processor"))
+                Flush();
             fields[key] = line[(colon + 1)..].Trim();
         }
         Flush();
@@ -169,17 +214,26 @@ internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, Cp
 
     private static int? Int(string? s) => int.TryParse(s, out var v) ? v : null;
 
-    private static string? Implementer(string? hex) => hex switch
-    {
-        null => null,
-        "0x41" => "ARM",
-        "0x48" => "HiSilicon",
-        "0x51" => "Qualcomm",
-        "0x43" => "Cavium",
-        "0x46" => "Fujitsu",
-        "0xc0" => "Ampere",
-        _ => hex,
-    };
+    private static string? Implementer(string? hex) =>
+        hex switch
+        {
+            null => null,
+            "0x41" => "ARM",
+            "0x48" => "HiSilicon",
+            "0x51" => "Qualcomm",
+            "0x43" => "Cavium",
+            "0x46" => "Fujitsu",
+            "0xc0" => "Ampere",
+            _ => hex,
+        };
 }
 
-internal sealed record CpuInfoProcessor(string? Vendor, string? ModelName, int? Family, int? Model, int? PhysicalId, int? CoreId, IReadOnlyList<string> Flags);
+internal sealed record CpuInfoProcessor(
+    string? Vendor,
+    string? ModelName,
+    int? Family,
+    int? Model,
+    int? PhysicalId,
+    int? CoreId,
+    IReadOnlyList<string> Flags
+);

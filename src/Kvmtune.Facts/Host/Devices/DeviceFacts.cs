@@ -15,34 +15,43 @@ public sealed record PciDevice(
     int? SriovNumvfs,
     string? Physfn,
     IReadOnlyList<string> Virtfns,
-    IReadOnlyList<int> MsiIrqs)
+    IReadOnlyList<int> MsiIrqs
+)
 {
     /// <summary>The class code's top byte: 0x02 network, 0x01 storage, 0x0b processor/co-processor...</summary>
-    public int? BaseClass => Class is { Length: >= 4 } && int.TryParse(Class.AsSpan(2, 2), System.Globalization.NumberStyles.HexNumber, null, out var c) ? c : null;
+    public int? BaseClass =>
+        Class is { Length: >= 4 }
+        && int.TryParse(Class.AsSpan(2, 2), System.Globalization.NumberStyles.HexNumber, null, out var c)
+            ? c
+            : null;
 
     /// <summary>The class code's base and sub-class, 0x0c06 for InfiniBand.</summary>
-    public int? SubClass => Class is { Length: >= 6 } && int.TryParse(Class.AsSpan(2, 4),
-        System.Globalization.NumberStyles.HexNumber, null, out var c) ? c : null;
+    public int? SubClass =>
+        Class is { Length: >= 6 }
+        && int.TryParse(Class.AsSpan(2, 4), System.Globalization.NumberStyles.HexNumber, null, out var c)
+            ? c
+            : null;
 
     /// <summary>
     /// What the device is for placement: storage, network, display, co-processor, accelerator, or null for
     /// bridges and chipset functions. InfiniBand (0x0c06) is a network and Fibre Channel (0x0c04) storage,
     /// although PCI files both under serial bus controllers (PCI Code and ID Assignment, class 0Ch).
     /// </summary>
-    public string? Category => SubClass switch
-    {
-        0x0c06 => "network",
-        0x0c04 => "storage",
-        _ => BaseClass switch
+    public string? Category =>
+        SubClass switch
         {
-            0x01 => "storage",
-            0x02 => "network",
-            0x03 => "display",
-            0x0b => "co-processor",
-            0x12 => "accelerator",
-            _ => null,
-        },
-    };
+            0x0c06 => "network",
+            0x0c04 => "storage",
+            _ => BaseClass switch
+            {
+                0x01 => "storage",
+                0x02 => "network",
+                0x03 => "display",
+                0x0b => "co-processor",
+                0x12 => "accelerator",
+                _ => null,
+            },
+        };
 
     /// <summary>
     /// The node whose CPUs hold every CPU of local_cpulist, when numa_node is -1: the firmware gave no
@@ -61,29 +70,82 @@ public sealed record PciDevice(
 /// (kernel/irq/manage.c irq_can_set_affinity_usr). Only debugfs shows the flag
 /// (/sys/kernel/debug/irq/irqs/N, CONFIG_GENERIC_IRQ_DEBUGFS): null where that file is not there.
 /// </summary>
-public sealed record IrqFacts(int Irq, string? Name, IReadOnlyList<int>? Affinity, IReadOnlyList<int>? Effective,
+public sealed record IrqFacts(
+    int Irq,
+    string? Name,
+    IReadOnlyList<int>? Affinity,
+    IReadOnlyList<int>? Effective,
     int? Node,
-    bool? Managed = null);
+    bool? Managed = null
+);
 
 /// <summary>A block device and its blk-mq queues.</summary>
-public sealed record BlockDevice(string Name, string? Pci, int? NumaNode, int? HardwareQueues, int? RqAffinity, string? Scheduler, bool? Rotational, string? Driver);
+public sealed record BlockDevice(
+    string Name,
+    string? Pci,
+    int? NumaNode,
+    int? HardwareQueues,
+    int? RqAffinity,
+    string? Scheduler,
+    bool? Rotational,
+    string? Driver
+);
 
 /// <summary>A network interface, the device behind it and its queues.</summary>
-public sealed record NetInterface(string Name, string? Pci, bool Virtual, int? NumaNode, int? RxQueues, int? TxQueues, string? Driver, string? OperState, string? Mac);
+public sealed record NetInterface(
+    string Name,
+    string? Pci,
+    bool Virtual,
+    int? NumaNode,
+    int? RxQueues,
+    int? TxQueues,
+    string? Driver,
+    string? OperState,
+    string? Mac
+);
 
 /// <summary>Persistent memory: nvdimm regions, their namespaces, and DAX devices.</summary>
-public sealed record NvdimmFacts(IReadOnlyList<NvdimmRegion> Regions, IReadOnlyList<NvdimmNamespace> Namespaces, IReadOnlyList<DaxDevice> Dax);
+public sealed record NvdimmFacts(
+    IReadOnlyList<NvdimmRegion> Regions,
+    IReadOnlyList<NvdimmNamespace> Namespaces,
+    IReadOnlyList<DaxDevice> Dax
+);
 
-public sealed record NvdimmRegion(string Name, long? SizeBytes, int? NumaNode, string? Devtype, long? AvailableSizeBytes);
+public sealed record NvdimmRegion(
+    string Name,
+    long? SizeBytes,
+    int? NumaNode,
+    string? Devtype,
+    long? AvailableSizeBytes
+);
 
 /// <summary>A namespace of a region: mode fsdax/devdax/sector/raw as ndctl names them.</summary>
-public sealed record NvdimmNamespace(string Name, string Region, string? Devtype, string? Mode, long? SizeBytes, long? AlignBytes, int? NumaNode, string? Driver);
+public sealed record NvdimmNamespace(
+    string Name,
+    string Region,
+    string? Devtype,
+    string? Mode,
+    long? SizeBytes,
+    long? AlignBytes,
+    int? NumaNode,
+    string? Driver
+);
 
-/// <summary>A /dev/daxX.Y character device: a devdax namespace handed to device_dax, or to kmem as system RAM.</summary>
+/// <summary>A /dev/daxX.Y character device: a devdax namespace handed to device_dax, or to kmem as system
+/// RAM.</summary>
 public sealed record DaxDevice(
-    string Name, string DevicePath, string? Region, long? SizeBytes, long? AlignBytes, int? NumaNode, int? TargetNode,
-    string? Driver)
+    string Name,
+    string DevicePath,
+    string? Region,
+    long? SizeBytes,
+    long? AlignBytes,
+    int? NumaNode,
+    int? TargetNode,
+    string? Driver
+)
 {
-    /// <summary>Onlined as system RAM: bound to drivers/dax/kmem.c, whose dax driver takes its module name, kmem.</summary>
-    [System.Text.Json.Serialization.JsonIgnore] public bool OnlinedAsRam => Driver is "kmem" or "dax_kmem";
+    /// <summary>Onlined as system RAM: bound to drivers/dax/kmem.c, whose dax driver takes its module name,
+    /// kmem.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool OnlinedAsRam => Driver is "kmem" or "dax_kmem";
 }

@@ -13,31 +13,42 @@ public static class DeviceReader
         var list = new List<PciDevice>();
         foreach (var addr in r.List(bus) ?? [])
         {
-            if (!KernelText.IsPciAddress(addr)) continue;
+            if (!KernelText.IsPciAddress(addr))
+                continue;
             var d = $"{bus}/{addr}";
             // The device folder's listing says which attributes exist: no open is wasted on absent ones.
             var entries = r.List(d) is { } names ? new HashSet<string>(names, StringComparer.Ordinal) : null;
             bool Has(string name) => entries is null || entries.Contains(name);
             string? Text(string name) => Has(name) ? r.ReadText($"{d}/{name}") : null;
             var node = Has("numa_node") ? r.ReadInt(d + "/numa_node") : null;
-            var virtfns = (entries ?? []).Where(n => KernelText.Suffix(n, "virtfn") is not null)
-                .OrderBy(n => KernelText.Suffix(n, "virtfn")).Select(n => r.LinkName($"{d}/{n}") ?? n).ToList();
+            var virtfns = (entries ?? [])
+                .Where(n => KernelText.Suffix(n, "virtfn") is not null)
+                .OrderBy(n => KernelText.Suffix(n, "virtfn"))
+                .Select(n => r.LinkName($"{d}/{n}") ?? n)
+                .ToList();
             var overrideText = Text("driver_override");
-            list.Add(new PciDevice(
-                addr,
-                Text("class"),
-                Text("vendor"),
-                Text("device"),
-                node is null or < 0 ? null : node,
-                CpuReader.ParseList(Text("local_cpulist")) ?? CpuReader.ParseMask(Text("local_cpus")),
-                Has("driver") ? r.LinkName(d + "/driver") : null,
-                overrideText is null or "(null)" ? null : overrideText,
-                Has("iommu_group") && int.TryParse(r.LinkName(d + "/iommu_group"), out var g) ? g : null,
-                Has("sriov_totalvfs") ? r.ReadInt(d + "/sriov_totalvfs") : null,
-                Has("sriov_numvfs") ? r.ReadInt(d + "/sriov_numvfs") : null,
-                Has("physfn") ? r.LinkName(d + "/physfn") : null,
-                virtfns,
-                (Has("msi_irqs") ? r.List(d + "/msi_irqs") ?? [] : []).Select(n => int.TryParse(n, out var i) ? i : -1).Where(i => i >= 0).Order().ToList()));
+            list.Add(
+                new PciDevice(
+                    addr,
+                    Text("class"),
+                    Text("vendor"),
+                    Text("device"),
+                    node is null or < 0 ? null : node,
+                    CpuReader.ParseList(Text("local_cpulist")) ?? CpuReader.ParseMask(Text("local_cpus")),
+                    Has("driver") ? r.LinkName(d + "/driver") : null,
+                    overrideText is null or "(null)" ? null : overrideText,
+                    Has("iommu_group") && int.TryParse(r.LinkName(d + "/iommu_group"), out var g) ? g : null,
+                    Has("sriov_totalvfs") ? r.ReadInt(d + "/sriov_totalvfs") : null,
+                    Has("sriov_numvfs") ? r.ReadInt(d + "/sriov_numvfs") : null,
+                    Has("physfn") ? r.LinkName(d + "/physfn") : null,
+                    virtfns,
+                    (Has("msi_irqs") ? r.List(d + "/msi_irqs") ?? [] : [])
+                        .Select(n => int.TryParse(n, out var i) ? i : -1)
+                        .Where(i => i >= 0)
+                        .Order()
+                        .ToList()
+                )
+            );
         }
         return list;
     }
@@ -48,13 +59,19 @@ public static class DeviceReader
         var list = new List<IrqFacts>();
         foreach (var n in r.List("/proc/irq") ?? [])
         {
-            if (!int.TryParse(n, out var irq)) continue;
+            if (!int.TryParse(n, out var irq))
+                continue;
             var d = $"/proc/irq/{n}";
-            list.Add(new IrqFacts(irq, names.GetValueOrDefault(irq),
-                CpuReader.ParseList(r.ReadText(d + "/smp_affinity_list")),
-                CpuReader.ParseList(r.ReadText(d + "/effective_affinity_list")),
-                r.ReadInt(d + "/node") is int node and >= 0 ? node : null,
-                Managed(r.ReadAll($"/sys/kernel/debug/irq/irqs/{n}"))));
+            list.Add(
+                new IrqFacts(
+                    irq,
+                    names.GetValueOrDefault(irq),
+                    CpuReader.ParseList(r.ReadText(d + "/smp_affinity_list")),
+                    CpuReader.ParseList(r.ReadText(d + "/effective_affinity_list")),
+                    r.ReadInt(d + "/node") is int node and >= 0 ? node : null,
+                    Managed(r.ReadAll($"/sys/kernel/debug/irq/irqs/{n}"))
+                )
+            );
         }
         return list.OrderBy(i => i.Irq).ToList();
     }
@@ -65,7 +82,8 @@ public static class DeviceReader
     /// </summary>
     internal static bool? Managed(string? debugfs)
     {
-        if (debugfs is null || !debugfs.Contains("dstate:", StringComparison.Ordinal)) return null;
+        if (debugfs is null || !debugfs.Contains("dstate:", StringComparison.Ordinal))
+            return null;
         return debugfs.Contains("IRQD_AFFINITY_MANAGED", StringComparison.Ordinal);
     }
 
@@ -76,7 +94,8 @@ public static class DeviceReader
     internal static Dictionary<int, string> IrqNames(byte[]? data)
     {
         var map = new Dictionary<int, string>();
-        if (data is null) return map;
+        if (data is null)
+            return map;
         ReadOnlySpan<byte> rest = data;
         var cpuColumns = -1;
         while (rest.Length > 0)
@@ -90,13 +109,24 @@ public static class DeviceReader
                 continue;
             }
             var colon = line.IndexOf((byte)':');
-            if (colon < 0 || !int.TryParse(line[..colon], System.Globalization.NumberStyles.Integer,
-                    System.Globalization.CultureInfo.InvariantCulture, out var irq)) continue;
+            if (
+                colon < 0
+                || !int.TryParse(
+                    line[..colon],
+                    System.Globalization.NumberStyles.Integer,
+                    System.Globalization.CultureInfo.InvariantCulture,
+                    out var irq
+                )
+            )
+                continue;
             // counts per CPU, then the chip, the hwirq and trigger, then the action names
             var fields = line[(colon + 1)..];
-            if (SkipFields(fields, cpuColumns + 1, out var after) <= cpuColumns) continue;
-            map[irq] = string.Join(' ', System.Text.Encoding.UTF8.GetString(fields[after..])
-                .Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            if (SkipFields(fields, cpuColumns + 1, out var after) <= cpuColumns)
+                continue;
+            map[irq] = string.Join(
+                ' ',
+                System.Text.Encoding.UTF8.GetString(fields[after..]).Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            );
         }
         return map;
     }
@@ -108,9 +138,12 @@ public static class DeviceReader
         end = 0;
         while (skipped < count)
         {
-            while (end < line.Length && line[end] == (byte)' ') end++;
-            if (end == line.Length) break;
-            while (end < line.Length && line[end] != (byte)' ') end++;
+            while (end < line.Length && line[end] == (byte)' ')
+                end++;
+            if (end == line.Length)
+                break;
+            while (end < line.Length && line[end] != (byte)' ')
+                end++;
             skipped++;
         }
         return skipped;
@@ -123,16 +156,27 @@ public static class DeviceReader
         {
             var d = $"/sys/block/{name}";
             var target = r.ReadLink(d);
-            if (target is not null && target.Contains("/virtual/", StringComparison.Ordinal)) continue; // loop, ram, dm: no queues of their own to tune
+            if (target is not null && target.Contains("/virtual/", StringComparison.Ordinal))
+                continue; // loop, ram, dm: no queues of their own to tune
             var addr = KernelText.LastPciAddress(target);
             var mq = r.List(d + "/mq");
-            list.Add(new BlockDevice(
-                name, addr, pci.FirstOrDefault(p => p.Address == addr)?.PlacementNode,
-                mq?.Count(n => int.TryParse(n, out _)),
-                r.ReadInt(d + "/queue/rq_affinity"),
-                KernelText.Choice(r.ReadText(d + "/queue/scheduler")).Selected,
-                r.ReadText(d + "/queue/rotational") switch { "1" => true, "0" => false, _ => null },
-                r.LinkName(d + "/device/driver")));
+            list.Add(
+                new BlockDevice(
+                    name,
+                    addr,
+                    pci.FirstOrDefault(p => p.Address == addr)?.PlacementNode,
+                    mq?.Count(n => int.TryParse(n, out _)),
+                    r.ReadInt(d + "/queue/rq_affinity"),
+                    KernelText.Choice(r.ReadText(d + "/queue/scheduler")).Selected,
+                    r.ReadText(d + "/queue/rotational") switch
+                    {
+                        "1" => true,
+                        "0" => false,
+                        _ => null,
+                    },
+                    r.LinkName(d + "/device/driver")
+                )
+            );
         }
         return list;
     }
@@ -147,13 +191,19 @@ public static class DeviceReader
             var isVirtual = target?.Contains("/virtual/", StringComparison.Ordinal) ?? false;
             var addr = KernelText.LastPciAddress(target);
             var queues = r.List(d + "/queues");
-            list.Add(new NetInterface(
-                name, addr, isVirtual, pci.FirstOrDefault(p => p.Address == addr)?.PlacementNode,
-                queues?.Count(q => q.StartsWith("rx-", StringComparison.Ordinal)),
-                queues?.Count(q => q.StartsWith("tx-", StringComparison.Ordinal)),
-                r.LinkName(d + "/device/driver"),
-                r.ReadText(d + "/operstate"),
-                r.ReadText(d + "/address")));
+            list.Add(
+                new NetInterface(
+                    name,
+                    addr,
+                    isVirtual,
+                    pci.FirstOrDefault(p => p.Address == addr)?.PlacementNode,
+                    queues?.Count(q => q.StartsWith("rx-", StringComparison.Ordinal)),
+                    queues?.Count(q => q.StartsWith("tx-", StringComparison.Ordinal)),
+                    r.LinkName(d + "/device/driver"),
+                    r.ReadText(d + "/operstate"),
+                    r.ReadText(d + "/address")
+                )
+            );
         }
         return list;
     }
@@ -167,7 +217,8 @@ public static class DeviceReader
         if (ndDevices is not null)
         {
             foreach (var n in ndDevices)
-                if (KernelText.Suffix(n, "region") is not null) regionDirs.Add((n, $"/sys/bus/nd/devices/{n}"));
+                if (KernelText.Suffix(n, "region") is not null)
+                    regionDirs.Add((n, $"/sys/bus/nd/devices/{n}"));
             return regionDirs;
         }
         // Trees gathered without /sys/bus/nd still hold the regions under the ACPI NFIT device.
@@ -175,7 +226,8 @@ public static class DeviceReader
         {
             var t = r.ReadLink($"/sys/bus/dax/devices/{dax}");
             var region = t?.Split('/').FirstOrDefault(p => KernelText.Suffix(p, "region") is not null);
-            if (region is null || regionDirs.Any(x => x.Name == region)) continue;
+            if (region is null || regionDirs.Any(x => x.Name == region))
+                continue;
             var abs = ResolveRelative("/sys/bus/dax/devices", t!);
             var end = abs.IndexOf("/" + region + "/", StringComparison.Ordinal) + region.Length + 1;
             regionDirs.Add((region, abs[..end]));
@@ -190,10 +242,26 @@ public static class DeviceReader
         var regionDirs = RegionFolders(r);
         foreach (var (name, path) in regionDirs)
         {
-            regions.Add(new NvdimmRegion(name, r.ReadLong(path + "/size"), NonNegative(r.ReadInt(path + "/numa_node")), r.ReadText(path + "/devtype"), r.ReadLong(path + "/available_size")));
-            var children = (r.List(path) ?? []).Where(c => c.Contains('.') &&
-                (c.StartsWith("namespace", StringComparison.Ordinal) || c.StartsWith("dax", StringComparison.Ordinal) ||
-                 c.StartsWith("pfn", StringComparison.Ordinal) || c.StartsWith("btt", StringComparison.Ordinal))).ToList();
+            regions.Add(
+                new NvdimmRegion(
+                    name,
+                    r.ReadLong(path + "/size"),
+                    NonNegative(r.ReadInt(path + "/numa_node")),
+                    r.ReadText(path + "/devtype"),
+                    r.ReadLong(path + "/available_size")
+                )
+            );
+            var children = (r.List(path) ?? [])
+                .Where(c =>
+                    c.Contains('.')
+                    && (
+                        c.StartsWith("namespace", StringComparison.Ordinal)
+                        || c.StartsWith("dax", StringComparison.Ordinal)
+                        || c.StartsWith("pfn", StringComparison.Ordinal)
+                        || c.StartsWith("btt", StringComparison.Ordinal)
+                    )
+                )
+                .ToList();
             // A dax, pfn or btt device claims a raw namespace and gives it its mode.
             var claims = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var child in children.Where(c => !c.StartsWith("namespace", StringComparison.Ordinal)))
@@ -203,11 +271,24 @@ public static class DeviceReader
             {
                 var c = $"{path}/{child}";
                 var size = r.ReadLong(c + "/size");
-                if (size is null or 0) continue; // an idle seed device, not a namespace in use
+                if (size is null or 0)
+                    continue; // an idle seed device, not a namespace in use
                 var devtype = r.ReadText(c + "/devtype");
-                var mode = child.StartsWith("namespace", StringComparison.Ordinal) ? claims.GetValueOrDefault(child, "raw") : NamespaceMode(child, devtype);
-                namespaces.Add(new NvdimmNamespace(child, name, devtype, mode, size,
-                    r.ReadLong(c + "/align"), NonNegative(r.ReadInt(c + "/numa_node")), r.LinkName(c + "/driver")));
+                var mode = child.StartsWith("namespace", StringComparison.Ordinal)
+                    ? claims.GetValueOrDefault(child, "raw")
+                    : NamespaceMode(child, devtype);
+                namespaces.Add(
+                    new NvdimmNamespace(
+                        child,
+                        name,
+                        devtype,
+                        mode,
+                        size,
+                        r.ReadLong(c + "/align"),
+                        NonNegative(r.ReadInt(c + "/numa_node")),
+                        r.LinkName(c + "/driver")
+                    )
+                );
             }
         }
         var daxList = new List<DaxDevice>();
@@ -219,33 +300,55 @@ public static class DeviceReader
             var parent = target is null ? null : ResolveRelative("/sys/bus/dax/devices", target);
             var parentDir = parent is null ? null : parent[..parent.LastIndexOf('/')];
             var align = r.ReadLong(d + "/align") ?? (parentDir is null ? null : r.ReadLong(parentDir + "/align"));
-            var numa = NonNegative(r.ReadInt(d + "/numa_node")) ?? (parentDir is null ? null : NonNegative(r.ReadInt(parentDir + "/numa_node")));
-            daxList.Add(new DaxDevice(n, "/dev/" + n, region, r.ReadLong(d + "/size"), align, numa, NonNegative(r.ReadInt(d + "/target_node")), r.LinkName(d + "/driver")));
+            var numa =
+                NonNegative(r.ReadInt(d + "/numa_node"))
+                ?? (parentDir is null ? null : NonNegative(r.ReadInt(parentDir + "/numa_node")));
+            daxList.Add(
+                new DaxDevice(
+                    n,
+                    "/dev/" + n,
+                    region,
+                    r.ReadLong(d + "/size"),
+                    align,
+                    numa,
+                    NonNegative(r.ReadInt(d + "/target_node")),
+                    r.LinkName(d + "/driver")
+                )
+            );
         }
         return new NvdimmFacts(regions, namespaces, daxList);
     }
 
-    private static string NamespaceMode(string name, string? devtype) => devtype switch
-    {
-        "nd_dax" => "devdax",
-        "nd_pfn" => "fsdax",
-        "nd_btt" => "sector",
-        _ when name.StartsWith("dax", StringComparison.Ordinal) => "devdax",
-        _ when name.StartsWith("pfn", StringComparison.Ordinal) => "fsdax",
-        _ when name.StartsWith("btt", StringComparison.Ordinal) => "sector",
-        _ => "raw",
-    };
+    private static string NamespaceMode(string name, string? devtype) =>
+        devtype switch
+        {
+            "nd_dax" => "devdax",
+            "nd_pfn" => "fsdax",
+            "nd_btt" => "sector",
+            _ when name.StartsWith("dax", StringComparison.Ordinal) => "devdax",
+            _ when name.StartsWith("pfn", StringComparison.Ordinal) => "fsdax",
+            _ when name.StartsWith("btt", StringComparison.Ordinal) => "sector",
+            _ => "raw",
+        };
 
     private static int? NonNegative(int? v) => v is null or < 0 ? null : v;
 
     /// <summary>A link target relative to the folder holding the link, as an absolute machine path.</summary>
     internal static string ResolveRelative(string dir, string target)
     {
-        var parts = target.StartsWith('/') ? new List<string>() : dir.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
+        var parts = target.StartsWith('/')
+            ? new List<string>()
+            : dir.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
         foreach (var p in target.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
-            if (p == ".") continue;
-            if (p == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+            if (p == ".")
+                continue;
+            if (p == "..")
+            {
+                if (parts.Count > 0)
+                    parts.RemoveAt(parts.Count - 1);
+                continue;
+            }
             parts.Add(p);
         }
         return "/" + string.Join('/', parts);

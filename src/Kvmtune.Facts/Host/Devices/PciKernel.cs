@@ -19,8 +19,14 @@ public static class PciKernel
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> Denylist = new Dictionary<string, string>
     {
-        ["0x19e2"] = "QAT C3xxx", ["0x19e3"] = "QAT C3xxx VF", ["0x37c8"] = "QAT C62x", ["0x37c9"] = "QAT C62x VF",
-        ["0x0435"] = "QAT DH895xCC", ["0x0443"] = "QAT DH895xCC VF", ["0x0b25"] = "DSA", ["0x0cfe"] = "IAA",
+        ["0x19e2"] = "QAT C3xxx",
+        ["0x19e3"] = "QAT C3xxx VF",
+        ["0x37c8"] = "QAT C62x",
+        ["0x37c9"] = "QAT C62x VF",
+        ["0x0435"] = "QAT DH895xCC",
+        ["0x0443"] = "QAT DH895xCC VF",
+        ["0x0b25"] = "DSA",
+        ["0x0cfe"] = "IAA",
     };
 
     public static bool OnDenylist(string? vendor, string? device) =>
@@ -67,15 +73,20 @@ public static class PciKernel
         foreach (var vf in vfs)
         {
             var dev = $"/sys/bus/pci/devices/{vf}";
-            if (!IsVfioDriver(r.LinkName(dev + "/driver"))) continue;
-            if (r.LinkName(dev + "/iommu_group") is { } g) files[$"/dev/vfio/{g}"] = vf;
-            foreach (var c in r.List(dev + "/vfio-dev") ?? []) files[$"/dev/vfio/devices/{c}"] = vf;
+            if (!IsVfioDriver(r.LinkName(dev + "/driver")))
+                continue;
+            if (r.LinkName(dev + "/iommu_group") is { } g)
+                files[$"/dev/vfio/{g}"] = vf;
+            foreach (var c in r.List(dev + "/vfio-dev") ?? [])
+                files[$"/dev/vfio/devices/{c}"] = vf;
         }
         var holders = new List<VfHolder>();
-        if (files.Count == 0) return holders;
+        if (files.Count == 0)
+            return holders;
         foreach (var p in r.List("/proc") ?? [])
         {
-            if (!int.TryParse(p, out var pid)) continue;
+            if (!int.TryParse(p, out var pid))
+                continue;
             foreach (var fd in r.List($"/proc/{p}/fd") ?? [])
                 if (r.ReadLink($"/proc/{p}/fd/{fd}") is { } target && files.TryGetValue(target, out var vf))
                     holders.Add(new VfHolder(vf, pid, r.ReadText($"/proc/{p}/comm"), target));
@@ -90,7 +101,9 @@ public static class PciKernel
     public static IReadOnlyList<string> Vfs(HostReader r, string pf)
     {
         var dev = $"/sys/bus/pci/devices/{pf}";
-        return (r.List(dev) ?? []).Where(n => KernelText.Suffix(n, "virtfn") is not null)
-            .Select(n => r.LinkName($"{dev}/{n}") ?? n).ToList();
+        return (r.List(dev) ?? [])
+            .Where(n => KernelText.Suffix(n, "virtfn") is not null)
+            .Select(n => r.LinkName($"{dev}/{n}") ?? n)
+            .ToList();
     }
 }

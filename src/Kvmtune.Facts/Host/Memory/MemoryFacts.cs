@@ -10,13 +10,19 @@ public sealed record MemoryFacts(
     IReadOnlyList<HugePagePool> HugepagePools,
     IReadOnlyList<HugetlbfsMount> HugetlbfsMounts,
     ThpFacts Thp,
-    KsmFacts Ksm)
+    KsmFacts Ksm
+)
 {
     /// <summary>MemAvailable from /proc/meminfo: what can be allocated without swapping.</summary>
     public long? MemAvailableKib { get; init; }
 }
 
-public sealed record ThpFacts(string? Enabled, IReadOnlyList<string> EnabledOptions, string? Defrag, IReadOnlyList<string> DefragOptions);
+public sealed record ThpFacts(
+    string? Enabled,
+    IReadOnlyList<string> EnabledOptions,
+    string? Defrag,
+    IReadOnlyList<string> DefragOptions
+);
 
 public sealed record KsmFacts(
     int? Run,
@@ -26,7 +32,8 @@ public sealed record KsmFacts(
     int? MergeAcrossNodes,
     long? PagesShared,
     long? PagesSharing,
-    long? FullScans);
+    long? FullScans
+);
 
 /// <summary>A mounted hugetlbfs and the page size it serves (pagesize=, else the default size).</summary>
 public sealed record HugetlbfsMount(string Path, long? PageSizeKib, string Options);

@@ -23,9 +23,16 @@ public static class MemoryReader
             ReadHugetlbfsMounts(r, defaultSize),
             new ThpFacts(enabled.Selected, enabled.Options, defrag.Selected, defrag.Options),
             new KsmFacts(
-                r.ReadInt(ksm + "/run"), r.ReadLong(ksm + "/pages_to_scan"), r.ReadLong(ksm + "/sleep_millisecs"),
-                r.ReadLong(ksm + "/max_page_sharing"), r.ReadInt(ksm + "/merge_across_nodes"),
-                r.ReadLong(ksm + "/pages_shared"), r.ReadLong(ksm + "/pages_sharing"), r.ReadLong(ksm + "/full_scans")))
+                r.ReadInt(ksm + "/run"),
+                r.ReadLong(ksm + "/pages_to_scan"),
+                r.ReadLong(ksm + "/sleep_millisecs"),
+                r.ReadLong(ksm + "/max_page_sharing"),
+                r.ReadInt(ksm + "/merge_across_nodes"),
+                r.ReadLong(ksm + "/pages_shared"),
+                r.ReadLong(ksm + "/pages_sharing"),
+                r.ReadLong(ksm + "/full_scans")
+            )
+        )
         {
             MemAvailableKib = meminfo.TryGetValue("MemAvailable", out var a) ? a : null,
         };
@@ -36,7 +43,8 @@ public static class MemoryReader
         var mounts = new List<HugetlbfsMount>();
         foreach (var m in Mounts.Parse(r.ReadAll("/proc/mounts")))
         {
-            if (m.Type != "hugetlbfs") continue;
+            if (m.Type != "hugetlbfs")
+                continue;
             long? size = defaultSize;
             foreach (var opt in m.Options.Split(','))
                 if (opt.StartsWith("pagesize=", StringComparison.Ordinal))
@@ -55,11 +63,13 @@ public static class Mounts
     public static IReadOnlyList<MountEntry> Parse(string? text)
     {
         var list = new List<MountEntry>();
-        if (text is null) return list;
+        if (text is null)
+            return list;
         foreach (var line in text.Split('\n'))
         {
             var f = line.Split(' ');
-            if (f.Length < 4) continue;
+            if (f.Length < 4)
+                continue;
             list.Add(new MountEntry(Unescape(f[0]), Unescape(f[1]), f[2], f[3]));
         }
         return list;
@@ -67,7 +77,8 @@ public static class Mounts
 
     private static string Unescape(string s)
     {
-        if (!s.Contains('\\')) return s;
+        if (!s.Contains('\\'))
+            return s;
         var sb = new System.Text.StringBuilder();
         for (var i = 0; i < s.Length; i++)
         {
@@ -76,7 +87,8 @@ public static class Mounts
                 sb.Append((char)Convert.ToInt32(s.Substring(i + 1, 3), 8));
                 i += 3;
             }
-            else sb.Append(s[i]);
+            else
+                sb.Append(s[i]);
         }
         return sb.ToString();
     }

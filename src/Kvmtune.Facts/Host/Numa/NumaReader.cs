@@ -15,19 +15,27 @@ public static class NumaReader
         var nodes = new List<NumaNode>();
         foreach (var name in r.List(NodeDir) ?? [])
         {
-            if (KernelText.Suffix(name, "node") is not int id) continue;
+            if (KernelText.Suffix(name, "node") is not int id)
+                continue;
             var dir = $"{NodeDir}/{name}";
             var cpus = NodeCpus(r, dir);
-            if (onlineCpus is not null) cpus = cpus.Where(onlineCpus.Contains).ToList();
+            if (onlineCpus is not null)
+                cpus = cpus.Where(onlineCpus.Contains).ToList();
             var mem = KernelText.MemInfo(r.ReadAll(dir + "/meminfo"));
-            var distances = r.ReadText(dir + "/distance")?.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                .Select(s => int.TryParse(s, out var d) ? d : -1).ToList();
-            nodes.Add(new NumaNode(
-                id, cpus,
-                mem.TryGetValue("MemTotal", out var total) ? total : null,
-                mem.TryGetValue("MemFree", out var free) ? free : null,
-                distances is null || distances.Contains(-1) ? null : distances,
-                ReadPools(r, dir + "/hugepages")));
+            var distances = r.ReadText(dir + "/distance")
+                ?.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Select(s => int.TryParse(s, out var d) ? d : -1)
+                .ToList();
+            nodes.Add(
+                new NumaNode(
+                    id,
+                    cpus,
+                    mem.TryGetValue("MemTotal", out var total) ? total : null,
+                    mem.TryGetValue("MemFree", out var free) ? free : null,
+                    distances is null || distances.Contains(-1) ? null : distances,
+                    ReadPools(r, dir + "/hugepages")
+                )
+            );
         }
         nodes.Sort((a, b) => a.Id.CompareTo(b.Id));
         var synthesized = false;
@@ -38,8 +46,16 @@ public static class NumaReader
             var cpus = onlineCpus;
             if (cpus is not null || meminfo.Count > 0)
             {
-                nodes.Add(new NumaNode(0, cpus ?? [], meminfo.TryGetValue("MemTotal", out var t) ? t : null,
-                    meminfo.TryGetValue("MemFree", out var f) ? f : null, [10], ReadPools(r, "/sys/kernel/mm/hugepages")));
+                nodes.Add(
+                    new NumaNode(
+                        0,
+                        cpus ?? [],
+                        meminfo.TryGetValue("MemTotal", out var t) ? t : null,
+                        meminfo.TryGetValue("MemFree", out var f) ? f : null,
+                        [10],
+                        ReadPools(r, "/sys/kernel/mm/hugepages")
+                    )
+                );
                 synthesized = true;
             }
         }
@@ -49,8 +65,10 @@ public static class NumaReader
     /// <summary>A node's CPUs from cpulist, else the hex cpumap, else its cpuN links.</summary>
     private static IReadOnlyList<int> NodeCpus(HostReader r, string dir)
     {
-        var list = CpuReader.ParseList(r.ReadText(dir + "/cpulist")) ?? CpuReader.ParseMask(r.ReadText(dir + "/cpumap"));
-        if (list is not null) return list;
+        var list =
+            CpuReader.ParseList(r.ReadText(dir + "/cpulist")) ?? CpuReader.ParseMask(r.ReadText(dir + "/cpumap"));
+        if (list is not null)
+            return list;
         return (r.List(dir) ?? []).Select(n => KernelText.Suffix(n, "cpu")).OfType<int>().Order().ToList();
     }
 
@@ -59,9 +77,17 @@ public static class NumaReader
         var pools = new List<HugePagePool>();
         foreach (var name in r.List(dir) ?? [])
         {
-            if (KernelText.HugePageDirSize(name) is not long size) continue;
+            if (KernelText.HugePageDirSize(name) is not long size)
+                continue;
             var p = $"{dir}/{name}";
-            pools.Add(new HugePagePool(size, r.ReadLong(p + "/nr_hugepages"), r.ReadLong(p + "/free_hugepages"), r.ReadLong(p + "/surplus_hugepages")));
+            pools.Add(
+                new HugePagePool(
+                    size,
+                    r.ReadLong(p + "/nr_hugepages"),
+                    r.ReadLong(p + "/free_hugepages"),
+                    r.ReadLong(p + "/surplus_hugepages")
+                )
+            );
         }
         return pools.OrderBy(p => p.SizeKib).ToList();
     }

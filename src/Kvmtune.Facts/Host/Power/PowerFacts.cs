@@ -10,7 +10,8 @@ public sealed record PowerFacts(
     int? MinPerfPct,
     string? CpuidleDriver,
     string? CpuidleGovernor,
-    IReadOnlyList<IdleState> IdleStates);
+    IReadOnlyList<IdleState> IdleStates
+);
 
 /// <summary>A cpuidle state as the first online CPU reports it, and the CPUs that have it disabled.</summary>
 public sealed record IdleState(
@@ -20,4 +21,5 @@ public sealed record IdleState(
     long? LatencyUs,
     long? ResidencyUs,
     IReadOnlyList<int> DisabledOn,
-    IReadOnlyList<int> EnabledOn);
+    IReadOnlyList<int> EnabledOn
+);

@@ -20,18 +20,21 @@ public static class PowerReader
             MinPerfPct: r.ReadInt(pstate + "/min_perf_pct"),
             CpuidleDriver: r.ReadText(idle + "/current_driver"),
             CpuidleGovernor: r.ReadText(idle + "/current_governor") ?? r.ReadText(idle + "/current_governor_ro"),
-            IdleStates: ReadStates(r, cpu));
+            IdleStates: ReadStates(r, cpu)
+        );
     }
 
     private static IReadOnlyList<IdleState> ReadStates(HostReader r, CpuFacts cpu)
     {
         var online = cpu.Online;
-        if (online.Count == 0) return [];
+        if (online.Count == 0)
+            return [];
         var firstDir = $"/sys/devices/system/cpu/cpu{online[0]}/cpuidle";
         var states = new List<IdleState>();
         foreach (var name in r.List(firstDir) ?? [])
         {
-            if (KernelText.Suffix(name, "state") is not int index) continue;
+            if (KernelText.Suffix(name, "state") is not int index)
+                continue;
             var dir = $"{firstDir}/{name}";
             var stateName = r.ReadText(dir + "/name");
             var disabled = new List<int>();
@@ -39,13 +42,31 @@ public static class PowerReader
             foreach (var id in online)
             {
                 var v = r.ReadText($"/sys/devices/system/cpu/cpu{id}/cpuidle/{name}/disable");
-                if (v == "1") disabled.Add(id);
-                else if (v == "0") enabled.Add(id);
+                if (v == "1")
+                    disabled.Add(id);
+                else if (v == "0")
+                    enabled.Add(id);
             }
-            states.Add(new IdleState(index, stateName, r.ReadText(dir + "/desc"), r.ReadLong(dir + "/latency"), r.ReadLong(dir + "/residency"), disabled, enabled));
+            states.Add(
+                new IdleState(
+                    index,
+                    stateName,
+                    r.ReadText(dir + "/desc"),
+                    r.ReadLong(dir + "/latency"),
+                    r.ReadLong(dir + "/residency"),
+                    disabled,
+                    enabled
+                )
+            );
         }
         return states.OrderBy(s => s.Index).ToList();
     }
 
-    internal static bool? Bool(string? v) => v switch { "1" or "Y" or "y" => true, "0" or "N" or "n" => false, _ => null };
+    internal static bool? Bool(string? v) =>
+        v switch
+        {
+            "1" or "Y" or "y" => true,
+            "0" or "N" or "n" => false,
+            _ => null,
+        };
 }

@@ -10,7 +10,8 @@ public sealed record UserspaceFacts(
     IReadOnlyList<int>? IrqbalanceBannedCpus,
     string? IrqbalanceConfig,
     int? EffectiveUid,
-    IReadOnlyList<QemuProcess> QemuCommandLines)
+    IReadOnlyList<QemuProcess> QemuCommandLines
+)
 {
     public bool? IsRunning(string comm) => Processes?.Any(p => p.Comm == comm);
 
@@ -23,7 +24,9 @@ public sealed record UserspaceFacts(
 
     /// <summary>QEMU system emulators running now (their comm is cut to 15 characters by the kernel).</summary>
     public IReadOnlyList<RunningProcess>? QemuProcesses =>
-        Processes?.Where(p => p.Comm.StartsWith("qemu-system", StringComparison.Ordinal) || p.Comm is "qemu-kvm" or "kvm").ToList();
+        Processes
+            ?.Where(p => p.Comm.StartsWith("qemu-system", StringComparison.Ordinal) || p.Comm is "qemu-kvm" or "kvm")
+            .ToList();
 
     public string? Tool(string name) => Tools.TryGetValue(name, out var p) ? p : null;
 }
@@ -37,7 +40,8 @@ public sealed record QemuProcess(int Pid, IReadOnlyList<string> Arguments)
     public string? Option(string name)
     {
         for (var i = 0; i + 1 < Arguments.Count; i++)
-            if (Arguments[i] == name || Arguments[i] == "-" + name) return Arguments[i + 1];
+            if (Arguments[i] == name || Arguments[i] == "-" + name)
+                return Arguments[i + 1];
         return null;
     }
 
@@ -47,11 +51,14 @@ public sealed record QemuProcess(int Pid, IReadOnlyList<string> Arguments)
         get
         {
             var smp = Option("-smp");
-            if (smp is null) return 1;
+            if (smp is null)
+                return 1;
             foreach (var part in smp.Split(','))
             {
-                if (int.TryParse(part, out var n)) return n;
-                if (part.StartsWith("cpus=", StringComparison.Ordinal) && int.TryParse(part[5..], out var c)) return c;
+                if (int.TryParse(part, out var n))
+                    return n;
+                if (part.StartsWith("cpus=", StringComparison.Ordinal) && int.TryParse(part[5..], out var c))
+                    return c;
             }
             return 1;
         }

@@ -11,11 +11,33 @@ public static class UserspaceReader
 {
     public static readonly IReadOnlyList<string> ToolNames =
     [
-        "qemu-system-x86_64", "qemu-kvm", "ndctl", "ipmctl", "daxctl", "ksmtuned", "irqbalance", "numactl", "virsh",
-        "update-grub", "grub2-mkconfig", "grub-mkconfig", "ethtool", "tuned-adm", "modprobe",
+        "qemu-system-x86_64",
+        "qemu-kvm",
+        "ndctl",
+        "ipmctl",
+        "daxctl",
+        "ksmtuned",
+        "irqbalance",
+        "numactl",
+        "virsh",
+        "update-grub",
+        "grub2-mkconfig",
+        "grub-mkconfig",
+        "ethtool",
+        "tuned-adm",
+        "modprobe",
     ];
 
-    private static readonly string[] SearchDirs = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/libexec"];
+    private static readonly string[] SearchDirs =
+    [
+        "/usr/local/sbin",
+        "/usr/local/bin",
+        "/usr/sbin",
+        "/usr/bin",
+        "/sbin",
+        "/bin",
+        "/usr/libexec",
+    ];
 
     public static UserspaceFacts Read(HostReader r)
     {
@@ -30,18 +52,32 @@ public static class UserspaceReader
         var qemus = new List<QemuProcess>();
         foreach (var p in processes ?? [])
         {
-            if (!(p.Comm.StartsWith("qemu-system", StringComparison.Ordinal) || p.Comm is "qemu-kvm" or "kvm")) continue;
+            if (!(p.Comm.StartsWith("qemu-system", StringComparison.Ordinal) || p.Comm is "qemu-kvm" or "kvm"))
+                continue;
             if (r.ReadBytes($"/proc/{p.Pid}/cmdline") is byte[] raw)
                 qemus.Add(new QemuProcess(p.Pid, System.Text.Encoding.UTF8.GetString(raw).TrimEnd('\0').Split('\0')));
         }
         int? euid = null;
         foreach (var line in (r.ReadAll("/proc/self/status") ?? "").Split('\n'))
-            if (line.StartsWith("Uid:", StringComparison.Ordinal) && line.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries) is { Length: >= 3 } f && int.TryParse(f[2], out var uid))
+            if (
+                line.StartsWith("Uid:", StringComparison.Ordinal)
+                && line.Split('\t', ' ', StringSplitOptions.RemoveEmptyEntries) is { Length: >= 3 } f
+                && int.TryParse(f[2], out var uid)
+            )
                 euid = uid;
-        return new UserspaceFacts(tools, qemu, pkg, UpstreamVersion(pkg), processes, BannedCpus(irqbalance),
+        return new UserspaceFacts(
+            tools,
+            qemu,
+            pkg,
+            UpstreamVersion(pkg),
+            processes,
+            BannedCpus(irqbalance),
             irqbalance is null ? null
-                : r.Exists("/etc/default/irqbalance") ? "/etc/default/irqbalance" : "/etc/sysconfig/irqbalance",
-            euid, qemus)
+                : r.Exists("/etc/default/irqbalance") ? "/etc/default/irqbalance"
+                : "/etc/sysconfig/irqbalance",
+            euid,
+            qemus
+        )
         {
             IrqbalanceVersion = UpstreamVersion(DpkgVersion(r, "irqbalance")),
             ProgramFoldersPresent = dirs.Count > 0,
@@ -51,14 +87,17 @@ public static class UserspaceReader
     private static IReadOnlyList<RunningProcess>? ReadProcesses(HostReader r)
     {
         var names = r.List("/proc");
-        if (names is null) return null;
+        if (names is null)
+            return null;
         var list = new List<RunningProcess>();
         var folders = 0;
         foreach (var n in names)
         {
-            if (!int.TryParse(n, out var pid)) continue;
+            if (!int.TryParse(n, out var pid))
+                continue;
             folders++;
-            if (r.ReadText($"/proc/{n}/comm") is string comm) list.Add(new RunningProcess(pid, comm));
+            if (r.ReadText($"/proc/{n}/comm") is string comm)
+                list.Add(new RunningProcess(pid, comm));
         }
         // A live /proc always has PID 1; without any PID folder (a gathered tree) the process list is unknown,
         // and without any readable comm nothing can be said to run or not.
@@ -70,17 +109,21 @@ public static class UserspaceReader
     {
         // The status file is a megabyte of text: search its bytes, decode only the stanza found.
         var status = r.ReadBytes("/var/lib/dpkg/status");
-        if (status is null) return null;
+        if (status is null)
+            return null;
         ReadOnlySpan<byte> all = status;
         var marker = System.Text.Encoding.UTF8.GetBytes($"Package: {package}\n");
         var at = all.StartsWith(marker) ? 0 : IndexOfLineStart(all, marker);
-        if (at < 0) return null;
+        if (at < 0)
+            return null;
         var rest = all[at..];
         var end = rest.IndexOf("\n\n"u8);
         var stanza = System.Text.Encoding.UTF8.GetString(end < 0 ? rest : rest[..end]);
-        if (!stanza.Contains("Status: install ok installed", StringComparison.Ordinal)) return null;
+        if (!stanza.Contains("Status: install ok installed", StringComparison.Ordinal))
+            return null;
         var v = stanza.IndexOf("\nVersion: ", StringComparison.Ordinal);
-        if (v < 0) return null;
+        if (v < 0)
+            return null;
         var lineEnd = stanza.IndexOf('\n', v + 1);
         return (lineEnd < 0 ? stanza[(v + 10)..] : stanza[(v + 10)..lineEnd]).Trim();
     }
@@ -91,8 +134,10 @@ public static class UserspaceReader
         while (true)
         {
             var i = all[offset..].IndexOf(marker);
-            if (i < 0) return -1;
-            if (all[offset + i - 1] == (byte)'\n') return offset + i;
+            if (i < 0)
+                return -1;
+            if (all[offset + i - 1] == (byte)'\n')
+                return offset + i;
             offset += i + 1;
         }
     }
@@ -100,21 +145,27 @@ public static class UserspaceReader
     /// <summary>"1:7.2+dfsg-7+deb12u18" -> 7.2: drop the epoch and everything after the upstream numbers.</summary>
     public static Version? UpstreamVersion(string? packageVersion)
     {
-        if (packageVersion is null) return null;
+        if (packageVersion is null)
+            return null;
         var s = packageVersion;
         var colon = s.IndexOf(':');
-        if (colon >= 0) s = s[(colon + 1)..];
+        if (colon >= 0)
+            s = s[(colon + 1)..];
         var end = 0;
-        while (end < s.Length && (char.IsAsciiDigit(s[end]) || s[end] == '.')) end++;
+        while (end < s.Length && (char.IsAsciiDigit(s[end]) || s[end] == '.'))
+            end++;
         var parts = s[..end].Trim('.').Split('.', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length == 0) return null;
-        if (parts.Length == 1) parts = [parts[0], "0"];
+        if (parts.Length == 0)
+            return null;
+        if (parts.Length == 1)
+            parts = [parts[0], "0"];
         return Version.TryParse(string.Join('.', parts.Take(4)), out var version) ? version : null;
     }
 
     private static IReadOnlyList<int>? BannedCpus(string? config)
     {
-        if (config is null) return null;
+        if (config is null)
+            return null;
         foreach (var raw in config.Split('\n'))
         {
             var line = raw.Trim();

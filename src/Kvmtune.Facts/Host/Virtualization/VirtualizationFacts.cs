@@ -5,9 +5,14 @@ namespace Kvmtune.Facts.Host.Virtualization;
 [JsonConverter(typeof(JsonStringEnumConverter<MachineRole>))]
 public enum MachineRole
 {
-    [JsonStringEnumMemberName("unknown")] Unknown,
-    [JsonStringEnumMemberName("host")] Host,
-    [JsonStringEnumMemberName("guest")] Guest,
+    [JsonStringEnumMemberName("unknown")]
+    Unknown,
+
+    [JsonStringEnumMemberName("host")]
+    Host,
+
+    [JsonStringEnumMemberName("guest")]
+    Guest,
 }
 
 /// <summary>Whether this machine is a hypervisor host or a guest, and what KVM and the IOMMU offer.</summary>
@@ -22,7 +27,8 @@ public sealed record VirtualizationFacts(
     DeviceNode Vfio,
     IommuFacts Iommu,
     IReadOnlyList<string>? CgroupControllers,
-    string? CgroupVersion);
+    string? CgroupVersion
+);
 
 public sealed record DmiFacts(string? SysVendor, string? ProductName, string? BiosVendor, string? BoardVendor);
 
@@ -34,11 +40,10 @@ public sealed record DeviceNode(string Path, bool Exists, string? Mode)
     public bool FolderPresent { get; init; } = true;
 
     /// <summary>true present, false absent from a folder that exists, null when the folder itself is missing.</summary>
-    public bool? Present => Exists ? true : FolderPresent ? false : null;
+    public bool? Present =>
+        Exists ? true
+        : FolderPresent ? false
+        : null;
 }
 
-public sealed record IommuFacts(
-    bool? DmarTable,
-    bool? IvrsTable,
-    int? Groups,
-    IReadOnlyList<string>? Units);
+public sealed record IommuFacts(bool? DmarTable, bool? IvrsTable, int? Groups, IReadOnlyList<string>? Units);

@@ -4,7 +4,8 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_1_Numa
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.1 write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    /// <summary>The kernel attributes the fixes of section 3.2.1 write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Regex> Writable { get; } = [NumaBalancing(), IrqAffinity()];
 
     [GeneratedRegex(@"^/proc/sys/kernel/numa_balancing$")]

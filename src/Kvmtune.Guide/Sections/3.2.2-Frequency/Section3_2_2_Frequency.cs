@@ -9,32 +9,87 @@ public static partial class Section3_2_2_Frequency
 
     public static IEnumerable<Finding> Evaluate(AuditContext c)
     {
-        const string id = "host.cpu.governor", title = "CPUfreq governor";
+        const string id = "host.cpu.governor",
+            title = "CPUfreq governor";
         var want = c.Profile.Choice("cpu.governor");
         var online = c.Facts.Cpu.Cpus.Where(x => x.Online).ToList();
-        var evidence = online.Take(4).Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor").ToList();
-        var rationale = "The performance governor holds every CPU at its highest frequency; ondemand and powersave add ramp-up latency";
+        var evidence = online
+            .Take(4)
+            .Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor")
+            .ToList();
+        var rationale =
+            "The performance governor holds every CPU at its highest frequency; ondemand and powersave add ramp-up " +
+                "latency";
         var known = online.Where(x => x.Governor is not null).ToList();
         if (known.Count == 0)
         {
-            yield return Rule.Make(id, S, title, FindingStatus.Unknown, online.Count == 0 ? "no CPU information" : "no cpufreq governor exposed (no cpufreq driver)", want, rationale, evidence);
+            yield return Rule.Make(
+                id,
+                S,
+                title,
+                FindingStatus.Unknown,
+                online.Count == 0 ? "no CPU information" : "no cpufreq governor exposed (no cpufreq driver)",
+                want,
+                rationale,
+                evidence
+            );
             yield break;
         }
-        var current = string.Join(", ", known.GroupBy(x => x.Governor).Select(g => $"{g.Key} on {Rule.Cpus(g.Select(x => x.Id))}"));
+        var current = string.Join(
+            ", ",
+            known.GroupBy(x => x.Governor).Select(g => $"{g.Key} on {Rule.Cpus(g.Select(x => x.Id))}")
+        );
         var missing = online.Where(x => x.Governor is null).Select(x => x.Id).ToList();
-        if (missing.Count > 0) current += $"; unreadable on {Rule.Cpus(missing)}";
-        if (want == "any") { yield return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence); yield break; }
+        if (missing.Count > 0)
+            current += $"; unreadable on {Rule.Cpus(missing)}";
+        if (want == "any")
+        {
+            yield return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
+            yield break;
+        }
         var wrong = known.Where(x => x.Governor != want).ToList();
         if (wrong.Count == 0)
         {
-            yield return Rule.Make(id, S, title, missing.Count > 0 ? FindingStatus.Unknown : FindingStatus.Pass, current, $"{want} on every online CPU", rationale, evidence);
+            yield return Rule.Make(
+                id,
+                S,
+                title,
+                missing.Count > 0 ? FindingStatus.Unknown : FindingStatus.Pass,
+                current,
+                $"{want} on every online CPU",
+                rationale,
+                evidence
+            );
             yield break;
         }
-        var unavailable = wrong.Where(x => x.AvailableGovernors is { } a && !a.Contains(want)).Select(x => x.Id).ToList();
-        var changes = wrong.Where(x => !unavailable.Contains(x.Id))
-            .Select(x => (PlannedChange)new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor", want)).ToList();
-        if (unavailable.Count > 0) changes.Add(new ManualStep(S, $"governor {want} is not offered on CPUs {Rule.Cpus(unavailable)} (scaling_available_governors); load cpufreq_{want} or change the cpufreq driver"));
-        yield return Rule.Make(id, S, title, FindingStatus.Fail, current + $" (not {want}: {Rule.Cpus(wrong.Select(x => x.Id))})", $"{want} on every online CPU", rationale,
-            wrong.Take(8).Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor"), changes);
+        var unavailable = wrong
+            .Where(x => x.AvailableGovernors is { } a && !a.Contains(want))
+            .Select(x => x.Id)
+            .ToList();
+        var changes = wrong
+            .Where(x => !unavailable.Contains(x.Id))
+            .Select(x =>
+                (PlannedChange)new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor", want)
+            )
+            .ToList();
+        if (unavailable.Count > 0)
+            changes.Add(
+                new ManualStep(
+                    S,
+                    $"governor {want} is not offered on CPUs {Rule.Cpus(unavailable)} (scaling_available_governors); " +
+                        $"load cpufreq_{want} or change the cpufreq driver"
+                )
+            );
+        yield return Rule.Make(
+            id,
+            S,
+            title,
+            FindingStatus.Fail,
+            current + $" (not {want}: {Rule.Cpus(wrong.Select(x => x.Id))})",
+            $"{want} on every online CPU",
+            rationale,
+            wrong.Take(8).Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor"),
+            changes
+        );
     }
 }

@@ -4,10 +4,14 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_2_Frequency
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.2 write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    /// <summary>The kernel attributes the fixes of section 3.2.2 write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Regex> Writable { get; } = [Cpufreq(), Epb(), Pstate(), Boost()];
 
-    [GeneratedRegex(@"^/sys/devices/system/cpu/cpu[0-9]+/cpufreq/(scaling_governor|energy_performance_preference|scaling_min_freq|scaling_max_freq)$")]
+    [GeneratedRegex(
+        @"^/sys/devices/system/cpu/cpu[0-9]+/cpufreq/"
+             + @"(scaling_governor|energy_performance_preference|scaling_min_freq|scaling_max_freq)$"
+    )]
     private static partial Regex Cpufreq();
 
     [GeneratedRegex(@"^/sys/devices/system/cpu/cpu[0-9]+/power/energy_perf_bias$")]

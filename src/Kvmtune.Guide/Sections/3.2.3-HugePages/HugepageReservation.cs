@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Kvmtune.Guide.Audit;
+using Kvmtune.Facts;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Parsing;
-using Kvmtune.Facts;
-
+using Kvmtune.Guide.Audit;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -35,18 +34,33 @@ public static partial class HugepageReservation
         ["kvmtune", "apply", Option, Token(node, pageKib, count)];
 
     private static string SizeToken(long kib) =>
-        kib % (1 << 20) == 0 ? $"{kib >> 20}G" : kib % 1024 == 0 ? $"{kib >> 10}M" : $"{kib}K";
+        kib % (1 << 20) == 0 ? $"{kib >> 20}G"
+        : kib % 1024 == 0 ? $"{kib >> 10}M"
+        : $"{kib}K";
 
     public static Request Parse(string token)
     {
         var m = TokenRegex().Match(token);
         if (!m.Success)
-            throw new InputException(null, null, Option, $"'{SafeText.ForTerminal(token.Length > 80 ? token[..80] + "..." : token)}' is not NODE:SIZE:COUNT " +
-                "(e.g. 1:2M:512: node 1's pool of 2 MiB pages set to 512 pages)");
-        var unit = m.Groups[3].Value switch { "K" => 1L, "M" => 1L << 10, _ => 1L << 20 };
+            throw new InputException(
+                null,
+                null,
+                Option,
+                $"'{SafeText.ForTerminal(token.Length > 80 ? token[..80] + "..." : token)}' is not NODE:SIZE:COUNT "
+                    + "(e.g. 1:2M:512: node 1's pool of 2 MiB pages set to 512 pages)"
+            );
+        var unit = m.Groups[3].Value switch
+        {
+            "K" => 1L,
+            "M" => 1L << 10,
+            _ => 1L << 20,
+        };
         var size = long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) * unit;
-        return new Request(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), size,
-            long.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture));
+        return new Request(
+            int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
+            size,
+            long.Parse(m.Groups[4].Value, CultureInfo.InvariantCulture)
+        );
     }
 
     /// <summary>
@@ -65,27 +79,57 @@ public static partial class HugepageReservation
         {
             var label = Token(r.Node, r.PageKib, r.Count);
             if (!seen.Add((r.Node, r.PageKib)))
-                throw new InputException(null, null, Option, $"{label}: node {r.Node}'s " +
-                    $"{Sizes.HumanKib(r.PageKib)} pool is named twice");
-            var node = nodes.FirstOrDefault(n => n.Id == r.Node)
-                ?? throw new InputException(null, null, Option, $"{label}: there is no node {r.Node} on this host " +
-                    $"(nodes: {(nodes.Count == 0 ? "none" : string.Join(", ", nodes.Select(n => n.Id)))})");
-            var pool = node.Hugepages.FirstOrDefault(p => p.SizeKib == r.PageKib)
-                ?? throw new InputException(null, null, Option, $"{label}: node {r.Node} has no pool of " +
-                    $"{Sizes.HumanKib(r.PageKib)} pages (sizes there: " + (node.Hugepages.Count == 0 ? "none"
-                        : string.Join(", ", node.Hugepages.Select(p => Sizes.HumanKib(p.SizeKib)))) + ")");
-            current.Add($"node {r.Node}: {pool.Total?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} " +
-                $"{Sizes.HumanKib(r.PageKib)} pages");
+                throw new InputException(
+                    null,
+                    null,
+                    Option,
+                    $"{label}: node {r.Node}'s " + $"{Sizes.HumanKib(r.PageKib)} pool is named twice"
+                );
+            var node =
+                nodes.FirstOrDefault(n => n.Id == r.Node)
+                ?? throw new InputException(
+                    null,
+                    null,
+                    Option,
+                    $"{label}: there is no node {r.Node} on this host "
+                        + $"(nodes: {(nodes.Count == 0 ? "none" : string.Join(", ", nodes.Select(n => n.Id)))})"
+                );
+            var pool =
+                node.Hugepages.FirstOrDefault(p => p.SizeKib == r.PageKib)
+                ?? throw new InputException(
+                    null,
+                    null,
+                    Option,
+                    $"{label}: node {r.Node} has no pool of "
+                        + $"{Sizes.HumanKib(r.PageKib)} pages (sizes there: "
+                        + (
+                            node.Hugepages.Count == 0
+                                ? "none"
+                                : string.Join(", ", node.Hugepages.Select(p => Sizes.HumanKib(p.SizeKib)))
+                        )
+                        + ")"
+                );
+            current.Add(
+                $"node {r.Node}: {pool.Total?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} "
+                    + $"{Sizes.HumanKib(r.PageKib)} pages"
+            );
             expected.Add($"node {r.Node}: {r.Count} {Sizes.HumanKib(r.PageKib)} pages");
             if (pool.Total != r.Count)
-                changes.Add(new SysfsWrite(Section, PoolFile(r.Node, r.PageKib),
-                    r.Count.ToString(CultureInfo.InvariantCulture)));
+                changes.Add(
+                    new SysfsWrite(Section, PoolFile(r.Node, r.PageKib), r.Count.ToString(CultureInfo.InvariantCulture))
+                );
         }
-        return Rule.Make(FindingId, Section, "Huge pages reserved on a node",
-            changes.Count > 0 ? FindingStatus.Warn : FindingStatus.Pass, string.Join("; ", current),
+        return Rule.Make(
+            FindingId,
+            Section,
+            "Huge pages reserved on a node",
+            changes.Count > 0 ? FindingStatus.Warn : FindingStatus.Pass,
+            string.Join("; ", current),
             string.Join("; ", expected),
             "a VM's memory on static huge pages of its node needs them reserved there before it starts",
-            requests.Select(r => PoolFile(r.Node, r.PageKib)), changes);
+            requests.Select(r => PoolFile(r.Node, r.PageKib)),
+            changes
+        );
     }
 
     [GeneratedRegex(@"^([0-9]{1,4}):([0-9]{1,7})(K|M|G)(?:i?B)?:([0-9]{1,12})$")]

@@ -4,7 +4,8 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_3_HugePages
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.3 write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    /// <summary>The kernel attributes the fixes of section 3.2.3 write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Regex> Writable { get; } = [Thp(), NodeHugepages(), GlobalHugepages()];
 
     [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/(enabled|defrag)$")]

@@ -4,7 +4,8 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_4_CStates
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.4 write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    /// <summary>The kernel attributes the fixes of section 3.2.4 write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Regex> Writable { get; } = [Cpuidle()];
 
     [GeneratedRegex(@"^/sys/devices/system/cpu/cpu[0-9]+/cpuidle/state[0-9]+/disable$")]

@@ -4,7 +4,8 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_6_HaltPolling
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.6 write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    /// <summary>The kernel attributes the fixes of section 3.2.6 write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Regex> Writable { get; } = [KvmParams()];
 
     [GeneratedRegex(@"^/sys/module/kvm/parameters/halt_poll_ns(_grow|_shrink|_grow_start)?$")]

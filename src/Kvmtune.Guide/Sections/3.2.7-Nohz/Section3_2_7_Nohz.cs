@@ -1,6 +1,6 @@
-using Kvmtune.Guide.Audit;
-using Kvmtune.Facts.Parsing;
 using Kvmtune.Facts.Host;
+using Kvmtune.Facts.Parsing;
+using Kvmtune.Guide.Audit;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -25,37 +25,61 @@ public static class Section3_2_7_Nohz
     private static Finding ExitlessTimer(AuditContext c)
     {
         var f = c.Facts;
-        const string id = "host.kvm.exitless_timer", title = "Exitless timer prerequisites";
+        const string id = "host.kvm.exitless_timer",
+            title = "Exitless timer prerequisites";
         var wanted = c.Profile.Choice("kernel.nohz_full") == "required";
         var amd = f.Cpu.Virtualization == "svm" || f.Cpu.Vendor == "AuthenticAMD";
         var (module, apicvParam) = amd ? ("kvm_amd", "avic") : ("kvm_intel", "enable_apicv");
-        var evidence = new[] { "/sys/module/kvm/parameters/pi_inject_timer",
-            $"/sys/module/{module}/parameters/{apicvParam}", "/proc/cmdline" };
-        var rationale = "KVM posts a guest's timer interrupt without a VM exit only with pi_inject_timer, APICv " +
-            "(AVIC on AMD) and "
+        var evidence = new[]
+        {
+            "/sys/module/kvm/parameters/pi_inject_timer",
+            $"/sys/module/{module}/parameters/{apicvParam}",
+            "/proc/cmdline",
+        };
+        var rationale =
+            "KVM posts a guest's timer interrupt without a VM exit only with pi_inject_timer, APICv "
+            + "(AVIC on AMD) and "
             + "HLT/MWAIT left to the guest (cpu-pm=on): arch/x86/kvm/lapic.c kvm_can_post_timer_interrupt";
         const string expected = "pi_inject_timer=1, APICv on, VMs with -overcommit cpu-pm=on";
-        if (f.Cpu.Architecture is not null && !f.Cpu.IsX86) return Rule.NotApplicable(id, S, title,
-            "the exitless timer is x86 KVM");
+        if (f.Cpu.Architecture is not null && !f.Cpu.IsX86)
+            return Rule.NotApplicable(id, S, title, "the exitless timer is x86 KVM");
         var pi = f.Kernel.Param("kvm", "pi_inject_timer");
         var apicv = f.Kernel.Param(module, apicvParam);
         if (pi is null || apicv is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown,
+            return Rule.Make(
+                id,
+                S,
+                title,
+                FindingStatus.Unknown,
                 $"pi_inject_timer={pi ?? "unknown"}, {apicvParam}={apicv ?? "unknown"}",
-                expected, rationale, evidence);
+                expected,
+                rationale,
+                evidence
+            );
         var piOn = pi is "1" or "Y" or "y";
         var apicvOn = apicv is "1" or "Y" or "y";
         var cpuPm = c.Profile.Bool("qemu.cpu_pm");
         var current = $"pi_inject_timer={pi}, {apicvParam}={apicv}, profile cpu-pm {(cpuPm ? "on" : "off")}";
         var changes = new List<PlannedChange>();
-        if (!piOn) changes.Add(new ModuleParameter(S, "kvm", "pi_inject_timer", "1"));
-        if (!apicvOn) changes.Add(new ModuleOption(S, module, apicvParam, "1"));
-        if (!cpuPm) changes.Add(new ManualStep(S, "run the VMs on dedicated CPUs with QEMU -overcommit cpu-pm=on"));
-        if (changes.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale,
-            evidence);
-        return Rule.Make(id, S, title, wanted ? FindingStatus.Warn : FindingStatus.Info, current, expected, rationale,
+        if (!piOn)
+            changes.Add(new ModuleParameter(S, "kvm", "pi_inject_timer", "1"));
+        if (!apicvOn)
+            changes.Add(new ModuleOption(S, module, apicvParam, "1"));
+        if (!cpuPm)
+            changes.Add(new ManualStep(S, "run the VMs on dedicated CPUs with QEMU -overcommit cpu-pm=on"));
+        if (changes.Count == 0)
+            return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
+        return Rule.Make(
+            id,
+            S,
+            title,
+            wanted ? FindingStatus.Warn : FindingStatus.Info,
+            current,
+            expected,
+            rationale,
             evidence,
-            wanted ? changes : []);
+            wanted ? changes : []
+        );
     }
 
     /// <summary>
@@ -70,7 +94,8 @@ public static class Section3_2_7_Nohz
         {
             var first = n.Cpus[0];
             list.Add(first);
-            if (byId.TryGetValue(first, out var cpu) && cpu.ThreadSiblings is { } s) list.AddRange(s.Where(n.Cpus.Contains));
+            if (byId.TryGetValue(first, out var cpu) && cpu.ThreadSiblings is { } s)
+                list.AddRange(s.Where(n.Cpus.Contains));
         }
         return list.Distinct().Order().ToList();
     }
@@ -84,49 +109,105 @@ public static class Section3_2_7_Nohz
     private static Finding NohzFull(AuditContext c)
     {
         var f = c.Facts;
-        const string id = "host.kernel.nohz_full", title = "nohz_full with a housekeeping CPU on each node";
+        const string id = "host.kernel.nohz_full",
+            title = "nohz_full with a housekeeping CPU on each node";
         var want = c.Profile.Choice("kernel.nohz_full");
         var evidence = new[] { "/proc/cmdline", "/sys/devices/system/cpu/nohz_full" };
         var rationale = c.Profile.Reason("kernel.nohz_full");
         var cmd = f.Kernel.CommandLine;
-        if (cmd is null || f.Cpu.Online.Count == 0) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
+        if (cmd is null || f.Cpu.Online.Count == 0)
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
         var wanted = WantedNohzFull(f);
-        var expected = wanted.Count == 0 ? "no CPU to spare (one core per node)" : $"nohz_full={CpuList.Format(wanted)}";
+        var expected =
+            wanted.Count == 0 ? "no CPU to spare (one core per node)" : $"nohz_full={CpuList.Format(wanted)}";
         var text = cmd.Value("nohz_full");
         if (f.Kernel.Config?.Get("CONFIG_NO_HZ_FULL") == "n" && want == "required")
-            return Rule.Make(id, S, title, FindingStatus.Fail, "kernel built without CONFIG_NO_HZ_FULL", expected, rationale, evidence,
-                new ManualStep(S, "boot a kernel built with CONFIG_NO_HZ_FULL=y"));
+            return Rule.Make(
+                id,
+                S,
+                title,
+                FindingStatus.Fail,
+                "kernel built without CONFIG_NO_HZ_FULL",
+                expected,
+                rationale,
+                evidence,
+                new ManualStep(S, "boot a kernel built with CONFIG_NO_HZ_FULL=y")
+            );
         if (text is null)
-            return Rule.Make(id, S, title, want == "required" && wanted.Count > 0 ? FindingStatus.Fail : FindingStatus.Info, "no nohz_full", want == "required" ? expected : "any", rationale, evidence,
-                want == "required" && wanted.Count > 0 ? [new KernelArgument(S, "nohz_full", CpuList.Format(wanted))] : []);
+            return Rule.Make(
+                id,
+                S,
+                title,
+                want == "required" && wanted.Count > 0 ? FindingStatus.Fail : FindingStatus.Info,
+                "no nohz_full",
+                want == "required" ? expected : "any",
+                rationale,
+                evidence,
+                want == "required" && wanted.Count > 0
+                    ? [new KernelArgument(S, "nohz_full", CpuList.Format(wanted))]
+                    : []
+            );
         if (!CpuList.TryParse(text, out var cpus, out var error))
-            return Rule.Make(id, S, title, FindingStatus.Fail, $"nohz_full={text} ({error})", expected, rationale, evidence, new KernelArgument(S, "nohz_full", CpuList.Format(wanted)));
+            return Rule.Make(
+                id,
+                S,
+                title,
+                FindingStatus.Fail,
+                $"nohz_full={text} ({error})",
+                expected,
+                rationale,
+                evidence,
+                new KernelArgument(S, "nohz_full", CpuList.Format(wanted))
+            );
         var current = $"nohz_full={text}";
         var bare = f.Numa.Nodes.Where(n => n.Cpus.Count > 0 && n.Cpus.All(cpus.Contains)).Select(n => n.Id).ToList();
         if (bare.Count > 0)
-            return Rule.Make(id, S, title, FindingStatus.Fail, current + $" (node {string.Join(", ", bare)} has no housekeeping CPU)", expected, rationale, evidence,
-                new KernelArgument(S, "nohz_full", CpuList.Format(wanted)));
-        if (want != "required") return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
+            return Rule.Make(
+                id,
+                S,
+                title,
+                FindingStatus.Fail,
+                current + $" (node {string.Join(", ", bare)} has no housekeeping CPU)",
+                expected,
+                rationale,
+                evidence,
+                new KernelArgument(S, "nohz_full", CpuList.Format(wanted))
+            );
+        if (want != "required")
+            return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
         var uncovered = wanted.Except(cpus).ToList();
-        if (uncovered.Count == 0) return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
-        return Rule.Make(id, S, title, FindingStatus.Warn, current + $" (CPUs {CpuList.Format(uncovered)} still tick)", expected, rationale, evidence,
-            new KernelArgument(S, "nohz_full", CpuList.Format(wanted)));
+        if (uncovered.Count == 0)
+            return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);
+        return Rule.Make(
+            id,
+            S,
+            title,
+            FindingStatus.Warn,
+            current + $" (CPUs {CpuList.Format(uncovered)} still tick)",
+            expected,
+            rationale,
+            evidence,
+            new KernelArgument(S, "nohz_full", CpuList.Format(wanted))
+        );
     }
 
     private static Finding Consistency(AuditContext c)
     {
         var f = c.Facts;
         var cmd = f.Kernel.CommandLine;
-        const string id = "host.kernel.isolation", title = "isolcpus, irqaffinity and nohz_full agree";
+        const string id = "host.kernel.isolation",
+            title = "isolcpus, irqaffinity and nohz_full agree";
         var evidence = new[] { "/proc/cmdline" };
-        var rationale = "isolcpus should isolate only tickless CPUs, with managed_irq so managed device IRQs avoid " +
-            "them where "
-            + "they can (TuneD realtime: isolcpus=managed_irq,domain,<isolated>); irqaffinity= must leave a " +
-                "housekeeping CPU on "
-            + "each node. rcu_nocbs is not needed: nohz_full CPUs are RCU no-callback CPUs already " +
-                "(kernel/rcu/tree_nocb.h, "
+        var rationale =
+            "isolcpus should isolate only tickless CPUs, with managed_irq so managed device IRQs avoid "
+            + "them where "
+            + "they can (TuneD realtime: isolcpus=managed_irq,domain,<isolated>); irqaffinity= must leave a "
+            + "housekeeping CPU on "
+            + "each node. rcu_nocbs is not needed: nohz_full CPUs are RCU no-callback CPUs already "
+            + "(kernel/rcu/tree_nocb.h, "
             + "rcu_init_nohz)";
-        if (cmd is null) return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", null, rationale, evidence);
+        if (cmd is null)
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", null, rationale, evidence);
         var nohz = cmd.Value("nohz_full");
         var iso = cmd.Value("isolcpus");
         var irqaff = cmd.Value("irqaffinity");
@@ -143,24 +224,40 @@ public static class Section3_2_7_Nohz
             if (!flags.Contains("managed_irq"))
             {
                 problems.Add("isolcpus without managed_irq: managed device IRQs may land on isolated CPUs");
-                changes.Add(new KernelArgument(S, "isolcpus", string.Join(',', flags.Append("managed_irq").Distinct())
-                    + "," + CpuList.Format(isoCpus)));
+                changes.Add(
+                    new KernelArgument(
+                        S,
+                        "isolcpus",
+                        string.Join(',', flags.Append("managed_irq").Distinct()) + "," + CpuList.Format(isoCpus)
+                    )
+                );
             }
         }
         if (irqaff is not null && CpuList.TryParse(irqaff, out var irqCpus, out _))
         {
             if (irqCpus.Intersect(nohzCpus).Any())
                 problems.Add($"irqaffinity sends IRQs to tickless CPUs {CpuList.Format(irqCpus.Intersect(nohzCpus))}");
-            var bare = f.Numa.Nodes.Where(n => n.Cpus.Count > 0 && !n.Cpus.Any(irqCpus.Contains)).Select(n
-                => n.Id).ToList();
-            if (bare.Count > 0) problems.Add($"irqaffinity leaves node {string.Join(", ", bare)} without an IRQ CPU");
+            var bare = f
+                .Numa.Nodes.Where(n => n.Cpus.Count > 0 && !n.Cpus.Any(irqCpus.Contains))
+                .Select(n => n.Id)
+                .ToList();
+            if (bare.Count > 0)
+                problems.Add($"irqaffinity leaves node {string.Join(", ", bare)} without an IRQ CPU");
             if (problems.Count > 0 && (irqCpus.Intersect(nohzCpus).Any() || bare.Count > 0))
                 changes.Add(new KernelArgument(S, "irqaffinity", CpuList.Format(f.Cpu.Online.Except(nohzCpus))));
         }
         if (f.Kernel.Config?.Get("CONFIG_RCU_NOCB_CPU") == "n")
             problems.Add("kernel built without CONFIG_RCU_NOCB_CPU: RCU callbacks still run on tickless CPUs");
-        return Rule.Make(id, S, title, problems.Count == 0 ? FindingStatus.Pass : FindingStatus.Warn, current + (problems.Count == 0 ? "" : " — " + string.Join("; ", problems)),
-            "isolcpus within nohz_full with managed_irq, irqaffinity on housekeeping CPUs of every node", rationale,
-                evidence, changes);
+        return Rule.Make(
+            id,
+            S,
+            title,
+            problems.Count == 0 ? FindingStatus.Pass : FindingStatus.Warn,
+            current + (problems.Count == 0 ? "" : " — " + string.Join("; ", problems)),
+            "isolcpus within nohz_full with managed_irq, irqaffinity on housekeeping CPUs of every node",
+            rationale,
+            evidence,
+            changes
+        );
     }
 }

@@ -4,7 +4,8 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_4_Guest
 {
-    /// <summary>The kernel attributes the fixes of section 3.4 write: its entries in <see cref="WriteAllowlist"/>.</summary>
+    /// <summary>The kernel attributes the fixes of section 3.4 write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Regex> Writable { get; } = [HaltpollParams()];
 
     [GeneratedRegex(@"^/sys/module/haltpoll/parameters/guest_halt_poll_(ns|grow|shrink|grow_start|allow_shrink)$")]

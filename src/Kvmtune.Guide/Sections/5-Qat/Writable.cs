@@ -4,8 +4,10 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section5_Qat
 {
-    /// <summary>The kernel attributes the fixes of section 5 write: its entries in <see cref="WriteAllowlist"/>.</summary>
-    internal static IReadOnlyList<Regex> Writable { get; } = [PciSriov(), PciAutoprobe(), PciDriverOverride(), PciDriverBind()];
+    /// <summary>The kernel attributes the fixes of section 5 write: its entries in <see
+    /// cref="WriteAllowlist"/>.</summary>
+    internal static IReadOnlyList<Regex> Writable { get; } =
+    [PciSriov(), PciAutoprobe(), PciDriverOverride(), PciDriverBind()];
 
     [GeneratedRegex(@"^/sys/bus/pci/devices/[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]/sriov_numvfs$")]
     private static partial Regex PciSriov();

@@ -17,8 +17,11 @@ public static class ProfilesListCommand
         {
             var sb = new StringBuilder();
             foreach (var name in BuiltInProfiles.Names)
-                sb.Append(name.PadRight(12)).Append(name == BuiltInProfiles.Default ? "(default) " : "").AppendLine(BuiltInProfiles.Get(name)!.Description);
-            var dir = parse.GetValue(listDir) ?? RootResolver.Reader(parse, root, ctx).Physical("/etc/kvmtune/profiles");
+                sb.Append(name.PadRight(12))
+                    .Append(name == BuiltInProfiles.Default ? "(default) " : "")
+                    .AppendLine(BuiltInProfiles.Get(name)!.Description);
+            var dir =
+                parse.GetValue(listDir) ?? RootResolver.Reader(parse, root, ctx).Physical("/etc/kvmtune/profiles");
             foreach (var (name, file) in new ProfileCatalog(dir).Custom())
                 sb.Append(name.PadRight(12)).Append("custom: ").AppendLine(file);
             ctx.Out.Write(sb.ToString());

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Text;
 using Kvmtune.Cli.Options;
 using Kvmtune.Guide.Profiles;
-using Kvmtune.Facts;
 
 namespace Kvmtune.Cli.Commands.Profiles.Show;
 
@@ -11,21 +10,45 @@ public static class ProfilesShowCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var profile = new Argument<string>("P") { Description = "A built-in profile name, a YAML file, or NAME.yaml in the profile folder" };
+        var profile = new Argument<string>("P")
+        {
+            Description = "A built-in profile name, a YAML file, or NAME.yaml in the profile folder",
+        };
         var dirOption = ProfileOptions.ProfileDir();
-        var show = new Command("show", "Show every setting of a profile, with the guide section and the reason") { profile, dirOption };
+        var show = new Command("show", "Show every setting of a profile, with the guide section and the reason")
+        {
+            profile,
+            dirOption,
+        };
         show.SetAction(parse =>
         {
-            var dir = parse.GetValue(dirOption) ?? RootResolver.Reader(parse, root, ctx).Physical("/etc/kvmtune/profiles");
+            var dir =
+                parse.GetValue(dirOption) ?? RootResolver.Reader(parse, root, ctx).Physical("/etc/kvmtune/profiles");
             Profile p;
-            try { p = new ProfileCatalog(dir).Resolve(parse.GetValue(profile)!); }
-            catch (Kvmtune.Facts.InputException e) { throw new CliException(ExitCodes.BadInput, e.Message); }
+            try
+            {
+                p = new ProfileCatalog(dir).Resolve(parse.GetValue(profile)!);
+            }
+            catch (Kvmtune.Facts.InputException e)
+            {
+                throw new CliException(ExitCodes.BadInput, e.Message);
+            }
             var sb = new StringBuilder();
-            sb.Append("profile ").Append(p.Name).Append(p.Inherits is null ? "" : $" (inherits {p.Inherits})").Append(": ").AppendLine(p.Description);
+            sb.Append("profile ")
+                .Append(p.Name)
+                .Append(p.Inherits is null ? "" : $" (inherits {p.Inherits})")
+                .Append(": ")
+                .AppendLine(p.Description);
             foreach (var def in ProfileSchema.Settings)
             {
                 var s = p.Settings[def.Key];
-                sb.Append("  ").Append(def.Key.PadRight(28)).Append(s.Value.Text.PadRight(18)).Append(" [").Append(def.Section).Append("] ").AppendLine(s.Reason);
+                sb.Append("  ")
+                    .Append(def.Key.PadRight(28))
+                    .Append(s.Value.Text.PadRight(18))
+                    .Append(" [")
+                    .Append(def.Section)
+                    .Append("] ")
+                    .AppendLine(s.Reason);
                 sb.Append("  ").Append(' ', 28).Append("sources: ").AppendLine(Sources.For(def.Key).Text);
             }
             foreach (var (path, value) in p.SysfsWrites)

@@ -1,10 +1,9 @@
 using System.CommandLine;
+using Kvmtune.Cli.Options;
 using Kvmtune.Facts.Host;
 using Kvmtune.Reports;
 using Kvmtune.Reports.VmAudit;
 using Kvmtune.Vms.Audit;
-
-using Kvmtune.Cli.Options;
 
 namespace Kvmtune.Cli.Commands.Vm.Audit;
 
@@ -23,16 +22,25 @@ public static class VmAuditCommand
         var format = GlobalOptions.Format("text", "json", "prometheus", "html");
         var output = new Option<string?>("--output", "-o")
         {
-            Description = "Write to FILE (atomically) instead of stdout", HelpName = "FILE",
+            Description = "Write to FILE (atomically) instead of stdout",
+            HelpName = "FILE",
         };
         var details = new Option<bool>("--details")
         {
             Description = "Show each finding's id, reason, evidence and every fix",
         };
-        var command = new Command("audit", "Check every running QEMU and libvirt domain against the guide's VM " +
-            "sections (pinning, NUMA, huge pages, overcommit, virtio-net, virtio-blk); exit 1 when any VM has a fail")
-
-        { names, format, output, details };
+        var command = new Command(
+            "audit",
+            "Check every running QEMU and libvirt domain against the guide's VM "
+                + "sections (pinning, NUMA, huge pages, overcommit, virtio-net, virtio-blk); exit 1 when any VM has " +
+                    "a fail"
+        )
+        {
+            names,
+            format,
+            output,
+            details,
+        };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
@@ -44,8 +52,11 @@ public static class VmAuditCommand
                 "json" => VmAuditOutput.Json(report),
                 "prometheus" => VmAuditOutput.Prometheus(report, DateTimeOffset.UtcNow),
                 "html" => VmAuditOutput.Html(report, DateTimeOffset.UtcNow),
-                _ => VmAuditOutput.Text(report, new TextStyle(ctx.Colour && parse.GetValue(output) is null),
-                    parse.GetValue(details)),
+                _ => VmAuditOutput.Text(
+                    report,
+                    new TextStyle(ctx.Colour && parse.GetValue(output) is null),
+                    parse.GetValue(details)
+                ),
             };
             OutputFile.Write(ctx, parse.GetValue(output), content);
             return report.AnyFail ? ExitCodes.Failing : ExitCodes.Success;

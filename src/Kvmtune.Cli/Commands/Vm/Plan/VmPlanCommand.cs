@@ -1,25 +1,29 @@
 using System.CommandLine;
-using System.Text.Json;
-using Kvmtune.Facts;
-using Kvmtune.Facts.Host;
+using Kvmtune.Cli.Options;
 using Kvmtune.Reports.Vm;
 using Kvmtune.Vms;
-using Kvmtune.Facts.IO;
-using Kvmtune.Facts.Parsing;
-
-using Kvmtune.Cli.Options;
 using static Kvmtune.Cli.Options.VmOptions;
 
 namespace Kvmtune.Cli.Commands.Vm.Plan;
 
 /// <summary><c>kvmtune vm plan SPEC</c>: the resolved VMs, each decision with its reason.</summary>
 public static class VmPlanCommand
-{    public static Command Create(Option<string?> root, CliContext ctx)
+{
+    public static Command Create(Option<string?> root, CliContext ctx)
     {
         var spec = SpecArgument();
         var format = GlobalOptions.Format("text", "json");
         var accel = Accel();
-        var command = new Command("plan", "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit 1 when one does not fit)") { spec, format, accel };
+        var command = new Command(
+            "plan",
+            "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit " +
+                "1 when one does not fit)"
+        )
+        {
+            spec,
+            format,
+            accel,
+        };
         command.SetAction(parse =>
         {
             var (facts, specs, placement, qemu) = Load(parse, root, spec, ctx);

@@ -1,57 +1,109 @@
 using System.CommandLine;
 using System.Text.Json;
-using Kvmtune.Facts;
-using Kvmtune.Facts.Host;
+using Kvmtune.Cli.Options;
 using Kvmtune.Reports.Vm;
 using Kvmtune.Vms;
-using Kvmtune.Facts.IO;
-using Kvmtune.Facts.Parsing;
-
-using Kvmtune.Cli.Options;
 using static Kvmtune.Cli.Options.VmOptions;
 
 namespace Kvmtune.Cli.Commands.Vm.Qemu;
 
 /// <summary><c>kvmtune vm qemu SPEC</c>: the tuned QEMU command line, as it runs.</summary>
 public static class VmQemuCommand
-{    public static Command Create(Option<string?> root, CliContext ctx)
+{
+    public static Command Create(Option<string?> root, CliContext ctx)
     {
         var spec = SpecArgument();
         var format = GlobalOptions.Format("text", "json");
         var accel = Accel();
-        var numactl = new Option<bool>("--numactl") { Description = "Prefix numactl -N n -m n as the guide does (single-node VMs)" };
+        var numactl = new Option<bool>("--numactl")
+        {
+            Description = "Prefix numactl -N n -m n as the guide does (single-node VMs)",
+        };
         var name = new Option<string?>("--name") { Description = "The VM of the file to print (default: all)" };
-        var runDir = new Option<string>("--run-dir") { Description = "Where the QMP socket lives", DefaultValueFactory = _ => DefaultRunDir };
-        var console = new Option<string?>("--console") { Description = "Send the guest's serial console to this file", HelpName = "FILE" };
-        var command = new Command("qemu", "The tuned QEMU command line for each placed VM (--format json: {\"argv\": [...], \"env\": {...}})") { spec, format, accel, numactl, name, runDir, console };
+        var runDir = new Option<string>("--run-dir")
+        {
+            Description = "Where the QMP socket lives",
+            DefaultValueFactory = _ => DefaultRunDir,
+        };
+        var console = new Option<string?>("--console")
+        {
+            Description = "Send the guest's serial console to this file",
+            HelpName = "FILE",
+        };
+        var command = new Command(
+            "qemu",
+            "The tuned QEMU command line for each placed VM (--format json: {\"argv\": [...], \"env\": {...}})"
+        )
+        {
+            spec,
+            format,
+            accel,
+            numactl,
+            name,
+            runDir,
+            console,
+        };
         command.SetAction(parse =>
         {
             var (facts, specs, plan, qemu) = Load(parse, root, spec, ctx);
             var selected = Select(specs, plan, parse.GetValue(name));
             var dir = parse.GetValue(runDir)!;
             var acc = AccelFor(parse, accel, facts);
-            var outputs = selected.Select(x => (x.Spec, x.Vm, Cmd: QemuCommandBuilder.Build(x.Spec, x.Vm, facts,
-                new QemuOptions(acc, Path.Combine(dir, x.Spec.Name + ".qmp"), parse.GetValue(console), parse.GetValue(numactl)), qemu))).ToList();
+            var outputs = selected
+                .Select(x =>
+                    (
+                        x.Spec,
+                        x.Vm,
+                        Cmd: QemuCommandBuilder.Build(
+                            x.Spec,
+                            x.Vm,
+                            facts,
+                            new QemuOptions(
+                                acc,
+                                Path.Combine(dir, x.Spec.Name + ".qmp"),
+                                parse.GetValue(console),
+                                parse.GetValue(numactl)
+                            ),
+                            qemu
+                        )
+                    )
+                )
+                .ToList();
             // QEMU creates the QMP socket but not its folder: the command makes the folder first.
             string[] setup = ["mkdir", "-p", "-m", "0700", dir];
             if (parse.GetValue(format) == "json")
             {
-                if (outputs.Count != 1) throw new CliException(ExitCodes.BadInput, "--format json prints one VM: pick it with --name");
+                if (outputs.Count != 1)
+                    throw new CliException(ExitCodes.BadInput, "--format json prints one VM: pick it with --name");
                 var o = outputs[0];
-                ctx.Out.WriteLine(JsonSerializer.Serialize(new QemuJson(o.Spec.Name, o.Cmd.Argv, o.Cmd.Env, [.. o.Cmd.Notes, .. PinningNotes(o.Vm)], [setup]), VmJsonContext.Default.QemuJson));
+                ctx.Out.WriteLine(
+                    JsonSerializer.Serialize(
+                        new QemuJson(
+                            o.Spec.Name,
+                            o.Cmd.Argv,
+                            o.Cmd.Env,
+                            [.. o.Cmd.Notes, .. PinningNotes(o.Vm)],
+                            [setup]
+                        ),
+                        VmJsonContext.Default.QemuJson
+                    )
+                );
             }
             else
             {
                 foreach (var o in outputs)
                 {
                     ctx.Out.WriteLine($"# {o.Spec.Name}");
-                    foreach (var n in o.Cmd.Notes) ctx.Out.WriteLine($"# note: {n}");
-                    foreach (var n in PinningNotes(o.Vm)) ctx.Out.WriteLine($"# {n}");
+                    foreach (var n in o.Cmd.Notes)
+                        ctx.Out.WriteLine($"# note: {n}");
+                    foreach (var n in PinningNotes(o.Vm))
+                        ctx.Out.WriteLine($"# {n}");
                     ctx.Out.Write(string.Join(' ', setup.Select(QemuCommand.Quote)) + " && \\\n");
                     ctx.Out.Write(o.Cmd.ToShell());
                 }
             }
-            foreach (var u in plan.Unplaced) ctx.Error.WriteLine($"kvmtune: {u.Name} not placed: {u.Reason}");
+            foreach (var u in plan.Unplaced)
+                ctx.Error.WriteLine($"kvmtune: {u.Name} not placed: {u.Reason}");
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;
         });
         return command;

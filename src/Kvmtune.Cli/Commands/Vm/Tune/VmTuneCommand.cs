@@ -1,10 +1,9 @@
 using System.CommandLine;
+using Kvmtune.Cli.Options;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
 using Kvmtune.Vms;
 using Kvmtune.Vms.Tune;
-
-using Kvmtune.Cli.Options;
 
 namespace Kvmtune.Cli.Commands.Vm.Tune;
 
@@ -24,34 +23,56 @@ public static class VmTuneCommand
         var accel = VmOptions.Accel();
         var output = new Option<string?>("--output", "-o")
         {
-            Description = "Write the domain XML to FILE", HelpName = "FILE",
+            Description = "Write the domain XML to FILE",
+            HelpName = "FILE",
         };
         var define = new Option<bool>("--define")
         {
             Description = "Define the result in libvirt (virsh define; LIBVIRT_DEFAULT_URI picks the connection)",
         };
-        var command = new Command("tune", "The same libvirt domain with the guide's tuning (placement, pinning, huge " +
-            "pages, locked memory, iothreads, queues, packed rings, vhost, cache/io); every change on stderr with " +
-            "its guide section") { domain, profile, accel, output, define };
+        var command = new Command(
+            "tune",
+            "The same libvirt domain with the guide's tuning (placement, pinning, huge "
+                + "pages, locked memory, iothreads, queues, packed rings, vhost, cache/io); every change on stderr " +
+                    "with "
+                + "its guide section"
+        )
+        {
+            domain,
+            profile,
+            accel,
+            output,
+            define,
+        };
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
             var file = parse.GetValue(domain)!;
             var doc = DomainTuner.Load(InputFile.ReadBytes(file, DomainTuner.MaxBytes), file);
-            var qemu = reader.IsLive ? QemuInstall.Probe(facts, TimeSpan.FromSeconds(10))
+            var qemu = reader.IsLive
+                ? QemuInstall.Probe(facts, TimeSpan.FromSeconds(10))
                 : QemuInstall.FromFacts(facts);
             var workload = parse.GetValue(profile) is "balanced" ? "throughput" : parse.GetValue(profile)!;
             TuneResult result;
-            try { result = DomainTuner.Tune(doc, file, facts, workload, parse.GetValue(accel), qemu); }
-            catch (InvalidOperationException e) { throw new CliException(ExitCodes.Failing, e.Message); }
+            try
+            {
+                result = DomainTuner.Tune(doc, file, facts, workload, parse.GetValue(accel), qemu);
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new CliException(ExitCodes.Failing, e.Message);
+            }
 
-            foreach (var c in result.Changes) ctx.Error.WriteLine($"kvmtune: {result.Vm.Name}: {c}");
+            foreach (var c in result.Changes)
+                ctx.Error.WriteLine($"kvmtune: {result.Vm.Name}: {c}");
             if (parse.GetValue(define))
             {
                 if (!reader.IsLive)
-                    throw new CliException(ExitCodes.Refused,
-                        "--define defines the domain on this machine: tune against its own /sys, not --root");
+                    throw new CliException(
+                        ExitCodes.Refused,
+                        "--define defines the domain on this machine: tune against its own /sys, not --root"
+                    );
 
                 try
                 {
@@ -60,9 +81,13 @@ public static class VmTuneCommand
                         OutputFile.Write(ctx, path, result.Xml);
                         ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Run("define", path));
                     }
-                    else ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Define(result.Xml));
+                    else
+                        ctx.Out.Write(new Virsh(ctx.Environment("LIBVIRT_DEFAULT_URI")).Define(result.Xml));
                 }
-                catch (InvalidOperationException e) { throw new CliException(ExitCodes.Refused, e.Message); }
+                catch (InvalidOperationException e)
+                {
+                    throw new CliException(ExitCodes.Refused, e.Message);
+                }
                 return ExitCodes.Success;
             }
             OutputFile.Write(ctx, parse.GetValue(output), result.Xml);
