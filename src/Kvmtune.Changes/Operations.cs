@@ -398,14 +398,13 @@ public sealed record ModuleReloadOperation : Operation
         if (base.Problem(ctx) is { } p)
             return p;
         if (!Grammar.ReloadableModules.Contains(Module))
-            return $"'{Grammar.Show(Module)}' is not a module kvmtune " + $"reloads";
+            return $"'{Grammar.Show(Module)}' is not a module kvmtune reloads";
         if (!ctx.Tree.IsLive)
             return "modules are reloaded on the live host only, not under --root";
-        foreach (
-            var (k, v) in (OriginalParameters ?? throw new ArgumentNullException(nameof(OriginalParameters))).Concat(
-                NewParameters ?? throw new ArgumentNullException(nameof(NewParameters))
-            )
-        )
+        // A journal is hostile input: missing parameter lists are a refusal with a sentence, not an exception.
+        if (OriginalParameters is null || NewParameters is null)
+            return "the module's original and new parameters are missing";
+        foreach (var (k, v) in OriginalParameters.Concat(NewParameters))
             if (!Grammar.IsName(k) || !Grammar.IsValue(v))
                 return $"parameter '{Grammar.Show(k)}={Grammar.Show(v)}' is not well-formed";
         return null;

@@ -106,26 +106,26 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
 
     private Need ToNeed(VmSpec s)
     {
-        var devices = new List<DevicePlacement>();
+        var placements = new List<DevicePlacement>();
         var reasons = new List<string>();
         foreach (var p in s.Passthrough)
-            devices.Add(new DevicePlacement("passthrough", p.Pci, _devices.Pci(p.Pci)));
+            placements.Add(new DevicePlacement("passthrough", p.Pci, _devices.Pci(p.Pci)));
         foreach (var p in s.Pmem)
-            devices.Add(new DevicePlacement("pmem", p.Path, _devices.Dax(p.Path)));
+            placements.Add(new DevicePlacement("pmem", p.Path, _devices.Dax(p.Path)));
         foreach (var n in s.Nics.Where(n => n.Link is not null))
-            devices.Add(new DevicePlacement("nic", n.Link!, _devices.Net(n.Link!)));
+            placements.Add(new DevicePlacement("nic", n.Link!, _devices.Net(n.Link!)));
         foreach (
             var d in s.Disks.Where(d =>
                 d.Path.StartsWith("/dev/", StringComparison.Ordinal) && _devices.HasBlock(d.Path[5..])
             )
         )
-            devices.Add(new DevicePlacement("disk", d.Path, _devices.Block(d.Path[5..])));
+            placements.Add(new DevicePlacement("disk", d.Path, _devices.Block(d.Path[5..])));
         int? required = s.NumaNode;
         if (required is not null)
             reasons.Add($"numa_node {required} given in the spec");
-        // The README's order: passthrough, DAX, the NIC named by link, block devices; the first that knows its node
+        // The README's order: passthrough, DAX, the NIC named by link, block placements; the first that knows its node
         // wins.
-        var located = devices.Where(d => d.Node is not null).ToList();
+        var located = placements.Where(d => d.Node is not null).ToList();
         if (required is null && located.Count > 0)
         {
             var first = located[0];
@@ -142,7 +142,7 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         var cores = s.DedicatedCpus ? s.Vcpus / threads : 0;
         if (s.DedicatedCpus && threads == 1 && tpc > 1)
             reasons.Add($"{s.Vcpus} vCPUs do not fill whole {tpc}-thread cores: one vCPU per core, siblings left idle");
-        return new Need(s, cores, threads, required, devices, reasons);
+        return new Need(s, cores, threads, required, placements, reasons);
     }
 
     private IEnumerable<NodeModel> Candidates(Need n) =>

@@ -118,7 +118,7 @@ public static partial class Taps
         catch (ApplyFailedException e)
         {
             Remove(created, programs, sysClassNet);
-            throw new InvalidOperationException($"{vm.Name}: cannot create its taps: {e.Message}");
+            throw new InvalidOperationException($"{vm.Name}: cannot create its taps: {e.Message}", e);
         }
         return created;
     }

@@ -29,7 +29,7 @@ public sealed class Virsh(string? uri)
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException($"cannot run virsh ({e.Message}): install libvirt-clients");
+            throw new InvalidOperationException($"cannot run virsh ({e.Message}): install libvirt-clients", e);
         }
         using (p)
         {

@@ -224,9 +224,10 @@ public sealed partial class VmLauncher(string runDir)
             try
             {
                 var status = File.ReadAllLines(dir + "/status");
-                var name = status.FirstOrDefault(l => l.StartsWith("Name:"))?[5..].Trim() ?? "?";
+                var name =
+                    status.FirstOrDefault(l => l.StartsWith("Name:", StringComparison.Ordinal))?[5..].Trim() ?? "?";
                 var allowed = status
-                    .FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:"))
+                    .FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
                     ?["Cpus_allowed_list:".Length..].Trim();
                 list.Add(new ThreadStatus(int.Parse(Path.GetFileName(dir)), name, allowed));
             }

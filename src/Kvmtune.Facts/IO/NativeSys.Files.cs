@@ -3,6 +3,8 @@ using System.Runtime.InteropServices;
 namespace Kvmtune.Facts.IO;
 
 /// <summary>What fstat/statx says of an open file: its type, owner, mode and size.</summary>
+// Never passed to native code: the runtime may lay it out as it likes.
+[StructLayout(LayoutKind.Auto)]
 public readonly record struct StatInfo(uint Mode, uint Uid, uint Gid, long Size, uint Links, ulong Inode)
 {
     private const uint TypeMask = 0xF000;
