@@ -69,7 +69,7 @@ public sealed class VmTapTests : IDisposable
             "/vm.yaml",
             "name: taps1\nvcpus: 2\nmemory: 128MiB\nhugepages: none\nnics:\n"
                 + $"  - {{ ifname: {_multi}, queues: {multiQueues}, vhost: false }}\n  - {{ ifname: {_single}, " +
-                    "queues: 1, vhost: false }}\n"
+                    "queues: 1, vhost: false }\n"
         );
         return _dir.Physical("/vm.yaml");
     }
