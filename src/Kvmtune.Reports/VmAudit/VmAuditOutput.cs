@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using System.Globalization;
+
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -108,7 +110,7 @@ public static class VmAuditOutput
         return style.Terminal(sb.ToString());
     }
 
-    private static readonly FindingStatus[] Statuses =
+    private static readonly ImmutableArray<FindingStatus> Statuses =
     [
         FindingStatus.Pass,
         FindingStatus.Warn,
