@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Text;
-
 using System.Text.Json;
 
 namespace Kvmtune.Vms.Audit;
@@ -77,9 +76,8 @@ public sealed class QemuArgv
 
     // From QEMU 7.2's qemu-options.hx: options without HAS_ARG, then options whose value is QemuOpts/keyval with
     // their implied first key ("-device virtio-net-pci" is driver=virtio-net-pci), then plain text values.
-    private static readonly FrozenDictionary<string, Spec> Table =
-        BuildTable().ToFrozenDictionary(StringComparer.Ordinal);
-
+    private static readonly FrozenDictionary<string, Spec> Table = BuildTable()
+        .ToFrozenDictionary(StringComparer.Ordinal);
 
     private static Dictionary<string, Spec> BuildTable()
     {

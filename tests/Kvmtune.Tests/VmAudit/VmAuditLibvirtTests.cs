@@ -119,10 +119,14 @@ public sealed class VmAuditLibvirtTests : IClassFixture<LibvirtDaemon>, IDisposa
     }
 
     /// <summary>The hugetlbfs mount a path lies in, from the kernel's /proc/mounts (pagesize=2M ones only).</summary>
-    private static string? HugetlbfsMount(string path) => File.ReadAllLines("/proc/mounts").Select(l => l.Split(' '))
-        .Where(f => f.Length > 3 && f[2] == "hugetlbfs" && f[3].Contains("pagesize=2M"))
-        .Select(f => f[1]).Where(m => path.StartsWith(m + "/", StringComparison.Ordinal))
-        .OrderByDescending(m => m.Length).FirstOrDefault();
+    private static string? HugetlbfsMount(string path) =>
+        File.ReadAllLines("/proc/mounts")
+            .Select(l => l.Split(' '))
+            .Where(f => f.Length > 3 && f[2] == "hugetlbfs" && f[3].Contains("pagesize=2M"))
+            .Select(f => f[1])
+            .Where(m => path.StartsWith(m + "/", StringComparison.Ordinal))
+            .OrderByDescending(m => m.Length)
+            .FirstOrDefault();
 
     /// <summary>virsh's shell-quoted command line, split into words by bash itself.</summary>
     private static List<string> Words(string commandLine)
@@ -260,17 +264,23 @@ public sealed class VmAuditLibvirtTests : IClassFixture<LibvirtDaemon>, IDisposa
                 .Should()
                 .Match<VmAuditQemuTests.Found>(x => x.Status == "pass" && x.Current == "virtio-disk0: cache=none");
             var smaps = File.ReadAllText($"/proc/{pid}/smaps_rollup");
-            smaps.Should().MatchRegex(@"Private_Hugetlb:\s+[1-9]\d* kB",
-                "libvirt backs the guest with the test's huge pages");
+            smaps
+                .Should()
+                .MatchRegex(@"Private_Hugetlb:\s+[1-9]\d* kB", "libvirt backs the guest with the test's huge pages");
             // The guest RAM's mem-path, from libvirt's JSON -object in the kernel's copy of the command line.
-            var memPath = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0')
+            var memPath = File.ReadAllText($"/proc/{pid}/cmdline")
+                .Split('\0')
                 .Where(w => w.StartsWith('{') && w.Contains("\"mem-path\""))
-                .Select(w => JsonDocument.Parse(w).RootElement.GetProperty("mem-path").GetString()!).Single();
+                .Select(w => JsonDocument.Parse(w).RootElement.GetProperty("mem-path").GetString()!)
+                .Single();
 
             var mount = HugetlbfsMount(memPath);
             mount.Should().NotBeNull("libvirt backs the guest with a hugetlbfs");
-            f["vm.mem.hugepages"].Should().Match<VmAuditQemuTests.Found>(x => x.Status == "pass"
-                && x.Current.Contains($"on hugetlbfs {mount} (2 MiB pages), prealloc=on"));
+            f["vm.mem.hugepages"]
+                .Should()
+                .Match<VmAuditQemuTests.Found>(x =>
+                    x.Status == "pass" && x.Current.Contains($"on hugetlbfs {mount} (2 MiB pages), prealloc=on")
+                );
 
             f["vm.mem.prealloc"].Status.Should().Be("pass");
 
