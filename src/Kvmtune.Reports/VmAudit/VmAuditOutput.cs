@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Net;
 using System.Text;
@@ -108,7 +109,7 @@ public static class VmAuditOutput
         return style.Terminal(sb.ToString());
     }
 
-    private static readonly FindingStatus[] Statuses =
+    private static readonly ImmutableArray<FindingStatus> Statuses =
     [
         FindingStatus.Pass,
         FindingStatus.Warn,

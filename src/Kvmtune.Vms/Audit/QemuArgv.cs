@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 
@@ -75,7 +76,8 @@ public sealed class QemuArgv
 
     // From QEMU 7.2's qemu-options.hx: options without HAS_ARG, then options whose value is QemuOpts/keyval with
     // their implied first key ("-device virtio-net-pci" is driver=virtio-net-pci), then plain text values.
-    private static readonly IReadOnlyDictionary<string, Spec> Table = BuildTable();
+    private static readonly FrozenDictionary<string, Spec> Table = BuildTable()
+        .ToFrozenDictionary(StringComparer.Ordinal);
 
     private static Dictionary<string, Spec> BuildTable()
     {

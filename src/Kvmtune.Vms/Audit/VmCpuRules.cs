@@ -77,7 +77,18 @@ public static class VmCpuRules
                 NamesFix(v)
             );
         var online = v.Host.Cpu.Online;
+        if (online.Count == 0)
+            return F(
+                id,
+                title,
+                FindingStatus.Unknown,
+                v.VcpuText + " (the host's online CPUs are unreadable)",
+                "vCPUs on the CPUs of one node",
+                why,
+                evidence
+            );
         var threads = v.VcpuThreads!;
+
         var unpinned = threads.Where(t => online.Count > 0 && online.All(t.Cpus!.Contains)).ToList();
         var spanning = threads
             .Where(t =>

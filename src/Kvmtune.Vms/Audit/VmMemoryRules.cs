@@ -120,7 +120,19 @@ public static class VmMemoryRules
         };
     }
 
-    private static bool OnHugetlb(VmView v, VmRamBackend b) => HugetlbMount(v, b) is not null || b.Hugetlb;
+    /// <summary>
+    /// On hugetlbfs: its mem-path under a hugetlbfs mount, or memfd hugetlb=on; where no mount could be read, the
+    /// kernel's own count of the process's hugetlb pages (smaps_rollup) says so for a file backend.
+    /// </summary>
+    private static bool OnHugetlb(VmView v, VmRamBackend b) =>
+        HugetlbMount(v, b) is not null
+        || b.Hugetlb
+        || (
+            b.MemPath is not null
+            && v.Host.Memory.HugetlbfsMounts.Count == 0
+            && v.Vm.SmapsKib is { } s
+            && s.GetValueOrDefault("Private_Hugetlb") + s.GetValueOrDefault("Shared_Hugetlb") > 0
+        );
 
     private static Facts.Host.Memory.HugetlbfsMount? HugetlbMount(VmView v, VmRamBackend b) =>
         b.MemPath is not string path
