@@ -1,27 +1,29 @@
 namespace Kvmtune.Vms;
 
 /// <summary>One VM as the administrator describes it; the workload fills in what is not given.</summary>
-public sealed record VmSpec(
-    string Name,
-    int Vcpus,
-    long MemoryKib,
-    string Workload,
-    bool DedicatedCpus,
-    long? HugepageKib,
-    int? NumaNode,
-    IReadOnlyList<int>? Cpuset,
-    IReadOnlyList<DiskSpec> Disks,
-    IReadOnlyList<NicSpec> Nics,
-    IReadOnlyList<PassthroughSpec> Passthrough,
-    IReadOnlyList<PmemSpec> Pmem,
-    bool MemLock,
-    bool CpuPm,
-    bool MemMerge,
-    BootSpec? Boot,
-    string File,
-    long Line,
-    int? GuestNumaNodes = null
-);
+// Named members, not a positional list: the parser and the tests set what they mean, and an unset switch is off.
+public sealed record VmSpec
+{
+    public required string Name { get; init; }
+    public required int Vcpus { get; init; }
+    public required long MemoryKib { get; init; }
+    public required string Workload { get; init; }
+    public bool DedicatedCpus { get; init; }
+    public long? HugepageKib { get; init; }
+    public int? NumaNode { get; init; }
+    public IReadOnlyList<int>? Cpuset { get; init; }
+    public IReadOnlyList<DiskSpec> Disks { get; init; } = [];
+    public IReadOnlyList<NicSpec> Nics { get; init; } = [];
+    public IReadOnlyList<PassthroughSpec> Passthrough { get; init; } = [];
+    public IReadOnlyList<PmemSpec> Pmem { get; init; } = [];
+    public bool MemLock { get; init; }
+    public bool CpuPm { get; init; }
+    public bool MemMerge { get; init; }
+    public BootSpec? Boot { get; init; }
+    public required string File { get; init; }
+    public required long Line { get; init; }
+    public int? GuestNumaNodes { get; init; }
+}
 
 /// <summary>A virtio-blk disk; Queues null: one per vCPU, capped by a block device's hardware queues.</summary>
 public sealed record DiskSpec(

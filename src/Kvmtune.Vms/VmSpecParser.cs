@@ -216,27 +216,28 @@ public static partial class VmSpecParser
             ? null
             : (int)r.Integer("guest_numa_nodes", 1, Math.Min(64, vcpus), null);
         r.RejectUnknown();
-        return new VmSpec(
-            name,
-            vcpus,
-            memory / 1024,
-            workload,
-            dedicated,
-            hugeKib,
-            node,
-            cpuset,
-            disks,
-            nics,
-            passthrough,
-            pmem,
-            memLock,
-            cpuPm,
-            memMerge,
-            boot,
-            file,
-            map.Start.Line,
-            guestNodes
-        );
+        return new VmSpec
+        {
+            Name = name,
+            Vcpus = vcpus,
+            MemoryKib = memory / 1024,
+            Workload = workload,
+            DedicatedCpus = dedicated,
+            HugepageKib = hugeKib,
+            NumaNode = node,
+            Cpuset = cpuset,
+            Disks = disks,
+            Nics = nics,
+            Passthrough = passthrough,
+            Pmem = pmem,
+            MemLock = memLock,
+            CpuPm = cpuPm,
+            MemMerge = memMerge,
+            Boot = boot,
+            File = file,
+            Line = map.Start.Line,
+            GuestNumaNodes = guestNodes,
+        };
     }
 
     private static DiskSpec ParseDisk(YamlNode n, string file, WorkloadDefaults d)

@@ -31,26 +31,16 @@ public sealed class FixturePlacementPropertyTests(FixtureTrees fixtures)
             {
                 var specs = set.Select(
                         (v, i) =>
-                            new VmSpec(
-                                $"vm{i}",
-                                v.Vcpus,
-                                (long)v.MemGib << 20,
-                                "throughput",
-                                v.Dedicated,
-                                null,
-                                null,
-                                null,
-                                [],
-                                [],
-                                [],
-                                [],
-                                false,
-                                false,
-                                false,
-                                null,
-                                "gen",
-                                i
-                            )
+                            new VmSpec
+                            {
+                                Name = $"vm{i}",
+                                Vcpus = v.Vcpus,
+                                MemoryKib = (long)v.MemGib << 20,
+                                Workload = "throughput",
+                                DedicatedCpus = v.Dedicated,
+                                File = "gen",
+                                Line = i,
+                            }
                     )
                     .ToArray();
                 var plan = planner.Plan(specs);

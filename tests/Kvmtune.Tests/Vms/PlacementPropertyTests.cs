@@ -51,26 +51,17 @@ public sealed class PlacementPropertyTests
         .Select(a =>
             a.Select(
                     (v, i) =>
-                        new VmSpec(
-                            $"vm{i}",
-                            v.vcpus,
-                            (long)v.mem << 20,
-                            "throughput",
-                            v.dedicated,
-                            v.huge ? 1 << 20 : null,
-                            null,
-                            null,
-                            [],
-                            [],
-                            [],
-                            [],
-                            false,
-                            false,
-                            false,
-                            null,
-                            "gen",
-                            i
-                        )
+                        new VmSpec
+                        {
+                            Name = $"vm{i}",
+                            Vcpus = v.vcpus,
+                            MemoryKib = (long)v.mem << 20,
+                            Workload = "throughput",
+                            DedicatedCpus = v.dedicated,
+                            HugepageKib = v.huge ? 1 << 20 : null,
+                            File = "gen",
+                            Line = i,
+                        }
                 )
                 .ToArray()
         );
