@@ -115,8 +115,7 @@ public sealed class QemuAcceptanceTests : IClassFixture<LiveHugepages>, IDisposa
         run.ExitCode.Should().Be(0, run.Stderr);
         using var doc = JsonDocument.Parse(run.Stdout);
         var argv = doc.RootElement.GetProperty("argv").EnumerateArray().Select(a => a.GetString()!).ToList();
-        var facts = Kvmtune.Facts.Host.HostFacts.Read(new Kvmtune.Facts.IO.HostReader("/"));
-        var spec = VmSpecParser.ParseFile(specFile, facts).Single();
+        var spec = ExpectedVm.From(yaml);
 
         var xml = Path.Combine(_dir, name + ".xml");
         KvmtuneRunner.Run("vm", "libvirt", specFile, "--accel", "tcg", "--output", xml).ExitCode.Should().Be(0);
