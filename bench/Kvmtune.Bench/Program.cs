@@ -199,7 +199,7 @@ internal sealed class Bench(string kvmtune, string scratch, int runs)
             var sample = Measure.Repeat(runs, Job(kvmtune, a, null, exits));
             var c = Counts.Of(scratch, sample, kvmtune, a);
             Console.WriteLine(
-                $"| {name} | {sample.Ms()} | {c.Faults} | {c.Syscalls} | {c.Opened} | " + $"{c.PeakRssMib:0.0} |"
+                $"| {name} | {sample.Ms()} | {c.Faults} | {c.Syscalls} | {c.Opened} | {c.PeakRssMib:0.0} |"
             );
         }
     }
@@ -293,7 +293,7 @@ internal sealed class Bench(string kvmtune, string scratch, int runs)
                         $"x{sample.Median / previous.Median:0.0} / x{units / previousUnits:0}"
                     );
                 Console.WriteLine(
-                    $"| {figure} | {size} | {sample.Ms()} | {growth} | {rss:0.0} | " + $"{sample.Faults} | {target} |"
+                    $"| {figure} | {size} | {sample.Ms()} | {growth} | {rss:0.0} | {sample.Faults} | {target} |"
                 );
                 previous = sample;
                 previousUnits = units;

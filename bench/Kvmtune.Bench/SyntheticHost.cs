@@ -225,7 +225,7 @@ public sealed class SyntheticHost(
         F("/sys/fs/cgroup/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n");
         F(
             "/var/lib/dpkg/status",
-            "Package: qemu-system-x86\nStatus: install ok installed\n" + "Version: 1:7.2+dfsg-7+deb12u18\n\n"
+            "Package: qemu-system-x86\nStatus: install ok installed\nVersion: 1:7.2+dfsg-7+deb12u18\n\n"
         );
         F("/usr/bin/qemu-system-x86_64", "#!/bin/false\n");
         F(

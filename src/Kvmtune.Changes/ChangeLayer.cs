@@ -99,9 +99,9 @@ public sealed class ChangeLayer : IDisposable
                         persistentChanges.Add(o);
                         var what = $"{o.Module} {o.Parameter}={o.Value}";
                         if (!options.AllowModuleReload)
-                            skipped.Add($"{what}: needs a module reload " + $"(--allow-module-reload) [{o.Section}]");
+                            skipped.Add($"{what}: needs a module reload (--allow-module-reload) [{o.Section}]");
                         else if (!_reader.IsLive)
-                            skipped.Add($"{what}: modules cannot be reloaded under --root " + $"[{o.Section}]");
+                            skipped.Add($"{what}: modules cannot be reloaded under --root [{o.Section}]");
                         else if (running is null || running.Count > 0)
                             skipped.Add(
                                 $"{what}: not reloaded while VMs run "
@@ -124,14 +124,14 @@ public sealed class ChangeLayer : IDisposable
                         persistentChanges.Add(k);
                         if (!options.Persist)
                             skipped.Add(
-                                $"kernel argument {k.Text}: takes effect at boot " + $"(--persist) [{k.Section}]"
+                                $"kernel argument {k.Text}: takes effect at boot (--persist) [{k.Section}]"
                             );
                         break;
                     case HugetlbfsMountChange m:
                         persistentChanges.Add(m);
                         if (!_reader.IsLive)
                             skipped.Add(
-                                $"mount hugetlbfs at {m.MountPoint}: not mounted under " + $"--root [{m.Section}]"
+                                $"mount hugetlbfs at {m.MountPoint}: not mounted under --root [{m.Section}]"
                             );
                         else if (seenPaths.Add(m.MountPoint))
                             ops.Add(
@@ -317,7 +317,7 @@ public sealed class ChangeLayer : IDisposable
         var handle =
             _journal.TryLock()
             ?? throw new RefusedException(
-                $"another kvmtune apply or rollback holds " + $"{Path.Combine(_journal.Directory, Journal.LockName)}"
+                $"another kvmtune apply or rollback holds {Path.Combine(_journal.Directory, Journal.LockName)}"
             );
         foreach (var folder in SafePaths.PersistentFolders)
             _tree.CleanTemporaryFiles(folder);
@@ -336,7 +336,7 @@ public sealed class ChangeLayer : IDisposable
         var unfinished = _journal.All(_ctx).FirstOrDefault(e => e.Incomplete);
         if (unfinished is not null)
             throw new RefusedException(
-                $"{unfinished.Id} did not finish (a crash?); run 'kvmtune rollback " + $"{unfinished.Id}' first"
+                $"{unfinished.Id} did not finish (a crash?); run 'kvmtune rollback {unfinished.Id}' first"
             );
         if (plan.Operations.Count == 0)
             return new ChangeResult(null, ["nothing to change"], [], false);
@@ -360,7 +360,7 @@ public sealed class ChangeLayer : IDisposable
         } // every original is on disk before the first write
         catch (IOException e)
         {
-            throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); " + $"nothing was changed");
+            throw new ApplyFailedException($"the journal cannot be saved ({e.Message}); nothing was changed");
         }
         CrashPoint(options, 0);
         var lines = new List<string>();
@@ -386,7 +386,7 @@ public sealed class ChangeLayer : IDisposable
                 var events = UndoFrom(ops, i, $"operation {ops[i].Seq} failed: {e.Message}");
                 Record(entry with { State = JournalState.Failed, Operations = ops, Events = events });
                 throw new ApplyFailedException(
-                    $"{e.Message}; what was changed before it was undone (journal " + $"{entry.Id})"
+                    $"{e.Message}; what was changed before it was undone (journal {entry.Id})"
                 );
             }
             try

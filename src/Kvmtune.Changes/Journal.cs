@@ -134,7 +134,7 @@ public sealed class Journal : IDisposable
             );
             if (fd < 0)
                 throw new RefusedException(
-                    $"{Directory}/{LockName}: cannot open the lock " + $"({NativeSys.ErrorText(-fd)})"
+                    $"{Directory}/{LockName}: cannot open the lock ({NativeSys.ErrorText(-fd)})"
                 );
             if (NativeSys.Fstat(fd) is not { IsRegular: true })
             {

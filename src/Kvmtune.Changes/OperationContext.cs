@@ -100,7 +100,7 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
             var errno = NativeSys.WriteAll(fd, Encoding.UTF8.GetBytes(value));
             if (errno != 0)
                 throw new ApplyFailedException(
-                    $"{path}: the kernel refused '{value.TrimEnd('\n')}': " + $"{NativeSys.ErrorText(errno)}"
+                    $"{path}: the kernel refused '{value.TrimEnd('\n')}': {NativeSys.ErrorText(errno)}"
                 );
         }
         finally

@@ -258,7 +258,7 @@ public sealed record FileOperation : Operation
         if (!SafePaths.IsPersistentFile(Path))
             return "not one of the files kvmtune writes to survive a reboot";
         if (OriginalExists != (Original is not null))
-            return "it says the file existed but holds no original (or " + "the reverse)";
+            return "it says the file existed but holds no original (or the reverse)";
         if (Decode(Original) is null && Original is not null || Decode(New) is null)
             return "its bytes are not base64";
         if (OriginalMode > 0xFFF)

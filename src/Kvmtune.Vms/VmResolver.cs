@@ -47,7 +47,7 @@ public static class VmResolver
                 new(
                     "machine",
                     machine = "q35",
-                    "QEMU's version is unknown: the unversioned alias, whose guest ABI " + "changes with QEMU upgrades",
+                    "QEMU's version is unknown: the unversioned alias, whose guest ABI changes with QEMU upgrades",
                     Adjusted: true
                 )
             );
@@ -63,7 +63,7 @@ public static class VmResolver
                 new(
                     "cpu",
                     "kvm-hint-dedicated=on",
-                    "dedicated vCPUs: the guest's cpuidle-haltpoll registers " + "only with the hint (guide 3.3.1)"
+                    "dedicated vCPUs: the guest's cpuidle-haltpoll registers only with the hint (guide 3.3.1)"
                 )
             );
         var cpuPm = s.CpuPm && kvm;
@@ -72,7 +72,7 @@ public static class VmResolver
                 new(
                     "overcommit",
                     "cpu-pm left out",
-                    "it hands the host's idle states to the guest, which only " + "KVM can do",
+                    "it hands the host's idle states to the guest, which only KVM can do",
                     Adjusted: true
                 )
             );
@@ -219,7 +219,7 @@ public static class VmResolver
                     new(
                         $"nic {i}",
                         "vhost=on",
-                        "/dev/vhost-net is missing on this host: load vhost_net before " + "starting (guide 3.3.3)",
+                        "/dev/vhost-net is missing on this host: load vhost_net before starting (guide 3.3.3)",
                         Adjusted: true
                     )
                 );

@@ -71,38 +71,11 @@ public static class VmAuditOutput
         {
             sb.AppendLine().Append(style.Bold($"{vm.Name}")).Append($" (PID {vm.Pid}, {vm.Source})").AppendLine();
             foreach (var f in vm.Findings)
-            {
-                sb.Append("  ")
-                    .Append(AuditTextRenderer.Mark(f.Status, style))
-                    .Append(' ')
-                    .Append(f.Section)
-                    .Append(' ')
-                    .Append(f.Title)
-                    .Append(": ")
-                    .Append(f.Current ?? "unknown");
-                if (f.Expected is not null && f.Status is not (FindingStatus.Pass or FindingStatus.Info))
-                    sb.Append(style.Dim($" (want {f.Expected})"));
-                sb.AppendLine();
-                if (details)
-                {
-                    sb.Append("         id ").Append(f.Id).AppendLine();
-                    sb.Append("         why: ").Append(f.Rationale).AppendLine();
-                    if (f.Evidence.Count > 0)
-                        sb.Append("         evidence: ").Append(string.Join(", ", f.Evidence)).AppendLine();
-                }
-                if (f.Status is FindingStatus.Pass or FindingStatus.Info && !details)
-                    continue;
-                foreach (var cmd in f.Fix.Runtime.Take(details ? int.MaxValue : 3))
-                    sb.Append("         fix: ").Append(style.Cyan(cmd)).AppendLine();
-                if (!details && f.Fix.Runtime.Count > 3)
-                    sb.Append("         fix: ... ").Append(f.Fix.Runtime.Count - 3).AppendLine(" more (--details)");
-                foreach (var p in f.Fix.Persistent.Take(details ? int.MaxValue : 2))
-                    sb.Append("         persist: ").Append(p).AppendLine();
-            }
+                AuditTextRenderer.AppendFinding(sb, f, $"{f.Section} {f.Title}", style, details);
             var s = vm.Summary;
             sb.Append("  ")
                 .Append(style.Bold("Summary"))
-                .Append($": {s.Pass} pass, {s.Warn} warn, {s.Fail} fail, " + $"{s.Info} info, {s.Unknown} unknown")
+                .Append($": {s.Pass} pass, {s.Warn} warn, {s.Fail} fail, {s.Info} info, {s.Unknown} unknown")
                 .AppendLine();
         }
         // Command lines and thread names are the machine's text: no control character reaches the terminal.
@@ -122,7 +95,7 @@ public static class VmAuditOutput
     {
         var sb = new StringBuilder();
         sb.AppendLine(
-            "# HELP kvmtune_vm_check One series per kvmtune vm audit finding; " + "the status label carries the result."
+            "# HELP kvmtune_vm_check One series per kvmtune vm audit finding; the status label carries the result."
         );
         sb.AppendLine("# TYPE kvmtune_vm_check gauge");
         foreach (var vm in report.Vms)
@@ -155,7 +128,7 @@ public static class VmAuditOutput
         sb.AppendLine("# TYPE kvmtune_vm_audit_vms gauge");
         sb.Append("kvmtune_vm_audit_vms ").Append(report.Vms.Count).AppendLine();
         sb.AppendLine(
-            "# HELP kvmtune_vm_audit_timestamp_seconds When the last vm audit ran, " + "in seconds since the epoch."
+            "# HELP kvmtune_vm_audit_timestamp_seconds When the last vm audit ran, in seconds since the epoch."
         );
         sb.AppendLine("# TYPE kvmtune_vm_audit_timestamp_seconds gauge");
         sb.Append("kvmtune_vm_audit_timestamp_seconds ")

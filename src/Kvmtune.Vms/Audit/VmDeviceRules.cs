@@ -50,6 +50,33 @@ public static class VmDeviceRules
         IEnumerable<VmFix> fixes
     ) => new(id, section, title, s, current, expected, evidence.Distinct().ToList(), why, fixes.ToList());
 
+    /// <summary>
+    /// One finding over a VM's disks or NICs: the worst device's status, each device's line (or
+    /// <paramref name="current"/>) and every device's fix.
+    /// </summary>
+    private static Finding PerDevice(
+        VmView v,
+        string id,
+        string section,
+        string title,
+        IReadOnlyList<(string Text, FindingStatus Status, VmFix? Fix)> rows,
+        string expected,
+        string why,
+        string? current = null,
+        string suffix = ""
+    ) =>
+        F(
+            id,
+            section,
+            title,
+            Worst(rows.Select(r => r.Status)),
+            (current ?? string.Join("; ", rows.Select(r => r.Text))) + suffix,
+            expected,
+            why,
+            v.ArgvEvidence,
+            rows.Select(r => r.Fix).OfType<VmFix>()
+        );
+
     private static FindingStatus Worst(IEnumerable<FindingStatus> s)
     {
         var list = s.ToList();
@@ -127,16 +154,15 @@ public static class VmDeviceRules
             })
             .ToList();
         var current = string.Join("; ", rows.Select(r => r.Text)) + (v.Tcg ? "; accel tcg (vhost-net needs KVM)" : "");
-        return F(
+        return PerDevice(
+            v,
             id,
             "3.3.3",
             title,
-            Worst(rows.Select(r => r.Status)),
-            current,
+            rows,
             "vhost=on on a tap backend",
             why,
-            v.ArgvEvidence,
-            rows.Select(r => r.Fix).OfType<VmFix>()
+            current: current
         );
     }
 
@@ -172,16 +198,15 @@ public static class VmDeviceRules
                 return (Text: $"{n.Id}: queues={n.Queues}, mq={(n.Mq ? "on" : "off")}", Status: s, Fix: fix);
             })
             .ToList();
-        return F(
+        return PerDevice(
+            v,
             id,
             "3.3.3",
             title,
-            Worst(rows.Select(r => r.Status)),
-            string.Join("; ", rows.Select(r => r.Text)) + $"; {vcpus} vCPU(s)",
+            rows,
             "queues > 1 with mq=on where the VM has several vCPUs",
             why,
-            v.ArgvEvidence,
-            rows.Select(r => r.Fix).OfType<VmFix>()
+            suffix: $"; {vcpus} vCPU(s)"
         );
     }
 
@@ -219,16 +244,14 @@ public static class VmDeviceRules
                 );
             })
             .ToList();
-        return F(
+        return PerDevice(
+            v,
             id,
             "3.3.3",
             title,
-            Worst(rows.Select(r => r.Status)),
-            string.Join("; ", rows.Select(r => r.Text)),
+            rows,
             "vectors >= 2*queues+2",
-            why,
-            v.ArgvEvidence,
-            rows.Select(r => r.Fix).OfType<VmFix>()
+            why
         );
     }
 
@@ -336,16 +359,14 @@ public static class VmDeviceRules
                 return (Text: $"{d.Id}: cache={d.Cache}{(d.CacheDefault ? " (default)" : "")}", Status: s, Fix: fix);
             })
             .ToList();
-        return F(
+        return PerDevice(
+            v,
             id,
             "3.3.4",
             title,
-            Worst(rows.Select(r => r.Status)),
-            string.Join("; ", rows.Select(r => r.Text)),
+            rows,
             "cache=none (or directsync)",
-            why,
-            v.ArgvEvidence,
-            rows.Select(r => r.Fix).OfType<VmFix>()
+            why
         );
     }
 
@@ -377,16 +398,14 @@ public static class VmDeviceRules
                 return (Text: $"{d.Id}: aio={d.Aio}{(d.AioDefault ? " (default)" : "")}", Status: s, Fix: fix);
             })
             .ToList();
-        return F(
+        return PerDevice(
+            v,
             id,
             "3.3.4",
             title,
-            Worst(rows.Select(r => r.Status)),
-            string.Join("; ", rows.Select(r => r.Text)),
+            rows,
             "aio=io_uring or native",
-            why,
-            v.ArgvEvidence,
-            rows.Select(r => r.Fix).OfType<VmFix>()
+            why
         );
     }
 
@@ -424,16 +443,15 @@ public static class VmDeviceRules
                 );
             })
             .ToList();
-        return F(
+        return PerDevice(
+            v,
             id,
             "3.3.4",
             title,
-            Worst(rows.Select(r => r.Status)),
-            string.Join("; ", rows.Select(r => r.Text)) + $"; {vcpus} vCPU(s)",
+            rows,
             "num-queues > 1 where vCPUs > 1",
             why,
-            v.ArgvEvidence,
-            rows.Select(r => r.Fix).OfType<VmFix>()
+            suffix: $"; {vcpus} vCPU(s)"
         );
     }
 

@@ -46,7 +46,7 @@ public static class PmemPlanner
                 null,
                 null,
                 "--namespace",
-                $"{only} is not a raw namespace on this machine " + $"(raw namespaces: {names})"
+                $"{only} is not a raw namespace on this machine (raw namespaces: {names})"
             );
         var folder = DeviceReader.RegionFolders(r).FirstOrDefault(x => x.Name == ns.Region).Path is { } region
             ? $"{region}/{ns.Name}"

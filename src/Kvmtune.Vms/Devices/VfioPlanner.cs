@@ -166,7 +166,7 @@ public static class VfioPlanner
         // An unbind from a vfio driver waits until the device's user lets go (vfio_unregister_group_dev).
         if (PciKernel.Holders(r, [bdf]) is { Count: > 0 } open)
             throw new RefusedException(
-                $"{bdf} is in use: {PciKernel.Describe(open)}; moving it would block until " + "that VM stops"
+                $"{bdf} is in use: {PciKernel.Describe(open)}; moving it would block until that VM stops"
             );
         var overrideText = r.ReadText($"/sys/bus/pci/devices/{bdf}/driver_override");
         var notes = new List<string>();

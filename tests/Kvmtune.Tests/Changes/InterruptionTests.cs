@@ -113,7 +113,7 @@ public sealed partial class InterruptionTests
                 );
         }
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"apply: {points.Count} kill points, {failures.Count} not " + $"restored"
+            $"apply: {points.Count} kill points, {failures.Count} not restored"
         );
         failures.Should().BeEmpty($"of {points.Count} kill points");
     }
@@ -182,10 +182,10 @@ public sealed partial class InterruptionTests
                 );
             var history = KvmtuneProcess.Run("history", "--root", h.Root);
             if (!history.Stdout.Contains("rolled-back"))
-                failures.Add($"{call} #{n}: the journal does not say " + $"rolled-back");
+                failures.Add($"{call} #{n}: the journal does not say rolled-back");
         }
         TestContext.Current.TestOutputHelper?.WriteLine(
-            $"rollback: {points.Count} kill points, {failures.Count} " + $"not restored"
+            $"rollback: {points.Count} kill points, {failures.Count} not restored"
         );
         failures.Should().BeEmpty($"of {points.Count} kill points");
     }

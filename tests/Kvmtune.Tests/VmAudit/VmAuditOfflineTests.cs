@@ -25,7 +25,7 @@ public sealed class VmAuditOfflineTests(FixtureTrees fixtures)
         t.File($"/proc/{pid}/cmdline", string.Join('\0', argv) + "\0");
         t.File(
             $"/proc/{pid}/status",
-            $"Name:\tqemu-system-x86\nState:\tS (sleeping)\nVmLck:\t  262144 kB\n" + "Mems_allowed_list:\t0-1\n"
+            $"Name:\tqemu-system-x86\nState:\tS (sleeping)\nVmLck:\t  262144 kB\nMems_allowed_list:\t0-1\n"
         );
         foreach (var (tid, comm, cpus) in threads)
         {

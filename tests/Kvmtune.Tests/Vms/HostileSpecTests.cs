@@ -165,7 +165,7 @@ public sealed class HostileSpecTests : IDisposable
     {
         var pci = SyntheticHost.Nic;
         var e = Refused(
-            Head + $"passthrough:\n  - {{ pci: \"{pci}\" }}\n" + $"  - {{ pci: \"{pci.ToUpperInvariant()}\" }}\n"
+            Head + $"passthrough:\n  - {{ pci: \"{pci}\" }}\n  - {{ pci: \"{pci.ToUpperInvariant()}\" }}\n"
         );
         e.Key.Should().Be("passthrough");
         e.Message.Should().Contain(pci).And.Contain("more than once");

@@ -25,7 +25,7 @@ internal static class HugepageApply
         if (parse.GetResult(profile) is { Implicit: false })
             throw new CliException(
                 ExitCodes.BadInput,
-                $"{HugepageReservation.Option} sets huge page pools only: " + "run the profile's apply separately"
+                $"{HugepageReservation.Option} sets huge page pools only: run the profile's apply separately"
             );
         if (parse.GetValue(only) is { Length: > 0 })
             throw new CliException(

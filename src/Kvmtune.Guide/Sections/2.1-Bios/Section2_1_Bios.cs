@@ -190,7 +190,7 @@ public static class Section2_1_Bios
             + $"{(i.Groups?.ToString() ?? "unknown")}, {args}";
         var expected = amd
             ? "IVRS table present, IOMMU groups > 0 (no amd_iommu=off), iommu=pt"
-            : "DMAR table " + "present, IOMMU groups > 0, intel_iommu=on iommu=pt";
+            : "DMAR table present, IOMMU groups > 0, intel_iommu=on iommu=pt";
         var enable = new List<PlannedChange>();
         if (amd)
         {

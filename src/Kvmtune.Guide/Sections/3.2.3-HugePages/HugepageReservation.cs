@@ -83,7 +83,7 @@ public static partial class HugepageReservation
                     null,
                     null,
                     Option,
-                    $"{label}: node {r.Node}'s " + $"{Sizes.HumanKib(r.PageKib)} pool is named twice"
+                    $"{label}: node {r.Node}'s {Sizes.HumanKib(r.PageKib)} pool is named twice"
                 );
             var node =
                 nodes.FirstOrDefault(n => n.Id == r.Node)

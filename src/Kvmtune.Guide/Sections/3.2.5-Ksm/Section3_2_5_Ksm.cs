@@ -247,7 +247,7 @@ public static partial class Section3_2_5_Ksm
                 FindingStatus.Info,
                 current,
                 "256",
-                rationale + "; a lower value is a choice for " + "shorter walks at the cost of memory",
+                rationale + "; a lower value is a choice for shorter walks at the cost of memory",
                 evidence
             );
         // Changing it needs every page unmerged first (ksm.rst), as merge_across_nodes does.
