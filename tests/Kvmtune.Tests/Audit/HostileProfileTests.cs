@@ -20,6 +20,17 @@ public sealed class HostileProfileTests : IDisposable
         return act.Should().Throw<InputException>().Which;
     }
 
+    [Fact]
+    public void A_profile_file_named_with_control_characters_is_listed_escaped()
+    {
+        // A file name may hold any byte but '/' and NUL: an escape sequence or a newline in one is shown, not obeyed.
+        _t.File("/profiles/evil\u001b[2J\nfake.yaml", "name: evil\ninherits: balanced\n");
+        var run = KvmtuneProcess.Run("profiles", "list", "--profile-dir", _t.Physical("/profiles"));
+        run.ExitCode.Should().Be(0, run.Stderr);
+        run.Stdout.Should().NotContain("\u001b").And.Contain("custom: ");
+        run.Stdout.Split('\n').Should().NotContain(l => l.StartsWith("fake", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("never\nw /etc/shadow - - - - pwned")]
     [InlineData("never\n")]

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using Kvmtune.Cli.Options;
+using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Cli.Commands.Profiles.List;
@@ -23,7 +24,8 @@ public static class ProfilesListCommand
             var dir =
                 parse.GetValue(listDir) ?? RootResolver.Reader(parse, root, ctx).Physical("/etc/kvmtune/profiles");
             foreach (var (name, file) in new ProfileCatalog(dir).Custom())
-                sb.Append(name.PadRight(12)).Append("custom: ").AppendLine(file);
+                // Named by the files in a folder: a newline or escape in a name is shown, not obeyed.
+                sb.Append(SafeText.Visible(name).PadRight(12)).Append("custom: ").AppendLine(SafeText.Visible(file));
             ctx.Out.Write(sb.ToString());
             return ExitCodes.Success;
         });
