@@ -26,9 +26,10 @@ public sealed record HostModel(
     {
         var isolation = CpuIsolation.Of(f) ?? new CpuIsolation([], null, f.Cpu.Online);
         var nodes = new List<NodeModel>();
+        var online = f.Cpu.Online.ToHashSet();
         foreach (var node in f.Numa.Nodes)
         {
-            var cpus = node.Cpus.Where(c => f.Cpu.Online.Contains(c)).ToList();
+            var cpus = node.Cpus.Where(online.Contains).ToList();
             var cores = f.Cpu.CoresAmong(cpus).Select(c => c.ToArray()).ToList();
             var keep = isolation.HousekeepingAmong(cpus);
             var free = node.Hugepages.Where(p => p.Free is not null).ToDictionary(p => p.SizeKib, p => p.Free!.Value);

@@ -131,8 +131,8 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
             var first = located[0];
             required = first.Node;
             reasons.Add(
-                $"node {required}: where {first.Kind} {first.Id} sits (guide 3.2.1; order: passthrough, DAX, NIC " +
-                    "link, block)"
+                $"node {required}: where {first.Kind} {first.Id} sits (guide 3.2.1; order: passthrough, DAX, NIC "
+                    + "link, block)"
             );
             foreach (var other in located.Skip(1).Where(d => d.Node != required))
                 reasons.Add($"{other.Kind} {other.Id} on node {other.Node} will be reached across nodes");
@@ -153,16 +153,47 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
     /// threads each guest core needs (hybrid hosts, an offline sibling); smallest cores first, so a one-thread
     /// vCPU does not waste a sibling.
     /// </summary>
-    private static List<int[]> FreeCores(NodeModel node, State state, VmSpec spec, int threads = 1) =>
-        node
-            .Cores.Where(c =>
-                c.Length >= threads
-                && !c.Any(node.Housekeeping.Contains)
-                && !c.Any(state.Dedicated.Contains)
-                && (spec.Cpuset is null || c.All(spec.Cpuset.Contains))
+    private static List<int[]> FreeCores(NodeModel node, State state, VmSpec spec, int threads = 1)
+    {
+        var free = new List<int[]>();
+        foreach (var c in node.Cores)
+            if (IsFree(c, node, state, spec, threads))
+                free.Add(c);
+        // A stable sort, as OrderBy was: equal sizes keep the node's order.
+        return [.. free.OrderBy(c => c.Length)];
+    }
+
+    /// <summary><see cref="FreeCores"/>'s count without the list, stopping at <paramref name="enough"/>.</summary>
+    private static int CountFreeCores(NodeModel node, State state, VmSpec spec, int threads, int enough = int.MaxValue)
+    {
+        var free = 0;
+        foreach (var c in node.Cores)
+            if (IsFree(c, node, state, spec, threads) && ++free >= enough)
+                break;
+        return free;
+    }
+
+    private static bool IsFree(int[] core, NodeModel node, State state, VmSpec spec, int threads)
+    {
+        if (core.Length < threads)
+            return false;
+        foreach (var t in core)
+            if (
+                state.Dedicated.Contains(t)
+                || Contains(node.Housekeeping, t)
+                || spec.Cpuset is { } set && !Contains(set, t)
             )
-            .OrderBy(c => c.Length)
-            .ToList();
+                return false;
+        return true;
+    }
+
+    private static bool Contains(IReadOnlyList<int> list, int value)
+    {
+        for (var i = 0; i < list.Count; i++)
+            if (list[i] == value)
+                return true;
+        return false;
+    }
 
     /// <summary>
     /// Whether a share of a VM (1/parts of it) fits on a node: <see cref="Shortage"/>'s test without its sentence,
@@ -174,27 +205,24 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         if (s.DedicatedCpus)
         {
             var cores = (n.CoresNeeded + parts - 1) / parts;
-            var threads = n.ThreadsPerVcpuCore;
-            var free = 0;
-            foreach (var c in node.Cores)
-                if (
-                    c.Length >= threads
-                    && !c.Any(node.Housekeeping.Contains)
-                    && !c.Any(state.Dedicated.Contains)
-                    && (s.Cpuset is null || c.All(s.Cpuset.Contains))
-                    && ++free >= cores
-                )
-                    break;
-            if (free < cores)
+            if (CountFreeCores(node, state, s, n.ThreadsPerVcpuCore, cores) < cores)
                 return false;
         }
-        else if (!node.Cpus.Any(c => !state.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))))
+        else if (!AnyShareableCpu(node, state, s))
             return false;
         var memKib = s.MemoryKib / parts;
         if (s.HugepageKib is long page)
             return node.FreeHugepages.GetValueOrDefault(page) - state.PagesUsed.GetValueOrDefault((node.Id, page))
                 >= (memKib + page - 1) / page;
         return node.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(node.Id) >= memKib;
+    }
+
+    private static bool AnyShareableCpu(NodeModel node, State state, VmSpec s)
+    {
+        foreach (var c in node.Cpus)
+            if (!state.Dedicated.Contains(c) && (s.Cpuset is null || Contains(s.Cpuset, c)))
+                return true;
+        return false;
     }
 
     /// <summary>Why a share of a VM (1/parts of it) does not fit on a node, or null when it does.</summary>
@@ -204,13 +232,13 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         var cores = (n.CoresNeeded + parts - 1) / parts;
         if (s.DedicatedCpus)
         {
-            var free = FreeCores(node, state, s, n.ThreadsPerVcpuCore).Count;
+            var free = CountFreeCores(node, state, s, n.ThreadsPerVcpuCore);
             var kind = n.ThreadsPerVcpuCore > 1 ? $"{n.ThreadsPerVcpuCore}-thread cores" : "cores";
             if (free < cores)
-                return $"node {node.Id}: {free} free whole {kind} (housekeeping {CpuList.Format(node.Housekeeping)} " +
-                    $"excluded), needs {cores}";
+                return $"node {node.Id}: {free} free whole {kind} (housekeeping {CpuList.Format(node.Housekeeping)} "
+                    + $"excluded), needs {cores}";
         }
-        else if (!node.Cpus.Any(c => !state.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))))
+        else if (!AnyShareableCpu(node, state, s))
             return $"node {node.Id}: no CPU left that is not dedicated to another VM";
         var memKib = s.MemoryKib / parts;
         if (s.HugepageKib is long page)
@@ -224,8 +252,8 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         {
             var free = node.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(node.Id);
             if (free < memKib)
-                return $"node {node.Id}: {Sizes.HumanKib(Math.Max(free, 0))} free memory, needs " +
-                    $"{Sizes.HumanKib(memKib)}";
+                return $"node {node.Id}: {Sizes.HumanKib(Math.Max(free, 0))} free memory, needs "
+                    + $"{Sizes.HumanKib(memKib)}";
         }
         return null;
     }
@@ -245,7 +273,7 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
             // Best fit: the node left with the fewest free cores (dedicated) or the most free memory (shared).
             var node = n.Spec.DedicatedCpus
                 ? fitting
-                    .OrderBy(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count - n.CoresNeeded)
+                    .OrderBy(x => CountFreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore) - n.CoresNeeded)
                     .ThenBy(x => x.Id)
                     .First()
                 : fitting
@@ -276,7 +304,7 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
                 if (fit.Count < parts)
                     continue;
                 var set = fit.OrderByDescending(x => x.Id == n.RequiredNode)
-                    .ThenByDescending(x => FreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore).Count)
+                    .ThenByDescending(x => CountFreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore))
                     .ThenBy(x => x.Id)
                     .Take(parts)
                     .ToList();
@@ -359,8 +387,8 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         )
         {
             reasons.Add(
-                "guest topology: one socket, as the vCPUs do not split evenly over host packages " +
-                    $"{string.Join(", ", runs.Select(r => r.Package).Distinct())}"
+                "guest topology: one socket, as the vCPUs do not split evenly over host packages "
+                    + $"{string.Join(", ", runs.Select(r => r.Package).Distinct())}"
             );
             return one;
         }
@@ -388,22 +416,28 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
             }
             pins.Sort((a, b) => a.Vcpu.CompareTo(b.Vcpu));
             reasons.Add(
-                $"dedicated: each vCPU on its own host CPU ({CpuList.Format(pins.SelectMany(p => p.Cpus))}), whole " +
-                    $"cores; emulator and I/O threads on housekeeping CPUs {CpuList.Format(emulator)}"
+                $"dedicated: each vCPU on its own host CPU ({CpuList.Format(pins.SelectMany(p => p.Cpus))}), whole "
+                    + $"cores; emulator and I/O threads on housekeeping CPUs {CpuList.Format(emulator)}"
             );
         }
         else
         {
             // Shared vCPUs float over the CPUs of their node that no VM owns, leaving housekeeping CPUs alone where
             // possible.
+            var floating = new List<int>?[parts];
             for (var v = 0; v < s.Vcpus; v++)
             {
-                var node = nodes[GuestNodeOf(v)];
-                var shared = node
-                    .Cpus.Where(c => !final.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c)))
-                    .ToList();
-                var withoutHk = shared.Where(c => !node.Housekeeping.Contains(c)).ToList();
-                pins.Add(new VcpuPin(v, withoutHk.Count > 0 ? withoutHk : shared));
+                var i = GuestNodeOf(v);
+                if (floating[i] is null)
+                {
+                    var node = nodes[i];
+                    var shared = node
+                        .Cpus.Where(c => !final.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c)))
+                        .ToList();
+                    var withoutHk = shared.Where(c => !node.Housekeeping.Contains(c)).ToList();
+                    floating[i] = withoutHk.Count > 0 ? withoutHk : shared;
+                }
+                pins.Add(new VcpuPin(v, floating[i]!));
             }
             reasons.Add($"shared: vCPUs float over CPUs {CpuList.Format(pins.SelectMany(p => p.Cpus).Distinct())}");
         }
@@ -413,8 +447,8 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         var guestCount = s.GuestNumaNodes is int g && g % parts == 0 ? g : parts;
         if (s.GuestNumaNodes is int asked && asked != guestCount)
             reasons.Add(
-                $"guest_numa_nodes {asked} is not a multiple of the {parts} host node(s) spanned: {guestCount} guest " +
-                    "nodes"
+                $"guest_numa_nodes {asked} is not a multiple of the {parts} host node(s) spanned: {guestCount} guest "
+                    + "nodes"
             );
         int GuestOf(int v) => v / threads * guestCount / (s.Vcpus / threads);
         var guestNodes = new List<GuestNode>();

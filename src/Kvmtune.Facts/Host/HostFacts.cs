@@ -10,48 +10,85 @@ using Kvmtune.Facts.IO;
 
 namespace Kvmtune.Facts.Host;
 
-/// <summary>Everything kvmtune knows about one machine, read once; rules and planners only look at this.</summary>
-public sealed record HostFacts(
-    string Root,
-    CpuFacts Cpu,
-    NumaFacts Numa,
-    MemoryFacts Memory,
-    PowerFacts Power,
-    KernelFacts Kernel,
-    VirtualizationFacts Virtualization,
-    IReadOnlyList<PciDevice> Pci,
-    IReadOnlyList<IrqFacts> Irqs,
-    IReadOnlyList<BlockDevice> Block,
-    IReadOnlyList<NetInterface> Net,
-    NvdimmFacts Nvdimm,
-    UserspaceFacts Userspace
-)
+/// <summary>
+/// Everything kvmtune knows about one machine; rules and planners only look at this. Each subsystem is read on first
+/// use and then kept: a command pays only for what it looks at (vm plan never reads the idle states of 3,072 CPUs),
+/// and every value is read once.
+/// </summary>
+public sealed class HostFacts
 {
-    /// <summary>Reads every subsystem through one reader, in the order their dependencies need.</summary>
-    public static HostFacts Read(HostReader reader)
+    private readonly Lazy<NumaFacts> _numa;
+    private readonly Lazy<CpuFacts> _cpu;
+    private readonly Lazy<MemoryFacts> _memory;
+    private readonly Lazy<PowerFacts> _power;
+    private readonly Lazy<KernelFacts> _kernel;
+    private readonly Lazy<VirtualizationFacts> _virtualization;
+    private readonly Lazy<IReadOnlyList<PciDevice>> _pci;
+    private readonly Lazy<IReadOnlyList<IrqFacts>> _irqs;
+    private readonly Lazy<IReadOnlyList<BlockDevice>> _block;
+    private readonly Lazy<IReadOnlyList<NetInterface>> _net;
+    private readonly Lazy<NvdimmFacts> _nvdimm;
+    private readonly Lazy<UserspaceFacts> _userspace;
+
+    private HostFacts(HostReader reader)
     {
-        var numa = NumaReader.Read(reader);
-        var nodeOfCpu = new Dictionary<int, int>();
-        foreach (var node in numa.Nodes)
+        Root = reader.Root;
+        _numa = new(() => NumaReader.Read(reader));
+        _cpu = new(() =>
+        {
+            var nodeOfCpu = new Dictionary<int, int>();
+            foreach (var node in Numa.Nodes)
             foreach (var cpu in node.Cpus)
                 nodeOfCpu.TryAdd(cpu, node.Id);
-        var cpuFacts = CpuReader.Read(reader, nodeOfCpu);
-        var pci = DeviceReader.ReadPci(reader).Select(p => WithLocality(p, numa)).ToList();
-        return new HostFacts(
-            reader.Root,
-            cpuFacts,
-            numa,
-            MemoryReader.Read(reader),
-            PowerReader.Read(reader, cpuFacts),
-            KernelReader.Read(reader),
-            VirtualizationReader.Read(reader, cpuFacts),
-            pci,
-            DeviceReader.ReadIrqs(reader),
-            DeviceReader.ReadBlock(reader, pci),
-            DeviceReader.ReadNet(reader, pci),
-            DeviceReader.ReadNvdimm(reader),
-            UserspaceReader.Read(reader)
-        );
+            return CpuReader.Read(reader, nodeOfCpu);
+        });
+        _memory = new(() => MemoryReader.Read(reader));
+        _power = new(() => PowerReader.Read(reader, Cpu));
+        _kernel = new(() => KernelReader.Read(reader));
+        _virtualization = new(() => VirtualizationReader.Read(reader, Cpu));
+        _pci = new(() => DeviceReader.ReadPci(reader).Select(p => WithLocality(p, Numa)).ToList());
+        _irqs = new(() => DeviceReader.ReadIrqs(reader));
+        _block = new(() => DeviceReader.ReadBlock(reader, Pci));
+        _net = new(() => DeviceReader.ReadNet(reader, Pci));
+        _nvdimm = new(() => DeviceReader.ReadNvdimm(reader));
+        _userspace = new(() => UserspaceReader.Read(reader));
+    }
+
+    public string Root { get; }
+    public CpuFacts Cpu => _cpu.Value;
+    public NumaFacts Numa => _numa.Value;
+    public MemoryFacts Memory => _memory.Value;
+    public PowerFacts Power => _power.Value;
+    public KernelFacts Kernel => _kernel.Value;
+    public VirtualizationFacts Virtualization => _virtualization.Value;
+    public IReadOnlyList<PciDevice> Pci => _pci.Value;
+    public IReadOnlyList<IrqFacts> Irqs => _irqs.Value;
+    public IReadOnlyList<BlockDevice> Block => _block.Value;
+    public IReadOnlyList<NetInterface> Net => _net.Value;
+    public NvdimmFacts Nvdimm => _nvdimm.Value;
+    public UserspaceFacts Userspace => _userspace.Value;
+
+    /// <summary>The machine behind one reader; each subsystem is read when first asked for.</summary>
+    public static HostFacts Read(HostReader reader) => new(reader);
+
+    /// <summary>Every subsystem read now, in the order their dependencies need (a snapshot holds all of
+    /// them).</summary>
+    public static HostFacts ReadAll(HostReader reader)
+    {
+        var facts = new HostFacts(reader);
+        _ = facts.Numa;
+        _ = facts.Cpu;
+        _ = facts.Pci;
+        _ = facts.Memory;
+        _ = facts.Power;
+        _ = facts.Kernel;
+        _ = facts.Virtualization;
+        _ = facts.Irqs;
+        _ = facts.Block;
+        _ = facts.Net;
+        _ = facts.Nvdimm;
+        _ = facts.Userspace;
+        return facts;
     }
 
     /// <summary>A device with numa_node -1 whose local CPUs all sit in one node belongs to that node.</summary>

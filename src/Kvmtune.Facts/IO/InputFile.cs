@@ -15,9 +15,12 @@ public static class InputFile
     /// The file's text (UTF-8); an <see cref="InputException"/> naming the file when it is not acceptable.
     /// </summary>
     public static string ReadText(string path, long limit = DefaultLimit) =>
-        Encoding.UTF8.GetString(ReadBytes(path, limit));
+        Encoding.UTF8.GetString(ReadMemory(path, limit).Span);
 
-    public static byte[] ReadBytes(string path, long limit = DefaultLimit)
+    public static byte[] ReadBytes(string path, long limit = DefaultLimit) => ReadMemory(path, limit).ToArray();
+
+    /// <summary>The file's bytes without a final copy (the buffer may be longer than the file).</summary>
+    public static ReadOnlyMemory<byte> ReadMemory(string path, long limit = DefaultLimit)
     {
         // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open descriptor.
         var fd = NativeSys.OpenForInput(path, out var errno);
@@ -57,7 +60,7 @@ public static class InputFile
             if (total == buffer.Length)
                 Array.Resize(ref buffer, (int)Math.Min(limit + 1, buffer.Length * 2L));
         }
-        return buffer.AsSpan(0, total).ToArray();
+        return buffer.AsMemory(0, total);
     }
 
     /// <summary>

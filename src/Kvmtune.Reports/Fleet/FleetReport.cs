@@ -26,47 +26,48 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
     {
         if (!Directory.Exists(dir))
             throw new InputException(dir, null, null, "is not a folder");
-        var hosts = new List<HostAudit>();
-        foreach (
-            var file in Directory.GetFiles(dir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
-        )
+        var files = Directory.GetFiles(dir, "*.json", SearchOption.AllDirectories);
+        Array.Sort(files, StringComparer.Ordinal);
+        // Each file is read on its own (a fleet of 10,000 is mostly parsing); the first bad file in name order is
+        // the one reported, as if they were read one by one.
+        var results = new HostAudit?[files.Length];
+        var errors = new InputException?[files.Length];
+        void ReadOne(int i, AuditReader reader)
         {
-            JsonDocument doc;
-            // A regular file of bounded size: a FIFO or a link to /dev/zero named x.json is an error, not a hang.
             try
             {
-                doc = JsonDocument.Parse(InputFile.ReadText(file, MaxAuditBytes));
+                results[i] = reader.Read(files[i]);
             }
-            catch (JsonException e)
+            catch (InputException e)
             {
-                throw new InputException(file, e.LineNumber + 1, null, $"not JSON: {e.Message}");
+                errors[i] = e;
             }
-            using (doc)
-            {
-                var root = doc.RootElement;
-                if (
-                    root.ValueKind != JsonValueKind.Object
-                    || !root.TryGetProperty("schema", out var schema)
-                    || schema.ValueKind != JsonValueKind.String
-                    || schema.GetString() != "kvmtune.audit/v1"
-                )
-                    continue;
-                try
+        }
+        if (files.Length < ParallelFrom)
+        {
+            var reader = new AuditReader();
+            for (var i = 0; i < files.Length; i++)
+                ReadOne(i, reader);
+        }
+        else
+            Parallel.For(
+                0,
+                files.Length,
+                () => new AuditReader(),
+                (i, _, reader) =>
                 {
-                    hosts.Add(Read(root, file));
-                }
-                catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
-                {
-                    throw new InputException(
-                        file,
-                        null,
-                        null,
-                        "says kvmtune.audit/v1 but lacks a field of it "
-                            + "or has one of the wrong type (host, profile, role, findings with id, status, current, " +
-                                "title)"
-                    );
-                }
-            }
+                    ReadOne(i, reader);
+                    return reader;
+                },
+                _ => { }
+            );
+        var hosts = new List<HostAudit>(files.Length);
+        for (var i = 0; i < files.Length; i++)
+        {
+            if (errors[i] is { } e)
+                throw e;
+            if (results[i] is { } h)
+                hosts.Add(h);
         }
         if (hosts.Count == 0)
             throw new InputException(
@@ -78,25 +79,224 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
         return new FleetReport(hosts);
     }
 
-    private const long MaxAuditBytes = 16 << 20;
+    private const int ParallelFrom = 64;
 
-    private static HostAudit Read(JsonElement root, string file)
+    /// <summary>
+    /// Reads the few fields fleet uses straight from the UTF-8 bytes (no document, no text copy of the file), and
+    /// shares one string for the ids, titles and statuses that every host repeats.
+    /// </summary>
+    private sealed class AuditReader
     {
-        var host =
-            root.TryGetProperty("host", out var h)
-            && h.ValueKind == JsonValueKind.String
-            && h.GetString() is { Length: > 0 } name
-                ? name
-                : Path.GetFileNameWithoutExtension(file);
-        var findings = new Dictionary<string, (string, string?, string)>(StringComparer.Ordinal);
-        foreach (var f in root.GetProperty("findings").EnumerateArray())
-            findings[f.GetProperty("id").GetString()!] = (
-                f.GetProperty("status").GetString()!,
-                f.GetProperty("current").GetString(),
-                f.GetProperty("title").GetString()!
+        private const long MaxAuditBytes = 16 << 20;
+        private readonly Dictionary<string, string> _strings = new(StringComparer.Ordinal);
+        private readonly char[] _chars = new char[256];
+
+        /// <summary>The audit in the file; null when the file is JSON but not a kvmtune.audit/v1.</summary>
+        public HostAudit? Read(string file)
+        {
+            // A regular file of bounded size: a FIFO or a link to /dev/zero named x.json is an error, not a hang.
+            var bytes = InputFile.ReadMemory(file, MaxAuditBytes).Span;
+            var reader = new Utf8JsonReader(bytes);
+            try
+            {
+                return Parse(ref reader, file);
+            }
+            catch (JsonException e)
+            {
+                throw new InputException(file, e.LineNumber + 1, null, $"not JSON: {e.Message}");
+            }
+            catch (InvalidOperationException)
+            {
+                throw new InputException(file, null, null, "not JSON: a string is not valid UTF-8");
+            }
+        }
+
+        private HostAudit? Parse(ref Utf8JsonReader r, string file)
+        {
+            r.Read();
+            if (r.TokenType != JsonTokenType.StartObject)
+            {
+                r.Skip();
+                End(ref r);
+                return null;
+            }
+            string? schema = null,
+                host = null,
+                profile = null,
+                role = null;
+            var wrong = false;
+            Dictionary<string, (string, string?, string)>? findings = null;
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = KeyOf(ref r);
+                r.Read();
+                switch (key)
+                {
+                    case Key.Schema:
+                        schema = r.TokenType == JsonTokenType.String ? r.GetString() : Skipped(ref r);
+                        break;
+                    case Key.Host:
+                        host = r.TokenType == JsonTokenType.String ? r.GetString() : Skipped(ref r);
+                        break;
+                    case Key.Profile:
+                        profile = Text(ref r, ref wrong);
+                        break;
+                    case Key.Role:
+                        role = Text(ref r, ref wrong);
+                        break;
+                    case Key.Findings:
+                        findings = Findings(ref r, ref wrong);
+                        break;
+                    default:
+                        r.Skip();
+                        break;
+                }
+            }
+            End(ref r);
+            if (schema != "kvmtune.audit/v1")
+                return null;
+            if (wrong || profile is null || role is null || findings is null)
+                throw new InputException(
+                    file,
+                    null,
+                    null,
+                    "says kvmtune.audit/v1 but lacks a field of it "
+                        + "or has one of the wrong type (host, profile, role, findings with id, status, current, "
+                        + "title)"
+                );
+            return new HostAudit(
+                host is { Length: > 0 } ? host : Path.GetFileNameWithoutExtension(file),
+                profile,
+                role,
+                file,
+                findings
             );
-        var profile = root.GetProperty("profile").GetString()!;
-        return new HostAudit(host, profile, root.GetProperty("role").GetString()!, file, findings);
+        }
+
+        private Dictionary<string, (string, string?, string)>? Findings(ref Utf8JsonReader r, ref bool wrong)
+        {
+            if (r.TokenType != JsonTokenType.StartArray)
+            {
+                wrong = true;
+                r.Skip();
+                return null;
+            }
+            var findings = new Dictionary<string, (string, string?, string)>(StringComparer.Ordinal);
+            while (r.Read() && r.TokenType != JsonTokenType.EndArray)
+            {
+                if (r.TokenType != JsonTokenType.StartObject)
+                {
+                    wrong = true;
+                    r.Skip();
+                    continue;
+                }
+                string? id = null,
+                    status = null,
+                    current = null,
+                    title = null;
+                var hasCurrent = false;
+                while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+                {
+                    var key = KeyOf(ref r);
+                    r.Read();
+                    switch (key)
+                    {
+                        case Key.Id:
+                            id = Text(ref r, ref wrong);
+                            break;
+                        case Key.Status:
+                            status = Text(ref r, ref wrong);
+                            break;
+                        case Key.Title:
+                            title = Text(ref r, ref wrong);
+                            break;
+                        case Key.Current:
+                            hasCurrent = true;
+                            current = r.TokenType == JsonTokenType.Null ? null : Text(ref r, ref wrong);
+                            break;
+                        default:
+                            r.Skip();
+                            break;
+                    }
+                }
+                if (id is null || status is null || title is null || !hasCurrent)
+                    wrong = true;
+                else
+                    findings[id] = (status, current, title);
+            }
+            return findings;
+        }
+
+        private enum Key
+        {
+            Other,
+            Schema,
+            Host,
+            Profile,
+            Role,
+            Findings,
+            Id,
+            Status,
+            Current,
+            Title,
+        }
+
+        private static Key KeyOf(ref Utf8JsonReader r)
+        {
+            // A name written with escapes ("\u0069d") is still that name.
+            ReadOnlySpan<byte> name = r.ValueIsEscaped ? Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
+            if (name.SequenceEqual("schema"u8))
+                return Key.Schema;
+            if (name.SequenceEqual("host"u8))
+                return Key.Host;
+            if (name.SequenceEqual("profile"u8))
+                return Key.Profile;
+            if (name.SequenceEqual("role"u8))
+                return Key.Role;
+            if (name.SequenceEqual("findings"u8))
+                return Key.Findings;
+            if (name.SequenceEqual("id"u8))
+                return Key.Id;
+            if (name.SequenceEqual("status"u8))
+                return Key.Status;
+            if (name.SequenceEqual("current"u8))
+                return Key.Current;
+            return name.SequenceEqual("title"u8) ? Key.Title : Key.Other;
+        }
+
+        private static string? Skipped(ref Utf8JsonReader r)
+        {
+            r.Skip();
+            return null;
+        }
+
+        /// <summary>A string value, one shared instance per distinct short text; anything else marks the audit
+        /// wrong.</summary>
+        private string? Text(ref Utf8JsonReader r, ref bool wrong)
+        {
+            if (r.TokenType != JsonTokenType.String)
+            {
+                wrong = true;
+                r.Skip();
+                return null;
+            }
+            if (r.ValueSpan.Length > _chars.Length)
+                return r.GetString();
+            var chars = _chars.AsSpan(0, r.CopyString(_chars));
+            var lookup = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(chars, out var shared))
+                return shared;
+            var s = chars.ToString();
+            _strings[s] = s;
+            return s;
+        }
+
+        /// <summary>Nothing but white space may follow the document (as <c>JsonDocument.Parse</c> demands).</summary>
+        private static void End(ref Utf8JsonReader r)
+        {
+            if (r.Read())
+                throw new JsonException("more than one JSON value", null, r.BytesConsumed, null);
+        }
     }
 
     /// <summary>Checks that fail or warn on at least one host, with every host's status.</summary>
@@ -124,23 +324,31 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
         IReadOnlyList<(string Host, string Status, string? Current)> Values
     )> Differences()
     {
-        foreach (var group in Hosts.GroupBy(h => (h.Profile, h.Role)).Where(g => g.Count() > 1))
+        foreach (var group in Hosts.GroupBy(h => (h.Profile, h.Role)))
         {
-            var ids = group.SelectMany(h => h.Findings.Keys).Distinct().Order(StringComparer.Ordinal);
+            var members = group.ToList();
+            if (members.Count < 2)
+                continue;
+            var ids = members.SelectMany(h => h.Findings.Keys).Distinct().Order(StringComparer.Ordinal);
             foreach (var id in ids)
             {
-                var values = group
+                // Most checks agree on every host: find that out before building the list of values.
+                var first = StatusOf(members[0], id);
+                if (members.TrueForAll(h => StatusOf(h, id) == first))
+                    continue;
+                var values = members
                     .Select(h =>
                         h.Findings.TryGetValue(id, out var v)
                             ? (h.Host, v.Status, v.Current)
                             : (h.Host, "-", (string?)null)
                     )
                     .ToList();
-                if (values.Select(v => v.Item2).Distinct().Count() > 1)
-                    yield return ($"{group.Key.Profile}/{group.Key.Role}", id, values);
+                yield return ($"{group.Key.Profile}/{group.Key.Role}", id, values);
             }
         }
     }
+
+    private static string StatusOf(HostAudit h, string id) => h.Findings.TryGetValue(id, out var v) ? v.Status : "-";
 
     public string Text()
     {
@@ -151,8 +359,8 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
                 string.Join(
                     ", ",
                     Hosts.Select(h =>
-                        $"{h.Host} ({h.Profile}, {h.Role}: {h.Findings.Values.Count(f => f.Status == "fail")} fail, " +
-                            $"{h.Findings.Values.Count(f => f.Status == "warn")} warn)"
+                        $"{h.Host} ({h.Profile}, {h.Role}: {h.Findings.Values.Count(f => f.Status == "fail")} fail, "
+                        + $"{h.Findings.Values.Count(f => f.Status == "warn")} warn)"
                     )
                 )
             );
@@ -182,13 +390,13 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
     {
         static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
         var sb = new StringBuilder(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kvmtune " +
-                "fleet</title><style>body{font-family:\"DejaVu " +
-                    "Sans\",Verdana,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid " +
-                        "#ddd;padding:4px " +
-                            "8px;font-size:13px}.pass{background:#e3f4e1}.warn{background:#fff4d6}"
-                             + ".fail{background:#fde0e0}"
-                             + ".info{background:#eef2f7}.unknown{background:#f0e6f6}</style></head><body>"
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kvmtune "
+                + "fleet</title><style>body{font-family:\"DejaVu "
+                + "Sans\",Verdana,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid "
+                + "#ddd;padding:4px "
+                + "8px;font-size:13px}.pass{background:#e3f4e1}.warn{background:#fff4d6}"
+                + ".fail{background:#fde0e0}"
+                + ".info{background:#eef2f7}.unknown{background:#f0e6f6}</style></head><body>"
         );
         sb.Append($"<h1>kvmtune fleet: {Hosts.Count} host(s)</h1><table><tr><th>check</th>");
         foreach (var h in Hosts)
@@ -197,7 +405,7 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
         foreach (var (id, title, statuses) in Problems())
             sb.Append(
                 $"<tr><td>{E(id)}<br><small>{E(title)}</small></td>"
-                 + $"{string.Concat(statuses.Select(s => $"<td class=\"{E(s)}\">{E(s)}</td>"))}</tr>"
+                    + $"{string.Concat(statuses.Select(s => $"<td class=\"{E(s)}\">{E(s)}</td>"))}</tr>"
             );
         sb.Append("</table><h2>Differences between hosts audited alike</h2><ul>");
         foreach (var (group, id, values) in Differences())

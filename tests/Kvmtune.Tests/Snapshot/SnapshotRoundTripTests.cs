@@ -22,7 +22,7 @@ public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
     private static void RoundTrip(string root)
     {
         var reader = new HostReader(root);
-        var facts = HostFacts.Read(reader);
+        var facts = HostFacts.ReadAll(reader);
         var text = InspectTextRenderer.Render(facts, TextStyle.Plain);
         var json = InspectJson.Serialize(facts);
 
@@ -47,7 +47,7 @@ public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
         using var t = new TestTree();
         t.File("/proc/77/comm", "irqbalance\n").File("/proc/78/comm", "sshd\n");
         var reader = new HostReader(t.Root);
-        var before = HostFacts.Read(reader).Userspace.Processes;
+        var before = HostFacts.ReadAll(reader).Userspace.Processes;
         t.Delete("/proc/77");
         using var work = new TestTree();
         var archive = Path.Combine(work.Root, "snap.tar.gz");
@@ -57,7 +57,7 @@ public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
         Directory.CreateDirectory(extracted);
         var tar = Processes.Run("tar", ["-xzf", archive, "-C", extracted]);
         tar.ExitCode.Should().Be(0, tar.Stderr);
-        HostFacts.Read(new HostReader(extracted)).Userspace.Processes.Should().BeEquivalentTo(before);
+        HostFacts.ReadAll(new HostReader(extracted)).Userspace.Processes.Should().BeEquivalentTo(before);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public static class SnapshotCommand
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
-            var facts = HostFacts.Read(reader);
+            var facts = HostFacts.ReadAll(reader);
             // What vm audit reads too (each QEMU's command line, threads, NUMA maps; libvirt's live XML).
             Vms.Audit.RunningVmReader.Read(reader);
             var path = parse.GetValue(output)!;
