@@ -46,11 +46,12 @@ public sealed class ChangeLayer : IDisposable
     private readonly SafeTree _tree;
     private readonly OperationContext _ctx;
 
-    public ChangeLayer(HostReader reader, Journal journal, ProgramRunner? programs = null)
+    /// <param name="kernel">What answers attribute writes in a tree under --root (tests); null for kvmtune.</param>
+    public ChangeLayer(HostReader reader, Journal journal, ProgramRunner? programs = null, ITreeKernel? kernel = null)
     {
         _reader = reader;
         _journal = journal;
-        _tree = new SafeTree(reader.Root);
+        _tree = new SafeTree(reader.Root, kernel);
         _ctx = new OperationContext(_tree, programs ?? new ProgramRunner());
     }
 

@@ -115,22 +115,6 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
     /// <summary>A PF's VFs as the kernel shows them now.</summary>
     public IReadOnlyList<string> Vfs(string pf) => PciKernel.Vfs(Fresh(), pf);
 
-    /// <summary>
-    /// Whether a condition holds, waiting up to 2 s for it: a sysfs write is synchronous, but the test tree's
-    /// emulator answers from another thread.
-    /// </summary>
-    public bool Settle(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(2);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                return false;
-            Thread.Sleep(10);
-        }
-        return true;
-    }
-
     public string? CurrentDriver(string bdf)
     {
         var target = Tree.ReadLink($"/sys/bus/pci/devices/{bdf}/driver");
@@ -172,7 +156,9 @@ public sealed class OperationContext(SafeTree tree, ProgramRunner programs)
             WriteExact($"/sys/bus/pci/drivers/{current}/unbind", bdf);
         if (to is not null && CurrentDriver(bdf) != to)
             WriteExact($"/sys/bus/pci/drivers/{to}/bind", bdf);
-        if (!Settle(() => CurrentDriver(bdf) == to))
+        // bind_store() and unbind_store() (drivers/base/bus.c) attach or detach through device_driver_attach() and
+        // device_driver_detach() (drivers/base/dd.c), probe included, before write(2) returns: the link is final.
+        if (CurrentDriver(bdf) != to)
             throw new ApplyFailedException(
                 $"{bdf}: still on driver {CurrentDriver(bdf) ?? "none"} after binding " + $"to {to ?? "none"}"
             );

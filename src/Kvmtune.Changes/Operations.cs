@@ -191,7 +191,9 @@ public sealed record SriovOperation : Operation
         if (now != 0 && count != 0)
             ctx.WriteValue(Numvfs, "0");
         ctx.WriteValue(Numvfs, count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (!ctx.Settle(() => ctx.Vfs(Pf).Count == count))
+        // sriov_configure() -> pci_enable_sriov()/pci_disable_sriov() add and remove the VFs and their virtfnN links
+        // (pci_iov_add_virtfn() in iov.c) before write(2) returns: what the kernel shows now is what it did.
+        if (ctx.Vfs(Pf).Count != count)
             throw new ApplyFailedException(
                 $"{Pf}: the kernel shows {ctx.Vfs(Pf).Count} VFs after {count} was "
                     + "written to sriov_numvfs (the PF driver refused it or enabled another count)"

@@ -28,6 +28,12 @@ public sealed class CliContext(
 
     public Func<string, string?> Environment { get; } = environment;
 
+    /// <summary>
+    /// What answers kvmtune's attribute writes in a tree under --root, before the write returns (tests give one that
+    /// imitates the kernel). Null for the real process: the live kernel answers its own writes.
+    /// </summary>
+    public ITreeKernel? TreeKernel { get; init; }
+
     /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>
     public bool Colour => stdoutIsTerminal && string.IsNullOrEmpty(Environment("NO_COLOR"));
 

@@ -39,7 +39,7 @@ public static class JournaledOperations
                 ctx.Line($"  {op.Describe()} [{op.Section}]");
             return ExitCodes.Success;
         }
-        using var layer = new ChangeLayer(reader, JournalOptions.Open(journalDir, reader));
+        using var layer = new ChangeLayer(reader, JournalOptions.Open(journalDir, reader), kernel: ctx.TreeKernel);
         var crash = int.TryParse(ctx.Environment("KVMTUNE_TEST_CRASH_AFTER"), out var n) ? n : (int?)null;
         var result = layer.Apply(
             plan,

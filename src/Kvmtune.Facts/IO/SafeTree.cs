@@ -28,10 +28,17 @@ public sealed class SafeTree : IDisposable
 
     private readonly int _rootFd;
     private readonly bool _fallbackWalk;
+    private readonly ITreeKernel? _kernel;
 
-    public SafeTree(string root)
+    /// <param name="root">The folder that stands for '/'; "/" is the live host.</param>
+    /// <param name="kernel">What answers an attribute written in a tree (none on the live host, where the kernel
+    /// answers).</param>
+    public SafeTree(string root, ITreeKernel? kernel = null)
     {
         Root = root;
+        if (kernel is not null && IsLive)
+            throw new ArgumentException("the live host's kernel answers its own attribute writes", nameof(kernel));
+        _kernel = kernel;
         _rootFd = NativeSys.OpenDirectory(root);
         if (_rootFd < 0)
             throw new UnsafePathException(root, $"cannot open the root: {NativeSys.ErrorText(-_rootFd)}");
@@ -451,6 +458,7 @@ public sealed class SafeTree : IDisposable
     /// <summary>
     /// In a tree under --root an attribute is an ordinary file, and a kill between truncating it and writing it would
     /// leave it empty (sysfs has no such moment): replace it whole instead, at the real place its links lead to.
+    /// Then the tree's kernel, if it has one, answers before this returns, as a store() does inside write(2).
     /// </summary>
     public void ReplaceTreeAttribute(string machinePath, ReadOnlySpan<byte> bytes, Func<string, bool> acceptRealPath)
     {
@@ -469,6 +477,7 @@ public sealed class SafeTree : IDisposable
             NativeSys.CloseFd(fd);
         }
         ReplaceOwnedFile(real, bytes, st.Permissions, st.Uid, st.Gid);
+        _kernel?.Written(real);
     }
 
     /// <summary>Removes the temporary files a killed run left beside a tree's attribute (where links lead).</summary>

@@ -197,6 +197,24 @@ public sealed class LayerTests
     }
 
     [Fact]
+    public void Only_tests_answer_for_the_kernel()
+    {
+        // The seam a test's sysfs emulator plugs into sits in the facts layer's IO, where attributes are written;
+        // kvmtune carries it and never fills it: on a live host the kernel answers its own writes.
+        var seam = typeof(global::Kvmtune.Facts.IO.ITreeKernel);
+        seam.Assembly.Should().BeSameAs(Assemblies[0]);
+        Assemblies
+            .SelectMany(a => a.GetTypes())
+            .Where(t => t != seam && seam.IsAssignableFrom(t))
+            .Select(t => t.FullName)
+            .Should()
+            .BeEmpty("no test code in kvmtune");
+        seam.IsAssignableFrom(typeof(global::Kvmtune.Tests.Support.SysfsPciEmulator))
+            .Should()
+            .BeTrue("the positive control: a test does answer for it");
+    }
+
+    [Fact]
     public void A_command_lives_in_Commands_noun_verb()
     {
         // Kvmtune.Cli.Commands.Vm.Plan.VmPlanCommand: a newcomer finds "vm plan" by its folder.

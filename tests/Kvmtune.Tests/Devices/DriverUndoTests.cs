@@ -23,6 +23,7 @@ public sealed class DriverUndoTests
         emu = new SysfsPciEmulator(h.Tree, "0x37c9", "c6xxvf", 20) { QatPf = true };
         KvmtuneRunner
             .Run(
+                emu,
                 "vfio",
                 "create-vfs",
                 SyntheticHost.Qat,
@@ -35,7 +36,7 @@ public sealed class DriverUndoTests
             )
             .ExitCode.Should()
             .Be(0);
-        SysfsPciEmulator.WaitFor(() => File.Exists(h.Tree.Physical($"{Dev("0000:6b:02.7")}/driver_override")), "VFs");
+        File.Exists(h.Tree.Physical($"{Dev("0000:6b:02.7")}/driver_override")).Should().BeTrue("16 VFs");
         return h;
     }
 
@@ -63,7 +64,6 @@ public sealed class DriverUndoTests
     )
     {
         using var h = VfHost(out var emu);
-        using var _ = emu;
         var before = TreeState.Of(h.Root);
         if (overrideWritten)
             h.Set($"{Dev(Vf)}/driver_override", "vfio-pci");
@@ -71,13 +71,10 @@ public sealed class DriverUndoTests
             h.Remove($"{Dev(Vf)}/driver");
         if (boundTo is not null)
             h.Tree.Link($"{Dev(Vf)}/driver", $"../../../bus/pci/drivers/{boundTo}");
-        using var tree = new SafeTree(h.Root);
+        using var tree = new SafeTree(h.Root, emu);
         var undone = Op().Undo(new OperationContext(tree, new ProgramRunner()), force: true);
         undone.Conflict.Should().BeFalse(undone.Line);
-        SysfsPciEmulator.WaitFor(
-            () => File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")) == "(null)\n",
-            "driver_override cleared"
-        );
+        File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")).Should().Be("(null)\n");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty(undone.Line);
     }
 
@@ -87,9 +84,8 @@ public sealed class DriverUndoTests
         // kvmtune's planner refuses a denylisted device first; the operation applied directly shows what happens
         // when the kernel refuses a bind anyway (vfio_pci_probe returns -EINVAL): the device is back where it was.
         using var h = VfHost(out var emu);
-        using var _ = emu;
         var before = TreeState.Of(h.Root);
-        using var layer = new ChangeLayer(new HostReader(h.Root), new Journal(h.Tree.Physical("/j2")));
+        using var layer = new ChangeLayer(new HostReader(h.Root), new Journal(h.Tree.Physical("/j2")), kernel: emu);
         var act = () =>
             layer.Apply(
                 new ApplyPlan([Op() with { Seq = 1 }], [], [], null),
@@ -98,10 +94,7 @@ public sealed class DriverUndoTests
                 DateTimeOffset.UtcNow
             );
         act.Should().Throw<ApplyFailedException>().WithMessage("*still on driver none after binding to vfio-pci*");
-        SysfsPciEmulator.WaitFor(
-            () => File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")) == "(null)\n",
-            "driver_override cleared"
-        );
+        File.ReadAllText(h.Tree.Physical($"{Dev(Vf)}/driver_override")).Should().Be("(null)\n");
         before.Diff(TreeState.Of(h.Root)).Where(l => !l.Contains("/j2")).Should().BeEmpty();
     }
 }

@@ -22,9 +22,10 @@ public sealed class VfioTests
 
     /// <summary>VFs made beforehand, in a journal of their own so the test's rollback undoes only what it is
     /// about.</summary>
-    private static void WithVfs(SyntheticHost h, int count, string pf = Pf)
+    private static void WithVfs(SyntheticHost h, SysfsPciEmulator emu, int count, string pf = Pf)
     {
         var run = KvmtuneRunner.Run(
+            emu,
             "vfio",
             "create-vfs",
             pf,
@@ -36,7 +37,7 @@ public sealed class VfioTests
             h.Tree.Physical("/j1")
         );
         run.ExitCode.Should().Be(0, run.Stderr);
-        SysfsPciEmulator.WaitFor(() => VfCount(h, pf) == count, $"{count} VFs");
+        VfCount(h, pf).Should().Be(count);
     }
 
     /// <summary>A QAT C62x PF on c6xx and vfio-pci loaded (with denylistOff, with disable_denylist=1).</summary>
@@ -59,9 +60,9 @@ public sealed class VfioTests
     public void Create_vfs_on_qat_enables_every_vf_with_autoprobe_off_says_so_first_and_rollback_restores_the_tree()
     {
         using var h = QatHost(autoprobe: true);
-        using var emu = QatEmulator(h);
+        var emu = QatEmulator(h);
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
+        var run = KvmtuneRunner.Run(emu, "vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
         run.ExitCode.Should().Be(0, run.Stderr);
         var lines = run.Stdout.Split('\n');
         // The consequences are said before the change is reported made.
@@ -70,13 +71,13 @@ public sealed class VfioTests
             .Should()
             .BeLessThan(Array.FindIndex(lines, l => l.Contains("sriov_numvfs: 0 -> 16")));
         run.Stdout.Should().Contain("come up with no driver");
-        SysfsPciEmulator.WaitFor(() => VfCount(h) == QatVfs, "16 VFs");
+        VfCount(h).Should().Be(QatVfs);
         DriverOf(h, "0000:6b:01.3").Should().BeNull("sriov_drivers_autoprobe was 0 while the VFs appeared");
         File.ReadAllText(h.Tree.Physical($"{Dev(Pf)}/sriov_drivers_autoprobe")).Trim().Should().Be("1");
-        var list = KvmtuneRunner.Run("vfio", "list", "--root", h.Root);
+        var list = KvmtuneRunner.Run(emu, "vfio", "list", "--root", h.Root);
         list.Stdout.Should().Contain("QAT C62x PF").And.Contain("VFs 16/16").And.Contain("0000:6b:01.3  QAT C62x VF");
-        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(() => VfCount(h) == 0, "VFs removed");
+        KvmtuneRunner.Run(emu, "rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        VfCount(h).Should().Be(0);
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
@@ -84,25 +85,22 @@ public sealed class VfioTests
     public void A_vf_made_without_a_driver_binds_to_vfio_pci_and_rollback_leaves_it_driverless()
     {
         using var h = QatHost(autoprobe: true);
-        using var emu = QatEmulator(h);
-        WithVfs(h, QatVfs);
+        var emu = QatEmulator(h);
+        WithVfs(h, emu, QatVfs);
         var vf = "0000:6b:02.7";
         DriverOf(h, vf).Should().BeNull();
         var before = TreeState.Of(h.Root);
-        var bind = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
+        var bind = KvmtuneRunner.Run(emu, "vfio", "bind", vf, "--root", h.Root);
         bind.ExitCode.Should().Be(0, bind.Stderr);
         bind.Stdout.Should().Contain($"{vf}: driver none -> vfio-pci");
         DriverOf(h, vf).Should().Be("vfio-pci");
         h.Tree.Link("/proc/4242/fd/9", "/dev/vfio/35");
         h.Set("/proc/4242/comm", "qemu-system-x86");
-        var again = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
+        var again = KvmtuneRunner.Run(emu, "vfio", "bind", vf, "--root", h.Root);
         again.Stdout.Should().Contain("on vfio-pci already");
         h.Remove("/proc/4242");
-        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(
-            () => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n",
-            "driver_override cleared"
-        );
+        KvmtuneRunner.Run(emu, "rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")).Should().Be("(null)\n");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
@@ -137,9 +135,9 @@ public sealed class VfioTests
         using var h = QatHost();
         h.Tree.Link("/sys/bus/pci/drivers/c6xx/module", "../../../../module/qat_c62x");
         h.Set("/sys/module/qat_c62x/refcnt", "1");
-        using var emu = QatEmulator(h);
+        var emu = QatEmulator(h);
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
+        var run = KvmtuneRunner.Run(emu, "vfio", "create-vfs", Pf, "--count", "16", "--root", h.Root);
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain("EBUSY").And.Contain("qat_c62x refcnt");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
@@ -149,21 +147,20 @@ public sealed class VfioTests
     public void Removing_vfs_is_refused_while_qemu_holds_one_and_rollback_leaves_them()
     {
         using var h = QatHost();
-        using var emu = QatEmulator(h);
-        WithVfs(h, QatVfs);
+        var emu = QatEmulator(h);
+        WithVfs(h, emu, QatVfs);
         var vf = "0000:6b:01.0";
         h.Remove($"{Dev(vf)}/driver");
         h.Tree.Link($"{Dev(vf)}/driver", "../../../bus/pci/drivers/vfio-pci");
         h.Tree.Link("/proc/4242/fd/9", "/dev/vfio/20");
         h.Set("/proc/4242/comm", "qemu-system-x86");
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "create-vfs", Pf, "--count", "0", "--root", h.Root);
+        var run = KvmtuneRunner.Run(emu, "vfio", "create-vfs", Pf, "--count", "0", "--root", h.Root);
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain("/dev/vfio/20 open by pid 4242 qemu-system-x86");
-        var rollback = KvmtuneRunner.Run("rollback", "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1"));
+        var rollback = KvmtuneRunner.Run(emu, "rollback", "--root", h.Root, "--journal-dir", h.Tree.Physical("/j1"));
         rollback.ExitCode.Should().Be(1);
         (rollback.Stdout + rollback.Stderr).Should().Contain("would block").And.Contain("pid 4242");
-        Thread.Sleep(200);
         VfCount(h).Should().Be(QatVfs);
         before.Diff(TreeState.Of(h.Root)).Where(l => !l.Contains("/j1")).Should().BeEmpty();
     }
@@ -174,16 +171,16 @@ public sealed class VfioTests
         using var h = QatHost(autoprobe: false);
         var nic = SyntheticHost.Nic;
         h.Set($"{Dev(nic)}/sriov_totalvfs", "8").Set($"{Dev(nic)}/sriov_numvfs", "0");
-        using var emu = new SysfsPciEmulator(h.Tree, "0x1889", "iavf", 40) { EnableLimit = 4 };
-        WithVfs(h, 2, nic);
+        var emu = new SysfsPciEmulator(h.Tree, "0x1889", "iavf", 40) { EnableLimit = 4 };
+        WithVfs(h, emu, 2, nic);
         DriverOf(h, "0000:31:01.1").Should().Be("iavf", "made while the kernel had no autoprobe switch");
         h.Set($"{Dev(nic)}/sriov_drivers_autoprobe", "1");
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "create-vfs", nic, "--count", "6", "--root", h.Root);
+        var run = KvmtuneRunner.Run(emu, "vfio", "create-vfs", nic, "--count", "6", "--root", h.Root);
         run.ExitCode.Should().Be(2, run.Stdout);
         run.Stderr.Should().Contain("the kernel shows 0 VFs after 6 was written");
-        SysfsPciEmulator.WaitFor(() => VfCount(h, nic) == 2 && DriverOf(h, "0000:31:01.1") == "iavf", "2 VFs back");
-        Thread.Sleep(200);
+        VfCount(h, nic).Should().Be(2);
+        DriverOf(h, "0000:31:01.1").Should().Be("iavf");
         before.Diff(TreeState.Of(h.Root)).Where(l => !l.StartsWith("+ /var/lib/kvmtune")).Should().BeEmpty();
     }
 
@@ -191,24 +188,21 @@ public sealed class VfioTests
     public void Bind_moves_a_vf_to_vfio_pci_and_rollback_returns_it_to_its_driver()
     {
         using var h = QatHost();
-        using var emu = QatEmulator(h);
-        WithVfs(h, QatVfs);
+        var emu = QatEmulator(h);
+        WithVfs(h, emu, QatVfs);
         var vf = "0000:6b:01.1";
         var before = TreeState.Of(h.Root);
-        var bind = KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root);
+        var bind = KvmtuneRunner.Run(emu, "vfio", "bind", vf, "--root", h.Root);
         bind.ExitCode.Should().Be(0, bind.Stderr);
         bind.Stdout.Should().Contain($"{vf}: driver c6xxvf -> vfio-pci");
         DriverOf(h, vf).Should().Be("vfio-pci");
         File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")).Trim().Should().Be("vfio-pci");
-        var audit = KvmtuneRunner.Run("audit", "--root", h.Root, "--only", "host.qat.vfio", "--format", "json");
+        var audit = KvmtuneRunner.Run(emu, "audit", "--root", h.Root, "--only", "host.qat.vfio", "--format", "json");
         audit.Stdout.Should().Contain("1 of 16 VFs on vfio-pci");
-        var rollback = KvmtuneRunner.Run("rollback", "--root", h.Root);
+        var rollback = KvmtuneRunner.Run(emu, "rollback", "--root", h.Root);
         rollback.ExitCode.Should().Be(0, rollback.Stderr);
         rollback.Stdout.Should().Contain("back on c6xxvf");
-        SysfsPciEmulator.WaitFor(
-            () => File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")) == "(null)\n",
-            "driver_override cleared"
-        );
+        File.ReadAllText(h.Tree.Physical($"{Dev(vf)}/driver_override")).Should().Be("(null)\n");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty("the original driver and driver_override are back");
     }
 
@@ -216,16 +210,15 @@ public sealed class VfioTests
     public void Without_driver_override_bind_uses_new_id_and_rollback_removes_it()
     {
         using var h = QatHost();
-        using var emu = QatEmulator(h);
-        WithVfs(h, QatVfs);
+        var emu = QatEmulator(h);
+        WithVfs(h, emu, QatVfs);
         var vf = "0000:6b:01.0";
         h.Remove($"{Dev(vf)}/driver_override"); // an old kernel
         var before = TreeState.Of(h.Root);
-        KvmtuneRunner.Run("vfio", "bind", vf, "--root", h.Root).ExitCode.Should().Be(0);
+        KvmtuneRunner.Run(emu, "vfio", "bind", vf, "--root", h.Root).ExitCode.Should().Be(0);
         DriverOf(h, vf).Should().Be("vfio-pci");
-        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        KvmtuneRunner.Run(emu, "rollback", "--root", h.Root).ExitCode.Should().Be(0);
         DriverOf(h, vf).Should().Be("c6xxvf");
-        SysfsPciEmulator.WaitFor(() => emu.NewIds.Count == 2, "new_id and remove_id");
         emu.NewIds.Should().Equal("vfio-pci new_id 8086 37c9", "vfio-pci remove_id 8086 37c9");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
@@ -234,10 +227,10 @@ public sealed class VfioTests
     public void Bind_of_a_denylisted_qat_vf_is_refused_until_vfio_pci_is_loaded_with_disable_denylist()
     {
         using var h = QatHost(denylistOff: false);
-        using var emu = QatEmulator(h);
-        WithVfs(h, QatVfs);
+        var emu = QatEmulator(h);
+        WithVfs(h, emu, QatVfs);
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "bind", "0000:6b:01.1", "--root", h.Root);
+        var run = KvmtuneRunner.Run(emu, "vfio", "bind", "0000:6b:01.1", "--root", h.Root);
         run.ExitCode.Should().Be(3);
         run.Stderr.Should()
             .Contain("8086:37c9 (QAT C62x VF)")
@@ -262,10 +255,10 @@ public sealed class VfioTests
     public void Bind_of_a_pf_with_vfs_is_refused_because_its_driver_s_remove_takes_them()
     {
         using var h = QatHost();
-        using var emu = QatEmulator(h);
-        WithVfs(h, QatVfs);
+        var emu = QatEmulator(h);
+        WithVfs(h, emu, QatVfs);
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "bind", Pf, "--root", h.Root);
+        var run = KvmtuneRunner.Run(emu, "vfio", "bind", Pf, "--root", h.Root);
         run.ExitCode.Should().Be(3);
         run.Stderr.Should().Contain("has 16 VFs").And.Contain("--count 0");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
@@ -285,9 +278,9 @@ public sealed class VfioTests
         // a second function in the NIC's IOMMU group (1)
         h.AddPci("0000:31:00.1", "0x020000", "0x8086", "0x1592", 1, neighbour, 1);
         h.Set($"{Dev(SyntheticHost.Nic)}/driver_override", "(null)");
-        using var emu = new SysfsPciEmulator(h.Tree, "0x1889", "iavf", 40);
+        var emu = new SysfsPciEmulator(h.Tree, "0x1889", "iavf", 40);
         var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("vfio", "bind", SyntheticHost.Nic, "--root", h.Root);
+        var run = KvmtuneRunner.Run(emu, "vfio", "bind", SyntheticHost.Nic, "--root", h.Root);
         if (!allowed)
         {
             run.ExitCode.Should().Be(3);
@@ -297,10 +290,10 @@ public sealed class VfioTests
         }
         run.ExitCode.Should().Be(0, run.Stderr);
         DriverOf(h, SyntheticHost.Nic).Should().Be("vfio-pci");
-        KvmtuneRunner.Run("rollback", "--root", h.Root).ExitCode.Should().Be(0);
-        SysfsPciEmulator.WaitFor(() => DriverOf(h, SyntheticHost.Nic) == "ice", "ice back");
+        KvmtuneRunner.Run(emu, "rollback", "--root", h.Root).ExitCode.Should().Be(0);
+        DriverOf(h, SyntheticHost.Nic).Should().Be("ice");
         var nicOverride = h.Tree.Physical($"{Dev(SyntheticHost.Nic)}/driver_override");
-        SysfsPciEmulator.WaitFor(() => File.ReadAllText(nicOverride) == "(null)\n", "driver_override cleared");
+        File.ReadAllText(nicOverride).Should().Be("(null)\n");
         before.Diff(TreeState.Of(h.Root)).Where(l => !l.StartsWith("+ /var/lib/kvmtune")).Should().BeEmpty();
     }
 

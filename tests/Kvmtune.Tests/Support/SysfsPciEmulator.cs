@@ -1,46 +1,18 @@
+using Kvmtune.Facts.IO;
+
 namespace Kvmtune.Tests.Support;
 
 /// <summary>
 /// Test code that makes a tree behave like sysfs where vfio work depends on it. Each behaviour names the kernel
 /// source it imitates; a write the kernel would refuse with an errno is answered by putting back what the kernel
-/// would show (a file in a tree cannot return an errno). The code under test is kvmtune's.
+/// would show (a file in a tree cannot return an errno). kvmtune calls it after each attribute it writes in the tree,
+/// before the write returns, as a sysfs store() runs inside write(2): pass it to <see cref="KvmtuneRunner"/> or to a
+/// <see cref="SafeTree"/>. The code under test is kvmtune's.
 /// </summary>
-public sealed class SysfsPciEmulator : IDisposable
+public sealed class SysfsPciEmulator(TestTree tree, string vfDevice, string vfDriver, int firstGroup) : ITreeKernel
 {
-    private readonly TestTree _tree;
-    private readonly FileSystemWatcher _watcher;
-    private readonly object _gate = new();
-    private readonly string _vfDevice;
-    private readonly string _vfDriver;
-    private readonly int _firstGroup;
-
-    public SysfsPciEmulator(TestTree tree, string vfDevice, string vfDriver, int firstGroup)
-    {
-        _tree = tree;
-        _vfDevice = vfDevice;
-        _vfDriver = vfDriver;
-        _firstGroup = firstGroup;
-        _watcher = new FileSystemWatcher(tree.Physical("/sys"))
-        {
-            IncludeSubdirectories = true,
-            NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
-        };
-        _watcher.Changed += (_, e) =>
-        {
-            lock (_gate)
-                Handle(e.FullPath);
-        };
-        // kvmtune replaces a tree's attribute file whole (a new file renamed over it), where sysfs is written in place.
-        _watcher.Renamed += (_, e) =>
-        {
-            lock (_gate)
-                Handle(e.FullPath);
-        };
-        _watcher.EnableRaisingEvents = true;
-    }
-
     /// <summary>Every new_id and remove_id written, in order ("vfio-pci new_id 8086 37c9").</summary>
-    public System.Collections.Concurrent.ConcurrentQueue<string> NewIds { get; } = new();
+    public List<string> NewIds { get; } = [];
 
     /// <summary>
     /// The PF is a QAT device: adf_sriov_configure() (drivers/crypto/intel/qat/qat_common/adf_sriov.c) ignores
@@ -60,32 +32,25 @@ public sealed class SysfsPciEmulator : IDisposable
             t.File($"/sys/bus/pci/drivers/{driver}/{f}", "");
     }
 
-    private void Handle(string physical)
+    /// <summary>What the kernel does on the write kvmtune just made, before its write(2) returns.</summary>
+    public void Written(string machinePath)
     {
-        var machine = physical[_tree.Root.Length..];
-        string value;
-        try
-        {
-            value = File.ReadAllText(physical);
-        }
-        catch (IOException)
-        {
-            return;
-        }
+        var physical = tree.Physical(machinePath);
+        var value = File.ReadAllText(physical);
         if (value.Length == 0)
-            return; // the truncate before the write
-        var parts = machine.Split('/');
-        if (machine.EndsWith("/sriov_numvfs") && int.TryParse(value.Trim(), out var n))
-            SetVfs(Path.GetDirectoryName(machine)!, n);
-        else if (machine.StartsWith("/sys/bus/pci/drivers/") && parts[^1] is "new_id" or "remove_id")
+            return; // a file put back empty, as it was: nothing asked of the kernel
+        var parts = machinePath.Split('/');
+        if (machinePath.EndsWith("/sriov_numvfs") && int.TryParse(value.Trim(), out var n))
+            SetVfs(Path.GetDirectoryName(machinePath)!, n);
+        else if (machinePath.StartsWith("/sys/bus/pci/drivers/") && parts[^1] is "new_id" or "remove_id")
         {
-            NewIds.Enqueue($"{parts[^2]} {parts[^1]} {value.Trim()}");
+            NewIds.Add($"{parts[^2]} {parts[^1]} {value.Trim()}");
             File.WriteAllText(physical, "");
         }
-        else if (machine.StartsWith("/sys/bus/pci/drivers/") && parts[^1] is "bind" or "unbind")
+        else if (machinePath.StartsWith("/sys/bus/pci/drivers/") && parts[^1] is "bind" or "unbind")
         {
             var bdf = value.Trim();
-            var dev = _tree.Physical($"/sys/bus/pci/devices/{bdf}");
+            var dev = tree.Physical($"/sys/bus/pci/devices/{bdf}");
             var link = Path.Combine(dev, "driver");
             if (parts[^1] == "unbind")
             {
@@ -97,7 +62,7 @@ public sealed class SysfsPciEmulator : IDisposable
             File.WriteAllText(physical, "");
         }
         // driver_set_override() (drivers/base/driver.c): an empty value (or a lone newline) clears it.
-        else if (machine.EndsWith("/driver_override") && value.Trim().Length == 0)
+        else if (machinePath.EndsWith("/driver_override") && value.Trim().Length == 0)
             File.WriteAllText(physical, "(null)\n");
     }
 
@@ -122,7 +87,7 @@ public sealed class SysfsPciEmulator : IDisposable
             return true;
         var vendor = File.ReadAllText(Path.Combine(dev, "vendor")).Trim();
         var device = File.ReadAllText(Path.Combine(dev, "device")).Trim();
-        var disabled = _tree.Physical("/sys/module/vfio_pci/parameters/disable_denylist");
+        var disabled = tree.Physical("/sys/module/vfio_pci/parameters/disable_denylist");
         return !Kvmtune.Facts.Host.Devices.PciKernel.OnDenylist(vendor, device)
             || File.Exists(disabled) && File.ReadAllText(disabled).Trim() == "Y";
     }
@@ -130,7 +95,7 @@ public sealed class SysfsPciEmulator : IDisposable
     private void SetVfs(string pfDir, int count)
     {
         var pf = Path.GetFileName(pfDir);
-        var physicalPf = _tree.Physical(pfDir);
+        var physicalPf = tree.Physical(pfDir);
         var now = Directory.GetFileSystemEntries(physicalPf, "virtfn*").Length;
         // sriov_numvfs_store() in drivers/pci/iov.c: the same count again changes nothing.
         if (count == now)
@@ -145,9 +110,9 @@ public sealed class SysfsPciEmulator : IDisposable
         }
         // adf_do_enable_sriov()/adf_do_disable_sriov() in adf_sriov.c: -EBUSY while the host uses the device, which
         // adf_dev_get() marks with a reference on the driver's module.
-        var driverDir = _tree.Physical($"/sys/bus/pci/drivers/{Path.GetFileName(pfDriver)}");
+        var driverDir = tree.Physical($"/sys/bus/pci/drivers/{Path.GetFileName(pfDriver)}");
         var module = new FileInfo(Path.Combine(driverDir, "module")).LinkTarget;
-        var refcnt = module is null ? null : _tree.Physical($"/sys/module/{Path.GetFileName(module)}/refcnt");
+        var refcnt = module is null ? null : tree.Physical($"/sys/module/{Path.GetFileName(module)}/refcnt");
         if (QatPf && File.Exists(refcnt) && File.ReadAllText(refcnt).Trim() != "0")
         {
             Show(now);
@@ -157,12 +122,12 @@ public sealed class SysfsPciEmulator : IDisposable
         {
             var vf = Path.GetFileName(new FileInfo(link).LinkTarget!);
             var group = Path.GetFileName(
-                new FileInfo(_tree.Physical($"/sys/devices/pci0000:30/{vf}/iommu_group")).LinkTarget!
+                new FileInfo(tree.Physical($"/sys/devices/pci0000:30/{vf}/iommu_group")).LinkTarget!
             );
-            Directory.Delete(_tree.Physical($"/sys/kernel/iommu_groups/{group}"));
+            Directory.Delete(tree.Physical($"/sys/kernel/iommu_groups/{group}"));
             File.Delete(link);
-            Directory.Delete(_tree.Physical($"/sys/devices/pci0000:30/{vf}"), true);
-            File.Delete(_tree.Physical($"/sys/bus/pci/devices/{vf}"));
+            Directory.Delete(tree.Physical($"/sys/devices/pci0000:30/{vf}"), true);
+            File.Delete(tree.Physical($"/sys/bus/pci/devices/{vf}"));
         }
         if (QatPf && count > 0)
             count = int.Parse(File.ReadAllText(Path.Combine(physicalPf, "sriov_totalvfs")).Trim());
@@ -180,36 +145,23 @@ public sealed class SysfsPciEmulator : IDisposable
         {
             var vf = $"{bus}{1 + i / 8:x2}.{i % 8}";
             var d = $"/sys/devices/pci0000:30/{vf}";
-            _tree
+            tree
                 .File($"{d}/class", "0x0b4000\n")
                 .File($"{d}/vendor", "0x8086\n")
-                .File($"{d}/device", _vfDevice + "\n")
-                .File($"{d}/numa_node", File.ReadAllText(_tree.Physical($"{pfDir}/numa_node")))
+                .File($"{d}/device", vfDevice + "\n")
+                .File($"{d}/numa_node", File.ReadAllText(tree.Physical($"{pfDir}/numa_node")))
                 .File($"{d}/driver_override", "(null)\n");
-            _tree.Dir($"/sys/kernel/iommu_groups/{_firstGroup + i}");
-            _tree.Link($"{d}/iommu_group", $"../../../kernel/iommu_groups/{_firstGroup + i}");
-            _tree.Link($"{d}/physfn", $"../{pf}");
+            tree.Dir($"/sys/kernel/iommu_groups/{firstGroup + i}");
+            tree.Link($"{d}/iommu_group", $"../../../kernel/iommu_groups/{firstGroup + i}");
+            tree.Link($"{d}/physfn", $"../{pf}");
             if (probe)
-                _tree.Link($"{d}/driver", $"../../../bus/pci/drivers/{_vfDriver}");
-            _tree.Link($"/sys/bus/pci/devices/{vf}", $"../../../devices/pci0000:30/{vf}");
-            _tree.Link($"{pfDir}/virtfn{i}", $"../{vf}");
+                tree.Link($"{d}/driver", $"../../../bus/pci/drivers/{vfDriver}");
+            tree.Link($"/sys/bus/pci/devices/{vf}", $"../../../devices/pci0000:30/{vf}");
+            tree.Link($"{pfDir}/virtfn{i}", $"../{vf}");
         }
         // sriov_numvfs_show() reports num_VFs: what was enabled, not what was asked (QAT: all of them).
         if (count.ToString() != File.ReadAllText(Path.Combine(physicalPf, "sriov_numvfs")).Trim())
             Show(count);
     }
 
-    /// <summary>Waits until a condition the emulation produces holds (events arrive on another thread).</summary>
-    public static void WaitFor(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new Xunit.Sdk.XunitException($"timed out waiting for {what}");
-            Thread.Sleep(10);
-        }
-    }
-
-    public void Dispose() => _watcher.Dispose();
 }

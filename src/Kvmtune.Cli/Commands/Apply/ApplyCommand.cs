@@ -87,7 +87,11 @@ public static class ApplyCommand
                 parse.GetValue(updateBootloader),
                 crash
             );
-            using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
+            using var layer = new ChangeLayer(
+                reader,
+                JournalOptions.Open(parse, journalDir, reader),
+                kernel: ctx.TreeKernel
+            );
             var plan = layer.Plan(facts, report, options);
             if (dry)
             {

@@ -23,7 +23,11 @@ public static class HistoryCommand
         command.SetAction(parse =>
         {
             var reader = RootResolver.Reader(parse, root, ctx);
-            using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
+            using var layer = new ChangeLayer(
+                reader,
+                JournalOptions.Open(parse, journalDir, reader),
+                kernel: ctx.TreeKernel
+            );
             var entries = layer.History().ToList();
             if (parse.GetValue(format) == "json")
             {

@@ -33,7 +33,11 @@ public static class RollbackCommand
             var which = parse.GetValue(id);
             if (which is not null && parse.GetValue(last))
                 throw new CliException(ExitCodes.BadInput, "give a JOURNAL_ID or --last, not both");
-            using var layer = new ChangeLayer(reader, JournalOptions.Open(parse, journalDir, reader));
+            using var layer = new ChangeLayer(
+                reader,
+                JournalOptions.Open(parse, journalDir, reader),
+                kernel: ctx.TreeKernel
+            );
             var result = layer.Rollback(which, parse.GetValue(force));
             ctx.Out.WriteLine($"rollback {result.JournalId}:");
             foreach (var line in result.Lines)
