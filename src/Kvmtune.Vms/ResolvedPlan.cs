@@ -23,8 +23,12 @@ public sealed record ResolvedPlan(
     )
     {
         var vms = new List<ResolvedVm>();
+        // Names are unique (the spec parser refuses a second one); the first wins all the same.
+        var byName = new Dictionary<string, VmSpec>(StringComparer.Ordinal);
+        foreach (var s in specs)
+            byName.TryAdd(s.Name, s);
         foreach (var planned in plan.Vms)
-            if (specs.FirstOrDefault(s => s.Name == planned.Name) is { } spec)
+            if (byName.TryGetValue(planned.Name, out var spec))
                 vms.Add(VmResolver.Resolve(spec, planned, host, accel, qemu));
         var housekeeping = HostModel.From(host).Nodes.SelectMany(n => n.Housekeeping).Distinct().Order().ToList();
         return new ResolvedPlan(accel, vms, plan.Unplaced, housekeeping);
