@@ -169,7 +169,7 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
             throw new InputException(path, inheritsLine, e.Key, e.Problem);
         }
 
-        var settings = new Dictionary<string, ProfileSetting>(parent.Settings, StringComparer.Ordinal);
+        var settings = new Dictionary<SettingDefinition, ProfileSetting>(parent.Settings);
         if (settingsNode is not null)
         {
             foreach (var (k, v) in settingsNode.Children)
@@ -185,9 +185,8 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
                     );
                 var text = Token(path, v, key);
                 var value =
-                    ProfileSchema.Parse(def, text, out var error)
-                    ?? throw new InputException(path, v.Start.Line, key, error!);
-                settings[key] = new ProfileSetting(def, value, $"set by {Path.GetFileName(path)}", name);
+                    def.Parse(text, out var error) ?? throw new InputException(path, v.Start.Line, key, error!);
+                settings[def] = new ProfileSetting(def, value, $"set by {Path.GetFileName(path)}", name);
             }
         }
         var sysfs = new Dictionary<string, string>(parent.SysfsWrites, StringComparer.Ordinal);

@@ -14,26 +14,33 @@ public static class Sources
 {
     private const string KernelParams = "Documentation/admin-guide/kernel-parameters.txt";
 
-    private static readonly IReadOnlyDictionary<string, SettingSource> BySetting = new Dictionary<string, SettingSource>
+    private static readonly IReadOnlyDictionary<SettingDefinition, SettingSource> BySetting = new Dictionary<
+        SettingDefinition,
+        SettingSource
+    >
     {
-        ["bios.virtualization"] = new("2.1", ["libvirt virt-host-validate (hardware virtualization, /dev/kvm)"], "all"),
-        ["bios.vtd"] = new(
+        [ProfileSchema.BiosVirtualization] = new(
+            "2.1",
+            ["libvirt virt-host-validate (hardware virtualization, /dev/kvm)"],
+            "all"
+        ),
+        [ProfileSchema.BiosVtd] = new(
             "2.1",
             [KernelParams + " (intel_iommu=on, iommu=pt; amd_iommu has no 'on', AMD-Vi is on by default)"],
             "all"
         ),
-        ["bios.hyperthreading"] = new(
+        [ProfileSchema.BiosHyperthreading] = new(
             "2.1",
             [KernelParams + " (nosmt)", "/sys/devices/system/cpu/smt (Linux 4.19+)"],
             "all"
         ),
-        ["bios.turbo"] = new("2.1", ["Documentation/admin-guide/pm/intel_pstate.rst (no_turbo)"], "all"),
-        ["bios.energy_policy"] = new(
+        [ProfileSchema.BiosTurbo] = new("2.1", ["Documentation/admin-guide/pm/intel_pstate.rst (no_turbo)"], "all"),
+        [ProfileSchema.BiosEnergyPolicy] = new(
             "2.1",
             ["Documentation/admin-guide/pm/intel_pstate.rst (energy_performance_preference)"],
             "4.10+ for EPP"
         ),
-        ["bios.cstates"] = new(
+        [ProfileSchema.BiosCstates] = new(
             "2.1, 3.2.4",
             [
                 "drivers/idle/intel_idle.c (state names: 'NHM-C6' in old kernels, 'C6-HSW'/'C1E-SKX' later, 'C6'/'C1E' "
@@ -42,22 +49,22 @@ public static class Sources
             ],
             "all; names vary by version"
         ),
-        ["cpu.governor"] = new(
+        [ProfileSchema.CpuGovernor] = new(
             "3.2.2",
             ["Documentation/admin-guide/pm/cpufreq.rst", "TuneD virtual-host: governor=performance"],
             "all"
         ),
-        ["kernel.idle_poll"] = new(
+        [ProfileSchema.KernelIdlePoll] = new(
             "3.2.4",
             [KernelParams + " (idle=poll: 'not recommended', burns the CPU and its SMT sibling)"],
             "all"
         ),
-        ["kvm.ple"] = new(
+        [ProfileSchema.KvmPle] = new(
             "3.2.4",
             ["arch/x86/kvm/vmx/vmx.c (ple_gap, ple_window)", "arch/x86/kvm/svm/svm.c (pause_filter_count)"],
             "all"
         ),
-        ["memory.thp"] = new(
+        [ProfileSchema.MemoryThp] = new(
             "3.2.3",
             [
                 "Documentation/admin-guide/mm/transhuge.rst",
@@ -65,12 +72,12 @@ public static class Sources
             ],
             "all"
         ),
-        ["memory.hugepages.size"] = new(
+        [ProfileSchema.MemoryHugepagesSize] = new(
             "3.2.3",
             ["Documentation/admin-guide/mm/hugetlbpage.rst", KernelParams + " (hugepagesz=1G needs pdpe1gb)"],
             "all"
         ),
-        ["memory.hugepages.percent"] = new(
+        [ProfileSchema.MemoryHugepagesPercent] = new(
             "3.2.3",
             [
                 KernelParams + " (hugepages=N; node format N:M only from Linux 5.16)",
@@ -78,7 +85,7 @@ public static class Sources
             ],
             "all; per-node boot syntax 5.16+"
         ),
-        ["memory.hugetlbfs"] = new(
+        [ProfileSchema.MemoryHugetlbfs] = new(
             "3.2.3",
             [
                 "Documentation/admin-guide/mm/hugetlbpage.rst (pagesize= mount option)",
@@ -86,7 +93,7 @@ public static class Sources
             ],
             "all"
         ),
-        ["memory.ksm"] = new(
+        [ProfileSchema.MemoryKsm] = new(
             "3.2.5",
             [
                 "Documentation/admin-guide/mm/ksm.rst (run=0/1/2)",
@@ -95,12 +102,12 @@ public static class Sources
             ],
             "all"
         ),
-        ["memory.ksm.pages_to_scan"] = new(
+        [ProfileSchema.MemoryKsmPagesToScan] = new(
             "3.2.5",
             ["Documentation/admin-guide/mm/ksm.rst (pages_to_scan)", "ksmtuned.conf (KSM_NPAGES_*) when ksmtuned runs"],
             "all"
         ),
-        ["memory.ksm.sleep_millisecs"] = new(
+        [ProfileSchema.MemoryKsmSleepMillisecs] = new(
             "3.2.5",
             [
                 "Documentation/admin-guide/mm/ksm.rst (sleep_millisecs)",
@@ -108,7 +115,7 @@ public static class Sources
             ],
             "all"
         ),
-        ["kvm.halt_poll_ns"] = new(
+        [ProfileSchema.KvmHaltPollNs] = new(
             "3.2.6",
             [
                 "Documentation/virt/kvm/halt-polling.rst (tune by experiment; no effect when the guest idles without "
@@ -116,17 +123,17 @@ public static class Sources
             ],
             "4.3+"
         ),
-        ["kvm.halt_poll_ns_grow"] = new(
+        [ProfileSchema.KvmHaltPollNsGrow] = new(
             "3.2.6",
             ["Documentation/virt/kvm/halt-polling.rst (halt_poll_ns_grow, default 2)"],
             "4.3+"
         ),
-        ["kvm.halt_poll_ns_shrink"] = new(
+        [ProfileSchema.KvmHaltPollNsShrink] = new(
             "3.2.6",
             ["Documentation/virt/kvm/halt-polling.rst (halt_poll_ns_shrink; 0 resets)"],
             "4.3+"
         ),
-        ["kernel.nohz_full"] = new(
+        [ProfileSchema.KernelNohzFull] = new(
             "3.2.7",
             [
                 "Documentation/timers/no_hz.rst",
@@ -136,7 +143,7 @@ public static class Sources
             ],
             "all; managed_irq 5.6+"
         ),
-        ["numa.balancing"] = new(
+        [ProfileSchema.NumaBalancing] = new(
             "3.2.1",
             [
                 "Documentation/admin-guide/sysctl/kernel.rst (numa_balancing)",
@@ -144,7 +151,7 @@ public static class Sources
             ],
             "3.8+"
         ),
-        ["numa.irq_affinity"] = new(
+        [ProfileSchema.NumaIrqAffinity] = new(
             "3.2.1",
             [
                 "Documentation/core-api/irq/irq-affinity.rst",
@@ -154,7 +161,7 @@ public static class Sources
             ],
             "all"
         ),
-        ["qemu.mem_lock"] = new(
+        [ProfileSchema.QemuMemLock] = new(
             "3.3.1",
             [
                 "QEMU -overcommit mem-lock=on (qemu-options.hx)",
@@ -163,18 +170,18 @@ public static class Sources
             ],
             "all"
         ),
-        ["qemu.cpu_pm"] = new(
+        [ProfileSchema.QemuCpuPm] = new(
             "3.3.1",
             ["QEMU -overcommit cpu-pm=on (qemu-options.hx: dedicated host CPUs only)"],
             "QEMU 3.0+"
         ),
-        ["qemu.overcommit"] = new("3.3.1", ["QEMU -overcommit (qemu-options.hx)"], "all"),
-        ["vhost.zerocopy_tx"] = new(
+        [ProfileSchema.QemuOvercommit] = new("3.3.1", ["QEMU -overcommit (qemu-options.hx)"], "all"),
+        [ProfileSchema.VhostZerocopyTx] = new(
             "3.3.3",
             ["drivers/vhost/net.c (experimental_zcopytx, off by default since commit 098eadce3c62, Linux 5.3, 2019)"],
             "5.3+ default off"
         ),
-        ["guest.halt_poll_ns"] = new(
+        [ProfileSchema.GuestHaltPollNs] = new(
             "3.4.1",
             [
                 "Documentation/virt/guest-halt-polling.rst",
@@ -183,63 +190,67 @@ public static class Sources
             ],
             "5.4+; force= 5.7+"
         ),
-        ["guest.rq_affinity"] = new("3.4.2", ["Documentation/block/queue-sysfs.rst (rq_affinity=2)"], "all"),
-        ["guest.net_queues"] = new(
+        [ProfileSchema.GuestRqAffinity] = new(
+            "3.4.2",
+            ["Documentation/block/queue-sysfs.rst (rq_affinity=2)"],
+            "all"
+        ),
+        [ProfileSchema.GuestNetQueues] = new(
             "3.3.3",
             ["Documentation/networking/scaling.rst", "QEMU virtio-net-pci mq=on, vectors=2N+2"],
             "all"
         ),
     };
 
-    /// <summary>The source of a profile setting; every schema key has one.</summary>
-    public static SettingSource For(string key) =>
-        BySetting.TryGetValue(key, out var s)
+    /// <summary>The source of a profile setting; every schema setting has one.</summary>
+    public static SettingSource For(SettingDefinition setting) =>
+        BySetting.TryGetValue(setting, out var s)
             ? s
-            : throw new KeyNotFoundException($"no source recorded for setting {key}");
+            : throw new KeyNotFoundException($"no source recorded for setting {setting.Key}");
 
-    public static bool Has(string key) => BySetting.ContainsKey(key);
+    public static bool Has(SettingDefinition setting) => BySetting.ContainsKey(setting);
 
     // Finding id prefix -> the setting whose sources back it; the first match wins.
-    private static readonly (string Prefix, string Setting)[] FindingSettings =
+    private static readonly (string Prefix, SettingDefinition Setting)[] FindingSettings =
     [
-        ("host.bios.vtx", "bios.virtualization"),
-        ("host.vhv.hardware", "bios.virtualization"),
-        ("host.vhv.kvm", "bios.virtualization"),
-        ("host.bios.vtd", "bios.vtd"),
-        ("host.vhv.iommu", "bios.vtd"),
-        ("host.bios.ht", "bios.hyperthreading"),
-        ("host.bios.turbo", "bios.turbo"),
-        ("host.bios.power_policy", "bios.energy_policy"),
-        ("host.bios.c1e", "bios.cstates"),
-        ("host.bios.c6", "bios.cstates"),
-        ("host.cpu.governor", "cpu.governor"),
-        ("host.cpu.idle_poll", "kernel.idle_poll"),
-        ("host.kvm.ple", "kvm.ple"),
-        ("host.memory.thp", "memory.thp"),
-        ("host.memory.hugepages", "memory.hugepages.percent"),
-        ("host.memory.hugetlbfs", "memory.hugetlbfs"),
-        ("host.memory.ksm_scan", "memory.ksm.pages_to_scan"),
-        ("host.memory.ksm", "memory.ksm"),
-        ("host.kvm.halt_poll_ns_grow", "kvm.halt_poll_ns_grow"),
-        ("host.kvm.halt_poll_ns_shrink", "kvm.halt_poll_ns_shrink"),
-        ("host.kvm.halt_poll_ns", "kvm.halt_poll_ns"),
-        ("host.kvm.exitless_timer", "kernel.nohz_full"),
-        ("host.kernel.nohz_full", "kernel.nohz_full"),
-        ("host.kernel.isolation", "kernel.nohz_full"),
-        ("conflict.nohz", "kernel.nohz_full"),
-        ("host.numa.balancing", "numa.balancing"),
-        ("conflict.numa_balancing", "numa.balancing"),
-        ("host.numa.irq", "numa.irq_affinity"),
-        ("host.qemu.memlock", "qemu.mem_lock"),
-        ("conflict.ksm_memlock", "qemu.mem_lock"),
-        ("conflict.cpupm", "qemu.cpu_pm"),
-        ("host.qemu.zerocopy_tx", "vhost.zerocopy_tx"),
-        ("guest.cpuidle.haltpoll", "guest.halt_poll_ns"),
-        ("guest.haltpoll", "guest.halt_poll_ns"),
-        ("guest.kernel.idle", "guest.halt_poll_ns"),
-        ("conflict.guest_idle", "guest.halt_poll_ns"),
-        ("guest.block.rq_affinity", "guest.rq_affinity"),
-        ("guest.net.queues", "guest.net_queues"),
+        ("host.bios.vtx", ProfileSchema.BiosVirtualization),
+        ("host.vhv.hardware", ProfileSchema.BiosVirtualization),
+        ("host.vhv.kvm", ProfileSchema.BiosVirtualization),
+        ("host.bios.vtd", ProfileSchema.BiosVtd),
+        ("host.vhv.iommu", ProfileSchema.BiosVtd),
+        ("host.bios.ht", ProfileSchema.BiosHyperthreading),
+        ("host.bios.turbo", ProfileSchema.BiosTurbo),
+        ("host.bios.power_policy", ProfileSchema.BiosEnergyPolicy),
+        ("host.bios.c1e", ProfileSchema.BiosCstates),
+        ("host.bios.c6", ProfileSchema.BiosCstates),
+        ("host.cpu.governor", ProfileSchema.CpuGovernor),
+        ("host.cpu.idle_poll", ProfileSchema.KernelIdlePoll),
+        ("host.kvm.ple", ProfileSchema.KvmPle),
+        ("host.memory.thp", ProfileSchema.MemoryThp),
+        ("host.memory.hugepages", ProfileSchema.MemoryHugepagesPercent),
+        ("host.memory.hugetlbfs", ProfileSchema.MemoryHugetlbfs),
+        ("host.memory.ksm_scan", ProfileSchema.MemoryKsmPagesToScan),
+        ("host.memory.ksm", ProfileSchema.MemoryKsm),
+        ("host.kvm.halt_poll_ns_grow", ProfileSchema.KvmHaltPollNsGrow),
+        ("host.kvm.halt_poll_ns_shrink", ProfileSchema.KvmHaltPollNsShrink),
+        ("host.kvm.halt_poll_ns", ProfileSchema.KvmHaltPollNs),
+        ("host.kvm.exitless_timer", ProfileSchema.KernelNohzFull),
+        ("host.kernel.nohz_full", ProfileSchema.KernelNohzFull),
+        ("host.kernel.isolation", ProfileSchema.KernelNohzFull),
+        ("conflict.nohz", ProfileSchema.KernelNohzFull),
+        ("host.numa.balancing", ProfileSchema.NumaBalancing),
+        ("conflict.numa_balancing", ProfileSchema.NumaBalancing),
+        ("host.numa.irq", ProfileSchema.NumaIrqAffinity),
+        ("host.qemu.memlock", ProfileSchema.QemuMemLock),
+        ("conflict.ksm_memlock", ProfileSchema.QemuMemLock),
+        ("conflict.cpupm", ProfileSchema.QemuCpuPm),
+        ("host.qemu.zerocopy_tx", ProfileSchema.VhostZerocopyTx),
+        ("guest.cpuidle.haltpoll", ProfileSchema.GuestHaltPollNs),
+        ("guest.haltpoll", ProfileSchema.GuestHaltPollNs),
+        ("guest.kernel.idle", ProfileSchema.GuestHaltPollNs),
+        ("conflict.guest_idle", ProfileSchema.GuestHaltPollNs),
+        ("guest.block.rq_affinity", ProfileSchema.GuestRqAffinity),
+        ("guest.net.queues", ProfileSchema.GuestNetQueues),
     ];
 
     /// <summary>The references behind a finding: its setting's sources, or none where the guide alone is the

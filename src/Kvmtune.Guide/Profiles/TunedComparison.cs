@@ -14,7 +14,7 @@ public static class TunedComparison
     /// <summary>One row: TuneD's values ("not set" where the profile leaves the kernel default) and the reason for any
     /// difference.</summary>
     public sealed record Row(
-        string Setting,
+        SettingDefinition Setting,
         string RealtimeVirtualHost,
         string VirtualHost,
         string VirtualGuest,
@@ -26,7 +26,7 @@ public static class TunedComparison
     public static readonly IReadOnlyList<Row> Rows =
     [
         new(
-            "cpu.governor",
+            ProfileSchema.CpuGovernor,
             "performance (latency-performance)",
             "performance",
             "performance (throughput-performance)",
@@ -34,7 +34,7 @@ public static class TunedComparison
                 + "headroom"
         ),
         new(
-            "bios.cstates",
+            ProfileSchema.BiosCstates,
             "limited by force_latency (latency-performance PM QoS)",
             NotSet,
             NotSet,
@@ -42,7 +42,7 @@ public static class TunedComparison
                 + "while TuneD runs"
         ),
         new(
-            "kernel.idle_poll",
+            ProfileSchema.KernelIdlePoll,
             NotSet,
             NotSet,
             NotSet,
@@ -50,14 +50,14 @@ public static class TunedComparison
                 + "only warns"
         ),
         new(
-            "memory.thp",
+            ProfileSchema.MemoryThp,
             "never (network-latency)",
             "always",
             "always (throughput-performance)",
             "Same for latency and throughput; density uses madvise because KSM cannot merge huge pages"
         ),
         new(
-            "memory.ksm",
+            ProfileSchema.MemoryKsm,
             "run=2 (stop and unmerge)",
             NotSet,
             NotSet,
@@ -65,7 +65,7 @@ public static class TunedComparison
                 + "run=0"
         ),
         new(
-            "kernel.nohz_full",
+            ProfileSchema.KernelNohzFull,
             "nohz_full=isolated_cores, rcu_nocbs=isolated_cores",
             NotSet,
             NotSet,
@@ -73,7 +73,7 @@ public static class TunedComparison
                 + "rcu_init_nohz)"
         ),
         new(
-            "numa.irq_affinity",
+            ProfileSchema.NumaIrqAffinity,
             "isolcpus=managed_irq,domain; irqbalance banned_cpus=isolated_cores (realtime)",
             NotSet,
             NotSet,
@@ -81,14 +81,14 @@ public static class TunedComparison
                 + "kernel"
         ),
         new(
-            "numa.balancing",
+            ProfileSchema.NumaBalancing,
             "kernel.numa_balancing=0 (network-latency)",
             NotSet,
             NotSet,
             "Same for latency; kvmtune's auto turns it off only where vfio-pci devices pin guest memory"
         ),
         new(
-            "kvm.halt_poll_ns",
+            ProfileSchema.KvmHaltPollNs,
             NotSet,
             NotSet,
             NotSet,
@@ -96,14 +96,14 @@ public static class TunedComparison
                 + "(halt-polling.rst: tune by experiment)"
         ),
         new(
-            "vhost.zerocopy_tx",
+            ProfileSchema.VhostZerocopyTx,
             NotSet,
             NotSet,
             NotSet,
             "Same: off, the kernel default since 2019 (the guide's experimental_zcopytx=1 is no longer advised)"
         ),
         new(
-            "guest.halt_poll_ns",
+            ProfileSchema.GuestHaltPollNs,
             NotSet,
             NotSet,
             NotSet,
@@ -132,9 +132,9 @@ public static class TunedComparison
         var profiles = BuiltInProfiles.Names.Select(n => BuiltInProfiles.Get(n)!).ToList();
         foreach (var row in Rows)
         {
-            sb.Append("| `").Append(row.Setting).Append("` | ");
+            sb.Append("| `").Append(row.Setting.Key).Append("` | ");
             foreach (var p in profiles)
-                sb.Append(Cell(p.Value(row.Setting).Text)).Append(" | ");
+                sb.Append(Cell(p.Text(row.Setting))).Append(" | ");
             sb.Append(Cell(row.RealtimeVirtualHost))
                 .Append(" | ")
                 .Append(Cell(row.VirtualHost))

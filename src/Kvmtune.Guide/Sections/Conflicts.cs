@@ -1,6 +1,7 @@
 using Kvmtune.Facts.Host.Virtualization;
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -42,9 +43,9 @@ public static class Conflicts
                 "tuned (its profile's governor, transparent_hugepages, sysctls such as numa_balancing, KSM "
                     + "run, and C-states through force_latency)"
             );
-        if (f.Userspace.IsRunning("ksmtuned") == true && c.Profile.Choice("memory.ksm") != "on")
+        if (f.Userspace.IsRunning("ksmtuned") == true && c.Profile.Get(ProfileSchema.MemoryKsm) != KsmMode.On)
             daemons.Add("ksmtuned (KSM run, pages_to_scan, sleep_millisecs)");
-        if (f.Userspace.IsRunning("irqbalance") == true && c.Profile.Bool("numa.irq_affinity"))
+        if (f.Userspace.IsRunning("irqbalance") == true && c.Profile.Get(ProfileSchema.NumaIrqAffinity))
             daemons.Add(
                 "irqbalance (IRQ smp_affinity every 10 s, unless banned; since 1.1.0 it skips isolated and nohz_full " +
                     "CPUs itself)"
@@ -62,7 +63,7 @@ public static class Conflicts
                 ["/proc"]
             );
         var ksmOn = f.Memory.Ksm.Run == 1;
-        if (ksmOn && c.Profile.Bool("qemu.mem_lock"))
+        if (ksmOn && c.Profile.Get(ProfileSchema.QemuMemLock))
             yield return Rule.Make(
                 "conflict.ksm_memlock",
                 "3.2.5",
@@ -126,7 +127,7 @@ public static class Conflicts
                     new KernelArgument("3.2.7", "nohz_full", CpuList.Format(Section3_2_7_Nohz.WantedNohzFull(f)))
                 );
         }
-        if (c.Profile.Bool("qemu.cpu_pm") && c.Profile.Bool("qemu.overcommit"))
+        if (c.Profile.Get(ProfileSchema.QemuCpuPm) && c.Profile.Get(ProfileSchema.QemuOvercommit))
             yield return Rule.Make(
                 "conflict.cpupm_overcommit",
                 "3.3.1",

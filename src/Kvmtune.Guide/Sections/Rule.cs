@@ -1,5 +1,6 @@
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -32,12 +33,13 @@ internal static class Rule
 
     /// <summary>The status a missed requirement earns: required fails, recommended warns, anything else is
     /// information.</summary>
-    public static FindingStatus Missed(string requirement) =>
+    public static FindingStatus Missed(Need requirement) =>
         requirement switch
         {
-            "required" => FindingStatus.Fail,
-            "recommended" => FindingStatus.Warn,
-            _ => FindingStatus.Info,
+            Need.Required => FindingStatus.Fail,
+            Need.Recommended => FindingStatus.Warn,
+            Need.Any => FindingStatus.Info,
+            _ => throw new ArgumentOutOfRangeException(nameof(requirement)),
         };
 
     public static string YesNo(bool? b) =>

@@ -140,8 +140,8 @@ public sealed class HostileProfileTests : IDisposable
         _t.File("/p/base.yaml", "inherits: latency\nsettings:\n  memory.hugepages.percent: 25\n");
         _t.File("/p/child.yml", "inherits: base.yaml\nsettings:\n  cpu.governor: schedutil\n");
         var p = new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/child.yml"));
-        p.Integer("memory.hugepages.percent").Should().Be(25);
-        p.Choice("cpu.governor").Should().Be("schedutil");
+        p.Get(ProfileSchema.MemoryHugepagesPercent).Should().Be(25);
+        p.Get(ProfileSchema.CpuGovernor).Should().Be(Governor.Schedutil);
     }
 
     [Fact]

@@ -13,11 +13,13 @@ public sealed class ProfileTests
         foreach (var name in BuiltInProfiles.Names)
         {
             var p = BuiltInProfiles.Get(name)!;
-            p.Settings.Keys.Should().BeEquivalentTo(ProfileSchema.Settings.Select(s => s.Key), name);
-            p.Choice("cpu.governor").Should().NotBeNullOrEmpty();
+            p.Settings.Keys.Select(k => k.Key).Should().BeEquivalentTo(ProfileSchema.Settings.Select(s => s.Key), name);
+            p.Text(ProfileSchema.CpuGovernor).Should().NotBeNullOrEmpty();
         }
-        BuiltInProfiles.Get("latency")!.Choice("kernel.idle_poll").Should().Be("required");
-        BuiltInProfiles.Get("density")!.Choice("memory.ksm").Should().Be("on");
+        var latency = BuiltInProfiles.Get("latency")!;
+        latency.Get(ProfileSchema.KernelIdlePoll).Should().Be(IdlePollRequirement.Required);
+        latency.Text(ProfileSchema.KernelIdlePoll).Should().Be("required");
+        BuiltInProfiles.Get("density")!.Get(ProfileSchema.MemoryKsm).Should().Be(KsmMode.On);
     }
 
     [Fact]
@@ -25,9 +27,9 @@ public sealed class ProfileTests
     {
         foreach (var def in ProfileSchema.Settings)
         {
-            Sources.Has(def.Key).Should().BeTrue(def.Key);
-            Sources.For(def.Key).References.Should().NotBeEmpty(def.Key);
-            Sources.For(def.Key).Kernels.Should().NotBeNullOrWhiteSpace(def.Key);
+            Sources.Has(def).Should().BeTrue(def.Key);
+            Sources.For(def).References.Should().NotBeEmpty(def.Key);
+            Sources.For(def).Kernels.Should().NotBeNullOrWhiteSpace(def.Key);
         }
     }
 
@@ -43,7 +45,7 @@ public sealed class ProfileTests
             .Should()
             .Be(generated, "regenerate docs/profiles-vs-tuned.md with KVMTUNE_REGENERATE_DOCS=1");
         foreach (var row in TunedComparison.Rows)
-            ProfileSchema.Find(row.Setting).Should().NotBeNull(row.Setting);
+            ProfileSchema.Find(row.Setting.Key).Should().BeSameAs(row.Setting, row.Setting.Key);
     }
 
     [Fact]
@@ -74,9 +76,10 @@ public sealed class ProfileTests
         );
         var p = new ProfileCatalog(t.Physical("/p")).Resolve("mine");
         p.Inherits.Should().Be("latency");
-        p.Integer("memory.hugepages.percent").Should().Be(25);
-        p.Range("kvm.halt_poll_ns").Should().Be(new RangeValue(100000, 300000));
-        p.Choice("kernel.idle_poll").Should().Be("required", "inherited from latency");
+        p.Get(ProfileSchema.MemoryHugepagesPercent).Should().Be(25);
+        p.Get(ProfileSchema.KvmHaltPollNs).Should().Be(new RangeValue(100000, 300000));
+        p.Get(ProfileSchema.KernelIdlePoll).Should().Be(IdlePollRequirement.Required, "inherited from latency");
+        p.Reason(ProfileSchema.MemoryHugepagesPercent).Should().Be("set by mine.yaml");
         var show = KvmtuneRunner.Run("profiles", "show", t.Physical("/p/mine.yaml"));
         show.Stdout.Should().Contain("inherits latency").And.Contain("set by mine.yaml");
     }
@@ -90,7 +93,12 @@ public sealed class ProfileTests
         "memory.hugepages.percent",
         "not a whole number"
     )]
-    [InlineData("inherits: latency\nsettings:\n  cpu.governor: turbo\n", 3, "cpu.governor", "not one of")]
+    [InlineData(
+        "inherits: latency\nsettings:\n  cpu.governor: turbo\n",
+        3,
+        "cpu.governor",
+        "'turbo' is not one of performance, powersave, ondemand, schedutil, conservative, any"
+    )]
     [InlineData("inherits: nosuch\n", 1, "inherits", "unknown profile")]
     [InlineData("settings:\n  cpu.governor: performance\n", 1, "inherits", "must inherit")]
     [InlineData("inherits: latency\nsysfs:\n  ../../etc/shadow: x\n", 3, "../../etc/shadow", "refused")]

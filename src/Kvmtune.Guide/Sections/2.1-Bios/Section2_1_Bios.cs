@@ -1,4 +1,5 @@
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -86,7 +87,7 @@ public static class Section2_1_Bios
         var f = c.Facts;
         const string id = "host.bios.vtx",
             title = "Intel Virtualization Technology (VT-x)";
-        var want = c.Profile.Choice("bios.virtualization");
+        var want = c.Profile.Get(ProfileSchema.BiosVirtualization);
         var rationale = "KVM needs VT-x (or AMD-V); without it every VM is emulated";
         var evidence = new[] { Cpuinfo, "/proc/modules", "/dev/kvm", "/dev" };
         if (f.Cpu.Flags.Count == 0)
@@ -162,7 +163,7 @@ public static class Section2_1_Bios
         var f = c.Facts;
         const string id = "host.bios.vtd",
             title = "Intel VT for Directed I/O (VT-d)";
-        var want = c.Profile.Choice("bios.vtd");
+        var want = c.Profile.Get(ProfileSchema.BiosVtd);
         var i = f.Virtualization.Iommu;
         var amd = f.Cpu.Vendor == "AuthenticAMD";
         var table = amd ? i.IvrsTable : i.DmarTable;
@@ -249,7 +250,8 @@ public static class Section2_1_Bios
         var f = c.Facts;
         const string id = "host.bios.ht",
             title = "Intel Hyper-Threading Technology";
-        var want = c.Profile.Choice("bios.hyperthreading");
+        var want = c.Profile.Get(ProfileSchema.BiosHyperthreading);
+        var wantText = c.Profile.Text(ProfileSchema.BiosHyperthreading);
         var evidence = new[]
         {
             "/sys/devices/system/cpu/smt/active",
@@ -268,21 +270,21 @@ public static class Section2_1_Bios
             _ => "unknown",
         };
         if (active is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, current, want, rationale, evidence);
-        if (want == "any")
+            return Rule.Make(id, S, title, FindingStatus.Unknown, current, wantText, rationale, evidence);
+        if (want == Toggle.Any)
             return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
-        var ok = active == (want == "enabled");
+        var ok = active == (want == Toggle.Enabled);
         if (ok)
-            return Rule.Make(id, S, title, FindingStatus.Pass, current, want, rationale, evidence);
+            return Rule.Make(id, S, title, FindingStatus.Pass, current, wantText, rationale, evidence);
         PlannedChange fix = f.Cpu.SmtControl is "off" or "forceoff"
             ? new KernelArgument(S, "nosmt", null, Remove: true)
             : new ManualStep(
                 S,
                 Bios
                     + "Advanced/Processor Configuration/Intel(R) Hyper-Threading Tech = " +
-                        $"{(want == "enabled" ? "Enabled" : "Disabled")}"
+                        $"{(want == Toggle.Enabled ? "Enabled" : "Disabled")}"
             );
-        return Rule.Make(id, S, title, FindingStatus.Warn, current, want, rationale, evidence, fix);
+        return Rule.Make(id, S, title, FindingStatus.Warn, current, wantText, rationale, evidence, fix);
     }
 
     internal static Finding Numa(AuditContext c)
@@ -352,7 +354,8 @@ public static class Section2_1_Bios
         var f = c.Facts;
         const string id = "host.bios.power_policy",
             title = "CPU power and performance policy";
-        var want = c.Profile.Choice("bios.energy_policy");
+        var want = c.Profile.Get(ProfileSchema.BiosEnergyPolicy);
+        var wantText = c.Profile.Text(ProfileSchema.BiosEnergyPolicy);
         var online = f.Cpu.Cpus.Where(x => x.Online).ToList();
         var evidence = new[]
         {
@@ -369,10 +372,10 @@ public static class Section2_1_Bios
                 title,
                 FindingStatus.Unknown,
                 "EPP and EPB not exposed",
-                want,
+                wantText,
                 rationale,
                 evidence,
-                want == "any"
+                want == EnergyPolicy.Any
                     ? []
                     :
                     [
@@ -380,7 +383,7 @@ public static class Section2_1_Bios
                             S,
                             Bios
                                 + "Advanced/Power & Performance/CPU Power and Performance Policy = "
-                                + (want == "performance" ? "Performance" : "Balanced Performance")
+                                + (want == EnergyPolicy.Performance ? "Performance" : "Balanced Performance")
                         ),
                     ]
             );
@@ -397,27 +400,30 @@ public static class Section2_1_Bios
                         ", ",
                         epb.GroupBy(x => x.EnergyPerfBias).Select(g => $"{g.Key} on {Rule.Cpus(g.Select(x => x.Id))}")
                     );
-        if (want == "any")
+        if (want == EnergyPolicy.Any)
             return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
-        var acceptedEpp = want == "performance" ? new[] { "performance" } : ["performance", "balance_performance"];
-        var maxEpb = want == "performance" ? 0 : 6;
+        string[] acceptedEpp =
+            want == EnergyPolicy.Performance
+                ? [EnergyPolicy.Performance.KernelName()]
+                : [EnergyPolicy.Performance.KernelName(), EnergyPolicy.BalancePerformance.KernelName()];
+        var maxEpb = want == EnergyPolicy.Performance ? 0 : 6;
         var badEpp = epp.Where(x => !acceptedEpp.Contains(x.EnergyPerformancePreference)).ToList();
         var badEpb = epp.Count > 0 ? [] : epb.Where(x => x.EnergyPerfBias > maxEpb).ToList();
         if (badEpp.Count == 0 && badEpb.Count == 0)
-            return Rule.Make(id, S, title, FindingStatus.Pass, current, want, rationale, evidence);
+            return Rule.Make(id, S, title, FindingStatus.Pass, current, wantText, rationale, evidence);
         var changes = new List<PlannedChange>();
         changes.AddRange(
             badEpp.Select(x => new SysfsWrite(
                 S,
                 $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/energy_performance_preference",
-                want
+                want.KernelName()
             ))
         );
         changes.AddRange(
             badEpb.Select(x => new SysfsWrite(
                 S,
                 $"/sys/devices/system/cpu/cpu{x.Id}/power/energy_perf_bias",
-                want == "performance" ? "0" : "4"
+                want == EnergyPolicy.Performance ? "0" : "4"
             ))
         );
         changes.Add(
@@ -425,10 +431,10 @@ public static class Section2_1_Bios
                 S,
                 Bios
                     + "Advanced/Power & Performance/CPU Power and Performance Policy = "
-                    + (want == "performance" ? "Performance" : "Balanced Performance")
+                    + (want == EnergyPolicy.Performance ? "Performance" : "Balanced Performance")
             )
         );
-        return Rule.Make(id, S, title, FindingStatus.Warn, current, want, rationale, evidence, changes);
+        return Rule.Make(id, S, title, FindingStatus.Warn, current, wantText, rationale, evidence, changes);
     }
 
     private static Finding SpeedStep(AuditContext c)
@@ -505,7 +511,8 @@ public static class Section2_1_Bios
         var p = c.Facts.Power;
         const string id = "host.bios.turbo",
             title = "Intel Turbo Boost Technology";
-        var want = c.Profile.Choice("bios.turbo");
+        var want = c.Profile.Get(ProfileSchema.BiosTurbo);
+        var wantText = c.Profile.Text(ProfileSchema.BiosTurbo);
         var evidence = new[]
         {
             "/sys/devices/system/cpu/intel_pstate/no_turbo",
@@ -518,12 +525,12 @@ public static class Section2_1_Bios
             : p.Boost is not null ? $"boost={(p.Boost.Value ? 1 : 0)}"
             : "unknown";
         if (on is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, current, want, rationale, evidence);
-        if (want == "any")
-            return Rule.Make(id, S, title, FindingStatus.Info, current, want, rationale, evidence);
-        if (on == (want == "enabled"))
-            return Rule.Make(id, S, title, FindingStatus.Pass, current, want, rationale, evidence);
-        var enable = want == "enabled";
+            return Rule.Make(id, S, title, FindingStatus.Unknown, current, wantText, rationale, evidence);
+        if (want == Toggle.Any)
+            return Rule.Make(id, S, title, FindingStatus.Info, current, wantText, rationale, evidence);
+        if (on == (want == Toggle.Enabled))
+            return Rule.Make(id, S, title, FindingStatus.Pass, current, wantText, rationale, evidence);
+        var enable = want == Toggle.Enabled;
         PlannedChange write = p.NoTurbo is not null
             ? new SysfsWrite(S, "/sys/devices/system/cpu/intel_pstate/no_turbo", enable ? "0" : "1")
             : new SysfsWrite(S, "/sys/devices/system/cpu/cpufreq/boost", enable ? "1" : "0");
@@ -533,7 +540,7 @@ public static class Section2_1_Bios
             title,
             FindingStatus.Warn,
             current,
-            want,
+            wantText,
             rationale,
             evidence,
             write,
@@ -643,7 +650,7 @@ public static class Section2_1_Bios
     {
         var f = c.Facts;
         var id = $"host.bios.{key}";
-        var want = c.Profile.Choice("bios.cstates");
+        var want = c.Profile.Get(ProfileSchema.BiosCstates);
         var evidence = new[]
         {
             "/sys/devices/system/cpu/cpuidle/current_driver",
@@ -654,10 +661,12 @@ public static class Section2_1_Bios
         var state = f.Power.IdleStates.FirstOrDefault(s =>
             IsState(new(s.Name, s.Description, driver), names, mwaitHint)
         );
-        var expected =
-            want == "disabled" ? "not offered or disabled on every CPU"
-            : want == "enabled" ? "enabled"
-            : "any";
+        var expected = want switch
+        {
+            Toggle.Disabled => "not offered or disabled on every CPU",
+            Toggle.Enabled => "enabled",
+            _ => "any",
+        };
         if (state is null)
         {
             // A state the driver does not list may still be entered: firmware C1E auto-promotion turns C1 into C1E
@@ -670,13 +679,13 @@ public static class Section2_1_Bios
                 id,
                 S,
                 title,
-                want == "any" ? FindingStatus.Info : FindingStatus.Unknown,
+                want == Toggle.Any ? FindingStatus.Info : FindingStatus.Unknown,
                 $"cpuidle driver {driver ?? "unknown"} lists no {title} state ({listed}); the firmware setting is "
                     + $"not visible",
                 expected,
                 rationale,
                 evidence,
-                want == "any" ? [] : [new ManualStep(S, "BIOS: " + biosPath)]
+                want == Toggle.Any ? [] : [new ManualStep(S, "BIOS: " + biosPath)]
             );
         }
         var online = f.Cpu.Online;
@@ -690,9 +699,9 @@ public static class Section2_1_Bios
                 : unreadable.Count > 0 ? $"{state.Name} offered by the firmware"
                 : $"{state.Name} disabled on every CPU"
             ) + (unreadable.Count > 0 ? $"; no readable disable flag on {Rule.Cpus(unreadable)}" : "");
-        if (want == "any")
+        if (want == Toggle.Any)
             return Rule.Make(id, S, title, FindingStatus.Info, current, expected, rationale, evidence);
-        if (want == "disabled")
+        if (want == Toggle.Disabled)
         {
             if (enabledOn.Count == 0 && unreadable.Count == 0)
                 return Rule.Make(id, S, title, FindingStatus.Pass, current, expected, rationale, evidence);

@@ -2,6 +2,7 @@ using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Host.Devices;
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -28,23 +29,23 @@ public static partial class Section3_2_1_Numa
         var f = c.Facts;
         const string id = "host.numa.balancing",
             title = "Automatic NUMA balancing vs manual placement";
-        var want = c.Profile.Choice("numa.balancing");
+        var want = c.Profile.Get(ProfileSchema.NumaBalancing);
         var vfio = VfioDevices(c);
         var expectOn = want switch
         {
-            "on" => true,
-            "off" => false,
+            NumaBalancingMode.On => true,
+            NumaBalancingMode.Off => false,
             _ => vfio.Count == 0,
         };
         var expected = expectOn ? "1 (on)" : "0 (off: manual placement)";
         var rationale =
-            want == "auto"
+            want == NumaBalancingMode.Auto
                 ? (
                     vfio.Count == 0
                         ? "No device is bound to vfio-pci, so the kernel may move VM memory closer to its vCPUs"
                         : $"{vfio.Count} device(s) bound to vfio-pci pin VM memory; place VMs by hand instead"
                 )
-                : c.Profile.Reason("numa.balancing");
+                : c.Profile.Reason(ProfileSchema.NumaBalancing);
         var evidence = new[] { "/proc/sys/kernel/numa_balancing", "/sys/bus/pci/drivers/vfio-pci" };
         if (!NumaKnown(c))
             return Rule.Make(
@@ -169,7 +170,7 @@ public static partial class Section3_2_1_Numa
         var f = c.Facts;
         const string id = "host.numa.irq_affinity",
             title = "Device IRQs on housekeeping CPUs of their node";
-        var want = c.Profile.Bool("numa.irq_affinity");
+        var want = c.Profile.Get(ProfileSchema.NumaIrqAffinity);
         var rationale =
             "An interrupt handled on another node drags the device's data across the interconnect, and one "
             + "handled on a CPU isolated for vCPUs (nohz_full, isolcpus) interrupts the guest: keep device IRQs on the "
@@ -323,7 +324,7 @@ public static partial class Section3_2_1_Numa
         var u = c.Facts.Userspace;
         const string id = "host.numa.irqbalance",
             title = "irqbalance and pinned IRQs";
-        var want = c.Profile.Bool("numa.irq_affinity");
+        var want = c.Profile.Get(ProfileSchema.NumaIrqAffinity);
         var evidence = new[] { "/proc", u.IrqbalanceConfig ?? "/etc/default/irqbalance", "/var/lib/dpkg/status" };
         var running = u.IsRunning("irqbalance");
         if (running is null)

@@ -1,4 +1,5 @@
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -11,7 +12,8 @@ public static partial class Section3_2_2_Frequency
     {
         const string id = "host.cpu.governor",
             title = "CPUfreq governor";
-        var want = c.Profile.Choice("cpu.governor");
+        var want = c.Profile.Get(ProfileSchema.CpuGovernor);
+        var wantText = c.Profile.Text(ProfileSchema.CpuGovernor);
         var online = c.Facts.Cpu.Cpus.Where(x => x.Online).ToList();
         var evidence = online
             .Take(4)
@@ -29,7 +31,7 @@ public static partial class Section3_2_2_Frequency
                 title,
                 FindingStatus.Unknown,
                 online.Count == 0 ? "no CPU information" : "no cpufreq governor exposed (no cpufreq driver)",
-                want,
+                wantText,
                 rationale,
                 evidence
             );
@@ -42,12 +44,13 @@ public static partial class Section3_2_2_Frequency
         var missing = online.Where(x => x.Governor is null).Select(x => x.Id).ToList();
         if (missing.Count > 0)
             current += $"; unreadable on {Rule.Cpus(missing)}";
-        if (want == "any")
+        if (want == Governor.Any)
         {
             yield return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
             yield break;
         }
-        var wrong = known.Where(x => x.Governor != want).ToList();
+        var name = want.KernelName();
+        var wrong = known.Where(x => x.Governor != name).ToList();
         if (wrong.Count == 0)
         {
             yield return Rule.Make(
@@ -56,28 +59,28 @@ public static partial class Section3_2_2_Frequency
                 title,
                 missing.Count > 0 ? FindingStatus.Unknown : FindingStatus.Pass,
                 current,
-                $"{want} on every online CPU",
+                $"{wantText} on every online CPU",
                 rationale,
                 evidence
             );
             yield break;
         }
         var unavailable = wrong
-            .Where(x => x.AvailableGovernors is { } a && !a.Contains(want))
+            .Where(x => x.AvailableGovernors is { } a && !a.Contains(name))
             .Select(x => x.Id)
             .ToList();
         var changes = wrong
             .Where(x => !unavailable.Contains(x.Id))
             .Select(x =>
-                (PlannedChange)new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor", want)
+                (PlannedChange)new SysfsWrite(S, $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor", name)
             )
             .ToList();
         if (unavailable.Count > 0)
             changes.Add(
                 new ManualStep(
                     S,
-                    $"governor {want} is not offered on CPUs {Rule.Cpus(unavailable)} (scaling_available_governors); " +
-                        $"load cpufreq_{want} or change the cpufreq driver"
+                    $"governor {name} is not offered on CPUs {Rule.Cpus(unavailable)} (scaling_available_governors); " +
+                        $"load cpufreq_{name} or change the cpufreq driver"
                 )
             );
         yield return Rule.Make(
@@ -85,8 +88,8 @@ public static partial class Section3_2_2_Frequency
             S,
             title,
             FindingStatus.Fail,
-            current + $" (not {want}: {Rule.Cpus(wrong.Select(x => x.Id))})",
-            $"{want} on every online CPU",
+            current + $" (not {name}: {Rule.Cpus(wrong.Select(x => x.Id))})",
+            $"{wantText} on every online CPU",
             rationale,
             wrong.Take(8).Select(x => $"/sys/devices/system/cpu/cpu{x.Id}/cpufreq/scaling_governor"),
             changes

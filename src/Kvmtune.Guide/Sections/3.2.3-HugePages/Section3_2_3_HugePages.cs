@@ -1,6 +1,7 @@
 using Kvmtune.Facts.Host.Numa;
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -63,11 +64,11 @@ public static partial class Section3_2_3_HugePages
     public static long? WantedPageKib(AuditContext c, out string? note)
     {
         note = null;
-        switch (c.Profile.Choice("memory.hugepages.size"))
+        switch (c.Profile.Get(ProfileSchema.MemoryHugepagesSize))
         {
-            case "none":
+            case HugePageSize.None:
                 return null;
-            case "2MiB":
+            case HugePageSize.TwoMiB:
                 return TwoMiBKib;
         }
         if (c.Facts.Cpu.FlagKnown("pdpe1gb") == false)
@@ -90,7 +91,7 @@ public static partial class Section3_2_3_HugePages
         var rationale =
             "Guest memory on static huge pages takes far fewer TLB misses, and is reserved before VMs start";
         var size = WantedPageKib(c, out var note);
-        var percent = c.Profile.Integer("memory.hugepages.percent");
+        var percent = c.Profile.Get(ProfileSchema.MemoryHugepagesPercent);
         var pools = f
             .Numa.Nodes.Select(n =>
                 $"node {n.Id}: "
@@ -110,7 +111,7 @@ public static partial class Section3_2_3_HugePages
                 FindingStatus.Info,
                 current,
                 "none required",
-                c.Profile.Reason("memory.hugepages.size"),
+                c.Profile.Reason(ProfileSchema.MemoryHugepagesSize),
                 ["/sys/devices/system/node/node0/hugepages"]
             );
         var expected =
@@ -217,7 +218,7 @@ public static partial class Section3_2_3_HugePages
                     mounts.Select(m => $"{m.Path} ({(m.PageSizeKib is long s ? Sizes.HumanKib(s) : "?")})")
                 );
         var sizes = f.Memory.HugepagePools.Where(p => p.Total > 0).Select(p => p.SizeKib).ToHashSet();
-        if (c.Profile.Bool("memory.hugetlbfs") && WantedPageKib(c, out _) is long wanted)
+        if (c.Profile.Get(ProfileSchema.MemoryHugetlbfs) && WantedPageKib(c, out _) is long wanted)
             sizes.Add(wanted);
         if (sizes.Count == 0)
             return Rule.Make(id, S, title, FindingStatus.Info, current, "none needed", rationale, evidence);
@@ -243,25 +244,26 @@ public static partial class Section3_2_3_HugePages
         var t = c.Facts.Memory.Thp;
         const string id = "host.memory.thp",
             title = "Transparent huge pages";
-        var want = c.Profile.Choice("memory.thp");
+        var want = c.Profile.Get(ProfileSchema.MemoryThp);
+        var wantText = c.Profile.Text(ProfileSchema.MemoryThp);
         var evidence = new[] { "/sys/kernel/mm/transparent_hugepage/enabled" };
-        var rationale = c.Profile.Reason("memory.thp");
+        var rationale = c.Profile.Reason(ProfileSchema.MemoryThp);
         if (t.Enabled is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
-        if (want == "any")
-            return Rule.Make(id, S, title, FindingStatus.Info, t.Enabled, want, rationale, evidence);
-        if (t.Enabled == want)
-            return Rule.Make(id, S, title, FindingStatus.Pass, t.Enabled, want, rationale, evidence);
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", wantText, rationale, evidence);
+        if (want == ThpMode.Any)
+            return Rule.Make(id, S, title, FindingStatus.Info, t.Enabled, wantText, rationale, evidence);
+        if (t.Enabled == want.KernelName())
+            return Rule.Make(id, S, title, FindingStatus.Pass, t.Enabled, wantText, rationale, evidence);
         return Rule.Make(
             id,
             S,
             title,
             FindingStatus.Warn,
             t.Enabled,
-            want,
+            wantText,
             rationale,
             evidence,
-            new SysfsWrite(S, "/sys/kernel/mm/transparent_hugepage/enabled", want)
+            new SysfsWrite(S, "/sys/kernel/mm/transparent_hugepage/enabled", want.KernelName())
         );
     }
 }

@@ -1,4 +1,5 @@
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -17,17 +18,18 @@ public static partial class Section3_2_4_CStates
     {
         const string id = "host.cpu.idle_poll",
             title = "idle=poll on the kernel command line";
-        var want = c.Profile.Choice("kernel.idle_poll");
+        var want = c.Profile.Get(ProfileSchema.KernelIdlePoll);
+        var wantText = c.Profile.Text(ProfileSchema.KernelIdlePoll);
         var evidence = new[] { "/proc/cmdline" };
-        var rationale = c.Profile.Reason("kernel.idle_poll");
+        var rationale = c.Profile.Reason(ProfileSchema.KernelIdlePoll);
         var cmd = c.Facts.Kernel.CommandLine;
         if (cmd is null)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", wantText, rationale, evidence);
         var idle = cmd.Value("idle");
         var current = idle is null ? "no idle= argument" : $"idle={idle}";
         return want switch
         {
-            "required" when idle == "poll" => Rule.Make(
+            IdlePollRequirement.Required when idle == "poll" => Rule.Make(
                 id,
                 S,
                 title,
@@ -39,7 +41,7 @@ public static partial class Section3_2_4_CStates
             ),
             // A trade-off, not a fault: kernel-parameters.txt calls idle=poll "not recommended" for its power and SMT
             // cost.
-            "required" => Rule.Make(
+            IdlePollRequirement.Required => Rule.Make(
                 id,
                 S,
                 title,
@@ -50,7 +52,7 @@ public static partial class Section3_2_4_CStates
                 evidence,
                 new KernelArgument(S, "idle", "poll")
             ),
-            "forbidden" when idle == "poll" => Rule.Make(
+            IdlePollRequirement.Forbidden when idle == "poll" => Rule.Make(
                 id,
                 S,
                 title,
@@ -61,7 +63,16 @@ public static partial class Section3_2_4_CStates
                 evidence,
                 new KernelArgument(S, "idle", null, Remove: true)
             ),
-            "forbidden" => Rule.Make(id, S, title, FindingStatus.Pass, current, "no idle=poll", rationale, evidence),
+            IdlePollRequirement.Forbidden => Rule.Make(
+                id,
+                S,
+                title,
+                FindingStatus.Pass,
+                current,
+                "no idle=poll",
+                rationale,
+                evidence
+            ),
             _ => Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence),
         };
     }
@@ -71,8 +82,8 @@ public static partial class Section3_2_4_CStates
         var k = c.Facts.Kernel;
         const string id = "host.kvm.ple",
             title = "Pause Loop Exiting";
-        var want = c.Profile.Choice("kvm.ple");
-        var rationale = c.Profile.Reason("kvm.ple");
+        var want = c.Profile.Get(ProfileSchema.KvmPle);
+        var rationale = c.Profile.Reason(ProfileSchema.KvmPle);
         if (c.Facts.Cpu.Architecture is not null && !c.Facts.Cpu.IsX86)
             return Rule.NotApplicable(id, S, title, "PLE is an x86 VT-x/AMD-V feature");
         // Intel: ple_gap=0 turns PLE off. AMD: pause_filter_count=0 does the same.
@@ -93,26 +104,26 @@ public static partial class Section3_2_4_CStates
                 title,
                 FindingStatus.Unknown,
                 $"{module} not loaded",
-                want == "disabled" ? $"{param}=0" : want,
+                want == Toggle.Disabled ? $"{param}=0" : c.Profile.Text(ProfileSchema.KvmPle),
                 rationale,
                 evidence
             );
         var current = $"{param}={gap}, {other}={k.Param(module, other) ?? "?"}";
         var off = gap == 0;
-        if (want == "any")
+        if (want == Toggle.Any)
             return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
-        if (off == (want == "disabled"))
+        if (off == (want == Toggle.Disabled))
             return Rule.Make(
                 id,
                 S,
                 title,
                 FindingStatus.Pass,
                 current,
-                want == "disabled" ? $"{param}=0" : $"{param}>0",
+                want == Toggle.Disabled ? $"{param}=0" : $"{param}>0",
                 rationale,
                 evidence
             );
-        if (want == "disabled")
+        if (want == Toggle.Disabled)
             return Rule.Make(
                 id,
                 S,

@@ -1,5 +1,6 @@
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -13,7 +14,7 @@ public static partial class Section3_2_5_Ksm
     public static IEnumerable<Finding> Evaluate(AuditContext c)
     {
         yield return Run(c);
-        if (c.Profile.Choice("memory.ksm") == "on")
+        if (c.Profile.Get(ProfileSchema.MemoryKsm) == KsmMode.On)
         {
             yield return Scan(c);
             yield return MergeAcrossNodes(c);
@@ -33,9 +34,10 @@ public static partial class Section3_2_5_Ksm
         var k = c.Facts.Memory.Ksm;
         const string id = "host.memory.ksm",
             title = "KSM (ksmd) running";
-        var want = c.Profile.Choice("memory.ksm");
+        var want = c.Profile.Get(ProfileSchema.MemoryKsm);
+        var wantText = c.Profile.Text(ProfileSchema.MemoryKsm);
         var evidence = new[] { $"{Dir}/run" };
-        var rationale = c.Profile.Reason("memory.ksm");
+        var rationale = c.Profile.Reason(ProfileSchema.MemoryKsm);
         if (k.Run is not int run)
         {
             if (c.Facts.Kernel.Config?.Get("CONFIG_KSM") == "n")
@@ -43,13 +45,13 @@ public static partial class Section3_2_5_Ksm
                     id,
                     S,
                     title,
-                    want == "on" ? FindingStatus.Warn : FindingStatus.Pass,
+                    want == KsmMode.On ? FindingStatus.Warn : FindingStatus.Pass,
                     "KSM not built into this kernel",
-                    want,
+                    wantText,
                     rationale,
                     evidence.Append($"/boot/config-{c.Facts.Kernel.Release}")
                 );
-            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
+            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", wantText, rationale, evidence);
         }
         var current = run switch
         {
@@ -57,10 +59,10 @@ public static partial class Section3_2_5_Ksm
             2 => "run=2 (stopped, unmerged)",
             _ => "run=0 (stopped)",
         };
-        if (want == "any")
+        if (want == KsmMode.Any)
             return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
         var on = run == 1;
-        if (want == "on" && KsmtunedManages(c))
+        if (want == KsmMode.On && KsmtunedManages(c))
             return Rule.Make(
                 id,
                 S,
@@ -72,18 +74,18 @@ public static partial class Section3_2_5_Ksm
                     + "again",
                 evidence.Append("/proc")
             );
-        if (on == (want == "on"))
+        if (on == (want == KsmMode.On))
             return Rule.Make(
                 id,
                 S,
                 title,
                 FindingStatus.Pass,
                 current,
-                want == "on" ? "run=1" : "run=0 or 2",
+                want == KsmMode.On ? "run=1" : "run=0 or 2",
                 rationale,
                 evidence
             );
-        if (want == "on")
+        if (want == KsmMode.On)
             return Rule.Make(
                 id,
                 S,
@@ -128,8 +130,8 @@ public static partial class Section3_2_5_Ksm
         var k = c.Facts.Memory.Ksm;
         const string id = "host.memory.ksm_scan",
             title = "KSM scan rate";
-        var pages = c.Profile.Range("memory.ksm.pages_to_scan");
-        var sleep = c.Profile.Range("memory.ksm.sleep_millisecs");
+        var pages = c.Profile.Get(ProfileSchema.MemoryKsmPagesToScan);
+        var sleep = c.Profile.Get(ProfileSchema.MemoryKsmSleepMillisecs);
         var evidence = new[] { $"{Dir}/pages_to_scan", $"{Dir}/sleep_millisecs" };
         var rationale =
             "ksmd scans pages_to_scan pages every sleep_millisecs: too slow finds nothing, too fast costs a CPU";
@@ -264,14 +266,14 @@ public static partial class Section3_2_5_Ksm
         );
     }
 
-    internal static long Clamp(long v, Profiles.RangeValue r) => Math.Min(Math.Max(v, r.Min), r.Max);
+    internal static long Clamp(long v, RangeValue r) => Math.Min(Math.Max(v, r.Min), r.Max);
 
     private static Finding Ksmtuned(AuditContext c)
     {
         var u = c.Facts.Userspace;
         const string id = "host.memory.ksmtuned",
             title = "ksmtuned";
-        var want = c.Profile.Choice("memory.ksm");
+        var want = c.Profile.Get(ProfileSchema.MemoryKsm);
         var evidence = new[] { "/usr/sbin/ksmtuned", "/proc" };
         bool? installed =
             u.Tool("ksmtuned") is not null ? true
@@ -290,7 +292,7 @@ public static partial class Section3_2_5_Ksm
                 "ksmtuned manages ksmd where it runs",
                 evidence
             );
-        if (want == "on")
+        if (want == KsmMode.On)
             return Rule.Make(
                 id,
                 S,
@@ -305,7 +307,7 @@ public static partial class Section3_2_5_Ksm
                         + "instead would start ksmd only under memory pressure",
                 evidence
             );
-        if (want == "off" && running == true)
+        if (want == KsmMode.Off && running == true)
             return Rule.Make(
                 id,
                 S,

@@ -1,4 +1,5 @@
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -15,7 +16,7 @@ public static partial class Section3_2_6_HaltPolling
             "host.kvm.halt_poll_ns",
             "KVM halt polling time",
             "halt_poll_ns",
-            "kvm.halt_poll_ns",
+            ProfileSchema.KvmHaltPollNs,
             FindingStatus.Warn
         );
         yield return Param(
@@ -23,7 +24,7 @@ public static partial class Section3_2_6_HaltPolling
             "host.kvm.halt_poll_ns_grow",
             "KVM halt polling growth",
             "halt_poll_ns_grow",
-            "kvm.halt_poll_ns_grow",
+            ProfileSchema.KvmHaltPollNsGrow,
             FindingStatus.Warn
         );
         yield return Param(
@@ -31,7 +32,7 @@ public static partial class Section3_2_6_HaltPolling
             "host.kvm.halt_poll_ns_shrink",
             "KVM halt polling shrink",
             "halt_poll_ns_shrink",
-            "kvm.halt_poll_ns_shrink",
+            ProfileSchema.KvmHaltPollNsShrink,
             FindingStatus.Warn
         );
     }
@@ -41,11 +42,11 @@ public static partial class Section3_2_6_HaltPolling
         string id,
         string title,
         string param,
-        string setting,
+        RangeSetting setting,
         FindingStatus missStatus
     )
     {
-        var range = c.Profile.Range(setting);
+        var range = c.Profile.Get(setting);
         var evidence = new[] { $"/sys/module/kvm/parameters/{param}" };
         var rationale = c.Profile.Reason(setting);
         var text = c.Facts.Kernel.Param("kvm", param);

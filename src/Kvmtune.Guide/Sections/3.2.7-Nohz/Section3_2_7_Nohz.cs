@@ -1,6 +1,7 @@
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -27,7 +28,7 @@ public static class Section3_2_7_Nohz
         var f = c.Facts;
         const string id = "host.kvm.exitless_timer",
             title = "Exitless timer prerequisites";
-        var wanted = c.Profile.Choice("kernel.nohz_full") == "required";
+        var wanted = c.Profile.Get(ProfileSchema.KernelNohzFull) == Need.Required;
         var amd = f.Cpu.Virtualization == "svm" || f.Cpu.Vendor == "AuthenticAMD";
         var (module, apicvParam) = amd ? ("kvm_amd", "avic") : ("kvm_intel", "enable_apicv");
         var evidence = new[]
@@ -58,7 +59,7 @@ public static class Section3_2_7_Nohz
             );
         var piOn = pi is "1" or "Y" or "y";
         var apicvOn = apicv is "1" or "Y" or "y";
-        var cpuPm = c.Profile.Bool("qemu.cpu_pm");
+        var cpuPm = c.Profile.Get(ProfileSchema.QemuCpuPm);
         var current = $"pi_inject_timer={pi}, {apicvParam}={apicv}, profile cpu-pm {(cpuPm ? "on" : "off")}";
         var changes = new List<PlannedChange>();
         if (!piOn)
@@ -111,17 +112,26 @@ public static class Section3_2_7_Nohz
         var f = c.Facts;
         const string id = "host.kernel.nohz_full",
             title = "nohz_full with a housekeeping CPU on each node";
-        var want = c.Profile.Choice("kernel.nohz_full");
+        var want = c.Profile.Get(ProfileSchema.KernelNohzFull);
         var evidence = new[] { "/proc/cmdline", "/sys/devices/system/cpu/nohz_full" };
-        var rationale = c.Profile.Reason("kernel.nohz_full");
+        var rationale = c.Profile.Reason(ProfileSchema.KernelNohzFull);
         var cmd = f.Kernel.CommandLine;
         if (cmd is null || f.Cpu.Online.Count == 0)
-            return Rule.Make(id, S, title, FindingStatus.Unknown, "unknown", want, rationale, evidence);
+            return Rule.Make(
+                id,
+                S,
+                title,
+                FindingStatus.Unknown,
+                "unknown",
+                c.Profile.Text(ProfileSchema.KernelNohzFull),
+                rationale,
+                evidence
+            );
         var wanted = WantedNohzFull(f);
         var expected =
             wanted.Count == 0 ? "no CPU to spare (one core per node)" : $"nohz_full={CpuList.Format(wanted)}";
         var text = cmd.Value("nohz_full");
-        if (f.Kernel.Config?.Get("CONFIG_NO_HZ_FULL") == "n" && want == "required")
+        if (f.Kernel.Config?.Get("CONFIG_NO_HZ_FULL") == "n" && want == Need.Required)
             return Rule.Make(
                 id,
                 S,
@@ -138,12 +148,12 @@ public static class Section3_2_7_Nohz
                 id,
                 S,
                 title,
-                want == "required" && wanted.Count > 0 ? FindingStatus.Fail : FindingStatus.Info,
+                want == Need.Required && wanted.Count > 0 ? FindingStatus.Fail : FindingStatus.Info,
                 "no nohz_full",
-                want == "required" ? expected : "any",
+                want == Need.Required ? expected : "any",
                 rationale,
                 evidence,
-                want == "required" && wanted.Count > 0
+                want == Need.Required && wanted.Count > 0
                     ? [new KernelArgument(S, "nohz_full", CpuList.Format(wanted))]
                     : []
             );
@@ -173,7 +183,7 @@ public static class Section3_2_7_Nohz
                 evidence,
                 new KernelArgument(S, "nohz_full", CpuList.Format(wanted))
             );
-        if (want != "required")
+        if (want != Need.Required)
             return Rule.Make(id, S, title, FindingStatus.Info, current, "any", rationale, evidence);
         var uncovered = wanted.Except(cpus).ToList();
         if (uncovered.Count == 0)

@@ -1,5 +1,6 @@
 using Kvmtune.Facts.Parsing;
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -94,9 +95,9 @@ public static class Section3_3_Qemu
     {
         const string id = "host.qemu.zerocopy_tx",
             title = "vhost-net zero-copy transmit";
-        var want = c.Profile.Bool("vhost.zerocopy_tx");
+        var want = c.Profile.Get(ProfileSchema.VhostZerocopyTx);
         var evidence = new[] { "/sys/module/vhost_net/parameters/experimental_zcopytx" };
-        var rationale = c.Profile.Reason("vhost.zerocopy_tx");
+        var rationale = c.Profile.Reason(ProfileSchema.VhostZerocopyTx);
         var v = c.Facts.Kernel.Param("vhost_net", "experimental_zcopytx");
         if (v is null)
             return Rule.Make(
@@ -291,7 +292,7 @@ public static class Section3_3_Qemu
         var k = c.Facts.Kernel;
         const string id = "host.qemu.memlock",
             title = "Memory lock limit for -overcommit mem-lock=on";
-        var want = c.Profile.Bool("qemu.mem_lock");
+        var want = c.Profile.Get(ProfileSchema.QemuMemLock);
         var evidence = new[] { "/proc/self/limits" };
         var rationale =
             "mem-lock=on locks all guest memory; QEMU fails to start when RLIMIT_MEMLOCK is below the guest's size";

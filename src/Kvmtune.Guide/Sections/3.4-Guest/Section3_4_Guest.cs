@@ -1,4 +1,5 @@
 using Kvmtune.Guide.Audit;
+using Kvmtune.Guide.Profiles;
 
 namespace Kvmtune.Guide.Sections;
 
@@ -63,7 +64,7 @@ public static partial class Section3_4_Guest
                 evidence,
                 new ManualStep("3.4.1", "boot a guest kernel built with CONFIG_HALTPOLL_CPUIDLE")
             );
-        if (c.Profile.Bool("qemu.overcommit"))
+        if (c.Profile.Get(ProfileSchema.QemuOvercommit))
             return Rule.Make(
                 id,
                 "3.4.1",
@@ -130,9 +131,9 @@ public static partial class Section3_4_Guest
     {
         const string id = "guest.haltpoll.ns",
             title = "guest_halt_poll_ns";
-        var range = c.Profile.Range("guest.halt_poll_ns");
+        var range = c.Profile.Get(ProfileSchema.GuestHaltPollNs);
         var evidence = new[] { "/sys/module/haltpoll/parameters/guest_halt_poll_ns", "/proc/cmdline" };
-        var rationale = c.Profile.Reason("guest.halt_poll_ns");
+        var rationale = c.Profile.Reason(ProfileSchema.GuestHaltPollNs);
         var text = c.Facts.Kernel.Param("haltpoll", "guest_halt_poll_ns");
         if (text is null || !long.TryParse(text, out var v))
             return Rule.Make(
@@ -223,7 +224,7 @@ public static partial class Section3_4_Guest
                 evidence
             );
         var current = string.Join(", ", names.Select(n => $"{n[16..]}={values[n]}"));
-        var overcommit = c.Profile.Bool("qemu.overcommit");
+        var overcommit = c.Profile.Get(ProfileSchema.QemuOvercommit);
         var problems = new List<string>();
         var changes = new List<PlannedChange>();
         // Without shrinking every vCPU keeps polling its full window even when idle for long: host CPU time other VMs
@@ -297,8 +298,8 @@ public static partial class Section3_4_Guest
     {
         const string id = "guest.block.rq_affinity",
             title = "rq_affinity on multi-queue block devices";
-        var want = c.Profile.Integer("guest.rq_affinity");
-        var rationale = c.Profile.Reason("guest.rq_affinity");
+        var want = c.Profile.Get(ProfileSchema.GuestRqAffinity);
+        var rationale = c.Profile.Reason(ProfileSchema.GuestRqAffinity);
         var devices = c.Facts.Block;
         var multi = devices.Where(b => b.HardwareQueues > 1).ToList();
         var evidence = multi
@@ -365,7 +366,7 @@ public static partial class Section3_4_Guest
     {
         const string id = "guest.net.queues",
             title = "virtio-net queues equal to vCPUs";
-        var want = c.Profile.Choice("guest.net_queues");
+        var want = c.Profile.Get(ProfileSchema.GuestNetQueues);
         var vcpus = c.Facts.Cpu.Threads;
         var nics = c.Facts.Net.Where(n => n.Driver == "virtio_net").ToList();
         var evidence = nics.Select(n => $"/sys/class/net/{n.Name}/queues").DefaultIfEmpty("/sys/class/net").ToList();
@@ -388,7 +389,7 @@ public static partial class Section3_4_Guest
         );
         if (vcpus is null || nics.Any(n => n.RxQueues is null))
             return Rule.Make(id, "3.3.3", title, FindingStatus.Unknown, current, "queues = vCPUs", rationale, evidence);
-        if (want == "any")
+        if (want == QueueCount.Any)
             return Rule.Make(id, "3.3.3", title, FindingStatus.Info, current, "any", rationale, evidence);
         var few = nics.Where(n => n.RxQueues < vcpus).ToList();
         if (few.Count == 0)

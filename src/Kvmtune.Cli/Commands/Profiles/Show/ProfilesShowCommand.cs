@@ -41,15 +41,14 @@ public static class ProfilesShowCommand
                 .AppendLine(p.Description);
             foreach (var def in ProfileSchema.Settings)
             {
-                var s = p.Settings[def.Key];
                 sb.Append("  ")
                     .Append(def.Key.PadRight(28))
-                    .Append(s.Value.Text.PadRight(18))
+                    .Append(p.Text(def).PadRight(18))
                     .Append(" [")
                     .Append(def.Section)
                     .Append("] ")
-                    .AppendLine(s.Reason);
-                sb.Append("  ").Append(' ', 28).Append("sources: ").AppendLine(Sources.For(def.Key).Text);
+                    .AppendLine(p.Reason(def));
+                sb.Append("  ").Append(' ', 28).Append("sources: ").AppendLine(Sources.For(def).Text);
             }
             foreach (var (path, value) in p.SysfsWrites)
                 sb.Append("  sysfs ").Append(path).Append(" = ").AppendLine(value);
