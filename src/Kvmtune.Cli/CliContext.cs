@@ -29,6 +29,24 @@ public sealed class CliContext(
     public Func<string, string?> Environment { get; } = environment;
 
     /// <summary>
+    /// Output written as UTF-8 bytes: straight to the process's stdout after what is buffered (a large document is
+    /// never one string), or as text to a writer that has no stream (the tests').
+    /// </summary>
+    public void WriteUtf8(Action<Stream> write)
+    {
+        if (Out is StreamWriter { Encoding: System.Text.UTF8Encoding } writer)
+        {
+            writer.Flush();
+            write(writer.BaseStream);
+            writer.BaseStream.Flush();
+            return;
+        }
+        using var bytes = new MemoryStream();
+        write(bytes);
+        Out.Write(System.Text.Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length));
+    }
+
+    /// <summary>
     /// What answers kvmtune's attribute writes in a tree under --root, before the write returns (tests give one that
     /// imitates the kernel). Null for the real process: the live kernel answers its own writes.
     /// </summary>
@@ -80,13 +98,12 @@ public static class RootResolver
         if (!Directory.Exists(root))
             throw new CliException(
                 ExitCodes.BadInput,
-                $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted " +
-                    "snapshot)"
+                $"{source}: '{root}' is not a folder (give the folder that stands for '/', such as an extracted "
+                    + "snapshot)"
             );
         // The root is resolved once, here: every reader and writer then uses the same canonical folder, so a link
         // swapped in later, or a root that leads to '/', cannot send them onto the live system.
-        var canonical =
-            NativeSys.CanonicalFolder(root)
+        var canonical = NativeSys.CanonicalFolder(root)
             ?? throw new CliException(ExitCodes.BadInput, $"{source}: '{root}' cannot be opened");
         if (canonical == "/" && root.Trim('/').Length == 0)
             return new HostReader("/");

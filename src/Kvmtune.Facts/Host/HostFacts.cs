@@ -77,7 +77,8 @@ public sealed class HostFacts
     {
         var facts = new HostFacts(reader);
         _ = facts.Numa;
-        _ = facts.Cpu;
+        foreach (var cpu in facts.Cpu.Cpus)
+            _ = cpu.Governor;
         _ = facts.Pci;
         _ = facts.Memory;
         _ = facts.Power;

@@ -55,7 +55,10 @@ public sealed record CpuFacts(
     }
 }
 
-/// <summary>One logical CPU (a hardware thread).</summary>
+/// <summary>
+/// One logical CPU (a hardware thread). Its frequency settings (seven files a CPU) are read when first asked for:
+/// placement needs the topology of 3,072 CPUs, not their governors.
+/// </summary>
 public sealed record LogicalCpu(
     int Id,
     bool Online,
@@ -63,12 +66,68 @@ public sealed record LogicalCpu(
     int? Die,
     int? Core,
     IReadOnlyList<int>? ThreadSiblings,
-    int? Node,
-    string? CpufreqDriver,
+    int? Node
+)
+{
+    private readonly Lazy<CpuFrequency> _frequency = new(CpuFrequency.None);
+
+    public LogicalCpu(
+        int id,
+        bool online,
+        int? package,
+        int? die,
+        int? core,
+        IReadOnlyList<int>? threadSiblings,
+        int? node,
+        Func<CpuFrequency> frequency
+    )
+        : this(id, online, package, die, core, threadSiblings, node) => _frequency = new(frequency);
+
+    public string? CpufreqDriver => _frequency.Value.Driver;
+    public string? Governor => _frequency.Value.Governor;
+    public IReadOnlyList<string>? AvailableGovernors => _frequency.Value.AvailableGovernors;
+    public long? MinKhz => _frequency.Value.MinKhz;
+    public long? MaxKhz => _frequency.Value.MaxKhz;
+    public string? EnergyPerformancePreference => _frequency.Value.EnergyPerformancePreference;
+    public int? EnergyPerfBias => _frequency.Value.EnergyPerfBias;
+
+    /// <summary>Equal when the topology and the frequency settings are (each side reads its own).</summary>
+    public bool Equals(LogicalCpu? other) =>
+        other is not null
+        && Id == other.Id
+        && Online == other.Online
+        && Package == other.Package
+        && Die == other.Die
+        && Core == other.Core
+        && Node == other.Node
+        && (ThreadSiblings ?? []).SequenceEqual(other.ThreadSiblings ?? [])
+        && _frequency.Value.Equals(other._frequency.Value);
+
+    public override int GetHashCode() => HashCode.Combine(Id, Package, Core, Node);
+}
+
+/// <summary>A CPU's cpufreq and energy settings; null where the kernel does not say.</summary>
+public sealed record CpuFrequency(
+    string? Driver,
     string? Governor,
     IReadOnlyList<string>? AvailableGovernors,
     long? MinKhz,
     long? MaxKhz,
     string? EnergyPerformancePreference,
     int? EnergyPerfBias
-);
+)
+{
+    public static CpuFrequency None() => new(null, null, null, null, null, null, null);
+
+    public bool Equals(CpuFrequency? other) =>
+        other is not null
+        && Driver == other.Driver
+        && Governor == other.Governor
+        && (AvailableGovernors ?? []).SequenceEqual(other.AvailableGovernors ?? [])
+        && MinKhz == other.MinKhz
+        && MaxKhz == other.MaxKhz
+        && EnergyPerformancePreference == other.EnergyPerformancePreference
+        && EnergyPerfBias == other.EnergyPerfBias;
+
+    public override int GetHashCode() => HashCode.Combine(Driver, Governor, MinKhz, MaxKhz);
+}

@@ -31,21 +31,21 @@ public static class CpuReader
             info.Processors.TryGetValue(id, out var proc);
             var topo = dir + "/topology";
             var hasTopo = online && Has("topology");
-            int? package =
-                (hasTopo ? r.ReadInt(topo + "/physical_package_id") : null) ?? (online ? proc?.PhysicalId : null);
+            int? package = (hasTopo ? r.ReadInt(topo + "/physical_package_id") : null)
+                ?? (online ? proc?.PhysicalId : null);
             int? die = hasTopo ? r.ReadInt(topo + "/die_id") : null;
             int? core = (hasTopo ? r.ReadInt(topo + "/core_id") : null) ?? (online ? proc?.CoreId : null);
             IReadOnlyList<int>? siblings = null;
             if (hasTopo)
             {
                 // A CPU is always its own sibling: an empty list is no answer.
-                siblings =
-                    NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
+                siblings = NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
                     ?? NonEmpty(ParseList(r.ReadText(topo + "/core_cpus_list")))
                     ?? NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")));
             }
             var freq = dir + "/cpufreq";
             var hasFreq = online && Has("cpufreq");
+            var hasPower = online && Has("power");
             cpus.Add(
                 new LogicalCpu(
                     id,
@@ -55,16 +55,19 @@ public static class CpuReader
                     core,
                     siblings,
                     nodeOfCpu.TryGetValue(id, out var node) ? node : null,
-                    hasFreq ? r.ReadText(freq + "/scaling_driver") : null,
-                    hasFreq ? r.ReadText(freq + "/scaling_governor") : null,
-                    hasFreq
-                        ? r.ReadText(freq + "/scaling_available_governors")
-                            ?.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                        : null,
-                    hasFreq ? r.ReadLong(freq + "/scaling_min_freq") : null,
-                    hasFreq ? r.ReadLong(freq + "/scaling_max_freq") : null,
-                    hasFreq ? r.ReadText(freq + "/energy_performance_preference") : null,
-                    online && Has("power") ? r.ReadInt(dir + "/power/energy_perf_bias") : null
+                    () =>
+                        new CpuFrequency(
+                            hasFreq ? r.ReadText(freq + "/scaling_driver") : null,
+                            hasFreq ? r.ReadText(freq + "/scaling_governor") : null,
+                            hasFreq
+                                ? r.ReadText(freq + "/scaling_available_governors")
+                                    ?.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                                : null,
+                            hasFreq ? r.ReadLong(freq + "/scaling_min_freq") : null,
+                            hasFreq ? r.ReadLong(freq + "/scaling_max_freq") : null,
+                            hasFreq ? r.ReadText(freq + "/energy_performance_preference") : null,
+                            hasPower ? r.ReadInt(dir + "/power/energy_perf_bias") : null
+                        )
                 )
             );
         }
@@ -91,9 +94,8 @@ public static class CpuReader
                 : null,
             Packages: CountDistinct(onlineCpus, c => c.Package),
             Dies: onlineCpus.Any(c => c.Die is not null)
-                ? CountDistinct(
-                    onlineCpus,
-                    c => c.Package is null || c.Die is null ? null : (int?)(c.Package * 65536 + c.Die)
+                ? CountDistinct(onlineCpus, c =>
+                    c.Package is null || c.Die is null ? null : (int?)(c.Package * 65536 + c.Die)
                 )
                 : CountDistinct(onlineCpus, c => c.Package),
             Cores: CountCores(onlineCpus),
@@ -157,45 +159,104 @@ public static class CpuReader
 /// <summary>/proc/cpuinfo, one block per online processor.</summary>
 internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, CpuInfoProcessor> Processors)
 {
+    private enum Field
+    {
+        Processor,
+        Vendor,
+        Implementer,
+        ModelName,
+        Family,
+        Model,
+        PhysicalId,
+        CoreId,
+        Flags,
+        Features,
+        Architecture,
+    }
+
+    private static Field? FieldOf(ReadOnlySpan<char> key) =>
+        key switch
+        {
+            "processor" => Field.Processor,
+            "vendor_id" => Field.Vendor,
+            "CPU implementer" => Field.Implementer,
+            "model name" => Field.ModelName,
+            "cpu family" => Field.Family,
+            "model" => Field.Model,
+            "physical id" => Field.PhysicalId,
+            "core id" => Field.CoreId,
+            "flags" => Field.Flags,
+            "Features" => Field.Features,
+            "CPU architecture" => Field.Architecture,
+            _ => null,
+        };
+
+    /// <summary>
+    /// Reads the fields kvmtune uses, line by line over the text without cutting it into strings: a 3,072-CPU
+    /// cpuinfo is 80,000 lines, and the values processors repeat (vendor, model, flags) become one string each.
+    /// </summary>
     public static CpuInfo Parse(string? text)
     {
         var processors = new SortedDictionary<int, CpuInfoProcessor>();
         if (text is null)
             return new CpuInfo(null, processors);
         string? arch = null;
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        var count = Enum.GetValues<Field>().Length;
+        var start = new int[count];
+        var length = new int[count];
+        var seen = new bool[count];
+        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+        var lookup = strings.GetAlternateLookup<ReadOnlySpan<char>>();
         // Every processor of a machine usually lists the same flags: split them once, not a hundred strings a CPU.
         string? lastFlags = null;
         IReadOnlyList<string> lastSplit = [];
+        ReadOnlySpan<char> Span(Field f) => text.AsSpan(start[(int)f], length[(int)f]);
+        string? Text(Field f)
+        {
+            if (!seen[(int)f])
+                return null;
+            if (lookup.TryGetValue(Span(f), out var shared))
+                return shared;
+            var s = Span(f).ToString();
+            strings[s] = s;
+            return s;
+        }
+        int? Int(Field f) => seen[(int)f] && int.TryParse(Span(f), out var v) ? v : null;
         void Flush()
         {
-            if (fields.TryGetValue("processor", out var p) && int.TryParse(p, out var id))
+            if (Int(Field.Processor) is int id)
             {
-                var flags = fields.GetValueOrDefault("flags") ?? fields.GetValueOrDefault("Features");
+                var flags = Text(Field.Flags) ?? Text(Field.Features);
                 processors[id] = new CpuInfoProcessor(
-                    fields.GetValueOrDefault("vendor_id") ?? Implementer(fields.GetValueOrDefault("CPU implementer")),
-                    fields.GetValueOrDefault("model name"),
-                    Int(fields.GetValueOrDefault("cpu family")),
-                    Int(fields.GetValueOrDefault("model")),
-                    Int(fields.GetValueOrDefault("physical id")),
-                    Int(fields.GetValueOrDefault("core id")),
+                    Text(Field.Vendor) ?? Implementer(Text(Field.Implementer)),
+                    Text(Field.ModelName),
+                    Int(Field.Family),
+                    Int(Field.Model),
+                    Int(Field.PhysicalId),
+                    Int(Field.CoreId),
                     flags is null ? []
-                        : flags == lastFlags ? lastSplit
+                        : ReferenceEquals(flags, lastFlags) ? lastSplit
                         : lastSplit = (lastFlags = flags).Split(' ', StringSplitOptions.RemoveEmptyEntries)
                 );
                 if (arch is null)
                 {
-                    if (fields.ContainsKey("vendor_id"))
-                        arch = fields.GetValueOrDefault("flags")?.Split(' ').Contains("lm") == true ? "x86_64" : "i686";
-                    else if (fields.TryGetValue("CPU architecture", out var a))
-                        arch = a == "8" ? "aarch64" : "arm";
+                    if (seen[(int)Field.Vendor])
+                        arch = Text(Field.Flags)?.Split(' ').Contains("lm") == true ? "x86_64" : "i686";
+                    else if (seen[(int)Field.Architecture])
+                        arch = Span(Field.Architecture) is "8" ? "aarch64" : "arm";
                 }
             }
-            fields.Clear();
+            Array.Clear(seen);
         }
-        foreach (var line in text.Split('\n'))
+        var pos = 0;
+        while (pos <= text.Length)
         {
-            if (line.Trim().Length == 0)
+            var newline = text.IndexOf('\n', pos);
+            var end = newline < 0 ? text.Length : newline;
+            var line = text.AsSpan(pos, end - pos);
+            var lineStart = pos;
+            pos = end + 1;
+            if (line.Trim().IsEmpty)
             {
                 Flush();
                 continue;
@@ -203,16 +264,20 @@ internal sealed record CpuInfo(string? Architecture, IReadOnlyDictionary<int, Cp
             var colon = line.IndexOf(':');
             if (colon < 0)
                 continue;
-            var key = line[..colon].Trim();
-            if (key == "processor" && fields.ContainsKey("processor"))
+            if (FieldOf(line[..colon].Trim()) is not Field field)
+                continue;
+            if (field == Field.Processor && seen[(int)Field.Processor])
                 Flush();
-            fields[key] = line[(colon + 1)..].Trim();
+            // The value's place in the text: after the colon, blanks trimmed on both sides.
+            var value = line[(colon + 1)..];
+            var lead = value.Length - value.TrimStart().Length;
+            start[(int)field] = lineStart + colon + 1 + lead;
+            length[(int)field] = value.Trim().Length;
+            seen[(int)field] = true;
         }
         Flush();
         return new CpuInfo(arch, processors);
     }
-
-    private static int? Int(string? s) => int.TryParse(s, out var v) ? v : null;
 
     private static string? Implementer(string? hex) =>
         hex switch

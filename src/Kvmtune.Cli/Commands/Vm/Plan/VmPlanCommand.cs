@@ -16,8 +16,8 @@ public static class VmPlanCommand
         var accel = Accel();
         var command = new Command(
             "plan",
-            "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit " +
-                "1 when one does not fit)"
+            "Place each VM on the host: node, pinned CPUs, huge pages, devices, each decision with its reason (exit "
+                + "1 when one does not fit)"
         )
         {
             spec,
@@ -28,7 +28,10 @@ public static class VmPlanCommand
         {
             var (facts, specs, placement, qemu) = Load(parse, root, spec, ctx);
             var plan = ResolvedPlan.Resolve(specs, placement, facts, AccelFor(parse, accel, facts), qemu);
-            ctx.Out.Write(parse.GetValue(format) == "json" ? PlanOutput.Json(plan) : PlanOutput.Text(plan));
+            if (parse.GetValue(format) == "json")
+                ctx.WriteUtf8(stream => PlanOutput.WriteJson(plan, stream));
+            else
+                ctx.Out.Write(PlanOutput.Text(plan));
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;
         });
         return command;
