@@ -32,5 +32,5 @@ public sealed partial class AuditJsonContext : JsonSerializerContext;
 public static class AuditJson
 {
     public static string Render(AuditReport report) =>
-        JsonSerializer.Serialize(AuditDocument.From(report), AuditJsonContext.Default.AuditDocument) + "\n";
+        JsonText.Write(AuditDocument.From(report), AuditJsonContext.Default.AuditDocument) + "\n";
 }

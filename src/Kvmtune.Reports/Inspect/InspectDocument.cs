@@ -102,8 +102,5 @@ public sealed partial class InspectJsonContext : JsonSerializerContext;
 public static class InspectJson
 {
     public static string Serialize(HostFacts facts) =>
-        System.Text.Json.JsonSerializer.Serialize(
-            InspectDocument.From(facts),
-            InspectJsonContext.Default.InspectDocument
-        );
+        JsonText.Write(InspectDocument.From(facts), InspectJsonContext.Default.InspectDocument);
 }

@@ -81,7 +81,7 @@ public static class PlanOutput
         var types = VmJsonContext.Default;
         // The document's frame by hand, each VM through the generated serializer, the writer drained after each:
         // byte for byte what serializing PlanJson whole writes, in 64 KiB writes.
-        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        using (var w = new Utf8JsonWriter(stream, JsonText.WriterOptions(types.Options)))
         {
             w.WriteStartObject();
             w.WriteString("schema", PlacementPlan.SchemaName);
@@ -89,15 +89,15 @@ public static class PlanOutput
             w.WriteStartArray();
             foreach (var vm in plan.Vms)
             {
-                JsonSerializer.Serialize(w, ToJson(vm), types.PlanVmJson);
+                JsonText.Write(w, ToJson(vm), types.PlanVmJson);
                 if (w.BytesPending > 1 << 16)
                     w.Flush();
             }
             w.WriteEndArray();
             w.WritePropertyName("unplaced");
-            JsonSerializer.Serialize(w, plan.Unplaced, types.IReadOnlyListUnplacedVm);
+            JsonText.Write(w, plan.Unplaced, types.IReadOnlyListUnplacedVm);
             w.WritePropertyName("housekeeping_cpus");
-            JsonSerializer.Serialize(w, plan.Housekeeping, types.IReadOnlyListInt32);
+            JsonText.Write(w, plan.Housekeeping, types.IReadOnlyListInt32);
             w.WriteEndObject();
         }
         stream.WriteByte((byte)'\n');

@@ -59,7 +59,7 @@ public sealed partial class VmAuditJsonContext : JsonSerializerContext;
 public static class VmAuditOutput
 {
     public static string Json(VmAuditReport report) =>
-        JsonSerializer.Serialize(VmAuditDocument.From(report), VmAuditJsonContext.Default.VmAuditDocument) + "\n";
+        JsonText.Write(VmAuditDocument.From(report), VmAuditJsonContext.Default.VmAuditDocument) + "\n";
 
     public static string Text(VmAuditReport report, TextStyle style, bool details)
     {
