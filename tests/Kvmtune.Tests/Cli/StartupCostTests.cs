@@ -80,3 +80,42 @@ public sealed class StartupCostTests
             .And.NotContain("/var/lib/dpkg");
     }
 }
+
+/// <summary>
+/// Issue #15: a command reads only the subsystems it uses. The files each opens, from strace, on the same tree: the
+/// planner needs CPUs, nodes and huge pages, not the CPUs' governors, idle states or interrupts, which the audit
+/// (the positive control) does read.
+/// </summary>
+public sealed class ReadOnlyWhatItUsesTests
+{
+    private static string Opens(SyntheticHost h, params string[] args)
+    {
+        var log = Path.Combine(h.Root, "..", $"trace-{Guid.NewGuid():N}");
+        var run = Processes.Run(
+            "strace",
+            ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2,open", KvmtuneProcess.Binary, .. args]
+        );
+        run.ExitCode.Should().BeOneOf([0, 1], run.Stderr);
+        var text = File.ReadAllText(log);
+        File.Delete(log);
+        return text;
+    }
+
+    [Fact]
+    public void Vm_plan_reads_no_governor_idle_state_or_interrupt_and_the_audit_does()
+    {
+        using var h = new SyntheticHost();
+        using var t = new TestTree();
+        var spec = t.Physical("/vm.yaml");
+        File.WriteAllText(spec, "name: small\nvcpus: 1\nmemory: 64MiB\nhugepages: none\n");
+        var plan = Opens(h, "vm", "plan", spec, "--root", h.Root);
+        plan.Should().Contain("topology/thread_siblings_list", "the planner groups CPUs into cores");
+        plan.Should()
+            .NotContain("/cpufreq/")
+            .And.NotContain("/cpuidle/")
+            .And.NotContain("proc/interrupts")
+            .And.NotContain("energy_perf_bias");
+        var audit = Opens(h, "audit", "--format", "json", "--root", h.Root);
+        audit.Should().Contain("/cpufreq/").And.Contain("/cpuidle/").And.Contain("proc/interrupts");
+    }
+}
