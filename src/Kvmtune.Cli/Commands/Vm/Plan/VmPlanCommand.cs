@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Kvmtune.Cli.Options;
+using Kvmtune.Reports;
 using Kvmtune.Reports.Vm;
 using Kvmtune.Vms;
 using static Kvmtune.Cli.Options.VmOptions;
@@ -12,7 +13,7 @@ public static class VmPlanCommand
     public static Command Create(Option<string?> root, CliContext ctx)
     {
         var spec = SpecArgument();
-        var format = GlobalOptions.Format("text", "json");
+        var format = GlobalOptions.Format(PlanFormats.All);
         var accel = Accel();
         var command = new Command(
             "plan",
@@ -28,7 +29,11 @@ public static class VmPlanCommand
         {
             var (facts, specs, placement, qemu) = Load(parse, root, spec, ctx);
             var plan = ResolvedPlan.Resolve(specs, placement, facts, AccelFor(parse, accel, facts), qemu);
-            ctx.Out.Write(parse.GetValue(format) == "json" ? PlanOutput.Json(plan) : PlanOutput.Text(plan));
+            ctx.Out.Write(
+                PlanFormats
+                    .All[parse.GetValue(format)!]
+                    .Render(plan, new RenderContext(new TextStyle(ctx.Colour), DateTimeOffset.UtcNow))
+            );
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;
         });
         return command;
