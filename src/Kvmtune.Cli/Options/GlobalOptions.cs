@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Kvmtune.Reports;
 
 namespace Kvmtune.Cli.Options;
 
@@ -13,14 +14,19 @@ public static class GlobalOptions
             Recursive = true,
         };
 
-    public static Option<string> Format(params string[] formats)
+    /// <summary>
+    /// <c>--format</c> from a report's format table: the values it accepts, its help (each format with what it is)
+    /// and its default are the table's, so a format added there needs no edit here or in the command.
+    /// </summary>
+    public static Option<string> Format<TReport>(ReportFormats<TReport> formats)
     {
         var o = new Option<string>("--format")
         {
-            Description = $"Output format: {string.Join(", ", formats)}",
-            DefaultValueFactory = _ => formats[0],
+            Description =
+                "Output format: " + string.Join(", ", formats.All.Select(f => $"{f.Name} ({f.Description})")),
+            DefaultValueFactory = _ => formats.Default.Name,
         };
-        o.AcceptOnlyFromAmong(formats);
+        o.AcceptOnlyFromAmong([.. formats.Names]);
         return o;
     }
 }

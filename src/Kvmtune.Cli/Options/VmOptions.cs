@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
-using Kvmtune.Facts.Parsing;
 using Kvmtune.Vms;
 
 namespace Kvmtune.Cli.Options;
@@ -43,16 +42,6 @@ public static class VmOptions
     /// <summary>The accelerator asked for, else kvm where the host has /dev/kvm.</summary>
     internal static string AccelFor(ParseResult parse, Option<string?> accel, HostFacts facts) =>
         parse.GetValue(accel) ?? (facts.Virtualization.Kvm.Exists ? "kvm" : "tcg");
-
-    /// <summary>This command line starts QEMU unpinned: where the threads go, and how to put them there.</summary>
-    internal static IEnumerable<string> PinningNotes(PlannedVm vm)
-    {
-        yield return "pinning: QEMU starts unpinned; 'kvmtune vm run' pins each thread. By hand, once QEMU runs: "
-            + "QMP query-cpus-fast gives each vCPU's thread-id, then taskset -pc CPUS TID:";
-        foreach (var p in vm.VcpuPins)
-            yield return $"  vCPU {p.Vcpu}: taskset -pc {CpuList.Format(p.Cpus)} TID";
-        yield return $"  every other QEMU thread (emulator, I/O): taskset -pc {CpuList.Format(vm.EmulatorCpus)} TID";
-    }
 
     internal static List<(VmSpec Spec, PlannedVm Vm)> Select(
         IReadOnlyList<VmSpec> specs,

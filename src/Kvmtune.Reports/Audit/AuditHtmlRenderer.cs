@@ -10,8 +10,15 @@ namespace Kvmtune.Reports.Audit;
 
 /// <summary>One self-contained HTML file (no fetched fonts, scripts or styles): the summary, the host picture, the
 /// findings by section.</summary>
-public static class AuditHtmlRenderer
+public sealed class AuditHtmlRenderer : IReportRenderer<AuditResult>
 {
+    public string Name => "html";
+
+    public string Description => "one self-contained page with the host picture";
+
+    public string Render(AuditResult result, RenderContext context) =>
+        Render(result.Report, result.Facts, context.Plan(), context.Now);
+
     public static string Render(AuditReport report, HostFacts facts, ResolvedPlan? plan, DateTimeOffset now)
     {
         static string E(string? s) => WebUtility.HtmlEncode(s ?? "");

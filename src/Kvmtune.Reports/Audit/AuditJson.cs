@@ -29,8 +29,14 @@ public sealed record AuditDocument(
 [JsonSerializable(typeof(AuditDocument))]
 public sealed partial class AuditJsonContext : JsonSerializerContext;
 
-public static class AuditJson
+public sealed class AuditJson : IReportRenderer<AuditResult>
 {
+    public string Name => "json";
+
+    public string Description => "the kvmtune.audit/v1 document";
+
+    public string Render(AuditResult result, RenderContext context) => Render(result.Report);
+
     public static string Render(AuditReport report) =>
         JsonText.Write(AuditDocument.From(report), AuditJsonContext.Default.AuditDocument) + "\n";
 }

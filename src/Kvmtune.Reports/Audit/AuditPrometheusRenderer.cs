@@ -7,8 +7,12 @@ namespace Kvmtune.Reports.Audit;
 
 /// <summary>node_exporter's textfile format: one series per finding, counts per status, the profile and the run
 /// time.</summary>
-public static class AuditPrometheusRenderer
+public sealed class AuditPrometheusRenderer : IReportRenderer<AuditResult>
 {
+    public string Name => "prometheus";
+
+    public string Description => "node_exporter textfile series";
+
     private static readonly FindingStatus[] Statuses =
     [
         FindingStatus.Pass,
@@ -18,8 +22,9 @@ public static class AuditPrometheusRenderer
         FindingStatus.Unknown,
     ];
 
-    public static string Render(AuditReport report, DateTimeOffset now)
+    public string Render(AuditResult result, RenderContext context)
     {
+        var (report, now) = (result.Report, context.Now);
         var sb = new StringBuilder();
         sb.AppendLine(
             "# HELP kvmtune_check One series per kvmtune audit finding; the status label carries the result."
@@ -31,13 +36,13 @@ public static class AuditPrometheusRenderer
                 .Append("\",section=\"")
                 .Append(Escape(f.Section))
                 .Append("\",status=\"")
-                .Append(Name(f.Status))
+                .Append(StatusName(f.Status))
                 .AppendLine("\"} 1");
         sb.AppendLine("# HELP kvmtune_findings Number of audit findings with each status.");
         sb.AppendLine("# TYPE kvmtune_findings gauge");
         foreach (var s in Statuses)
             sb.Append("kvmtune_findings{status=\"")
-                .Append(Name(s))
+                .Append(StatusName(s))
                 .Append("\"} ")
                 .Append(report.Findings.Count(f => f.Status == s))
                 .AppendLine();
@@ -55,7 +60,7 @@ public static class AuditPrometheusRenderer
         return sb.ToString();
     }
 
-    public static string Name(FindingStatus s) => s.ToString().ToLowerInvariant();
+    public static string StatusName(FindingStatus s) => s.ToString().ToLowerInvariant();
 
     private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }

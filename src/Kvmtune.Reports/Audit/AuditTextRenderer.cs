@@ -6,10 +6,15 @@ namespace Kvmtune.Reports.Audit;
 
 /// <summary>The audit for people: grouped by guide section, a status mark and one line per finding, the fix
 /// beneath.</summary>
-public static class AuditTextRenderer
+public sealed class AuditTextRenderer : IReportRenderer<AuditResult>
 {
-    public static string Render(AuditReport report, TextStyle style, bool details)
+    public string Name => "text";
+
+    public string Description => "for people, by guide section";
+
+    public string Render(AuditResult result, RenderContext context)
     {
+        var (report, style, details) = (result.Report, context.Style, context.Details);
         var sb = new StringBuilder();
         sb.Append(style.Bold("kvmtune audit"))
             .Append(": profile ")

@@ -1,9 +1,7 @@
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Kvmtune.Facts;
 using Kvmtune.Facts.IO;
-using Kvmtune.Facts.Parsing;
 
 namespace Kvmtune.Reports.Fleet;
 
@@ -349,69 +347,4 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
     }
 
     private static string StatusOf(HostAudit h, string id) => h.Findings.TryGetValue(id, out var v) ? v.Status : "-";
-
-    public string Text()
-    {
-        var sb = new StringBuilder();
-        var w = Math.Max(8, Hosts.Max(h => h.Host.Length));
-        sb.Append($"{Hosts.Count} host(s): ")
-            .AppendLine(
-                string.Join(
-                    ", ",
-                    Hosts.Select(h =>
-                        $"{h.Host} ({h.Profile}, {h.Role}: {h.Findings.Values.Count(f => f.Status == "fail")} fail, "
-                        + $"{h.Findings.Values.Count(f => f.Status == "warn")} warn)"
-                    )
-                )
-            );
-        sb.AppendLine()
-            .Append("check".PadRight(40))
-            .AppendLine(string.Concat(Hosts.Select(h => h.Host.PadRight(w + 2))));
-        foreach (var (id, _, statuses) in Problems())
-            sb.Append(id.PadRight(40)).AppendLine(string.Concat(statuses.Select(s => s.PadRight(w + 2))));
-        var diffs = Differences().ToList();
-        if (diffs.Count > 0)
-        {
-            sb.AppendLine().AppendLine("differences between hosts audited alike:");
-            foreach (var (group, id, values) in diffs)
-                sb.Append($"  [{group}] {id}: ")
-                    .AppendLine(
-                        string.Join(
-                            "; ",
-                            values.Select(v => $"{v.Host} {v.Status}{(v.Current is null ? "" : $" ({v.Current})")}")
-                        )
-                    );
-        }
-        // Every name and value came from files other hosts wrote: shown, never obeyed by the terminal.
-        return SafeText.ForTerminal(sb.ToString());
-    }
-
-    public string Html()
-    {
-        static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
-        var sb = new StringBuilder(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>kvmtune "
-                + "fleet</title><style>body{font-family:\"DejaVu "
-                + "Sans\",Verdana,sans-serif;margin:24px}table{border-collapse:collapse}td,th{border:1px solid "
-                + "#ddd;padding:4px "
-                + "8px;font-size:13px}.pass{background:#e3f4e1}.warn{background:#fff4d6}"
-                + ".fail{background:#fde0e0}"
-                + ".info{background:#eef2f7}.unknown{background:#f0e6f6}</style></head><body>"
-        );
-        sb.Append($"<h1>kvmtune fleet: {Hosts.Count} host(s)</h1><table><tr><th>check</th>");
-        foreach (var h in Hosts)
-            sb.Append($"<th class=\"host\">{E(h.Host)}<br><small>{E(h.Profile)}, {E(h.Role)}</small></th>");
-        sb.Append("</tr>");
-        foreach (var (id, title, statuses) in Problems())
-            sb.Append(
-                $"<tr><td>{E(id)}<br><small>{E(title)}</small></td>"
-                    + $"{string.Concat(statuses.Select(s => $"<td class=\"{E(s)}\">{E(s)}</td>"))}</tr>"
-            );
-        sb.Append("</table><h2>Differences between hosts audited alike</h2><ul>");
-        foreach (var (group, id, values) in Differences())
-            sb.Append(
-                $"<li>[{E(group)}] {E(id)}: {E(string.Join("; ", values.Select(v => $"{v.Host} {v.Status}")))}</li>"
-            );
-        return sb.Append("</ul></body></html>\n").ToString();
-    }
 }

@@ -99,8 +99,14 @@ public sealed record KernelConfigDocument(string Source, IReadOnlyDictionary<str
 public sealed partial class InspectJsonContext : JsonSerializerContext;
 
 /// <summary>Serializes the inspect document.</summary>
-public static class InspectJson
+public sealed class InspectJson : IReportRenderer<HostFacts>
 {
+    public string Name => "json";
+
+    public string Description => "the kvmtune.inspect/v1 document";
+
+    public string Render(HostFacts report, RenderContext context) => Serialize(report) + "\n";
+
     public static string Serialize(HostFacts facts) =>
         JsonText.Write(InspectDocument.From(facts), InspectJsonContext.Default.InspectDocument);
 }

@@ -12,9 +12,15 @@ namespace Kvmtune.Reports.Inspect;
 /// <c>inspect</c> for people: a <c>numactl -H</c>-style summary, then each node with its cores, threads,
 /// huge pages and devices, then memory, power, kernel and virtualization. Unknown facts print as "unknown".
 /// </summary>
-public static class InspectTextRenderer
+public sealed class InspectTextRenderer : IReportRenderer<HostFacts>
 {
     private const string Unknown = "unknown";
+
+    public string Name => "text";
+
+    public string Description => "for people, node by node";
+
+    public string Render(HostFacts report, RenderContext context) => Render(report, context.Style);
 
     public static string Render(HostFacts f, TextStyle style)
     {

@@ -13,7 +13,7 @@ namespace Kvmtune.Reports.Svg;
 /// the devices attached to it, and (with a plan) the CPUs each VM is pinned to and the housekeeping CPUs.
 /// Laid out on a grid so nothing overlaps from a 2-CPU guest to a 448-CPU host.
 /// </summary>
-public static class HostSvgRenderer
+public sealed class HostSvgRenderer : IReportRenderer<HostFacts>
 {
     private const int Cell = 30,
         CellH = 18,
@@ -36,6 +36,12 @@ public static class HostSvgRenderer
         "#9c755f",
         "#bab0ac",
     ];
+
+    public string Name => "svg";
+
+    public string Description => "the host picture: nodes, cores, huge pages, devices";
+
+    public string Render(HostFacts report, RenderContext context) => Render(report, context.Plan());
 
     public static string Render(HostFacts f, ResolvedPlan? plan = null)
     {

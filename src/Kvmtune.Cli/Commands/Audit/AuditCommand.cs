@@ -15,7 +15,7 @@ public static class AuditCommand
         var profile = ProfileOptions.Profile();
         var profileDir = ProfileOptions.ProfileDir();
         var role = AuditOptions.Role("Audit as a host or a guest; auto decides from cpuinfo and DMI");
-        var format = GlobalOptions.Format("text", "json", "html", "prometheus");
+        var format = GlobalOptions.Format(AuditFormats.All);
         var planSpec = new Option<string?>("--plan")
         {
             Description = "With --format html: a VM spec file whose placement the host picture shows",
@@ -77,22 +77,17 @@ public static class AuditCommand
                 AuditOptions.Split(parse.GetValue(only)),
                 AuditOptions.Split(parse.GetValue(skip))
             );
-            var content = parse.GetValue(format) switch
-            {
-                "json" => AuditJson.Render(report),
-                "prometheus" => AuditPrometheusRenderer.Render(report, DateTimeOffset.UtcNow),
-                "html" => AuditHtmlRenderer.Render(
-                    report,
-                    facts,
-                    Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)),
-                    DateTimeOffset.UtcNow
-                ),
-                _ => AuditTextRenderer.Render(
-                    report,
-                    new TextStyle(ctx.Colour && parse.GetValue(output) is null),
-                    parse.GetValue(details)
-                ),
-            };
+            var style = new TextStyle(ctx.Colour && parse.GetValue(output) is null);
+            var content = AuditFormats
+                .All[parse.GetValue(format)!]
+                .Render(
+                    new AuditResult(report, facts),
+                    new RenderContext(style, DateTimeOffset.UtcNow)
+                    {
+                        Details = parse.GetValue(details),
+                        Plan = () => Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)),
+                    }
+                );
             OutputFile.Write(ctx, parse.GetValue(output), content);
             return report.AnyFail ? ExitCodes.Failing : ExitCodes.Success;
         });

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Kvmtune.Cli.Options;
+using Kvmtune.Reports;
 using Kvmtune.Reports.Fleet;
 
 namespace Kvmtune.Cli.Commands.Fleet;
@@ -13,7 +14,7 @@ public static class FleetCommand
         {
             Description = "A folder of kvmtune audit JSON files (one per host; sub-folders too)",
         };
-        var format = GlobalOptions.Format("text", "html");
+        var format = GlobalOptions.Format(FleetFormats.All);
         var output = new Option<string?>("--output", "-o")
         {
             Description = "Write to FILE instead of stdout",
@@ -35,7 +36,15 @@ public static class FleetCommand
             OutputFile.Write(
                 ctx,
                 parse.GetValue(output),
-                parse.GetValue(format) == "html" ? report.Html() : report.Text()
+                FleetFormats
+                    .All[parse.GetValue(format)!]
+                    .Render(
+                        report,
+                        new RenderContext(
+                            new TextStyle(ctx.Colour && parse.GetValue(output) is null),
+                            DateTimeOffset.UtcNow
+                        )
+                    )
             );
             return report.Hosts.Any(h => h.Findings.Values.Any(f => f.Status == "fail"))
                 ? ExitCodes.Failing

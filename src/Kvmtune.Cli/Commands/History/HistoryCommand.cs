@@ -1,7 +1,8 @@
 using System.CommandLine;
-using System.Text.Json;
 using Kvmtune.Changes;
 using Kvmtune.Cli.Options;
+using Kvmtune.Reports;
+using Kvmtune.Reports.History;
 
 namespace Kvmtune.Cli.Commands.History;
 
@@ -10,7 +11,7 @@ public static class HistoryCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var format = GlobalOptions.Format("text", "json");
+        var format = GlobalOptions.Format(HistoryFormats.All);
         var journalDir = JournalOptions.Dir();
         var command = new Command(
             "history",
@@ -29,27 +30,11 @@ public static class HistoryCommand
                 kernel: ctx.TreeKernel
             );
             var entries = layer.History().ToList();
-            if (parse.GetValue(format) == "json")
-            {
-                ctx.Out.WriteLine(JsonSerializer.Serialize(entries, JournalJsonContext.Default.ListJournalEntry));
-                return ExitCodes.Success;
-            }
-            if (entries.Count == 0)
-                ctx.Out.WriteLine("no applies recorded");
-            foreach (var e in entries)
-            {
-                ctx.Out.WriteLine(
-                    $"{e.Id}  {e.State,-11}  profile {e.Profile}, {e.Operations.Count} " +
-                        $"change(s){(e.Persist ? ", persistent" : "")}"
-                );
-                foreach (var op in e.Operations)
-                    ctx.Out.WriteLine(
-                        $"    {(op.RolledBack is not null ? "undone " : op.Applied ? "done   " : "pending")} " +
-                            $"{op.Describe()} [{op.Section}]"
-                    );
-                foreach (var ev in e.Events)
-                    ctx.Out.WriteLine($"    note: {ev}");
-            }
+            ctx.Out.Write(
+                HistoryFormats
+                    .All[parse.GetValue(format)!]
+                    .Render(entries, new RenderContext(new TextStyle(ctx.Colour), DateTimeOffset.UtcNow))
+            );
             return ExitCodes.Success;
         });
         return command;

@@ -11,7 +11,7 @@ public static class InspectCommand
 {
     public static Command Create(Option<string?> root, CliContext ctx)
     {
-        var format = GlobalOptions.Format("text", "json", "svg");
+        var format = GlobalOptions.Format(InspectFormats.All);
         var planSpec = new Option<string?>("--plan")
         {
             Description = "With --format svg: a VM spec file whose placement the picture shows",
@@ -30,15 +30,15 @@ public static class InspectCommand
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
             ctx.Out.Write(
-                parse.GetValue(format) switch
-                {
-                    "json" => InspectJson.Serialize(facts) + "\n",
-                    "svg" => Reports.Svg.HostSvgRenderer.Render(
+                InspectFormats
+                    .All[parse.GetValue(format)!]
+                    .Render(
                         facts,
-                        Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec))
-                    ),
-                    _ => InspectTextRenderer.Render(facts, new TextStyle(ctx.Colour)),
-                }
+                        new RenderContext(new TextStyle(ctx.Colour), DateTimeOffset.UtcNow)
+                        {
+                            Plan = () => Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)),
+                        }
+                    )
             );
             return ExitCodes.Success;
         });

@@ -19,7 +19,7 @@ public static class VmAuditCommand
             Description = "The VMs to audit: libvirt domain or QEMU -name (default: every running QEMU)",
             Arity = ArgumentArity.ZeroOrMore,
         };
-        var format = GlobalOptions.Format("text", "json", "prometheus", "html");
+        var format = GlobalOptions.Format(VmAuditFormats.All);
         var output = new Option<string?>("--output", "-o")
         {
             Description = "Write to FILE (atomically) instead of stdout",
@@ -47,17 +47,10 @@ public static class VmAuditCommand
             var facts = HostFacts.Read(reader);
             var vms = RunningVmReader.Read(reader);
             var report = VmAuditor.Run(vms, facts, parse.GetValue(names) ?? []);
-            var content = parse.GetValue(format) switch
-            {
-                "json" => VmAuditOutput.Json(report),
-                "prometheus" => VmAuditOutput.Prometheus(report, DateTimeOffset.UtcNow),
-                "html" => VmAuditOutput.Html(report, DateTimeOffset.UtcNow),
-                _ => VmAuditOutput.Text(
-                    report,
-                    new TextStyle(ctx.Colour && parse.GetValue(output) is null),
-                    parse.GetValue(details)
-                ),
-            };
+            var style = new TextStyle(ctx.Colour && parse.GetValue(output) is null);
+            var content = VmAuditFormats
+                .All[parse.GetValue(format)!]
+                .Render(report, new RenderContext(style, DateTimeOffset.UtcNow) { Details = parse.GetValue(details) });
             OutputFile.Write(ctx, parse.GetValue(output), content);
             return report.AnyFail ? ExitCodes.Failing : ExitCodes.Success;
         });

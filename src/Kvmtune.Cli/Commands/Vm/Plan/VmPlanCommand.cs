@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Kvmtune.Cli.Options;
+using Kvmtune.Reports;
 using Kvmtune.Reports.Vm;
 using Kvmtune.Vms;
 using static Kvmtune.Cli.Options.VmOptions;
@@ -12,7 +13,7 @@ public static class VmPlanCommand
     public static Command Create(Option<string?> root, CliContext ctx)
     {
         var spec = SpecArgument();
-        var format = GlobalOptions.Format("text", "json");
+        var format = GlobalOptions.Format(PlanFormats.All);
         var accel = Accel();
         var command = new Command(
             "plan",
@@ -28,10 +29,8 @@ public static class VmPlanCommand
         {
             var (facts, specs, placement, qemu) = Load(parse, root, spec, ctx);
             var plan = ResolvedPlan.Resolve(specs, placement, facts, AccelFor(parse, accel, facts), qemu);
-            if (parse.GetValue(format) == "json")
-                ctx.WriteUtf8(stream => PlanOutput.WriteJson(plan, stream));
-            else
-                ctx.Out.Write(PlanOutput.Text(plan));
+            var context = new RenderContext(new TextStyle(ctx.Colour), DateTimeOffset.UtcNow);
+            ctx.WriteUtf8(stream => PlanFormats.All[parse.GetValue(format)!].Write(plan, context, stream));
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;
         });
         return command;

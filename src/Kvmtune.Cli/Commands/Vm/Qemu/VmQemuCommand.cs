@@ -1,6 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using Kvmtune.Cli.Options;
+using Kvmtune.Reports;
 using Kvmtune.Reports.Vm;
 using Kvmtune.Vms;
 using static Kvmtune.Cli.Options.VmOptions;
@@ -13,7 +13,7 @@ public static class VmQemuCommand
     public static Command Create(Option<string?> root, CliContext ctx)
     {
         var spec = SpecArgument();
-        var format = GlobalOptions.Format("text", "json");
+        var format = GlobalOptions.Format(QemuFormats.All);
         var accel = Accel();
         var numactl = new Option<bool>("--numactl")
         {
@@ -49,59 +49,34 @@ public static class VmQemuCommand
             var selected = Select(specs, plan, parse.GetValue(name));
             var dir = parse.GetValue(runDir)!;
             var acc = AccelFor(parse, accel, facts);
-            var outputs = selected
-                .Select(x =>
-                    (
+            var vms = selected
+                .Select(x => new QemuVm(
+                    x.Spec.Name,
+                    x.Vm,
+                    QemuCommandBuilder.Build(
                         x.Spec,
                         x.Vm,
-                        Cmd: QemuCommandBuilder.Build(
-                            x.Spec,
-                            x.Vm,
-                            facts,
-                            new QemuOptions(
-                                acc,
-                                Path.Combine(dir, x.Spec.Name + ".qmp"),
-                                parse.GetValue(console),
-                                parse.GetValue(numactl)
-                            ),
-                            qemu
-                        )
+                        facts,
+                        new QemuOptions(
+                            acc,
+                            Path.Combine(dir, x.Spec.Name + ".qmp"),
+                            parse.GetValue(console),
+                            parse.GetValue(numactl)
+                        ),
+                        qemu
                     )
-                )
+                ))
                 .ToList();
             // QEMU creates the QMP socket but not its folder: the command makes the folder first.
             string[] setup = ["mkdir", "-p", "-m", "0700", dir];
-            if (parse.GetValue(format) == "json")
-            {
-                if (outputs.Count != 1)
-                    throw new CliException(ExitCodes.BadInput, "--format json prints one VM: pick it with --name");
-                var o = outputs[0];
-                ctx.Out.WriteLine(
-                    JsonSerializer.Serialize(
-                        new QemuJson(
-                            o.Spec.Name,
-                            o.Cmd.Argv,
-                            o.Cmd.Env,
-                            [.. o.Cmd.Notes, .. PinningNotes(o.Vm)],
-                            [setup]
-                        ),
-                        VmJsonContext.Default.QemuJson
+            ctx.Out.Write(
+                QemuFormats
+                    .All[parse.GetValue(format)!]
+                    .Render(
+                        new QemuReport(vms, setup),
+                        new RenderContext(new TextStyle(ctx.Colour), DateTimeOffset.UtcNow)
                     )
-                );
-            }
-            else
-            {
-                foreach (var o in outputs)
-                {
-                    ctx.Out.WriteLine($"# {o.Spec.Name}");
-                    foreach (var n in o.Cmd.Notes)
-                        ctx.Out.WriteLine($"# note: {n}");
-                    foreach (var n in PinningNotes(o.Vm))
-                        ctx.Out.WriteLine($"# {n}");
-                    ctx.Out.Write(string.Join(' ', setup.Select(QemuCommand.Quote)) + " && \\\n");
-                    ctx.Out.Write(o.Cmd.ToShell());
-                }
-            }
+            );
             foreach (var u in plan.Unplaced)
                 ctx.Error.WriteLine($"kvmtune: {u.Name} not placed: {u.Reason}");
             return plan.Unplaced.Count > 0 ? ExitCodes.Failing : ExitCodes.Success;

@@ -1,0 +1,33 @@
+namespace Kvmtune.Reports;
+
+/// <summary>
+/// The formats of one kind of report, in the order help lists them, the default first. The CLI builds
+/// <c>--format</c>'s accepted values, its help and its dispatch from this table alone, so a new format is one
+/// renderer and one row here.
+/// </summary>
+public sealed class ReportFormats<TReport>
+{
+    private readonly IReportRenderer<TReport>[] _renderers;
+
+    public ReportFormats(params IReportRenderer<TReport>[] renderers)
+    {
+        if (renderers.Length == 0)
+            throw new ArgumentException("a report has at least one format", nameof(renderers));
+        if (renderers.Select(r => r.Name).Distinct(StringComparer.Ordinal).Count() != renderers.Length)
+            throw new ArgumentException("two formats share a name", nameof(renderers));
+        _renderers = renderers;
+    }
+
+    public IReadOnlyList<IReportRenderer<TReport>> All => _renderers;
+
+    /// <summary>The format used when <c>--format</c> is not given.</summary>
+    public IReportRenderer<TReport> Default => _renderers[0];
+
+    public IEnumerable<string> Names => _renderers.Select(r => r.Name);
+
+    /// <summary>The renderer of a format the option accepted (an unknown name is a bug: the option refuses
+    /// it).</summary>
+    public IReportRenderer<TReport> this[string name] =>
+        Array.Find(_renderers, r => r.Name == name)
+        ?? throw new ArgumentException($"no format '{name}' (known: {string.Join(", ", Names)})", nameof(name));
+}
