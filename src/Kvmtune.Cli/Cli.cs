@@ -1,7 +1,8 @@
 using System.CommandLine;
 using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Cli.Commands.Audit;
-using Kvmtune.Cli.Commands.Docs;
+using Kvmtune.Cli.Commands.Completion;
+using Kvmtune.Cli.Commands.Man;
 using Kvmtune.Cli.Commands.Fleet;
 using Kvmtune.Cli.Commands.History;
 using Kvmtune.Cli.Commands.Inspect;
@@ -60,8 +61,8 @@ public static class KvmtuneCli
             command.Add(create(root, ctx));
         if (only.Count == 0)
         {
-            command.Add(DocsCommands.Man(() => command, ctx));
-            command.Add(DocsCommands.Completion(() => command, ctx));
+            command.Add(ManCommand.Create(() => command, ctx));
+            command.Add(CompletionCommand.Create(() => command, ctx));
         }
         return command;
     }
