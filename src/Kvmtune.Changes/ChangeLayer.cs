@@ -17,7 +17,11 @@ public sealed record ApplyPlan(
     IReadOnlyList<string> Skipped,
     IReadOnlyList<string> Manual,
     string? BootloaderCommand
-);
+)
+{
+    /// <summary>With --persist: the writes made now that nothing keeps across a reboot, each with why.</summary>
+    public IReadOnlyList<string> NotPersisted { get; init; } = [];
+}
 
 /// <summary>The outcome of an apply or a rollback, for the command to print.</summary>
 public sealed record ChangeResult(
@@ -186,7 +190,10 @@ public sealed class ChangeLayer : IDisposable
         foreach (var op in ordered)
             if (op.Problem(_ctx) is { } problem)
                 throw new InputException(null, null, op.Target, $"refused: {problem}");
-        return new ApplyPlan(ordered, skipped.Distinct().ToList(), manual.Distinct().ToList(), bootloader);
+        return new ApplyPlan(ordered, skipped.Distinct().ToList(), manual.Distinct().ToList(), bootloader)
+        {
+            NotPersisted = options.Persist ? PersistentFiles.NotPersisted(persistentChanges) : [],
+        };
     }
 
     /// <summary>

@@ -11,6 +11,16 @@ public static class PersistentFiles
 {
     private const string Header = "# Written by kvmtune apply. 'kvmtune rollback' puts back what was here before.\n";
 
+    /// <summary>The writes among <paramref name="changes"/> whose section declares them not persisted, each with
+    /// the sentence why: Build writes no line for them.</summary>
+    public static IReadOnlyList<string> NotPersisted(IReadOnlyList<PlannedChange> changes) =>
+        changes
+            .OfType<SysfsWrite>()
+            .Where(w => w.Form?.Kind == PersistenceKind.NotPersisted)
+            .Select(w => $"{w.Path}: not kept across a reboot: {w.Form!.Why} [{w.Section}]")
+            .Distinct()
+            .ToList();
+
     public static IReadOnlyDictionary<string, string> Build(
         IReadOnlyList<PlannedChange> changes,
         Func<string, string?> existing
@@ -47,11 +57,14 @@ public static class PersistentFiles
         if (changes.Any(c => c is ModuleLoad))
             files[SafePaths.ModulesLoadConf] = Header + string.Concat(loads.Select(l => l + "\n"));
 
+        // Each write is kept the way the section that allows its path declares (WriteAllowlist.FormOf).
+        var writes = changes.OfType<SysfsWrite>().Select(w => (Write: w, Form: w.Form?.Kind)).ToList();
         var sysctl = KeyValues(existing(SafePaths.SysctlConf));
         var tmpfiles = new List<(string Path, string Line)>();
         foreach (var line in Lines(existing(SafePaths.TmpfilesConf)))
         {
             // Only lines of the form kvmtune writes survive a merge: w PATH - - - - VALUE, each part in its grammar.
+            // (A line an earlier apply wrote for an allowed path stays, whatever the path's form is now.)
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (
                 f is ["w", var path, "-", "-", "-", "-", var value]
@@ -60,19 +73,22 @@ public static class PersistentFiles
             )
                 tmpfiles.Add((path, $"w {path} - - - - {value}"));
         }
-        foreach (var w in changes.OfType<SysfsWrite>())
+        foreach (var (w, form) in writes)
         {
-            if (w.SysctlKey is string key)
-                sysctl[key] = w.Value;
-            else
+            switch (form)
             {
-                tmpfiles.RemoveAll(t => t.Path == w.Path);
-                tmpfiles.Add((w.Path, $"w {w.Path} - - - - {w.Value}"));
+                case PersistenceKind.Sysctl:
+                    sysctl[Persistence.SysctlKey(w.Path)!] = w.Value;
+                    break;
+                case PersistenceKind.Tmpfiles:
+                    tmpfiles.RemoveAll(t => t.Path == w.Path);
+                    tmpfiles.Add((w.Path, $"w {w.Path} - - - - {w.Value}"));
+                    break;
             }
         }
-        if (changes.OfType<SysfsWrite>().Any(w => w.SysctlKey is not null))
+        if (writes.Any(w => w.Form == PersistenceKind.Sysctl))
             files[SafePaths.SysctlConf] = Header + string.Concat(sysctl.Select(kv => $"{kv.Key} = {kv.Value}\n"));
-        if (changes.OfType<SysfsWrite>().Any(w => w.SysctlKey is null))
+        if (writes.Any(w => w.Form == PersistenceKind.Tmpfiles))
             files[SafePaths.TmpfilesConf] = Header + string.Concat(tmpfiles.Select(t => t.Line + "\n"));
 
         var args = ParseGrub(existing(SafePaths.GrubDropIn));
@@ -127,7 +143,10 @@ public static class PersistentFiles
             if (i <= 0)
                 continue;
             var (key, value) = (line[..i].Trim(), line[(i + 1)..].Trim());
-            if (WriteAllowlist.IsAllowed(SysfsWrite.SysctlPath(key), out _) && Grammar.IsValue(value))
+            if (
+                WriteAllowlist.FormOf(Persistence.SysctlPath(key))?.Kind == PersistenceKind.Sysctl
+                && Grammar.IsValue(value)
+            )
                 map[key] = value;
         }
         return map;

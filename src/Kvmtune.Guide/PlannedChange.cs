@@ -18,20 +18,25 @@ public abstract record PlannedChange(string Section)
 /// <summary>Write a value to a sysfs or procfs file.</summary>
 public sealed record SysfsWrite(string Section, string Path, string Value) : PlannedChange(Section)
 {
-    private const string ProcSys = "/proc/sys/";
+    /// <summary>How this write survives a reboot, as the section that allows its path declares (null: not
+    /// allowed).</summary>
+    public Persistence? Form => WriteAllowlist.FormOf(Path);
 
-    /// <summary>sysctl(8)'s name of a /proc/sys file (dots for slashes); null for a sysfs attribute.</summary>
-    public string? SysctlKey =>
-        Path.StartsWith(ProcSys, StringComparison.Ordinal) ? Path[ProcSys.Length..].Replace('/', '.') : null;
+    /// <summary>sysctl(8)'s name of the /proc/sys file when its section keeps it in sysctl.d; null otherwise.</summary>
+    public string? SysctlKey => Form?.Kind == PersistenceKind.Sysctl ? Persistence.SysctlKey(Path) : null;
 
-    /// <summary>The /proc/sys file of a sysctl name.</summary>
-    public static string SysctlPath(string key) => ProcSys + key.Replace('.', '/');
+    // A path no section allows is refused by apply; its steps still read as a person would make them by hand.
+    private PersistenceKind Kind =>
+        Form?.Kind ?? (Persistence.SysctlKey(Path) is null ? PersistenceKind.Tmpfiles : PersistenceKind.Sysctl);
 
     public override IReadOnlyList<string> RuntimeCommands => [$"echo {Quote(Value)} > {Quote(Path)}"];
     public override IReadOnlyList<string> PersistentSteps =>
-        SysctlKey is string key
-            ? [$"/etc/sysctl.d/90-kvmtune.conf: {key} = {Value}"]
-            : [$"/etc/tmpfiles.d/kvmtune.conf: w {Path} - - - - {Value}"];
+        Kind switch
+        {
+            PersistenceKind.Sysctl => [$"/etc/sysctl.d/90-kvmtune.conf: {Persistence.SysctlKey(Path)} = {Value}"],
+            PersistenceKind.NotPersisted => [$"not kept across a reboot: {Form?.Why}"],
+            _ => [$"/etc/tmpfiles.d/kvmtune.conf: w {Path} - - - - {Value}"],
+        };
 }
 
 /// <summary>Add (or, with a null value and Remove, drop) a kernel command-line argument; takes effect at the next

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Kvmtune.Guide.Sections;
 
 namespace Kvmtune.Guide;
@@ -9,8 +8,11 @@ namespace Kvmtune.Guide;
 /// </summary>
 public static class WriteAllowlist
 {
-    /// <summary>Each section of the guide names the attributes its fixes write, next to its rule.</summary>
-    private static readonly Regex[] Patterns =
+    /// <summary>
+    /// Each section of the guide names the attributes its fixes write, next to its rule, each with its persistent
+    /// form.
+    /// </summary>
+    private static readonly Tunable[] Entries =
     [
         .. Section3_2_1_Numa.Writable,
         .. Section3_2_2_Frequency.Writable,
@@ -41,13 +43,23 @@ public static class WriteAllowlist
             reason = "the path has control characters";
             return false;
         }
-        if (Patterns.Any(p => p.IsMatch(path)))
+        if (Entries.Any(e => e.Path.IsMatch(path)))
             return true;
         reason =
             "kvmtune writes only the kernel tunables the guide names (THP, KSM, cpufreq, cpuidle, huge pages, KVM " +
                 "and haltpoll parameters, block queues, numa_balancing, IRQ affinity, SR-IOV and PCI driver binding)";
         return false;
     }
+
+    /// <summary>Every section's entries, in the order the sections come.</summary>
+    public static IReadOnlyList<Tunable> Tunables => Entries;
+
+    /// <summary>
+    /// How a write to <paramref name="path"/> survives a reboot, as the section that allows it declares; null when
+    /// the path is not allowed (the first section's entry that matches it decides).
+    /// </summary>
+    public static Persistence? FormOf(string path) =>
+        IsAllowed(path, out _) ? Entries.First(e => e.Path.IsMatch(path)).Form : null;
 
     /// <summary>
     /// Whether a kernel attribute that really lies at <paramref name="real"/> may be written for

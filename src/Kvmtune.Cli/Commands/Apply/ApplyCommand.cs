@@ -126,6 +126,9 @@ public static class ApplyCommand
 
     private static void Trailer(CliContext ctx, ApplyPlan plan)
     {
+        // On stderr, so the plan and result lines a script reads stay as they were.
+        foreach (var n in plan.NotPersisted)
+            ctx.Error.WriteLine("kvmtune: note: " + n);
         foreach (var s in plan.Skipped)
             ctx.Line("  skipped: " + s);
         foreach (var m in plan.Manual)

@@ -4,9 +4,15 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_2_Frequency
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.2 write: its entries in <see
-    /// cref="WriteAllowlist"/>.</summary>
-    internal static IReadOnlyList<Regex> Writable { get; } = [Cpufreq(), Epb(), Pstate(), Boost()];
+    /// <summary>The kernel attributes the fixes of section 3.2.2 write, each with how the write
+    /// survives a reboot: its entries in <see cref="WriteAllowlist"/>.</summary>
+    internal static IReadOnlyList<Tunable> Writable { get; } =
+    [
+        new(Cpufreq(), Persistence.Tmpfiles),
+        new(Epb(), Persistence.Tmpfiles),
+        new(Pstate(), Persistence.Tmpfiles),
+        new(Boost(), Persistence.Tmpfiles),
+    ];
 
     [GeneratedRegex(
         @"^/sys/devices/system/cpu/cpu[0-9]+/cpufreq/"

@@ -4,9 +4,14 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_3_HugePages
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.3 write: its entries in <see
-    /// cref="WriteAllowlist"/>.</summary>
-    internal static IReadOnlyList<Regex> Writable { get; } = [Thp(), NodeHugepages(), GlobalHugepages()];
+    /// <summary>The kernel attributes the fixes of section 3.2.3 write, each with how the write
+    /// survives a reboot: its entries in <see cref="WriteAllowlist"/>.</summary>
+    internal static IReadOnlyList<Tunable> Writable { get; } =
+    [
+        new(Thp(), Persistence.Tmpfiles),
+        new(NodeHugepages(), Persistence.Tmpfiles),
+        new(GlobalHugepages(), Persistence.Tmpfiles),
+    ];
 
     [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/(enabled|defrag)$")]
     private static partial Regex Thp();

@@ -4,9 +4,9 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_4_CStates
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.4 write: its entries in <see
-    /// cref="WriteAllowlist"/>.</summary>
-    internal static IReadOnlyList<Regex> Writable { get; } = [Cpuidle()];
+    /// <summary>The kernel attributes the fixes of section 3.2.4 write, each with how the write
+    /// survives a reboot: its entries in <see cref="WriteAllowlist"/>.</summary>
+    internal static IReadOnlyList<Tunable> Writable { get; } = [new(Cpuidle(), Persistence.Tmpfiles)];
 
     [GeneratedRegex(@"^/sys/devices/system/cpu/cpu[0-9]+/cpuidle/state[0-9]+/disable$")]
     private static partial Regex Cpuidle();

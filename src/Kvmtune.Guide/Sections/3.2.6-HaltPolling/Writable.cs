@@ -4,9 +4,9 @@ namespace Kvmtune.Guide.Sections;
 
 public static partial class Section3_2_6_HaltPolling
 {
-    /// <summary>The kernel attributes the fixes of section 3.2.6 write: its entries in <see
-    /// cref="WriteAllowlist"/>.</summary>
-    internal static IReadOnlyList<Regex> Writable { get; } = [KvmParams()];
+    /// <summary>The kernel attributes the fixes of section 3.2.6 write, each with how the write
+    /// survives a reboot: its entries in <see cref="WriteAllowlist"/>.</summary>
+    internal static IReadOnlyList<Tunable> Writable { get; } = [new(KvmParams(), Persistence.Tmpfiles)];
 
     [GeneratedRegex(@"^/sys/module/kvm/parameters/halt_poll_ns(_grow|_shrink|_grow_start)?$")]
     private static partial Regex KvmParams();
