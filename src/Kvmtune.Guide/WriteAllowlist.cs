@@ -20,6 +20,7 @@ public static class WriteAllowlist
         .. Section3_2_4_CStates.Writable,
         .. Section3_2_5_Ksm.Writable,
         .. Section3_2_6_HaltPolling.Writable,
+        .. Section3_3_Qemu.Writable,
         .. Section3_4_Guest.Writable,
         .. Section5_Qat.Writable,
         .. ProfileSysfs.Writable,

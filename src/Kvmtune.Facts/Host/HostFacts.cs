@@ -38,8 +38,8 @@ public sealed class HostFacts
         {
             var nodeOfCpu = new Dictionary<int, int>();
             foreach (var node in Numa.Nodes)
-            foreach (var cpu in node.Cpus)
-                nodeOfCpu.TryAdd(cpu, node.Id);
+                foreach (var cpu in node.Cpus)
+                    nodeOfCpu.TryAdd(cpu, node.Id);
             return CpuReader.Read(reader, nodeOfCpu);
         });
         _memory = new(() => MemoryReader.Read(reader));

@@ -37,6 +37,28 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
     }
 
+    /// <summary>
+    /// Guide 3.3.4's fix for a kernel that disables io_uring (kernel.io_uring_disabled, Linux 6.6: 0 allows every
+    /// process, 1 only CAP_SYS_ADMIN or the io_uring_group, 2 none; Documentation/admin-guide/sysctl/kernel.rst) is
+    /// a write apply may make and rollback undo; before, the allowlist refused it and apply failed.
+    /// </summary>
+    [Fact]
+    public void Io_uring_disabled_is_set_to_0_persisted_as_a_sysctl_and_rolled_back()
+    {
+        using var h = new SyntheticHost();
+        h.Set("/proc/sys/kernel/io_uring_disabled", "2");
+        var before = TreeState.Of(h.Root);
+        var apply = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", "throughput", "--persist");
+        apply.ExitCode.Should().Be(0, apply.Stderr + apply.Stdout);
+        apply.Stdout.Should().Contain("/proc/sys/kernel/io_uring_disabled: 2 -> 0 [3.3.4]");
+        File.ReadAllText(h.Tree.Physical("/proc/sys/kernel/io_uring_disabled")).Should().Be("0\n");
+        File.ReadAllText(h.Tree.Physical("/etc/sysctl.d/90-kvmtune.conf"))
+            .Should()
+            .Contain("kernel.io_uring_disabled = 0\n");
+        KvmtuneRunner.Run("rollback", "--root", h.Root, "--last").ExitCode.Should().Be(0);
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+    }
+
     [Fact]
     public void The_latency_plan_names_each_change_with_its_section()
     {

@@ -6,7 +6,7 @@ namespace Kvmtune.Guide.Sections;
 
 /// <summary>Guide 3.3, QEMU tuning: what the host must offer for vhost-net, zero-copy, io_uring, packed rings and
 /// mem-lock.</summary>
-public static class Section3_3_Qemu
+public static partial class Section3_3_Qemu
 {
     private const string S = "3.3";
     public static readonly Version PackedRingsQemu = new(4, 2);

@@ -1,0 +1,15 @@
+using System.Text.RegularExpressions;
+
+namespace Kvmtune.Guide.Sections;
+
+public static partial class Section3_3_Qemu
+{
+    /// <summary>The kernel attributes the fixes of section 3.3 write, each with how the write survives a reboot: its
+    /// entries in <see cref="WriteAllowlist"/>.</summary>
+    internal static IReadOnlyList<Tunable> Writable { get; } =
+    // 3.3.4: aio=io_uring needs io_uring allowed (kernel.io_uring_disabled, Linux 6.6; sysctl/kernel.rst).
+    [new(IoUringDisabled(), Persistence.Sysctl)];
+
+    [GeneratedRegex(@"^/proc/sys/kernel/io_uring_disabled$")]
+    private static partial Regex IoUringDisabled();
+}
