@@ -219,8 +219,8 @@ public sealed class InspectTextRenderer : IReportRenderer<HostFacts>
                 $"align {(d.AlignBytes is long a ? Sizes.HumanKib(a / 1024) : Unknown)}, driver {d.Driver ?? "none"}";
     }
 
-    private static bool Interesting(PciDevice p) =>
-        p.Category is not null || p.SriovTotalvfs is > 0 || p.Physfn is not null || p.Driver == "vfio-pci";
+    /// <summary>The devices of interest, and in the text each VF as well (the picture leaves VFs out).</summary>
+    private static bool Interesting(PciDevice p) => p.IsOfInterest() || p.Physfn is not null;
 
     private static string ClassName(PciDevice p) => p.Category ?? p.Class ?? "device";
 

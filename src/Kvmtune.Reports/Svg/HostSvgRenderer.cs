@@ -245,9 +245,7 @@ public sealed class HostSvgRenderer : IReportRenderer<HostFacts>
     private static IEnumerable<string> DeviceLabels(HostFacts f, int node)
     {
         foreach (
-            var p in f.Pci.Where(p =>
-                p.PlacementNode == node && (p.Category is not null || p.SriovTotalvfs > 0 || p.Driver == "vfio-pci")
-            )
+            var p in f.Pci.Where(p => p.PlacementNode == node && p.IsOfInterest())
         )
         {
             var names = f

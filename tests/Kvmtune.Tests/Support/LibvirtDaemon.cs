@@ -47,20 +47,31 @@ public sealed class LibvirtDaemon : IDisposable
             if (nodeTree is null && !SocketAnswers(VirtlogdSocket))
             {
                 var pid = Path.Combine(_dir, "virtlogd.pid");
-                Check(Processes.Run("virtlogd", ["-d", "-p", pid]), "virtlogd");
+                using var notify = new ProcessEvents.NotifySocket(Path.Combine(_dir, "virtlogd.notify"));
+                Check(
+                    Processes.Run(
+                        "virtlogd",
+                        ["-d", "-p", pid],
+                        new Dictionary<string, string> { ["NOTIFY_SOCKET"] = notify.Path }
+                    ),
+                    "virtlogd"
+                );
+                notify.WaitForReady("virtlogd", TimeSpan.FromSeconds(30));
                 _virtlogd = ReadPid(pid);
-                Wait(() => SocketAnswers(VirtlogdSocket), "virtlogd's socket");
             }
             File.WriteAllText(
                 Path.Combine(_dir, "libvirtd.conf"),
-                $"unix_sock_dir = \"{_dir}\"\nunix_sock_group = \"root\"\nauth_unix_rw = \"none\"\nauth_unix_ro = " +
-                    "\"none\"\n"
+                $"unix_sock_dir = \"{_dir}\"\nunix_sock_group = \"root\"\nauth_unix_rw = \"none\"\nauth_unix_ro = "
+                    + "\"none\"\n"
             );
             var lpid = Path.Combine(_dir, "libvirtd.pid");
             string[] daemon = ["-d", "-f", Path.Combine(_dir, "libvirtd.conf"), "-p", lpid];
+            // libvirtd says READY=1 on NOTIFY_SOCKET once its sockets listen (sd_notify(3)): awaited, not polled.
+            using var ready = new ProcessEvents.NotifySocket(Path.Combine(_dir, "libvirtd.notify"));
+            var env = new Dictionary<string, string> { ["NOTIFY_SOCKET"] = ready.Path };
             Check(
                 nodeTree is null
-                    ? Processes.Run("libvirtd", daemon)
+                    ? Processes.Run("libvirtd", daemon, env)
                     : Processes.Run(
                         "unshare",
                         [
@@ -73,21 +84,19 @@ public sealed class LibvirtDaemon : IDisposable
                             "kvmtune-libvirtd",
                             nodeTree,
                             .. daemon,
-                        ]
+                        ],
+                        env
                     ),
                 "libvirtd"
             );
             _libvirtd = ReadPid(lpid);
             var started = _libvirtd.Value;
-            Wait(
-                () =>
-                    Directory.Exists($"/proc/{started}")
-                        ? Processes.Run("virsh", ["-c", Uri, "version"]).ExitCode == 0
-                        : throw new InvalidOperationException(
-                            "libvirtd exited at start (another libvirtd running?): see /var/log/libvirt/libvirtd.log"
-                        ),
-                "libvirtd answering virsh"
+            ready.WaitForReady(
+                "libvirtd (if it exited at start, another libvirtd may be running: see /var/log/libvirt/libvirtd.log)",
+                TimeSpan.FromSeconds(30),
+                () => Directory.Exists($"/proc/{started}")
             );
+            Check(Processes.Run("virsh", ["-c", Uri, "version"]), "libvirtd (virsh version)");
         }
         catch
         {
@@ -121,11 +130,8 @@ public sealed class LibvirtDaemon : IDisposable
             throw new InvalidOperationException($"{what} did not start (exit {r.ExitCode}): {r.Stderr}");
     }
 
-    private static int ReadPid(string file)
-    {
-        Wait(() => File.Exists(file) && File.ReadAllText(file).Trim().Length > 0, file);
-        return int.Parse(File.ReadAllText(file).Trim());
-    }
+    /// <summary>The daemon's pid file, written before it forks away from -d and before READY=1.</summary>
+    private static int ReadPid(string file) => int.Parse(File.ReadAllText(file).Trim());
 
     private static bool SocketAnswers(string path)
     {
@@ -147,29 +153,16 @@ public sealed class LibvirtDaemon : IDisposable
         }
     }
 
-    private static void Wait(Func<bool> ready, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!ready())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"waited 30 s for {what}");
-            Thread.Sleep(100);
-        }
-    }
-
     private static void Stop(int? pid)
     {
         if (pid is not int p || !Directory.Exists($"/proc/{p}"))
             return;
-        try
+        Processes.Run("kill", ["-TERM", p.ToString()]);
+        if (!ProcessEvents.WaitForExit(p, TimeSpan.FromSeconds(15)))
         {
-            using var proc = System.Diagnostics.Process.GetProcessById(p);
-            Processes.Run("kill", ["-TERM", p.ToString()]);
-            if (!proc.WaitForExit(15_000))
-                Processes.Run("kill", ["-KILL", p.ToString()]);
+            Processes.Run("kill", ["-KILL", p.ToString()]);
+            ProcessEvents.WaitForExit(p, TimeSpan.FromSeconds(5));
         }
-        catch (ArgumentException) { } // already gone
     }
 
     public void Dispose()

@@ -58,11 +58,6 @@ public sealed class TestQemu : IDisposable
             return;
         Processes.Run("kill", ["-CONT", Pid.ToString()]);
         Processes.Run("kill", ["-KILL", Pid.ToString()]);
-        for (
-            var i = 0;
-            i < 100 && Directory.Exists($"/proc/{Pid}") && File.ReadAllText($"/proc/{Pid}/stat").Split(' ')[2] != "Z";
-            i++
-        )
-            Thread.Sleep(50);
+        ProcessEvents.WaitForExit(Pid, TimeSpan.FromSeconds(5));
     }
 }

@@ -33,6 +33,13 @@ public sealed record PciDevice(
             : null;
 
     /// <summary>
+    /// A device a VM may be placed by or given: one with a category (storage, network, display, accelerator ...),
+    /// one that can create VFs, or one bound to vfio-pci; not bridges and chipset functions. The one definition
+    /// inspect's device list and the host picture share (a method: not a field of the inspect document).
+    /// </summary>
+    public bool IsOfInterest() => Category is not null || SriovTotalvfs > 0 || Driver == "vfio-pci";
+
+    /// <summary>
     /// What the device is for placement: storage, network, display, co-processor, accelerator, or null for
     /// bridges and chipset functions. InfiniBand (0x0c06) is a network and Fibre Channel (0x0c04) storage,
     /// although PCI files both under serial bus controllers (PCI Code and ID Assignment, class 0Ch).
