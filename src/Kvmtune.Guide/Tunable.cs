@@ -35,7 +35,24 @@ public sealed record Persistence(PersistenceKind Kind, string? Why)
 }
 
 /// <summary>
-/// One kernel attribute (a pattern of paths) that a section's fixes write, and how such a write survives a reboot.
-/// The sections' lists are <see cref="WriteAllowlist"/>.
+/// One kernel attribute (a pattern of paths) that a section's fixes write, the values that may be written to it (its
+/// grammar, from the kernel's documentation of the attribute), and how such a write survives a reboot. The sections'
+/// lists are <see cref="WriteAllowlist"/>.
 /// </summary>
-public sealed record Tunable(Regex Path, Persistence Form);
+public sealed record Tunable(Regex Path, Persistence Form, Regex Value);
+
+/// <summary>Value grammars several attributes share.</summary>
+public static partial class Values
+{
+    /// <summary>A count, a size, a time, a percentage: decimal digits.</summary>
+    [GeneratedRegex(@"^[0-9]{1,19}$")]
+    public static partial Regex Number();
+
+    /// <summary>A kernel boolean written as a number.</summary>
+    [GeneratedRegex(@"^[01]$")]
+    public static partial Regex Flag();
+
+    /// <summary>A CPU list (Documentation/admin-guide/cputopology.rst, "0-3,8"): what *_list attributes take.</summary>
+    [GeneratedRegex(@"^[0-9]{1,5}(-[0-9]{1,5})?(,[0-9]{1,5}(-[0-9]{1,5})?)*$")]
+    public static partial Regex CpuList();
+}

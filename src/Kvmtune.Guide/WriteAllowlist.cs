@@ -52,6 +52,22 @@ public static class WriteAllowlist
         return false;
     }
 
+    /// <summary>
+    /// Whether <paramref name="value"/> is what the attribute at <paramref name="path"/> takes, by the grammar the
+    /// section that allows it declares (the first entry that matches decides); the reason when not.
+    /// </summary>
+    public static bool AcceptsValue(string path, string value, out string? reason)
+    {
+        reason = null;
+        if (!IsAllowed(path, out reason))
+            return false;
+        var entry = Entries.First(e => e.Path.IsMatch(path));
+        if (entry.Value.IsMatch(value))
+            return true;
+        reason = $"'{value}' is not a value {path[(path.LastIndexOf('/') + 1)..]} takes";
+        return false;
+    }
+
     /// <summary>Every section's entries, in the order the sections come.</summary>
     public static IReadOnlyList<Tunable> Tunables => Entries;
 

@@ -204,7 +204,10 @@ public sealed partial class ProfileCatalog(string? profileDir = null)
                     );
                 if (!WriteAllowlist.IsAllowed(p, out var reason))
                     throw new InputException(path, k.Start.Line, p, $"refused: {reason}");
-                sysfs[p] = Token(path, v, p);
+                var value = Token(path, v, p);
+                if (!WriteAllowlist.AcceptsValue(p, value, out var grammar))
+                    throw new InputException(path, v.Start.Line, p, $"refused: {grammar}");
+                sysfs[p] = value;
             }
         }
         return new Profile(name, description ?? $"{name} (inherits {parent.Name})", parent.Name, settings, sysfs, path);

@@ -62,11 +62,11 @@ public sealed class PersistentFormTests
         // Positive control for the check: declarations it must reject.
         Tunable[] bad =
         [
-            new(new Regex("^/sys/x$"), null!),
-            new(new Regex("^/sys/x$"), Persistence.NotPersisted(" ")),
-            new(new Regex("^/sys/kernel/mm/ksm/run$"), Persistence.Sysctl),
-            new(new Regex("^/sys/x$"), new Persistence((PersistenceKind)42, null)),
-            new(new Regex("^/sys/x$"), Persistence.Tmpfiles with { Why = "stray" }),
+            new(new Regex("^/sys/x$"), null!, Values.Number()),
+            new(new Regex("^/sys/x$"), Persistence.NotPersisted(" "), Values.Number()),
+            new(new Regex("^/sys/kernel/mm/ksm/run$"), Persistence.Sysctl, Values.Number()),
+            new(new Regex("^/sys/x$"), new Persistence((PersistenceKind)42, null), Values.Number()),
+            new(new Regex("^/sys/x$"), Persistence.Tmpfiles with { Why = "stray" }, Values.Number()),
         ];
         bad.Select(t => Problems(t).Count()).Should().AllSatisfy(n => n.Should().Be(1));
     }

@@ -8,10 +8,13 @@ public static partial class Section3_2_2_Frequency
     /// survives a reboot: its entries in <see cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Tunable> Writable { get; } =
     [
-        new(Cpufreq(), Persistence.Tmpfiles),
-        new(Epb(), Persistence.Tmpfiles),
-        new(Pstate(), Persistence.Tmpfiles),
-        new(Boost(), Persistence.Tmpfiles),
+        // A governor's name (cpufreq.rst), an EPP name or number (intel_pstate.rst), a frequency in kHz.
+        new(Cpufreq(), Persistence.Tmpfiles, CpufreqValue()),
+        // energy_perf_bias: 0 (performance) to 15 (powersave) (Documentation/admin-guide/pm/intel_epb.rst).
+        new(Epb(), Persistence.Tmpfiles, Values.Number()),
+        // no_turbo and hwp_dynamic_boost 0 or 1, min/max_perf_pct a percentage (intel_pstate.rst).
+        new(Pstate(), Persistence.Tmpfiles, Values.Number()),
+        new(Boost(), Persistence.Tmpfiles, Values.Flag()),
     ];
 
     [GeneratedRegex(
@@ -19,6 +22,9 @@ public static partial class Section3_2_2_Frequency
              + @"(scaling_governor|energy_performance_preference|scaling_min_freq|scaling_max_freq)$"
     )]
     private static partial Regex Cpufreq();
+
+    [GeneratedRegex(@"^([a-z_]{1,32}|[0-9]{1,10})$")]
+    private static partial Regex CpufreqValue();
 
     [GeneratedRegex(@"^/sys/devices/system/cpu/cpu[0-9]+/power/energy_perf_bias$")]
     private static partial Regex Epb();

@@ -8,10 +8,14 @@ public static partial class Section3_2_3_HugePages
     /// survives a reboot: its entries in <see cref="WriteAllowlist"/>.</summary>
     internal static IReadOnlyList<Tunable> Writable { get; } =
     [
-        new(Thp(), Persistence.Tmpfiles),
-        new(NodeHugepages(), Persistence.Tmpfiles),
-        new(GlobalHugepages(), Persistence.Tmpfiles),
+        // enabled: always, madvise, never; defrag also defer and defer+madvise (admin-guide/mm/transhuge.rst).
+        new(Thp(), Persistence.Tmpfiles, ThpValue()),
+        new(NodeHugepages(), Persistence.Tmpfiles, Values.Number()),
+        new(GlobalHugepages(), Persistence.Tmpfiles, Values.Number()),
     ];
+
+    [GeneratedRegex(@"^(always|madvise|never|defer|defer\+madvise)$")]
+    private static partial Regex ThpValue();
 
     [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/(enabled|defrag)$")]
     private static partial Regex Thp();

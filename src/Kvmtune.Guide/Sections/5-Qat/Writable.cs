@@ -18,12 +18,21 @@ public static partial class Section5_Qat
             Persistence.NotPersisted(
                 "VFs are made by 'kvmtune vfio create-vfs', which checks what the kernel would refuse; run it again "
                     + "after a reboot"
-            )
+            ),
+            Values.Number()
         ),
-        new(PciAutoprobe(), Persistence.NotPersisted(DriverBinding)),
-        new(PciDriverOverride(), Persistence.NotPersisted(DriverBinding)),
-        new(PciDriverBind(), Persistence.NotPersisted(DriverBinding)),
+        new(PciAutoprobe(), Persistence.NotPersisted(DriverBinding), Values.Flag()),
+        // A driver's name, or nothing to clear it (ABI/testing/sysfs-bus-pci, driver_override).
+        new(PciDriverOverride(), Persistence.NotPersisted(DriverBinding), DriverName()),
+        // bind and unbind take a device's address, new_id and remove_id "vendor device" in hex (sysfs-bus-pci).
+        new(PciDriverBind(), Persistence.NotPersisted(DriverBinding), BindValue()),
     ];
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{0,64}$")]
+    private static partial Regex DriverName();
+
+    [GeneratedRegex(@"^([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]|[0-9a-f]{4} [0-9a-f]{4})$")]
+    private static partial Regex BindValue();
 
     [GeneratedRegex(@"^/sys/bus/pci/devices/[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]/sriov_numvfs$")]
     private static partial Regex PciSriov();
