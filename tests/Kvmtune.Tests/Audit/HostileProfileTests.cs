@@ -67,19 +67,36 @@ public sealed class HostileProfileTests : IDisposable
         e.Message.Should().Contain("256");
     }
 
+    /// <summary>Each value with an attribute whose kernel documentation takes it (transhuge.rst,
+    /// irq-affinity.rst, cpufreq.rst, hugetlbpage.rst, ABI/stable/sysfs-block).</summary>
     [Theory]
-    [InlineData("never")]
-    [InlineData("0-3,8")]
-    [InlineData("ff,ffffffff")]
-    [InlineData("0x1f")]
-    [InlineData("-1")]
-    [InlineData("performance")]
-    [InlineData("1:2")]
-    public void Ordinary_kernel_values_are_kept(string value)
+    [InlineData("/sys/kernel/mm/transparent_hugepage/defrag", "never")]
+    [InlineData("/sys/kernel/mm/transparent_hugepage/defrag", "defer+madvise")]
+    [InlineData("/proc/irq/45/smp_affinity_list", "0-3,8")]
+    [InlineData("/sys/devices/system/cpu/cpu1/cpufreq/scaling_governor", "performance")]
+    [InlineData("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "1024")]
+    [InlineData("/sys/block/nvme0n1/queue/scheduler", "mq-deadline")]
+    public void Ordinary_kernel_values_are_kept(string path, string value)
     {
-        const string thp = "/sys/kernel/mm/transparent_hugepage/defrag";
-        _t.File("/p/ok.yaml", $"inherits: balanced\nsysfs:\n  {thp}: \"{value}\"\n");
-        new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml")).SysfsWrites[thp].Should().Be(value);
+        _t.File("/p/ok.yaml", $"inherits: balanced\nsysfs:\n  {path}: \"{value}\"\n");
+        new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml")).SysfsWrites[path].Should().Be(value);
+    }
+
+    /// <summary>Values of a kernel value's shape that the attribute does not take: refused with file, line and key
+    /// (before, any value of the shape was kept and the kernel left to refuse it).</summary>
+    [Theory]
+    [InlineData("/sys/kernel/mm/transparent_hugepage/defrag", "0-3,8")]
+    [InlineData("/sys/kernel/mm/transparent_hugepage/defrag", "performance")]
+    [InlineData("/sys/kernel/mm/ksm/pages_to_scan", "0x1f")]
+    [InlineData("/sys/kernel/mm/ksm/pages_to_scan", "-1")]
+    [InlineData("/proc/irq/45/smp_affinity_list", "ff,ffffffff")]
+    [InlineData("/proc/irq/45/smp_affinity_list", "1:2")]
+    public void A_value_the_attribute_does_not_take_is_refused_with_file_line_and_key(string path, string value)
+    {
+        var e = Refused($"inherits: balanced\nsysfs:\n  {path}: \"{value}\"\n");
+        e.Line.Should().Be(3);
+        e.Key.Should().Be(path);
+        e.Message.Should().Contain("is not a value");
     }
 
     [Theory]
