@@ -79,7 +79,8 @@ public sealed class HostileProfileTests : IDisposable
     public void Ordinary_kernel_values_are_kept(string path, string value)
     {
         _t.File("/p/ok.yaml", $"inherits: balanced\nsysfs:\n  {path}: \"{value}\"\n");
-        new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml")).SysfsWrites[path].Should().Be(value);
+        var profile = new ProfileCatalog(_t.Physical("/none")).Resolve(_t.Physical("/p/ok.yaml"));
+        profile.SysfsWrites[path].Should().Be(value);
     }
 
     /// <summary>Values of a kernel value's shape that the attribute does not take: refused with file, line and key
