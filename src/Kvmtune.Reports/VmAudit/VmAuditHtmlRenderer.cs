@@ -18,21 +18,7 @@ public sealed class VmAuditHtmlRenderer : IReportRenderer<VmAuditReport>
         var now = context.Now;
         static string E(string? s) => WebUtility.HtmlEncode(s ?? "");
         var sb = new StringBuilder();
-        sb.Append(
-            """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>kvmtune vm audit</title>
-            <style>
-            body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 24px; color: #222; }
-            h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; border-bottom: 1px solid #ccc; }
-            table { border-collapse: collapse; width: 100%; font-size: 13px; }
-            th, td { border: 1px solid #ddd; padding: 4px 6px; text-align: left; vertical-align: top; }
-            .pass { background: #e3f4e1; } .warn { background: #fff4d6; } .fail { background: #fde0e0; }
-            .info { background: #eef2f7; } .unknown { background: #f0e6f6; }
-            code { font-size: 12px; white-space: pre-wrap; } .summary span { margin-right: 14px; font-weight: bold; }
-            </style></head><body>
-            """
-        );
+        sb.Append(HtmlPage.Head("kvmtune vm audit"));
         sb.Append($"<h1>kvmtune vm audit: {report.Vms.Count} VM(s)")
             .Append(report.Host is null ? "" : " on " + E(report.Host))
             .Append("</h1>");
