@@ -231,7 +231,10 @@ public sealed class ChangeLayer : IDisposable
 
     private ValueOperation Value(string findingId, string section, string path, string value)
     {
-        if (!WriteAllowlist.IsAllowed(path, out var why))
+        // The attribute's grammar is checked here, when a write is planned, and not when a journal is read: rollback
+        // writes the original the kernel showed, never the new value, and an entry journaled by an earlier version
+        // must not block every later apply and rollback.
+        if (!WriteAllowlist.AcceptsValue(path, value, out var why))
             throw new InputException(null, null, path, $"refused: {why}");
         string? current;
         try
@@ -351,6 +354,10 @@ public sealed class ChangeLayer : IDisposable
         foreach (var op in plan.Operations)
             if (op.Problem(_ctx) is { } problem)
                 throw new InputException(null, null, op.Target, $"refused: {problem}");
+        // Every value about to be written is in its attribute's grammar, whichever planner made it (vfio, irq).
+        foreach (var v in plan.Operations.OfType<ValueOperation>())
+            if (!WriteAllowlist.AcceptsValue(v.Path, v.New, out var why))
+                throw new InputException(null, null, v.Path, $"refused: {why}");
 
         var ops = plan.Operations.ToList();
         var entry = new JournalEntry

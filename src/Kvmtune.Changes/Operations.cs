@@ -74,7 +74,6 @@ public sealed record ValueOperation : Operation
             !WriteAllowlist.IsAllowed(Path, out var why) ? why
             : !Grammar.IsValue(Original) ? $"its original value is not a kernel value ({Grammar.Show(Original)})"
             : !Grammar.IsValue(New) ? $"its new value is not a kernel value ({Grammar.Show(New)})"
-            : !WriteAllowlist.AcceptsValue(Path, New, out var grammar) ? grammar
             : OriginalBytes is not null && (ctx.Tree.IsLive || OriginalBytes.Length > 8192 || !IsBase64(OriginalBytes))
                 ? "its original bytes are not a tree file's base64"
             : null

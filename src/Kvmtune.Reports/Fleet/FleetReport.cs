@@ -93,8 +93,11 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
         public HostAudit? Read(string file)
         {
             // A regular file of bounded size: a FIFO or a link to /dev/zero named x.json is an error, not a hang.
-            var bytes = InputFile.ReadMemory(file, MaxAuditBytes).Span;
-            var reader = new Utf8JsonReader(bytes);
+            var bytes = InputFile.ReadMemory(file, MaxAuditBytes);
+            // Bytes that are not UTF-8 are read as the replacement character, as decoding the file to text did.
+            if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+                bytes = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(bytes.Span));
+            var reader = new Utf8JsonReader(bytes.Span);
             try
             {
                 return Parse(ref reader, file);
@@ -105,7 +108,7 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
             }
             catch (InvalidOperationException)
             {
-                throw new InputException(file, null, null, "not JSON: a string is not valid UTF-8");
+                throw new InputException(file, null, null, "not JSON: a string's escape is not text (a lone surrogate)");
             }
         }
 
@@ -122,7 +125,10 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
                 host = null,
                 profile = null,
                 role = null;
-            var wrong = false;
+            // A name given twice counts as its last value, as a document's property lookup has it.
+            bool profileWrong = false,
+                roleWrong = false,
+                findingsWrong = false;
             Dictionary<string, (string, string?, string)>? findings = null;
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
             {
@@ -137,13 +143,16 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
                         host = r.TokenType == JsonTokenType.String ? r.GetString() : Skipped(ref r);
                         break;
                     case Key.Profile:
-                        profile = Text(ref r, ref wrong);
+                        profileWrong = false;
+                        profile = Text(ref r, ref profileWrong);
                         break;
                     case Key.Role:
-                        role = Text(ref r, ref wrong);
+                        roleWrong = false;
+                        role = Text(ref r, ref roleWrong);
                         break;
                     case Key.Findings:
-                        findings = Findings(ref r, ref wrong);
+                        findingsWrong = false;
+                        findings = Findings(ref r, ref findingsWrong);
                         break;
                     default:
                         r.Skip();
@@ -153,7 +162,7 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
             End(ref r);
             if (schema != "kvmtune.audit/v1")
                 return null;
-            if (wrong || profile is null || role is null || findings is null)
+            if (profileWrong || roleWrong || findingsWrong || profile is null || role is null || findings is null)
                 throw new InputException(
                     file,
                     null,
@@ -192,7 +201,11 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
                     status = null,
                     current = null,
                     title = null;
-                var hasCurrent = false;
+                bool hasCurrent = false,
+                    idWrong = false,
+                    statusWrong = false,
+                    titleWrong = false,
+                    currentWrong = false;
                 while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
                 {
                     var key = KeyOf(ref r);
@@ -200,24 +213,29 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
                     switch (key)
                     {
                         case Key.Id:
-                            id = Text(ref r, ref wrong);
+                            idWrong = false;
+                            id = Text(ref r, ref idWrong);
                             break;
                         case Key.Status:
-                            status = Text(ref r, ref wrong);
+                            statusWrong = false;
+                            status = Text(ref r, ref statusWrong);
                             break;
                         case Key.Title:
-                            title = Text(ref r, ref wrong);
+                            titleWrong = false;
+                            title = Text(ref r, ref titleWrong);
                             break;
                         case Key.Current:
                             hasCurrent = true;
-                            current = r.TokenType == JsonTokenType.Null ? null : Text(ref r, ref wrong);
+                            currentWrong = false;
+                            current = r.TokenType == JsonTokenType.Null ? null : Text(ref r, ref currentWrong);
                             break;
                         default:
                             r.Skip();
                             break;
                     }
                 }
-                if (id is null || status is null || title is null || !hasCurrent)
+                var fieldWrong = idWrong || statusWrong || titleWrong || currentWrong;
+                if (fieldWrong || id is null || status is null || title is null || !hasCurrent)
                     wrong = true;
                 else
                     findings[id] = (status, current, title);
@@ -241,8 +259,22 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
 
         private static Key KeyOf(ref Utf8JsonReader r)
         {
-            // A name written with escapes ("\u0069d") is still that name.
-            ReadOnlySpan<byte> name = r.ValueIsEscaped ? Encoding.UTF8.GetBytes(r.GetString()!) : r.ValueSpan;
+            // A name written with escapes ("\u0069d") is still that name; one that does not unescape to text (a lone
+            // surrogate) is no name fleet reads.
+            ReadOnlySpan<byte> name;
+            if (!r.ValueIsEscaped)
+                name = r.ValueSpan;
+            else
+            {
+                try
+                {
+                    name = Encoding.UTF8.GetBytes(r.GetString()!);
+                }
+                catch (InvalidOperationException)
+                {
+                    return Key.Other;
+                }
+            }
             if (name.SequenceEqual("schema"u8))
                 return Key.Schema;
             if (name.SequenceEqual("host"u8))

@@ -125,13 +125,14 @@ public sealed class LiveKernelTests
     public void A_value_the_kernel_rejects_fails_the_apply_and_undoes_what_came_before()
     {
         SkipUnlessWritable();
-        var thp = Selected(File.ReadAllText(Thp));
+        const string sharing = "/sys/kernel/mm/ksm/max_page_sharing";
         var scan = File.ReadAllText(Scan).Trim();
+        var maxSharing = File.ReadAllText(sharing).Trim();
         using var work = new TestTree();
         var newScan = scan == "139" ? "140" : "139";
-        // "defer" is a THP word kvmtune's grammar takes (it is one of defrag's), but enabled_store() in
-        // mm/huge_memory.c takes only always, madvise and never: the kernel itself refuses it, with EINVAL.
-        work.File("/bad.yaml", $"inherits: balanced\nsysfs:\n  {Scan}: {newScan}\n  {Thp}: defer\n");
+        // "1" is a count, as the grammar of KSM's knobs has it, but max_page_sharing_store() in mm/ksm.c refuses a
+        // value below 2 with EINVAL: the kernel is the last judge of a value, after kvmtune's grammar.
+        work.File("/bad.yaml", $"inherits: balanced\nsysfs:\n  {Scan}: {newScan}\n  {sharing}: 1\n");
         try
         {
             var apply = KvmtuneRunner.Run(
@@ -144,14 +145,13 @@ public sealed class LiveKernelTests
                 work.Physical("/journal")
             );
             apply.ExitCode.Should().Be(2);
-            apply.Stderr.Should().Contain(Thp).And.Contain("refused 'defer'").And.Contain("undone");
+            apply.Stderr.Should().Contain(sharing).And.Contain("refused '1'").And.Contain("undone");
             File.ReadAllText(Scan).Trim().Should().Be(scan, "the change made before the rejected one is undone");
-            Selected(File.ReadAllText(Thp)).Should().Be(thp);
+            File.ReadAllText(sharing).Trim().Should().Be(maxSharing);
             KvmtuneRunner.Run("history", "--journal-dir", work.Physical("/journal")).Stdout.Should().Contain("failed");
         }
         finally
         {
-            File.WriteAllText(Thp, thp);
             File.WriteAllText(Scan, scan);
         }
     }

@@ -19,6 +19,7 @@ public sealed class TunableValueTests
     [InlineData("/sys/kernel/mm/transparent_hugepage/defrag", "defer+madvise", true)]
     [InlineData("/sys/kernel/mm/transparent_hugepage/enabled", "sometimes", false)]
     [InlineData("/sys/kernel/mm/transparent_hugepage/enabled", "never always", false)]
+    [InlineData("/sys/kernel/mm/transparent_hugepage/enabled", "defer", false)]
     // admin-guide/sysctl/kernel.rst: numa_balancing 0-3, io_uring_disabled 0-2
     [InlineData("/proc/sys/kernel/numa_balancing", "3", true)]
     [InlineData("/proc/sys/kernel/numa_balancing", "4", false)]
@@ -34,6 +35,10 @@ public sealed class TunableValueTests
     [InlineData("/sys/devices/system/cpu/cpu3/cpufreq/scaling_max_freq", "3500000", true)]
     [InlineData("/sys/devices/system/cpu/cpu3/cpufreq/scaling_governor", "Performance!", false)]
     [InlineData("/sys/devices/system/cpu/cpufreq/boost", "2", false)]
+    // admin-guide/pm/intel_epb.rst: 0-15 or five words
+    [InlineData("/sys/devices/system/cpu/cpu2/power/energy_perf_bias", "balance-performance", true)]
+    [InlineData("/sys/devices/system/cpu/cpu2/power/energy_perf_bias", "15", true)]
+    [InlineData("/sys/devices/system/cpu/cpu2/power/energy_perf_bias", "16", false)]
     // admin-guide/pm/cpuidle.rst: stateN/disable
     [InlineData("/sys/devices/system/cpu/cpu0/cpuidle/state2/disable", "1", true)]
     [InlineData("/sys/devices/system/cpu/cpu0/cpuidle/state2/disable", "2", false)]

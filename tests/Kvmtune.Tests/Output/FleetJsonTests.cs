@@ -43,6 +43,8 @@ public sealed class FleetJsonTests : IDisposable
                 Audit("h1").Replace("{\"schema\"", "{\"x\":{\"y\":[1,{\"z\":null}]},\"schema\"")
             },
             { "current null", Audit("h1", Finding.Replace("\"powersave\"", "null")) },
+            { "a name twice, the last right", Audit("h1").Replace("{\"schema\"", "{\"profile\":1,\"schema\"") },
+            { "an escaped name that is no text", Audit("h1").Replace("{\"schema\"", "{\"\\ud800\":1,\"schema\"") },
             { "second value", Audit("h1") + " {}" },
             { "trailing garbage", Audit("h1") + "x" },
             { "trailing comma", Audit("h1").Replace("]}", "],}") },
@@ -89,6 +91,19 @@ public sealed class FleetJsonTests : IDisposable
         run.ExitCode.Should().Be(1, run.Stderr);
         run.Stdout.Should().StartWith("1 host(s): h1 (balanced, host: 1 fail, 0 warn)");
         run.Stdout.Should().Contain("host.cpu.governor");
+    }
+
+    [Fact]
+    public void Bytes_that_are_not_utf8_are_read_as_the_replacement_character_as_text_decoding_does()
+    {
+        var json = Encoding.UTF8.GetBytes(Audit("hX1"));
+        json[Array.IndexOf(json, (byte)'X')] = 0xff;
+        _t.File("/fleet/h1.json", "");
+        File.WriteAllBytes(_t.Physical("/fleet/h1.json"), json);
+        var run = KvmtuneRunner.Run("fleet", _t.Physical("/fleet"));
+        run.ExitCode.Should().Be(1, run.Stderr);
+        // Encoding.UTF8.GetString's answer for the byte, the oracle: U+FFFD.
+        run.Stdout.Should().StartWith($"1 host(s): h{Encoding.UTF8.GetString([0xff])}1 (balanced");
     }
 
     [Fact]

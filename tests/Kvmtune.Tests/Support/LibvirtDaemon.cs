@@ -157,12 +157,7 @@ public sealed class LibvirtDaemon : IDisposable
     {
         if (pid is not int p || !Directory.Exists($"/proc/{p}"))
             return;
-        Processes.Run("kill", ["-TERM", p.ToString()]);
-        if (!ProcessEvents.WaitForExit(p, TimeSpan.FromSeconds(15)))
-        {
-            Processes.Run("kill", ["-KILL", p.ToString()]);
-            ProcessEvents.WaitForExit(p, TimeSpan.FromSeconds(5));
-        }
+        ProcessEvents.Stop(p, [(15, TimeSpan.FromSeconds(15)), (9, TimeSpan.FromSeconds(5))]); // TERM, then KILL
     }
 
     public void Dispose()

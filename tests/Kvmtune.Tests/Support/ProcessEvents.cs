@@ -13,6 +13,7 @@ namespace Kvmtune.Tests.Support;
 public static class ProcessEvents
 {
     private const int SysPidfdOpen = 434; // x86_64 and every other architecture since 5.3 (the unified table)
+    private const int SysPidfdSendSignal = 424; // Linux 5.1
     private const short PollIn = 0x1;
 
     [StructLayout(LayoutKind.Sequential)]
@@ -26,6 +27,9 @@ public static class ProcessEvents
     [DllImport("libc", SetLastError = true)]
     private static extern long syscall(long number, int pid, uint flags);
 
+    [DllImport("libc", SetLastError = true, EntryPoint = "syscall")]
+    private static extern long syscall_signal(long number, int pidfd, int signal, IntPtr info, uint flags);
+
     [DllImport("libc", SetLastError = true)]
     private static extern int poll(ref PollFd fds, ulong count, int timeoutMs);
 
@@ -36,30 +40,49 @@ public static class ProcessEvents
     /// Waits until the process has terminated (exited, or killed and become a zombie of its own parent); true when
     /// it has, or is already gone.
     /// </summary>
-    public static bool WaitForExit(int pid, TimeSpan timeout)
+    public static bool WaitForExit(int pid, TimeSpan timeout) => Stop(pid, [(0, timeout)]);
+
+    /// <summary>
+    /// Sends each signal in turn through one pidfd (so a pid the kernel gives to another process meanwhile is never
+    /// signalled: pidfd_send_signal(2)) and waits up to its time for the exit; signal 0 only waits. True when the
+    /// process has terminated or was already gone.
+    /// </summary>
+    public static bool Stop(int pid, IReadOnlyList<(int Signal, TimeSpan Wait)> steps)
     {
         var fd = (int)syscall(SysPidfdOpen, pid, 0);
         if (fd < 0)
             return Marshal.GetLastPInvokeError() == 3; // ESRCH: no such process
         try
         {
-            var p = new PollFd { Fd = fd, Events = PollIn };
-            var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-            while (true)
+            foreach (var (signal, wait) in steps)
             {
-                var left = (int)Math.Max(0, deadline - Environment.TickCount64);
-                var n = poll(ref p, 1, left);
-                if (n > 0)
+                if (signal != 0 && syscall_signal(SysPidfdSendSignal, fd, signal, IntPtr.Zero, 0) < 0)
+                    return Marshal.GetLastPInvokeError() == 3; // ESRCH: it has exited (and is being reaped)
+                if (Exited(fd, wait))
                     return true;
-                if (n == 0)
-                    return false;
-                if (Marshal.GetLastPInvokeError() != 4) // EINTR: poll again for the time left
-                    throw new InvalidOperationException($"poll on the pidfd of {pid} failed");
             }
+            return false;
         }
         finally
         {
             close(fd);
+        }
+    }
+
+    private static bool Exited(int fd, TimeSpan timeout)
+    {
+        var p = new PollFd { Fd = fd, Events = PollIn };
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            var left = (int)Math.Max(0, deadline - Environment.TickCount64);
+            var n = poll(ref p, 1, left);
+            if (n > 0)
+                return true;
+            if (n == 0)
+                return false;
+            if (Marshal.GetLastPInvokeError() != 4) // EINTR: poll again for the time left
+                throw new InvalidOperationException("poll on a pidfd failed");
         }
     }
 

@@ -56,8 +56,6 @@ public sealed class TestQemu : IDisposable
     {
         if (!Directory.Exists($"/proc/{Pid}"))
             return;
-        Processes.Run("kill", ["-CONT", Pid.ToString()]);
-        Processes.Run("kill", ["-KILL", Pid.ToString()]);
-        ProcessEvents.WaitForExit(Pid, TimeSpan.FromSeconds(5));
+        ProcessEvents.Stop(Pid, [(18, TimeSpan.Zero), (9, TimeSpan.FromSeconds(5))]); // CONT, then KILL
     }
 }

@@ -10,8 +10,8 @@ public static partial class Section3_2_2_Frequency
     [
         // A governor's name (cpufreq.rst), an EPP name or number (intel_pstate.rst), a frequency in kHz.
         new(Cpufreq(), Persistence.Tmpfiles, CpufreqValue()),
-        // energy_perf_bias: 0 (performance) to 15 (powersave) (Documentation/admin-guide/pm/intel_epb.rst).
-        new(Epb(), Persistence.Tmpfiles, Values.Number()),
+        // energy_perf_bias: 0 (performance) to 15 (powersave), or one of five words (admin-guide/pm/intel_epb.rst).
+        new(Epb(), Persistence.Tmpfiles, EpbValue()),
         // no_turbo and hwp_dynamic_boost 0 or 1, min/max_perf_pct a percentage (intel_pstate.rst).
         new(Pstate(), Persistence.Tmpfiles, Values.Number()),
         new(Boost(), Persistence.Tmpfiles, Values.Flag()),
@@ -25,6 +25,9 @@ public static partial class Section3_2_2_Frequency
 
     [GeneratedRegex(@"^([a-z_]{1,32}|[0-9]{1,10})$")]
     private static partial Regex CpufreqValue();
+
+    [GeneratedRegex(@"^([0-9]|1[0-5]|performance|balance-performance|normal|balance-power|power)$")]
+    private static partial Regex EpbValue();
 
     [GeneratedRegex(@"^/sys/devices/system/cpu/cpu[0-9]+/power/energy_perf_bias$")]
     private static partial Regex Epb();

@@ -9,16 +9,23 @@ public static partial class Section3_2_3_HugePages
     internal static IReadOnlyList<Tunable> Writable { get; } =
     [
         // enabled: always, madvise, never; defrag also defer and defer+madvise (admin-guide/mm/transhuge.rst).
-        new(Thp(), Persistence.Tmpfiles, ThpValue()),
+        new(ThpEnabled(), Persistence.Tmpfiles, ThpEnabledValue()),
+        new(ThpDefrag(), Persistence.Tmpfiles, ThpDefragValue()),
         new(NodeHugepages(), Persistence.Tmpfiles, Values.Number()),
         new(GlobalHugepages(), Persistence.Tmpfiles, Values.Number()),
     ];
 
-    [GeneratedRegex(@"^(always|madvise|never|defer|defer\+madvise)$")]
-    private static partial Regex ThpValue();
+    [GeneratedRegex(@"^(always|madvise|never)$")]
+    private static partial Regex ThpEnabledValue();
 
-    [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/(enabled|defrag)$")]
-    private static partial Regex Thp();
+    [GeneratedRegex(@"^(always|defer|defer\+madvise|madvise|never)$")]
+    private static partial Regex ThpDefragValue();
+
+    [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/enabled$")]
+    private static partial Regex ThpEnabled();
+
+    [GeneratedRegex(@"^/sys/kernel/mm/transparent_hugepage/defrag$")]
+    private static partial Regex ThpDefrag();
 
     [GeneratedRegex(@"^/sys/devices/system/node/node[0-9]+/hugepages/hugepages-[0-9]+kB/nr_hugepages$")]
     private static partial Regex NodeHugepages();
