@@ -108,7 +108,12 @@ public sealed record FleetReport(IReadOnlyList<HostAudit> Hosts)
             }
             catch (InvalidOperationException)
             {
-                throw new InputException(file, null, null, "not JSON: a string's escape is not text (a lone surrogate)");
+                throw new InputException(
+                    file,
+                    null,
+                    null,
+                    "not JSON: a string's escape is not text (a lone surrogate)"
+                );
             }
         }
 
