@@ -62,7 +62,8 @@ public static class WriteAllowlist
         if (!IsAllowed(path, out reason))
             return false;
         var entry = Entries.First(e => e.Path.IsMatch(path));
-        if (entry.Value.IsMatch(value))
+        // The whole value: a grammar's '$' also matches before a final newline, and "1\n1" is not "1".
+        if (entry.Value.Match(value) is { Success: true, Index: 0 } m && m.Length == value.Length)
             return true;
         reason = $"'{value}' is not a value {path[(path.LastIndexOf('/') + 1)..]} takes";
         return false;

@@ -23,6 +23,7 @@ public sealed class TunableValueTests
     // admin-guide/sysctl/kernel.rst: numa_balancing 0-3, io_uring_disabled 0-2
     [InlineData("/proc/sys/kernel/numa_balancing", "3", true)]
     [InlineData("/proc/sys/kernel/numa_balancing", "4", false)]
+    [InlineData("/proc/sys/kernel/numa_balancing", "1\n", false)]
     [InlineData("/proc/sys/kernel/io_uring_disabled", "2", true)]
     [InlineData("/proc/sys/kernel/io_uring_disabled", "3", false)]
     // admin-guide/mm/hugetlbpage.rst: a page count
@@ -72,6 +73,9 @@ public sealed class TunableValueTests
         WriteAllowlist.Tunables.Should().NotBeEmpty();
         // A grammar that takes anything is no grammar: each refuses a value with a newline in it.
         WriteAllowlist.Tunables.Should().AllSatisfy(t => t.Value.IsMatch("1\n1").Should().BeFalse(t.Path.ToString()));
+        // And the check takes the whole value: '$' alone would let a trailing newline through.
+        WriteAllowlist.AcceptsValue("/sys/kernel/mm/ksm/run", "1\n", out _).Should().BeFalse();
+        WriteAllowlist.AcceptsValue("/sys/kernel/mm/ksm/run", "1", out _).Should().BeTrue();
     }
 
     [Fact]
