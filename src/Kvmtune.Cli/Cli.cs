@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Kvmtune.Cli.Commands.Apply;
 using Kvmtune.Cli.Commands.Audit;
 using Kvmtune.Cli.Commands.Completion;
@@ -43,20 +44,32 @@ public static class KvmtuneCli
     ];
 
     /// <summary>The whole command tree (help, man page, completion).</summary>
-    public static RootCommand Build(CliContext ctx) => Build(ctx, null);
+    public static Command Build(CliContext ctx) => Build(ctx, null);
 
     /// <summary>
     /// The command tree a run needs: with a known command first, only that command (building every command's options,
     /// validators and help text is most of a short run's start-up); `--version` alone needs none; anything else, all.
     /// </summary>
-    public static RootCommand Build(CliContext ctx, string[]? args)
+    public static Command Build(CliContext ctx, string[]? args)
     {
         var root = GlobalOptions.Root();
-        var command = new RootCommand(Description) { root };
+        // A plain command rather than System.CommandLine's RootCommand, whose constructor looks up the entry
+        // assembly and its attributes by reflection for a name that is always "kvmtune" (4-5% of a short run),
+        // and whose [suggest] directive kvmtune does not use.
+        var command = new Command("kvmtune", Description);
         var first = args is { Length: > 0 } ? args[0] : null;
+        var only = Commands.Where(c => c.Name == first).ToList();
+        // The help and version options read their descriptions through System.CommandLine's ResourceManager, whose
+        // creation reads assembly attributes by reflection (6% of a short inspect); a run of one known command whose
+        // arguments cannot name either option does without them.
+        if (args is null || only.Count != 1 || args.Any(MayNameHelpOrVersion))
+        {
+            command.Add(new HelpOption());
+            command.Add(new VersionOption());
+        }
+        command.Add(root);
         if (args is ["--version"])
             return command;
-        var only = Commands.Where(c => c.Name == first).ToList();
         foreach (var (_, create) in only.Count == 1 ? only : [.. Commands])
             command.Add(create(root, ctx));
         if (only.Count == 0)
@@ -66,6 +79,22 @@ public static class KvmtuneCli
         }
         return command;
     }
+
+    /// <summary>
+    /// Whether an argument could be read as --help (-h, /h, -?, /?, and -h or -? bundled with other one-letter
+    /// options) or --version, or could bring them in (a response file, @FILE). It may say yes for a value that only
+    /// looks like one: that costs the options' construction, never a different parse.
+    /// </summary>
+    private static bool MayNameHelpOrVersion(string arg) =>
+        arg.StartsWith('@')
+        || arg.StartsWith("--help", StringComparison.Ordinal)
+        || arg.StartsWith("--version", StringComparison.Ordinal)
+        || arg is "/h" or "/?"
+        || (
+            arg.StartsWith('-')
+            && !arg.StartsWith("--", StringComparison.Ordinal)
+            && arg.AsSpan().IndexOfAny('h', '?') > 0
+        );
 
     public static int Run(string[] args, CliContext ctx)
     {

@@ -16,7 +16,7 @@ internal static class CommandTree
 
 
     /// <summary>The root's options that every command takes (--root, --format ...).</summary>
-    public static IEnumerable<string> RecursiveOptions(RootCommand root, Command c) =>
+    public static IEnumerable<string> RecursiveOptions(Command root, Command c) =>
         c == root ? [] : root.Options.Where(o => o.Recursive && !o.Hidden).Select(o => o.Name);
 
 }

@@ -1,4 +1,6 @@
-using System.Text.Json.Serialization;
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Host.Cpu;
 using Kvmtune.Facts.Host.Devices;
@@ -87,18 +89,7 @@ public sealed record KernelDocument(
 
 public sealed record KernelConfigDocument(string Source, IReadOnlyDictionary<string, string?> Options);
 
-// Serialization-only: the generated fast path writes straight to the writer, with no metadata to build at
-// start-up (which cost a third of a short inspect run).
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    WriteIndented = true,
-    DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-    GenerationMode = JsonSourceGenerationMode.Serialization
-)]
-[JsonSerializable(typeof(InspectDocument))]
-public sealed partial class InspectJsonContext : JsonSerializerContext;
-
-/// <summary>Serializes the inspect document.</summary>
+/// <summary>Writes the inspect document.</summary>
 public sealed class InspectJson : IReportRenderer<HostFacts>
 {
     public string Name => "json";
@@ -107,6 +98,11 @@ public sealed class InspectJson : IReportRenderer<HostFacts>
 
     public string Render(HostFacts report, RenderContext context) => Serialize(report) + "\n";
 
-    public static string Serialize(HostFacts facts) =>
-        JsonText.Write(InspectDocument.From(facts), InspectJsonContext.Default.InspectDocument);
+    public static string Serialize(HostFacts facts)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 << 10);
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            InspectJsonWriter.Write(writer, InspectDocument.From(facts));
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }

@@ -9,7 +9,7 @@ namespace Kvmtune.Cli.Commands.Completion;
 /// </summary>
 public static class CompletionCommand
 {
-    public static Command Create(Func<RootCommand> tree, CliContext ctx)
+    public static Command Create(Func<Command> tree, CliContext ctx)
     {
         var shell = new Argument<string>("SHELL") { Description = "bash" };
         shell.AcceptOnlyFromAmong("bash");

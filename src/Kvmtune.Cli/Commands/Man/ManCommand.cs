@@ -9,7 +9,7 @@ namespace Kvmtune.Cli.Commands.Man;
 /// </summary>
 public static class ManCommand
 {
-    public static Command Create(Func<RootCommand> tree, CliContext ctx)
+    public static Command Create(Func<Command> tree, CliContext ctx)
     {
         var command = new Command("man", "Print the kvmtune(8) man page (roff)");
         command.SetAction(_ =>
