@@ -55,11 +55,11 @@ public sealed class CliContext(
     /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>
     public bool Colour => stdoutIsTerminal && string.IsNullOrEmpty(Environment("NO_COLOR"));
 
-    /// <summary>The process's streams, stdout buffered (one write per 64 KiB rather than per line); flush before
-    /// exit.</summary>
+    /// <summary>The process's streams, stdout buffered (one write per 16 Ki characters rather than per line); flush
+    /// before exit. A larger buffer would be two large-object allocations, zeroed page by page, at every start.</summary>
     public static CliContext FromProcess() =>
         new(
-            new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 16)
+            new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 14)
             {
                 AutoFlush = false,
             },

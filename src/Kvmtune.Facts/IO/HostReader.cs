@@ -48,10 +48,10 @@ public sealed class HostReader
     {
         if (_rootFd is null)
             return -2;
-        var rel = path.TrimStart('/');
+        var rel = path.AsSpan().TrimStart('/');
         var fd = NativeSys.OpenAt2(
             _rootFd.Fd,
-            rel.Length == 0 ? "." : rel,
+            rel.IsEmpty ? "." : rel,
             flags | NativeSys.OCloseOnExec,
             0,
             NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks
@@ -160,7 +160,9 @@ public sealed class HostReader
         var data = ReadBytes(path);
         if (data is null)
             return null;
-        return Encoding.UTF8.GetString(data).TrimEnd('\0', '\n', '\r', ' ', '\t');
+        // Trimmed as bytes, then decoded once: these ASCII bytes never occur inside a UTF-8 sequence, so the text is
+        // what decoding and then trimming gives, without a second string.
+        return Encoding.UTF8.GetString(data.AsSpan().TrimEnd("\0\n\r \t"u8));
     }
 
     /// <summary>A file's text as written, for multi-line files (cpuinfo, meminfo).</summary>

@@ -120,11 +120,14 @@ public static partial class NativeSys
 
     /// <summary>openat2(2): opens <paramref name="path"/> beneath <paramref name="dirFd"/> as the resolve flags allow.
     /// -errno on failure (ENOSYS where the kernel predates 5.6).</summary>
-    public static int OpenAt2(int dirFd, string path, int flags, int mode, ulong resolve)
+    public static int OpenAt2(int dirFd, ReadOnlySpan<char> path, int flags, int mode, ulong resolve)
     {
         // struct open_how { u64 flags; u64 mode; u64 resolve; }
         Span<ulong> how = [(ulong)(uint)flags, (ulong)(uint)mode, resolve];
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        // The NUL-terminated name on the stack: a read of a tree opens hundreds of files.
+        var max = System.Text.Encoding.UTF8.GetMaxByteCount(path.Length) + 1;
+        Span<byte> bytes = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        bytes[System.Text.Encoding.UTF8.GetBytes(path, bytes)] = 0;
         // RESOLVE_IN_ROOT meets "..": any rename anywhere on the system makes the kernel answer EAGAIN, and
         // openat2(2) says to retry.
         for (var attempt = 0; ; attempt++)

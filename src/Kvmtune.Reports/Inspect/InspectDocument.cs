@@ -101,8 +101,18 @@ public sealed class InspectJson : IReportRenderer<HostFacts>
     public static string Serialize(HostFacts facts)
     {
         var buffer = new ArrayBufferWriter<byte>(16 << 10);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        using (var writer = new Utf8JsonWriter(buffer, Options))
             InspectJsonWriter.Write(writer, InspectDocument.From(facts));
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
+
+    /// <summary>Straight to the output as UTF-8: no string of the document, no second encoding.</summary>
+    public void Write(HostFacts report, RenderContext context, Stream utf8)
+    {
+        using (var writer = new Utf8JsonWriter(utf8, Options))
+            InspectJsonWriter.Write(writer, InspectDocument.From(report));
+        utf8.WriteByte((byte)'\n');
+    }
+
+    private static readonly JsonWriterOptions Options = new() { Indented = true };
 }

@@ -29,17 +29,11 @@ public static class InspectCommand
         {
             var reader = RootResolver.Reader(parse, root, ctx);
             var facts = HostFacts.Read(reader);
-            ctx.Out.Write(
-                InspectFormats
-                    .All[parse.GetValue(format)!]
-                    .Render(
-                        facts,
-                        new RenderContext(new TextStyle(ctx.Colour), DateTimeOffset.UtcNow)
-                        {
-                            Plan = () => Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)),
-                        }
-                    )
-            );
+            var context = new RenderContext(new TextStyle(ctx.Colour), DateTimeOffset.UtcNow)
+            {
+                Plan = () => Vm.PlanPicture.Load(reader, facts, parse.GetValue(planSpec)),
+            };
+            ctx.WriteUtf8(stream => InspectFormats.All[parse.GetValue(format)!].Write(facts, context, stream));
             return ExitCodes.Success;
         });
         return command;
