@@ -33,23 +33,26 @@ public static class KernelText
         var map = new Dictionary<string, long>(StringComparer.Ordinal);
         if (text is null)
             return map;
-        foreach (var line in text.Split('\n'))
+        // Over the text: a string for each key kept, none for the lines and values.
+        foreach (var range in text.AsSpan().Split('\n'))
         {
+            var line = text.AsSpan()[range];
             var colon = line.IndexOf(':');
             if (colon < 0)
                 continue;
             var key = line[..colon].Trim();
             if (key.StartsWith("Node ", StringComparison.Ordinal))
             {
-                var space = key.IndexOf(' ', 5);
-                if (space > 0)
-                    key = key[(space + 1)..];
+                var rest = key[5..];
+                var space = rest.IndexOf(' ');
+                if (space >= 0)
+                    key = rest[(space + 1)..];
             }
             var value = line[(colon + 1)..].Trim();
             if (value.EndsWith(" kB", StringComparison.Ordinal))
                 value = value[..^3].Trim();
             if (long.TryParse(value, out var v))
-                map[key] = v;
+                map[key.ToString()] = v;
         }
         return map;
     }
