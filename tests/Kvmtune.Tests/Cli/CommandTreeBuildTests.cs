@@ -88,5 +88,6 @@ public sealed class CommandTreeBuildTests
         KvmtuneCli.Build(ctx, args).Options.Should().NotContain(o => o is HelpOption || o is VersionOption);
     }
 
-    private static string Path(Command c) => c.Parents.OfType<Command>().FirstOrDefault() is { } p ? $"{Path(p)} {c.Name}" : c.Name;
+    private static string Path(Command c) =>
+        c.Parents.OfType<Command>().FirstOrDefault() is { } p ? $"{Path(p)} {c.Name}" : c.Name;
 }
