@@ -27,7 +27,7 @@ public static class CpuReader
             // What the CPU's folder holds decides which subsystems to read: no open is spent on absent ones.
             var entries = r.List(dir) is { } names ? new HashSet<string>(names, StringComparer.Ordinal) : null;
             bool Has(string name) => entries is null || entries.Contains(name);
-            var online = IsOnline(r, id, dir, onlineList, info);
+            var online = IsOnline(r, id, dir, Has("online"), onlineList, info);
             info.Processors.TryGetValue(id, out var proc);
             var topo = dir + "/topology";
             var hasTopo = online && Has("topology");
@@ -110,11 +110,18 @@ public static class CpuReader
         );
     }
 
-    private static bool IsOnline(HostReader r, int id, string dir, HashSet<int>? onlineList, CpuInfo info)
+    private static bool IsOnline(
+        HostReader r,
+        int id,
+        string dir,
+        bool hasOnline,
+        HashSet<int>? onlineList,
+        CpuInfo info
+    )
     {
         if (onlineList is not null)
             return onlineList.Contains(id);
-        switch (r.ReadText(dir + "/online"))
+        switch (hasOnline ? r.ReadText(dir + "/online") : null)
         {
             case "1":
                 return true;
