@@ -56,13 +56,16 @@ public static class KvmtuneCli
         // A plain command rather than System.CommandLine's RootCommand, whose constructor looks up the entry
         // assembly and its attributes by reflection for a name that is always "kvmtune" (4-5% of a short run),
         // and whose [suggest] directive kvmtune does not use.
-        var command = new Command("kvmtune", Description);
         var first = args is { Length: > 0 } ? args[0] : null;
+        // Leading [name] arguments are directives, which only a RootCommand reads ([suggest]) or refuses
+        // ([diagram] and any other name); a plain command would silently skip them and run what follows.
+        var directive = first is ['[', .., ']'];
+        var command = directive ? new RootCommand(Description) : new Command("kvmtune", Description);
         var only = Commands.Where(c => c.Name == first).ToList();
         // The help and version options read their descriptions through System.CommandLine's ResourceManager, whose
         // creation reads assembly attributes by reflection (6% of a short inspect); a run of one known command whose
         // arguments cannot name either option does without them.
-        if (args is null || only.Count != 1 || args.Any(MayNameHelpOrVersion))
+        if (!directive && (args is null || only.Count != 1 || args.Any(MayNameHelpOrVersion)))
         {
             command.Add(new HelpOption());
             command.Add(new VersionOption());
@@ -81,15 +84,16 @@ public static class KvmtuneCli
     }
 
     /// <summary>
-    /// Whether an argument could be read as --help (-h, /h, -?, /?, and -h or -? bundled with other one-letter
-    /// options) or --version, or could bring them in (a response file, @FILE). It may say yes for a value that only
-    /// looks like one: that costs the options' construction, never a different parse.
+    /// Whether an argument could be read as --help (-h, /h, -?, /?, with a ':' or '=' value, and -h or -? bundled
+    /// with other one-letter options) or --version, or could bring them in (a response file, @FILE). It may say yes
+    /// for a value that only looks like one: that costs the options' construction, never a different parse.
     /// </summary>
     private static bool MayNameHelpOrVersion(string arg) =>
         arg.StartsWith('@')
         || arg.StartsWith("--help", StringComparison.Ordinal)
         || arg.StartsWith("--version", StringComparison.Ordinal)
-        || arg is "/h" or "/?"
+        || arg.StartsWith("/h", StringComparison.Ordinal)
+        || arg.StartsWith("/?", StringComparison.Ordinal)
         || (
             arg.StartsWith('-')
             && !arg.StartsWith("--", StringComparison.Ordinal)

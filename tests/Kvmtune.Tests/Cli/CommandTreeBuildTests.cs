@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using AwesomeAssertions;
 using Kvmtune.Cli;
+using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Cli;
 
@@ -25,6 +26,11 @@ public sealed class CommandTreeBuildTests
             "inspect -?",
             "inspect /?",
             "inspect /h",
+            "inspect /h:",
+            "inspect /?=x",
+            "audit -p /h:",
+            "inspect -h:",
+            "inspect --help=x",
             "inspect --help",
             "inspect --helpx",
             "inspect --format json -- -h",
@@ -78,6 +84,27 @@ public sealed class CommandTreeBuildTests
         var tree = KvmtuneCli.Build(ctx, args);
         tree.Options.OfType<HelpOption>().Should().ContainSingle();
         KvmtuneCli.Build(ctx, args).Parse(args).Action.Should().BeOfType<HelpAction>();
+    }
+
+    [Theory]
+    [InlineData("[diagram]")]
+    [InlineData("[anything]")]
+    public void A_directive_kvmtune_does_not_know_is_refused_not_skipped(string directive)
+    {
+        // System.CommandLine reads leading [name] arguments as directives, and only a RootCommand acts on them; a
+        // plain root would skip the token and run the command after it.
+        var run = KvmtuneRunner.Run(directive, "profiles", "list");
+        run.ExitCode.Should().Be(2, run.Stdout);
+        run.Stderr.Should().Contain(directive);
+        run.Stdout.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_suggest_directive_suggests()
+    {
+        var run = KvmtuneRunner.Run("[suggest]", "insp");
+        run.ExitCode.Should().Be(0, run.Stderr);
+        run.Stdout.Split('\n').Should().Contain("inspect");
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using AwesomeAssertions;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.IO;
+using Kvmtune.Reports;
 using Kvmtune.Reports.Inspect;
 using Kvmtune.Tests.Support;
 
@@ -51,15 +52,36 @@ public sealed class InspectJsonWriterTests(FixtureTrees fixtures)
         Same(host.Root);
     }
 
+    [Fact]
+    public void A_running_qemu_and_installed_versions_are_written_as_the_serializer_writes_them()
+    {
+        using var host = new SyntheticHost();
+        host.Set("/proc/4242/comm", "qemu-system-x86\n")
+            .Set("/proc/4242/cmdline", "qemu-system-x86_64\0-name\0guest=\"vm 1\"\0-smp\04\0")
+            .Set(
+                "/var/lib/dpkg/status",
+                "Package: irqbalance\nStatus: install ok installed\nVersion: 1.9.2-1+b1\n\n"
+                    + "Package: qemu-system-x86\nStatus: install ok installed\nVersion: 1:7.2+dfsg-7+deb12u18\n\n"
+            );
+        var facts = HostFacts.ReadAll(new HostReader(host.Root));
+        facts.Userspace.QemuCommandLines.Should().ContainSingle("the tree has one running QEMU");
+        facts.Userspace.IrqbalanceVersion.Should().NotBeNull();
+        Same(host.Root);
+    }
+
     private static void Same(string root)
     {
         var facts = HostFacts.ReadAll(new HostReader(root));
         var expected = JsonSerializer.Serialize(InspectDocument.From(facts), OracleContext.Default.InspectDocument);
         InspectJson.Serialize(facts).Should().Be(expected);
+        // What `kvmtune inspect` runs: the document streamed to stdout, a newline after it.
+        using var stdout = new MemoryStream();
+        new InspectJson().Write(facts, new RenderContext(new TextStyle(false), DateTimeOffset.UnixEpoch), stdout);
+        System.Text.Encoding.UTF8.GetString(stdout.ToArray()).Should().Be(expected + "\n");
     }
 }
 
-// The serializer as the contract's document was first defined with it: System.Text.Json's generator, metadata mode.
+// The serializer the contract's document was first written with: System.Text.Json's generator, default mode.
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     WriteIndented = true,
