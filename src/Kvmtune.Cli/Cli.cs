@@ -54,11 +54,10 @@ public static class KvmtuneCli
     {
         var root = GlobalOptions.Root();
         // A plain command rather than System.CommandLine's RootCommand, whose constructor looks up the entry
-        // assembly and its attributes by reflection for a name that is always "kvmtune" (4-5% of a short run),
-        // and whose [suggest] directive kvmtune does not use.
+        // assembly and its attributes by reflection for a name that is always "kvmtune" (4-5% of a short run).
+        // Except before a leading [name] argument: that is a directive, which only a RootCommand reads ([suggest])
+        // or refuses ([diagram], any other name); a plain command would skip it silently and run what follows.
         var first = args is { Length: > 0 } ? args[0] : null;
-        // Leading [name] arguments are directives, which only a RootCommand reads ([suggest]) or refuses
-        // ([diagram] and any other name); a plain command would silently skip them and run what follows.
         var directive = first is ['[', .., ']'];
         var command = directive ? new RootCommand(Description) : new Command("kvmtune", Description);
         var only = Commands.Where(c => c.Name == first).ToList();
