@@ -169,14 +169,17 @@ public sealed class Spelling<T>
 {
     private readonly (T Value, string Text)[] _pairs;
 
+    /// <summary>
+    /// One pair per value of the enum, the texts distinct. That every value of the enum has its pair is held by
+    /// <c>ProfileTests</c>: asked here, <c>Enum.GetValues</c> read every choice enum's reflection metadata at the start
+    /// of every audit (3% of one).
+    /// </summary>
     public Spelling(params (T Value, string Text)[] pairs)
     {
         _pairs = pairs;
-        var values = pairs.Select(p => p.Value).ToList();
         if (
-            values.Distinct().Count() != pairs.Length
+            pairs.Select(p => p.Value).Distinct().Count() != pairs.Length
             || pairs.Select(p => p.Text).Distinct(StringComparer.Ordinal).Count() != pairs.Length
-            || !Enum.GetValues<T>().All(values.Contains)
         )
             throw new InvalidOperationException($"{typeof(T).Name}: every value needs exactly one distinct spelling");
     }

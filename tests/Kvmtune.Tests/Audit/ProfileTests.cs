@@ -8,6 +8,26 @@ namespace Kvmtune.Tests.Audit;
 public sealed class ProfileTests
 {
     [Fact]
+    public void Every_value_of_every_choice_enum_has_its_spelling()
+    {
+        // The enums themselves are the oracle: a value added to one without a spelling could never be written in
+        // a profile or shown by profiles show.
+        var spellings = typeof(Choices)
+            .GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
+            .Where(f => f.FieldType.IsGenericType && f.FieldType.GetGenericTypeDefinition() == typeof(Spelling<>))
+            .ToList();
+        spellings.Should().HaveCountGreaterThanOrEqualTo(10);
+        foreach (var field in spellings)
+        {
+            var type = field.FieldType.GetGenericArguments()[0];
+            var values = (System.Collections.IEnumerable)field.FieldType.GetProperty("Values")!.GetValue(
+                field.GetValue(null)
+            )!;
+            values.Cast<object>().Should().BeEquivalentTo(Enum.GetValues(type).Cast<object>(), field.Name);
+        }
+    }
+
+    [Fact]
     public void Every_built_in_profile_gives_every_setting_a_valid_value()
     {
         foreach (var name in BuiltInProfiles.Names)
