@@ -58,8 +58,8 @@ public sealed class AuditHtmlRenderer : IReportRenderer<AuditResult>
                     f.Sources.Count == 0
                         ? ""
                         : $"<br><small class=\"sources\">sources: {E(string.Join("; ", f.Sources))}</small>";
-                sb.Append($"<tr class=\"{f.Status.ToString().ToLowerInvariant()}\" id=\"finding-{E(f.Id)}\">")
-                    .Append($"<td>{f.Status.ToString().ToLowerInvariant()}</td><td>{E(f.Title)}")
+                sb.Append($"<tr class=\"{AuditJson.Status(f.Status)}\" id=\"finding-{E(f.Id)}\">")
+                    .Append($"<td>{AuditJson.Status(f.Status)}</td><td>{E(f.Title)}")
                     .Append($"<br><small>{E(f.Id)}: {E(f.Rationale)}</small>")
                     .Append(sources)
                     .Append("</td>");

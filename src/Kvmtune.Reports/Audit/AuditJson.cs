@@ -1,4 +1,6 @@
-using System.Text.Json.Serialization;
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using Kvmtune.Guide.Audit;
 using Kvmtune.Reports.Inspect;
 
@@ -20,14 +22,6 @@ public sealed record AuditDocument(
         new(SchemaName, r.Profile, InspectDocument.RoleName(r.Role), r.Host, r.Summary, r.Findings);
 }
 
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
-    WriteIndented = true,
-    GenerationMode = JsonSourceGenerationMode.Serialization
-)]
-[JsonSerializable(typeof(AuditDocument))]
-public sealed partial class AuditJsonContext : JsonSerializerContext;
-
 public sealed class AuditJson : IReportRenderer<AuditResult>
 {
     public string Name => "json";
@@ -36,6 +30,85 @@ public sealed class AuditJson : IReportRenderer<AuditResult>
 
     public string Render(AuditResult result, RenderContext context) => Render(result.Report);
 
-    public static string Render(AuditReport report) =>
-        JsonText.Write(AuditDocument.From(report), AuditJsonContext.Default.AuditDocument) + "\n";
+    public static string Render(AuditReport report)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 << 10);
+        using (var writer = new Utf8JsonWriter(buffer, Options))
+            Write(writer, AuditDocument.From(report));
+        return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
+    }
+
+    private static readonly JsonWriterOptions Options = new() { Indented = true };
+
+    /// <summary>
+    /// The document field by field, as System.Text.Json's generated code wrote it (snake_case names, every property,
+    /// null ones as null) but without the type metadata that code builds at first use: the options, the root type
+    /// and a type info per nullable value and enum, a twentieth of a live audit. <c>AuditJsonWriterTests</c> holds
+    /// it to the generator's own bytes.
+    /// </summary>
+    public static void Write(Utf8JsonWriter w, AuditDocument d)
+    {
+        w.WriteStartObject();
+        w.WriteString("schema"u8, d.Schema);
+        w.WriteString("profile"u8, d.Profile);
+        w.WriteString("role"u8, d.Role);
+        w.WriteString("host"u8, d.Host);
+        w.WritePropertyName("summary"u8);
+        w.WriteStartObject();
+        w.WriteNumber("pass"u8, d.Summary.Pass);
+        w.WriteNumber("warn"u8, d.Summary.Warn);
+        w.WriteNumber("fail"u8, d.Summary.Fail);
+        w.WriteNumber("info"u8, d.Summary.Info);
+        w.WriteNumber("unknown"u8, d.Summary.Unknown);
+        w.WriteEndObject();
+        w.WritePropertyName("findings"u8);
+        w.WriteStartArray();
+        foreach (var f in d.Findings)
+        {
+            w.WriteStartObject();
+            w.WriteString("id"u8, f.Id);
+            w.WriteString("section"u8, f.Section);
+            w.WriteString("title"u8, f.Title);
+            w.WriteString("status"u8, Status(f.Status));
+            w.WriteString("current"u8, f.Current);
+            w.WriteString("expected"u8, f.Expected);
+            Strings(w, "evidence"u8, f.Evidence);
+            w.WriteString("rationale"u8, f.Rationale);
+            Strings(w, "sources"u8, f.Sources);
+            var fix = f.Fix;
+            w.WritePropertyName("fix"u8);
+            w.WriteStartObject();
+            Strings(w, "runtime"u8, fix.Runtime);
+            Strings(w, "persistent"u8, fix.Persistent);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The <c>[JsonStringEnumMemberName]</c> of each status.</summary>
+    public static string Status(FindingStatus status) =>
+        status switch
+        {
+            FindingStatus.Pass => "pass",
+            FindingStatus.Info => "info",
+            FindingStatus.Warn => "warn",
+            FindingStatus.Fail => "fail",
+            _ => "unknown",
+        };
+
+    private static void Strings(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<string>? values)
+    {
+        w.WritePropertyName(name);
+        if (values is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+        w.WriteStartArray();
+        foreach (var v in values)
+            w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
 }

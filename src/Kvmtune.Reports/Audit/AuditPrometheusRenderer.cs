@@ -60,7 +60,7 @@ public sealed class AuditPrometheusRenderer : IReportRenderer<AuditResult>
         return sb.ToString();
     }
 
-    public static string StatusName(FindingStatus s) => s.ToString().ToLowerInvariant();
+    public static string StatusName(FindingStatus s) => AuditJson.Status(s);
 
     private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }
