@@ -95,7 +95,8 @@ public sealed class AuditJson : IReportRenderer<AuditResult>
             FindingStatus.Info => "info",
             FindingStatus.Warn => "warn",
             FindingStatus.Fail => "fail",
-            _ => "unknown",
+            FindingStatus.Unknown => "unknown",
+            _ => throw new ArgumentOutOfRangeException(nameof(status), status, "a status with no word"),
         };
 
     private static void Strings(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<string>? values)

@@ -46,6 +46,16 @@ public sealed class AuditJsonWriterTests(FixtureTrees fixtures)
         Same(AuditHarness.Run("/") with { Host = "h\"ost-é" });
     }
 
+    [Fact]
+    public void Every_status_is_written_as_its_enum_member_name()
+    {
+        foreach (var status in Enum.GetValues<FindingStatus>())
+            JsonSerializer
+                .Serialize(status, AuditOracleContext.Default.FindingStatus)
+                .Should()
+                .Be($"\"{AuditJson.Status(status)}\"");
+    }
+
     private static void Same(AuditReport report)
     {
         var expected = JsonSerializer.Serialize(AuditDocument.From(report), AuditOracleContext.Default.AuditDocument);
@@ -56,4 +66,5 @@ public sealed class AuditJsonWriterTests(FixtureTrees fixtures)
 // The serializer the contract's document was first written with: System.Text.Json's generator, default mode.
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true)]
 [JsonSerializable(typeof(AuditDocument))]
+[JsonSerializable(typeof(FindingStatus))]
 internal sealed partial class AuditOracleContext : JsonSerializerContext;
