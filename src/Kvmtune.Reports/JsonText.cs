@@ -28,6 +28,33 @@ public static class JsonText
             JsonSerializer.Serialize(writer, value, type);
     }
 
+    /// <summary>What the generated serializer wrote kvmtune's documents with: indented, the default encoder.</summary>
+    public static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    /// <summary>A document written by hand (<c>InspectJsonWriter</c>, <c>AuditJson</c>), as text.</summary>
+    public static string Write(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 << 10);
+        using (var writer = new Utf8JsonWriter(buffer, Indented))
+            write(writer);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>A property holding a list of strings, or null, as the serializer writes one.</summary>
+    public static void Strings(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<string>? values)
+    {
+        w.WritePropertyName(name);
+        if (values is null)
+        {
+            w.WriteNullValue();
+            return;
+        }
+        w.WriteStartArray();
+        foreach (var v in values)
+            w.WriteStringValue(v);
+        w.WriteEndArray();
+    }
+
     /// <summary>The writer settings the serializer would use for these options.</summary>
     public static JsonWriterOptions WriterOptions(JsonSerializerOptions o) =>
         new()

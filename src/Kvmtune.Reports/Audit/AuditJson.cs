@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Kvmtune.Guide.Audit;
 using Kvmtune.Reports.Inspect;
@@ -30,15 +28,7 @@ public sealed class AuditJson : IReportRenderer<AuditResult>
 
     public string Render(AuditResult result, RenderContext context) => Render(result.Report);
 
-    public static string Render(AuditReport report)
-    {
-        var buffer = new ArrayBufferWriter<byte>(16 << 10);
-        using (var writer = new Utf8JsonWriter(buffer, Options))
-            Write(writer, AuditDocument.From(report));
-        return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
-    }
-
-    private static readonly JsonWriterOptions Options = new() { Indented = true };
+    public static string Render(AuditReport report) => JsonText.Write(w => Write(w, AuditDocument.From(report))) + "\n";
 
     /// <summary>
     /// The document field by field, as System.Text.Json's generated code wrote it (snake_case names, every property,
@@ -72,14 +62,14 @@ public sealed class AuditJson : IReportRenderer<AuditResult>
             w.WriteString("status"u8, Status(f.Status));
             w.WriteString("current"u8, f.Current);
             w.WriteString("expected"u8, f.Expected);
-            Strings(w, "evidence"u8, f.Evidence);
+            JsonText.Strings(w, "evidence"u8, f.Evidence);
             w.WriteString("rationale"u8, f.Rationale);
-            Strings(w, "sources"u8, f.Sources);
+            JsonText.Strings(w, "sources"u8, f.Sources);
             var fix = f.Fix;
             w.WritePropertyName("fix"u8);
             w.WriteStartObject();
-            Strings(w, "runtime"u8, fix.Runtime);
-            Strings(w, "persistent"u8, fix.Persistent);
+            JsonText.Strings(w, "runtime"u8, fix.Runtime);
+            JsonText.Strings(w, "persistent"u8, fix.Persistent);
             w.WriteEndObject();
             w.WriteEndObject();
         }
@@ -98,18 +88,4 @@ public sealed class AuditJson : IReportRenderer<AuditResult>
             FindingStatus.Unknown => "unknown",
             _ => throw new ArgumentOutOfRangeException(nameof(status), status, "a status with no word"),
         };
-
-    private static void Strings(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<string>? values)
-    {
-        w.WritePropertyName(name);
-        if (values is null)
-        {
-            w.WriteNullValue();
-            return;
-        }
-        w.WriteStartArray();
-        foreach (var v in values)
-            w.WriteStringValue(v);
-        w.WriteEndArray();
-    }
 }

@@ -36,13 +36,13 @@ public sealed class AuditPrometheusRenderer : IReportRenderer<AuditResult>
                 .Append("\",section=\"")
                 .Append(Escape(f.Section))
                 .Append("\",status=\"")
-                .Append(StatusName(f.Status))
+                .Append(AuditJson.Status(f.Status))
                 .AppendLine("\"} 1");
         sb.AppendLine("# HELP kvmtune_findings Number of audit findings with each status.");
         sb.AppendLine("# TYPE kvmtune_findings gauge");
         foreach (var s in Statuses)
             sb.Append("kvmtune_findings{status=\"")
-                .Append(StatusName(s))
+                .Append(AuditJson.Status(s))
                 .Append("\"} ")
                 .Append(report.Findings.Count(f => f.Status == s))
                 .AppendLine();
@@ -59,8 +59,6 @@ public sealed class AuditPrometheusRenderer : IReportRenderer<AuditResult>
             .AppendLine((now.ToUnixTimeMilliseconds() / 1000.0).ToString("0.###", CultureInfo.InvariantCulture));
         return sb.ToString();
     }
-
-    public static string StatusName(FindingStatus s) => AuditJson.Status(s);
 
     private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n");
 }

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Host.Cpu;
@@ -98,21 +96,14 @@ public sealed class InspectJson : IReportRenderer<HostFacts>
 
     public string Render(HostFacts report, RenderContext context) => Serialize(report) + "\n";
 
-    public static string Serialize(HostFacts facts)
-    {
-        var buffer = new ArrayBufferWriter<byte>(16 << 10);
-        using (var writer = new Utf8JsonWriter(buffer, Options))
-            InspectJsonWriter.Write(writer, InspectDocument.From(facts));
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
+    public static string Serialize(HostFacts facts) =>
+        JsonText.Write(w => InspectJsonWriter.Write(w, InspectDocument.From(facts)));
 
     /// <summary>Straight to the output as UTF-8: no string of the document, no second encoding.</summary>
     public void Write(HostFacts report, RenderContext context, Stream utf8)
     {
-        using (var writer = new Utf8JsonWriter(utf8, Options))
+        using (var writer = new Utf8JsonWriter(utf8, JsonText.Indented))
             InspectJsonWriter.Write(writer, InspectDocument.From(report));
         utf8.WriteByte((byte)'\n');
     }
-
-    private static readonly JsonWriterOptions Options = new() { Indented = true };
 }

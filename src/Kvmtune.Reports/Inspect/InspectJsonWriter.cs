@@ -24,7 +24,7 @@ public static class InspectJsonWriter
         w.WriteStartObject();
         w.WriteString("schema"u8, d.Schema);
         w.WriteString("role"u8, d.Role);
-        Strings(w, "role_evidence"u8, d.RoleEvidence);
+        JsonText.Strings(w, "role_evidence"u8, d.RoleEvidence);
         w.WritePropertyName("cpu"u8);
         Cpu(w, d.Cpu);
         w.WritePropertyName("numa"u8);
@@ -58,7 +58,7 @@ public static class InspectJsonWriter
         w.WriteString("model"u8, c.Model);
         Number(w, "family"u8, c.Family);
         Number(w, "model_number"u8, c.ModelNumber);
-        Strings(w, "flags"u8, c.Flags);
+        JsonText.Strings(w, "flags"u8, c.Flags);
         w.WriteString("virtualization"u8, c.Virtualization);
         Number(w, "packages"u8, c.Packages);
         Number(w, "dies"u8, c.Dies);
@@ -87,7 +87,7 @@ public static class InspectJsonWriter
         Number(w, "node"u8, c.Node);
         w.WriteString("cpufreq_driver"u8, c.CpufreqDriver);
         w.WriteString("governor"u8, c.Governor);
-        Strings(w, "available_governors"u8, c.AvailableGovernors);
+        JsonText.Strings(w, "available_governors"u8, c.AvailableGovernors);
         Number(w, "min_khz"u8, c.MinKhz);
         Number(w, "max_khz"u8, c.MaxKhz);
         w.WriteString("energy_performance_preference"u8, c.EnergyPerformancePreference);
@@ -143,9 +143,9 @@ public static class InspectJsonWriter
         {
             w.WriteStartObject();
             w.WriteString("enabled"u8, m.Thp.Enabled);
-            Strings(w, "enabled_options"u8, m.Thp.EnabledOptions);
+            JsonText.Strings(w, "enabled_options"u8, m.Thp.EnabledOptions);
             w.WriteString("defrag"u8, m.Thp.Defrag);
-            Strings(w, "defrag_options"u8, m.Thp.DefragOptions);
+            JsonText.Strings(w, "defrag_options"u8, m.Thp.DefragOptions);
             w.WriteEndObject();
         }
         w.WritePropertyName("ksm"u8);
@@ -222,7 +222,7 @@ public static class InspectJsonWriter
             w.WriteStartObject();
             w.WriteString("raw"u8, k.CommandLine.Raw);
             List(w, "arguments"u8, k.CommandLine.Arguments, KernelArgument);
-            Strings(w, "init_arguments"u8, k.CommandLine.InitArguments);
+            JsonText.Strings(w, "init_arguments"u8, k.CommandLine.InitArguments);
             w.WriteEndObject();
         }
         w.WritePropertyName("config"u8);
@@ -234,7 +234,7 @@ public static class InspectJsonWriter
             Map(w, k.Config.Options);
             w.WriteEndObject();
         }
-        Strings(w, "loaded_modules"u8, k.LoadedModules);
+        JsonText.Strings(w, "loaded_modules"u8, k.LoadedModules);
         w.WritePropertyName("module_parameters"u8);
         if (!Null(w, k.ModuleParameters))
         {
@@ -266,7 +266,7 @@ public static class InspectJsonWriter
             return;
         w.WriteStartObject();
         w.WriteString("role"u8, InspectDocument.RoleName(v.Role));
-        Strings(w, "role_evidence"u8, v.RoleEvidence);
+        JsonText.Strings(w, "role_evidence"u8, v.RoleEvidence);
         w.WriteString("hypervisor"u8, v.Hypervisor);
         w.WritePropertyName("dmi"u8);
         if (!Null(w, v.Dmi))
@@ -289,10 +289,10 @@ public static class InspectJsonWriter
             Boolean(w, "dmar_table"u8, v.Iommu.DmarTable);
             Boolean(w, "ivrs_table"u8, v.Iommu.IvrsTable);
             Number(w, "groups"u8, v.Iommu.Groups);
-            Strings(w, "units"u8, v.Iommu.Units);
+            JsonText.Strings(w, "units"u8, v.Iommu.Units);
             w.WriteEndObject();
         }
-        Strings(w, "cgroup_controllers"u8, v.CgroupControllers);
+        JsonText.Strings(w, "cgroup_controllers"u8, v.CgroupControllers);
         w.WriteString("cgroup_version"u8, v.CgroupVersion);
         w.WriteEndObject();
     }
@@ -326,7 +326,7 @@ public static class InspectJsonWriter
         Number(w, "sriov_totalvfs"u8, p.SriovTotalvfs);
         Number(w, "sriov_numvfs"u8, p.SriovNumvfs);
         w.WriteString("physfn"u8, p.Physfn);
-        Strings(w, "virtfns"u8, p.Virtfns);
+        JsonText.Strings(w, "virtfns"u8, p.Virtfns);
         Numbers(w, "msi_irqs"u8, p.MsiIrqs);
         Number(w, "base_class"u8, p.BaseClass);
         Number(w, "sub_class"u8, p.SubClass);
@@ -461,7 +461,7 @@ public static class InspectJsonWriter
     {
         w.WriteStartObject();
         w.WriteNumber("pid"u8, p.Pid);
-        Strings(w, "arguments"u8, p.Arguments);
+        JsonText.Strings(w, "arguments"u8, p.Arguments);
         w.WriteNumber("vcpus"u8, p.Vcpus);
         w.WriteEndObject();
     }
@@ -508,17 +508,6 @@ public static class InspectJsonWriter
         w.WriteStartArray();
         foreach (var v in values)
             w.WriteNumberValue(v);
-        w.WriteEndArray();
-    }
-
-    private static void Strings(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<string>? values)
-    {
-        w.WritePropertyName(name);
-        if (Null(w, values))
-            return;
-        w.WriteStartArray();
-        foreach (var v in values)
-            w.WriteStringValue(v);
         w.WriteEndArray();
     }
 

@@ -39,7 +39,7 @@ public sealed class VmAuditHtmlRenderer : IReportRenderer<VmAuditReport>
             );
             foreach (var f in vm.Findings)
             {
-                var st = AuditPrometheusRenderer.StatusName(f.Status);
+                var st = AuditJson.Status(f.Status);
                 var fix = f.Fix.Runtime.Concat(f.Fix.Persistent).Select(c => $"<code>{E(c)}</code>");
                 sb.Append($"<tr class=\"{st}\" id=\"finding-{E(vm.Name)}-{E(f.Id)}\">")
                     .Append($"<td>{st}</td><td>{E(f.Section)}</td>")

@@ -43,7 +43,7 @@ public sealed class VmAuditPrometheusRenderer : IReportRenderer<VmAuditReport>
                     .Append("\",section=\"")
                     .Append(Escape(f.Section))
                     .Append("\",status=\"")
-                    .Append(AuditPrometheusRenderer.StatusName(f.Status))
+                    .Append(AuditJson.Status(f.Status))
                     .AppendLine("\"} 1");
         sb.AppendLine("# HELP kvmtune_vm_findings Number of vm audit findings with each status, per VM.");
         sb.AppendLine("# TYPE kvmtune_vm_findings gauge");
@@ -54,7 +54,7 @@ public sealed class VmAuditPrometheusRenderer : IReportRenderer<VmAuditReport>
                     .Append("\",pid=\"")
                     .Append(vm.Pid)
                     .Append("\",status=\"")
-                    .Append(AuditPrometheusRenderer.StatusName(s))
+                    .Append(AuditJson.Status(s))
                     .Append("\"} ")
                     .Append(vm.Findings.Count(f => f.Status == s))
                     .AppendLine();
