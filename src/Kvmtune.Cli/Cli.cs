@@ -115,8 +115,8 @@ public static class KvmtuneCli
             return parse.Invoke(
                 new InvocationConfiguration
                 {
-                    Output = ctx.Out,
-                    Error = ctx.Error,
+                    Output = new DeferredWriter(() => ctx.Out),
+                    Error = new DeferredWriter(() => ctx.Error),
                     EnableDefaultExceptionHandler = false,
                 }
             );

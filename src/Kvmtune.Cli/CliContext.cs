@@ -6,19 +6,52 @@ namespace Kvmtune.Cli;
 
 /// <summary>What a command needs from the outside world: its output streams, its environment, and the machine
 /// root.</summary>
-public sealed class CliContext(
-    TextWriter stdout,
-    TextWriter stderr,
-    Func<string, string?> environment,
-    bool stdoutIsTerminal,
-    bool stderrIsTerminal = false
-)
+public sealed class CliContext
 {
-    /// <summary>Progress lines for long operations go to a terminal only; pipes and logs stay quiet.</summary>
-    public bool ShowProgress => stderrIsTerminal;
+    private readonly Func<TextWriter> _openOut;
+    private readonly Func<TextWriter> _openError;
+    private readonly Stream? _stdout;
+    private readonly bool _stdoutIsTerminal;
+    private readonly bool _stderrIsTerminal;
+    private TextWriter? _out;
+    private TextWriter? _error;
 
-    public TextWriter Out { get; } = stdout;
-    public TextWriter Error { get; } = stderr;
+    public CliContext(
+        TextWriter stdout,
+        TextWriter stderr,
+        Func<string, string?> environment,
+        bool stdoutIsTerminal,
+        bool stderrIsTerminal = false
+    )
+        : this(() => stdout, () => stderr, null, environment, stdoutIsTerminal, stderrIsTerminal) { }
+
+    private CliContext(
+        Func<TextWriter> openOut,
+        Func<TextWriter> openError,
+        Stream? stdout,
+        Func<string, string?> environment,
+        bool stdoutIsTerminal,
+        bool stderrIsTerminal
+    )
+    {
+        _openOut = openOut;
+        _openError = openError;
+        _stdout = stdout;
+        Environment = environment;
+        _stdoutIsTerminal = stdoutIsTerminal;
+        _stderrIsTerminal = stderrIsTerminal;
+    }
+
+    /// <summary>Progress lines for long operations go to a terminal only; pipes and logs stay quiet.</summary>
+    public bool ShowProgress => _stderrIsTerminal;
+
+    /// <summary>Standard output as text, made on first use: a command that writes a document as bytes
+    /// (<see cref="WriteUtf8"/>) never allocates its buffers.</summary>
+    public TextWriter Out => _out ??= _openOut();
+
+    /// <summary>Standard error, made on first use (a command that succeeds quietly never sets up the
+    /// console).</summary>
+    public TextWriter Error => _error ??= _openError();
 
     /// <summary>
     /// A line for a person that quotes the machine (values read from sysfs, device names): its control characters
@@ -26,7 +59,7 @@ public sealed class CliContext(
     /// </summary>
     public void Line(string text) => Out.WriteLine(SafeText.ForTerminal(text));
 
-    public Func<string, string?> Environment { get; } = environment;
+    public Func<string, string?> Environment { get; }
 
     /// <summary>
     /// Output written as UTF-8 bytes: straight to the process's stdout after what is buffered (a large document is
@@ -34,17 +67,20 @@ public sealed class CliContext(
     /// </summary>
     public void WriteUtf8(Action<Stream> write)
     {
-        if (Out is StreamWriter { Encoding: System.Text.UTF8Encoding } writer)
+        if (_stdout is not null)
         {
-            writer.Flush();
-            write(writer.BaseStream);
-            writer.BaseStream.Flush();
+            _out?.Flush();
+            write(_stdout);
+            _stdout.Flush();
             return;
         }
         using var bytes = new MemoryStream();
         write(bytes);
         Out.Write(System.Text.Encoding.UTF8.GetString(bytes.GetBuffer(), 0, (int)bytes.Length));
     }
+
+    /// <summary>Writes out what standard output holds (nothing to do when no text was written).</summary>
+    public void Flush() => _out?.Flush();
 
     /// <summary>
     /// What answers kvmtune's attribute writes in a tree under --root, before the write returns (tests give one that
@@ -53,23 +89,23 @@ public sealed class CliContext(
     public ITreeKernel? TreeKernel { get; init; }
 
     /// <summary>Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org).</summary>
-    public bool Colour => stdoutIsTerminal && string.IsNullOrEmpty(Environment("NO_COLOR"));
+    public bool Colour => _stdoutIsTerminal && string.IsNullOrEmpty(Environment("NO_COLOR"));
 
-    /// <summary>The process's streams, stdout buffered (one write per 16 Ki characters rather than per line); flush
-    /// before exit. The buffers are allocated, and zeroed, at every start, whatever the command writes: 16 Ki keeps
-    /// them off the large-object heap (64 Ki was 320 KiB touched page by page); large documents bypass them
-    /// (<see cref="WriteUtf8"/>).</summary>
-    public static CliContext FromProcess() =>
-        new(
-            new StreamWriter(Console.OpenStandardOutput(), new System.Text.UTF8Encoding(false), 1 << 14)
-            {
-                AutoFlush = false,
-            },
-            Console.Error,
+    /// <summary>The process's streams. Text on stdout is buffered (one write per 16 Ki characters rather than per
+    /// line; 16 Ki keeps the buffers off the large-object heap) and written with write(2) rather than through the
+    /// console (<see cref="DescriptorStream"/>); flush before exit. Both writers are made on first use.</summary>
+    public static CliContext FromProcess()
+    {
+        var stdout = new DescriptorStream(1);
+        return new(
+            () => new StreamWriter(stdout, new System.Text.UTF8Encoding(false), 1 << 14) { AutoFlush = false },
+            () => Console.Error,
+            stdout,
             System.Environment.GetEnvironmentVariable,
             !Console.IsOutputRedirected,
             !Console.IsErrorRedirected
         );
+    }
 }
 
 /// <summary>A failure the user can fix, with the exit code the contract gives it.</summary>

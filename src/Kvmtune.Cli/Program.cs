@@ -4,11 +4,10 @@ using Kvmtune.Cli;
 // reflection System.CommandLine uses for the version): it is the floor every command pays (BENCHMARKS.md).
 if (args is ["--version"] && AppContext.GetData("Kvmtune.Version") is string version)
 {
-    using var stdout = Console.OpenStandardOutput();
-    stdout.Write(System.Text.Encoding.UTF8.GetBytes(version + "\n"));
+    new DescriptorStream(1).Write(System.Text.Encoding.UTF8.GetBytes(version + "\n"));
     return 0;
 }
 var ctx = CliContext.FromProcess();
 var code = KvmtuneCli.Run(args, ctx);
-ctx.Out.Flush();
+ctx.Flush();
 return code;

@@ -28,8 +28,13 @@ public static class JsonText
             JsonSerializer.Serialize(writer, value, type);
     }
 
-    /// <summary>What the generated serializer wrote kvmtune's documents with: indented, the default encoder.</summary>
-    public static readonly JsonWriterOptions Indented = new() { Indented = true };
+    /// <summary>What the generated serializer wrote kvmtune's documents with: indented, the default escaping (made
+    /// only when a string needs it: <see cref="DefaultJsonEncoder"/>).</summary>
+    public static readonly JsonWriterOptions Indented = new()
+    {
+        Indented = true,
+        Encoder = DefaultJsonEncoder.Instance,
+    };
 
     /// <summary>A document written by hand (<c>InspectJsonWriter</c>, <c>AuditJson</c>), as text.</summary>
     public static string Write(Action<Utf8JsonWriter> write)
@@ -38,6 +43,53 @@ public static class JsonText
         using (var writer = new Utf8JsonWriter(buffer, Indented))
             write(writer);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// A document and its closing newline written to a stream through one 16 KiB buffer, passed on whenever the
+    /// writer asks for more room.
+    /// A writer made over the stream itself grows its buffer by doubling from 256 bytes until it is flushed: for a
+    /// 20 KB inspect document, 64 KB of zeroed allocations, a fifth of what the whole command allocates.
+    /// </summary>
+    public static void WriteLine(Stream utf8, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new StreamChunks(utf8);
+        using (var writer = new Utf8JsonWriter(buffer, Indented))
+            write(writer);
+        buffer.GetSpan(1)[0] = (byte)'\n';
+        buffer.Advance(1);
+        buffer.Drain();
+    }
+
+    private sealed class StreamChunks(Stream stream) : IBufferWriter<byte>
+    {
+        private byte[] _buffer = new byte[16 << 10];
+        private int _written;
+
+        public void Advance(int count) => _written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.AsMemory(Room(sizeHint));
+
+        public Span<byte> GetSpan(int sizeHint = 0) => _buffer.AsSpan(Room(sizeHint));
+
+        /// <summary>Where the next bytes go: after what is written, once the buffer has been passed on if
+        /// the writer needs more than is left (a larger buffer only for a single value longer than it).</summary>
+        private int Room(int sizeHint)
+        {
+            sizeHint = Math.Max(sizeHint, 1);
+            if (_buffer.Length - _written >= sizeHint)
+                return _written;
+            Drain();
+            if (_buffer.Length < sizeHint)
+                _buffer = new byte[sizeHint];
+            return 0;
+        }
+
+        public void Drain()
+        {
+            stream.Write(_buffer, 0, _written);
+            _written = 0;
+        }
     }
 
     /// <summary>A property holding a list of strings, or null, as the serializer writes one.</summary>
@@ -60,7 +112,7 @@ public static class JsonText
         new()
         {
             Indented = o.WriteIndented,
-            Encoder = o.Encoder,
+            Encoder = o.Encoder ?? DefaultJsonEncoder.Instance,
             IndentCharacter = o.IndentCharacter,
             IndentSize = o.IndentSize,
             NewLine = o.NewLine,

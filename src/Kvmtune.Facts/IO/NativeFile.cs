@@ -119,64 +119,62 @@ public static partial class NativeFile
     /// The names in a folder, or null when it cannot be listed. .NET's enumerator stats every symbolic link it
     /// meets to learn whether it leads to a folder; sysfs folders are mostly links, and the answer is not needed.
     /// </summary>
-    public static List<string>? ListNames(string path) => ListDir(OpenDir(path));
+    public static List<string>? ListNames(string path) => ListNames(Open(path, ORdonly | ODirectory | OCloexec));
 
-    /// <summary>The names in an open folder descriptor (which this takes over and closes).</summary>
+    /// <summary>
+    /// The names in an open folder descriptor (which this takes over and closes), read with getdents64(2) itself:
+    /// glibc's fdopendir adds an fstat and an fcntl to every listing (two of the six calls that list a sysfs folder
+    /// from an open descriptor) and a 32 KiB buffer from malloc. Null when the folder cannot be read to its end.
+    /// </summary>
     public static List<string>? ListNames(int fd)
     {
         if (fd < 0)
             return null;
-        var dir = FdOpenDir(fd);
-        if (dir == 0)
-        {
-            _ = Close(fd);
-            return null;
-        }
-        return ListDir(dir);
-    }
-
-    private static List<string>? ListDir(nint dir)
-    {
-        if (dir == 0)
-            return null;
         try
         {
             var names = new List<string>();
+            Span<byte> buffer = stackalloc byte[16 << 10];
             while (true)
             {
-                var entry = ReadDir(dir);
-                if (entry == 0)
-                    break;
-                // struct dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated name.
+                nint n;
                 unsafe
                 {
-                    var name = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpanFromNullTerminated(
-                        (byte*)entry + 19
-                    );
-                    if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
-                        continue;
-                    names.Add(System.Text.Encoding.UTF8.GetString(name));
+                    fixed (byte* p = buffer)
+                        n = GetDents64(fd, p, buffer.Length);
+                }
+                if (n < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == 4)
+                        continue; // EINTR: again
+                    return null;
+                }
+                if (n == 0)
+                    return names;
+                var records = buffer[..(int)n];
+                // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), the NUL-terminated name.
+                while (records.Length >= 19)
+                {
+                    int length = MemoryMarshal.Read<ushort>(records[16..]);
+                    if (length < 19 || length > records.Length)
+                        return null; // not what the kernel writes
+                    var name = records[19..length];
+                    var end = name.IndexOf((byte)0);
+                    if (end >= 0)
+                        name = name[..end];
+                    if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                        names.Add(System.Text.Encoding.UTF8.GetString(name));
+                    records = records[length..];
                 }
             }
-            return names;
         }
         finally
         {
-            _ = CloseDir(dir);
+            _ = Close(fd);
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "opendir", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint OpenDir(string path);
-
-    [LibraryImport("libc", EntryPoint = "fdopendir")]
-    private static partial nint FdOpenDir(int fd);
-
-    [LibraryImport("libc", EntryPoint = "readdir64")]
-    private static partial nint ReadDir(nint dir);
-
-    [LibraryImport("libc", EntryPoint = "closedir")]
-    private static partial int CloseDir(nint dir);
+    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
+    private static unsafe partial nint GetDents64(int fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "readlink", StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial nint ReadLinkNative(string path, byte* buffer, nint size);

@@ -230,9 +230,13 @@ public static partial class NativeSys
     }
 
     /// <summary>Writes the whole span; 0 or errno.</summary>
-    public static int WriteAll(int fd, ReadOnlySpan<byte> data)
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data) => WriteAll(fd, data, out _);
+
+    /// <summary>Writes the whole span; 0, or errno with how many bytes were written before it.</summary>
+    public static int WriteAll(int fd, ReadOnlySpan<byte> data, out int written)
     {
         var done = 0;
+        written = 0;
         while (done < data.Length)
         {
             nint n;
@@ -249,9 +253,37 @@ public static partial class NativeSys
                 return e;
             }
             done += (int)n;
+            written = done;
         }
         return 0;
     }
+
+    /// <summary>
+    /// Waits until a descriptor can take more bytes (one left non-blocking by whoever opened it answers EAGAIN
+    /// when its pipe is full); 0 or errno.
+    /// </summary>
+    public static int WaitWritable(int fd)
+    {
+        while (true)
+        {
+            // struct pollfd { int fd; short events; short revents; }, POLLOUT = 4.
+            Span<int> pollFd = [fd, 4];
+            int n;
+            unsafe
+            {
+                fixed (int* p = pollFd)
+                    n = PollNative(p, 1, -1);
+            }
+            if (n >= 0)
+                return 0;
+            var e = Marshal.GetLastPInvokeError();
+            if (e != 4)
+                return e;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int PollNative(int* fds, nuint count, int timeoutMs);
 
     /// <summary>
     /// A folder's canonical path (every link resolved, as the kernel sees it); null when it cannot be opened.

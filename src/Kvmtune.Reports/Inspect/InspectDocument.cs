@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Kvmtune.Facts.Host;
 using Kvmtune.Facts.Host.Cpu;
 using Kvmtune.Facts.Host.Devices;
@@ -102,8 +101,7 @@ public sealed class InspectJson : IReportRenderer<HostFacts>
     /// <summary>Straight to the output as UTF-8: no string of the document, no second encoding.</summary>
     public void Write(HostFacts report, RenderContext context, Stream utf8)
     {
-        using (var writer = new Utf8JsonWriter(utf8, JsonText.Indented))
-            InspectJsonWriter.Write(writer, InspectDocument.From(report));
-        utf8.WriteByte((byte)'\n');
+        var document = InspectDocument.From(report);
+        JsonText.WriteLine(utf8, w => InspectJsonWriter.Write(w, document));
     }
 }

@@ -527,9 +527,6 @@ public static class InspectJsonWriter
         {
             if (!Null(w, item))
                 write(w, item);
-            // Written to a stream, the writer's buffer would otherwise grow by doubling to the whole document.
-            if (w.BytesPending > 1 << 14)
-                w.Flush();
         }
         w.WriteEndArray();
     }
