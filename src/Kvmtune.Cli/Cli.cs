@@ -146,6 +146,11 @@ public static class KvmtuneCli
             ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");
             return e.ExitCode;
         }
+        catch (OutputException e)
+        {
+            ctx.Error.WriteLine($"kvmtune: cannot write the output: {e.Message}");
+            return ExitCodes.Internal;
+        }
         catch (Exception e) when (e is UnauthorizedAccessException)
         {
             ctx.Error.WriteLine($"kvmtune: {Clean(e.Message)}");

@@ -29,10 +29,10 @@ public sealed class DescriptorStream(int fd) : Stream
             if (e is 0 or BrokenPipe)
                 return;
             if (e != TryAgain)
-                throw new IOException($"cannot write to descriptor {fd}: {Marshal.GetPInvokeErrorMessage(e)}");
+                throw new OutputException(fd, e);
             var w = NativeSys.WaitWritable(fd);
             if (w != 0)
-                throw new IOException($"cannot write to descriptor {fd}: {Marshal.GetPInvokeErrorMessage(w)}");
+                throw new OutputException(fd, w);
         }
     }
 
@@ -56,3 +56,7 @@ public sealed class DescriptorStream(int fd) : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 }
+
+/// <summary>Standard output or error could not take what kvmtune wrote (a full disk, a closed descriptor).</summary>
+public sealed class OutputException(int fd, int errno)
+    : IOException($"{(fd == 2 ? "standard error" : "standard output")}: {Marshal.GetPInvokeErrorMessage(errno)}");

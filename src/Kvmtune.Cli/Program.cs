@@ -4,10 +4,32 @@ using Kvmtune.Cli;
 // reflection System.CommandLine uses for the version): it is the floor every command pays (BENCHMARKS.md).
 if (args is ["--version"] && AppContext.GetData("Kvmtune.Version") is string version)
 {
-    new DescriptorStream(1).Write(System.Text.Encoding.UTF8.GetBytes(version + "\n"));
+    try
+    {
+        new DescriptorStream(1).Write(System.Text.Encoding.UTF8.GetBytes(version + "\n"));
+    }
+    catch (IOException e)
+    {
+        return OutputFailed(e);
+    }
     return 0;
 }
 var ctx = CliContext.FromProcess();
 var code = KvmtuneCli.Run(args, ctx);
-ctx.Flush();
+try
+{
+    // Text under 16 Ki characters is written here, after the command: a full disk or a closed stdout is still
+    // an error of the run, said in a sentence rather than as the runtime's unhandled-exception abort.
+    ctx.Flush();
+}
+catch (IOException e)
+{
+    return OutputFailed(e);
+}
 return code;
+
+static int OutputFailed(IOException e)
+{
+    Console.Error.WriteLine($"kvmtune: cannot write the output: {e.Message}");
+    return ExitCodes.Internal;
+}

@@ -66,11 +66,25 @@ public static class JsonText
         private byte[] _buffer = new byte[16 << 10];
         private int _written;
 
-        public void Advance(int count) => _written += count;
+        public void Advance(int count)
+        {
+            if (count < 0 || count > _buffer.Length - _written)
+                throw new ArgumentOutOfRangeException(nameof(count), "more bytes than the buffer handed out");
+            _written += count;
+        }
 
-        public Memory<byte> GetMemory(int sizeHint = 0) => _buffer.AsMemory(Room(sizeHint));
+        // Room first: it may replace the buffer, which `_buffer.AsMemory(Room(...))` would read before the call.
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            var start = Room(sizeHint);
+            return _buffer.AsMemory(start);
+        }
 
-        public Span<byte> GetSpan(int sizeHint = 0) => _buffer.AsSpan(Room(sizeHint));
+        public Span<byte> GetSpan(int sizeHint = 0)
+        {
+            var start = Room(sizeHint);
+            return _buffer.AsSpan(start);
+        }
 
         /// <summary>Where the next bytes go: after what is written, once the buffer has been passed on if
         /// the writer needs more than is left (a larger buffer only for a single value longer than it).</summary>

@@ -266,13 +266,11 @@ public static partial class NativeSys
     {
         while (true)
         {
-            // struct pollfd { int fd; short events; short revents; }, POLLOUT = 4.
-            Span<int> pollFd = [fd, 4];
+            var pollFd = new PollFd { Fd = fd, Events = 4 }; // POLLOUT
             int n;
             unsafe
             {
-                fixed (int* p = pollFd)
-                    n = PollNative(p, 1, -1);
+                n = PollNative(&pollFd, 1, -1);
             }
             if (n >= 0)
                 return 0;
@@ -282,8 +280,16 @@ public static partial class NativeSys
         }
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int PollNative(int* fds, nuint count, int timeoutMs);
+    private static unsafe partial int PollNative(PollFd* fds, nuint count, int timeoutMs);
 
     /// <summary>
     /// A folder's canonical path (every link resolved, as the kernel sees it); null when it cannot be opened.

@@ -119,6 +119,8 @@ public sealed class DescriptorStreamTests
             {
                 Thread.Sleep(1);
                 var n = read(fds[0], chunk, chunk.Length);
+                if (n < 0 && Marshal.GetLastPInvokeError() == 4)
+                    continue; // EINTR
                 if (n <= 0)
                     return;
                 received.Write(chunk, 0, (int)n);
@@ -147,11 +149,29 @@ public sealed class DescriptorStreamTests
         try
         {
             var act = () => new DescriptorStream(fd).Write("x"u8);
-            act.Should().Throw<IOException>().WithMessage("*space*");
+            act.Should().Throw<OutputException>().WithMessage("*space*");
         }
         finally
         {
             close(fd);
         }
+    }
+
+    [Fact]
+    public void The_binary_says_when_its_output_cannot_be_written()
+    {
+        // The shipped binary, as a shell runs it: a full disk is an error of the run (exit 4, one sentence), a
+        // reader that stops early is not (exit 0, nothing on stderr). bash for the redirections and pipefail.
+        var bin = KvmtuneProcess.Binary;
+        foreach (var args in new[] { "profiles list", "--version", "inspect --format json" })
+        {
+            var full = Processes.Run("bash", ["-c", $"'{bin}' {args} >/dev/full"]);
+            full.ExitCode.Should().Be(4, args);
+            full.Stderr.Should().StartWith("kvmtune: cannot write the output: ").And.Contain("space", args);
+        }
+        var head = Processes.Run("bash", ["-c", $"set -o pipefail; '{bin}' inspect --format json | head -c1"]);
+        head.ExitCode.Should().Be(0, head.Stderr);
+        head.Stdout.Should().Be("{");
+        head.Stderr.Should().BeEmpty();
     }
 }

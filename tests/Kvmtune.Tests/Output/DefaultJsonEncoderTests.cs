@@ -107,13 +107,39 @@ public sealed class DefaultJsonEncoderTests
     }
 
     [Fact]
-    public void Plain_ASCII_never_makes_the_default_encoder()
+    public void Plain_ASCII_is_found_to_need_no_escaping()
     {
-        // What the encoder is for: a question about plain ASCII is answered without JavaScriptEncoder.Default.
+        // The answers it gives itself (the page-fault bound of InspectStartupCostTests holds it to not making the
+        // default encoder for them).
         DefaultJsonEncoder.Instance.FindFirstCharacterToEncodeUtf8("cpu0 node1 -_./:,()!#$%*=?@[]^{|}~"u8)
             .Should()
             .Be(-1);
         DefaultJsonEncoder.Instance.FindFirstCharacterToEncodeUtf8("a<b"u8).Should().Be(1);
         DefaultJsonEncoder.Instance.FindFirstCharacterToEncodeUtf8("ab\u00e9"u8).Should().Be(2);
+    }
+
+    [Fact]
+    public void A_document_streamed_in_chunks_is_the_whole_document()
+    {
+        // JsonText.WriteLine passes a 16 KiB buffer on to the stream whenever the writer asks for room: values
+        // that cross its end many times, one value longer than it (50,000 characters escaped six-fold), and one
+        // just under it, against the default writer's output in one piece.
+        void Document(Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteString("long", new string('<', 50_000));
+            w.WriteString("plain", new string('a', (16 << 10) - 20));
+            w.WriteStartArray("many");
+            for (var i = 0; i < 5_000; i++)
+                w.WriteStringValue($"cpu{i} <{i}> é");
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        var expected = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(expected, new JsonWriterOptions { Indented = true }))
+            Document(w);
+        using var streamed = new MemoryStream();
+        JsonText.WriteLine(streamed, Document);
+        Encoding.UTF8.GetString(streamed.ToArray()).Should().Be(Encoding.UTF8.GetString(expected.WrittenSpan) + "\n");
     }
 }
