@@ -148,7 +148,7 @@ public static class KvmtuneCli
         }
         catch (OutputException e)
         {
-            ctx.Error.WriteLine($"kvmtune: cannot write the output: {e.Message}");
+            ctx.Error.WriteLine(OutputException.Sentence(e));
             return ExitCodes.Internal;
         }
         catch (Exception e) when (e is UnauthorizedAccessException)

@@ -6,7 +6,7 @@ namespace Kvmtune.Cli;
 /// <summary>
 /// The process's standard output (or error) written with write(2), which advances the descriptor's shared offset
 /// and honours O_APPEND as a shell's redirection expects. Not <c>Console.OpenStandardOutput</c>: its first write
-/// sets up the console (a signal-handling thread, handlers for seven signals, terminfo and a keypad sequence sent
+/// sets up the console (a signal-handling thread, handlers for six signals, terminfo and a keypad sequence sent
 /// to a terminal), a sixth of a short command's run that a tool writing a document does not need.
 /// </summary>
 public sealed class DescriptorStream(int fd) : Stream
@@ -59,4 +59,8 @@ public sealed class DescriptorStream(int fd) : Stream
 
 /// <summary>Standard output or error could not take what kvmtune wrote (a full disk, a closed descriptor).</summary>
 public sealed class OutputException(int fd, int errno)
-    : IOException($"{(fd == 2 ? "standard error" : "standard output")}: {Marshal.GetPInvokeErrorMessage(errno)}");
+    : IOException($"{(fd == 2 ? "standard error" : "standard output")}: {Marshal.GetPInvokeErrorMessage(errno)}")
+{
+    /// <summary>What kvmtune says, once, when its output cannot be written (exit 4).</summary>
+    public static string Sentence(IOException e) => $"kvmtune: cannot write the output: {e.Message}";
+}

@@ -30,6 +30,6 @@ return code;
 
 static int OutputFailed(IOException e)
 {
-    Console.Error.WriteLine($"kvmtune: cannot write the output: {e.Message}");
+    Console.Error.WriteLine(OutputException.Sentence(e));
     return ExitCodes.Internal;
 }

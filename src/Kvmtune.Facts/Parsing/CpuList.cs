@@ -24,56 +24,88 @@ public static class CpuList
             error = "CPU list is missing";
             return false;
         }
-        var trimmed = text.TrimEnd('\0', '\n', ' ', '\t', '\r').TrimStart();
-        var set = new SortedSet<int>();
-        if (trimmed.Length == 0)
+        // Spans, not Split: a 4,096-CPU mask file or a long list is read for every CPU and device.
+        var rest = text.AsSpan().TrimEnd("\0\n \t\r").TrimStart();
+        if (rest.IsEmpty)
             return true; // an empty list is valid: a CPU-less node writes one
-        foreach (var part in trimmed.Split(','))
+        var list = new List<int>();
+        var ascending = true;
+        while (true)
         {
-            var dash = part.IndexOf('-');
-            if (dash < 0)
+            var comma = rest.IndexOf(',');
+            var part = comma < 0 ? rest : rest[..comma];
+            if (!TryPart(part, list, ref ascending))
             {
-                if (!TryCpu(part, out var single))
-                {
-                    error = Bad(text, part);
-                    return false;
-                }
-                set.Add(single);
-                continue;
-            }
-            // "a-b:g/n" (group stride) is also kernel syntax for nohz_full= and isolcpus=.
-            var range = part;
-            int group = 0,
-                used = 0;
-            var colon = part.IndexOf(':');
-            if (colon >= 0)
-            {
-                range = part[..colon];
-                var stride = part[(colon + 1)..].Split('/');
-                if (
-                    stride.Length != 2
-                    || !TryCpu(stride[0], out used)
-                    || !TryCpu(stride[1], out group)
-                    || group == 0
-                    || used > group
-                )
-                {
-                    error = Bad(text, part);
-                    return false;
-                }
-            }
-            var bounds = range.Split('-');
-            if (bounds.Length != 2 || !TryCpu(bounds[0], out var lo) || !TryCpu(bounds[1], out var hi) || lo > hi)
-            {
-                error = Bad(text, part);
+                error = Bad(text, part.ToString());
                 return false;
             }
-            for (var cpu = lo; cpu <= hi; cpu++)
-                if (group == 0 || (cpu - lo) % group < used)
-                    set.Add(cpu);
+            if (comma < 0)
+                break;
+            rest = rest[(comma + 1)..];
         }
-        cpus = [.. set];
+        if (!ascending)
+        {
+            // Parts out of order or overlapping ("8,0-3", "0-3,2"): the result is a set, in order.
+            list.Sort();
+            var kept = 0;
+            for (var i = 0; i < list.Count; i++)
+                if (kept == 0 || list[kept - 1] != list[i])
+                    list[kept++] = list[i];
+            list.RemoveRange(kept, list.Count - kept);
+        }
+        cpus = list;
         return true;
+    }
+
+    /// <summary>One part: "n", "a-b" or "a-b:used/group" (group stride, kernel syntax for nohz_full= and
+    /// isolcpus=).</summary>
+    private static bool TryPart(ReadOnlySpan<char> part, List<int> list, ref bool ascending)
+    {
+        var dash = part.IndexOf('-');
+        if (dash < 0)
+        {
+            if (!TryCpu(part, out var single))
+                return false;
+            Add(list, single, ref ascending);
+            return true;
+        }
+        var range = part;
+        int group = 0,
+            used = 0;
+        var colon = part.IndexOf(':');
+        if (colon >= 0)
+        {
+            range = part[..colon];
+            var stride = part[(colon + 1)..];
+            var slash = stride.IndexOf('/');
+            if (
+                slash < 0
+                || !TryCpu(stride[..slash], out used)
+                || !TryCpu(stride[(slash + 1)..], out group)
+                || group == 0
+                || used > group
+            )
+                return false;
+        }
+        dash = range.IndexOf('-');
+        if (
+            dash < 0
+            || !TryCpu(range[..dash], out var lo)
+            || !TryCpu(range[(dash + 1)..], out var hi)
+            || lo > hi
+        )
+            return false;
+        for (var cpu = lo; cpu <= hi; cpu++)
+            if (group == 0 || (cpu - lo) % group < used)
+                Add(list, cpu, ref ascending);
+        return true;
+    }
+
+    private static void Add(List<int> list, int cpu, ref bool ascending)
+    {
+        if (list.Count > 0 && list[^1] >= cpu)
+            ascending = false;
+        list.Add(cpu);
     }
 
     /// <summary>The list as the kernel writes it: a range for every run of two or more.</summary>
@@ -96,7 +128,7 @@ public static class CpuList
         return sb.ToString();
     }
 
-    private static bool TryCpu(string s, out int cpu) =>
+    private static bool TryCpu(ReadOnlySpan<char> s, out int cpu) =>
         int.TryParse(
             s,
             System.Globalization.NumberStyles.None,

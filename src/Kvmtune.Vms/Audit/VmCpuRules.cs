@@ -237,7 +237,12 @@ public static class VmCpuRules
             + "core should be hardware threads of one host core, and vCPUs it believes are separate cores should not "
             + "share one (guide 3.2.1; kvmtune's planner gives the guest the host's threads per core)";
         var c = v.Vm.Config;
-        var evidence = v.ThreadEvidence.Concat(["/sys/devices/system/cpu/cpu*/topology/thread_siblings_list"]);
+        var evidence = v.ThreadEvidence.Concat(
+            [
+                "/sys/devices/system/cpu/cpu*/topology/thread_siblings",
+                "/sys/devices/system/cpu/cpu*/topology/thread_siblings_list",
+            ]
+        );
         var expected = "each guest core's vCPUs on the sibling threads of one host core";
         if (!v.Dedicated)
             return F(

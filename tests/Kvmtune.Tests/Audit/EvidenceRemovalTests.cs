@@ -132,7 +132,10 @@ public sealed class EvidenceRemovalTests
         using var h = new SyntheticHost();
         h.Set("/sys/kernel/mm/ksm/run", "1");
         if (id == "host.bios.ht")
+        {
             h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/topology/thread_siblings_list", "");
+            h.ForEachCpu(c => $"/sys/devices/system/cpu/cpu{c}/topology/thread_siblings", "");
+        }
         if (id == "host.memory.ksm")
             h.Set($"/boot/config-{SyntheticHost.Release}", "CONFIG_KVM=m\n");
         if (id == "host.numa.balancing")

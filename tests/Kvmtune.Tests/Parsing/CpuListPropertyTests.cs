@@ -1,3 +1,4 @@
+using System.Globalization;
 using AwesomeAssertions;
 using CsCheck;
 using Kvmtune.Facts.Parsing;
@@ -45,6 +46,89 @@ public sealed class CpuListPropertyTests
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// Lists written in the kernel's grammar (Documentation/admin-guide/kernel-parameters.rst, "CPU lists": "n",
+    /// "a-b", "a-b:used/group"), parts in any order and overlapping: the CPUs are the union of the parts, each part
+    /// expanded here by that text's own definition, in ascending order without repeats.
+    /// </summary>
+    [Fact]
+    public void A_list_is_the_union_of_its_parts_in_any_order()
+    {
+        var part = Gen.Select(Gen.Int[0, 2], Gen.Int[0, 300], Gen.Int[0, 40], Gen.Int[1, 8], Gen.Int[0, 8]);
+        part.Array[1, 12]
+            .Sample(parts =>
+            {
+                var text = new List<string>();
+                var expected = new SortedSet<int>();
+                foreach (var (kind, lo, length, group, usedSeed) in parts)
+                {
+                    var hi = lo + length;
+                    var used = usedSeed % (group + 1);
+                    switch (kind)
+                    {
+                        case 0:
+                            text.Add($"{lo}");
+                            expected.Add(lo);
+                            break;
+                        case 1:
+                            text.Add($"{lo}-{hi}");
+                            for (var c = lo; c <= hi; c++)
+                                expected.Add(c);
+                            break;
+                        default:
+                            text.Add($"{lo}-{hi}:{used}/{group}");
+                            for (var c = lo; c <= hi; c++)
+                                if ((c - lo) % group < used)
+                                    expected.Add(c);
+                            break;
+                    }
+                }
+                CpuList.Parse(string.Join(',', text) + "\n").Should().Equal(expected);
+            });
+    }
+
+    /// <summary>
+    /// Masks as the kernel prints them (bitmap_print_to_pagebuf: 32-bit words, most significant first, "%08x"), and
+    /// with shorter or upper-case words: bit b of word w (counted from the right) is CPU 32w+b.
+    /// </summary>
+    [Fact]
+    public void A_mask_sets_bit_b_of_word_w_as_cpu_32w_plus_b()
+    {
+        Gen.Select(Gen.UInt.Array[1, 140], Gen.Int[0, 2])
+            .Sample((words, style) =>
+            {
+                var printed = words.Select(w =>
+                    style switch
+                    {
+                        0 => w.ToString("x8", CultureInfo.InvariantCulture),
+                        1 => w.ToString("x", CultureInfo.InvariantCulture),
+                        _ => w.ToString("X8", CultureInfo.InvariantCulture),
+                    }
+                );
+                var expected = new List<int>();
+                for (var i = 0; i < words.Length; i++)
+                {
+                    var word = words[words.Length - 1 - i];
+                    for (var b = 0; b < 32; b++)
+                        if ((word >> b & 1) == 1)
+                            expected.Add(i * 32 + b);
+                }
+                CpuMask.Parse(string.Join(',', printed) + "\0\n").Should().Equal(expected);
+            });
+    }
+
+    [Theory]
+    [InlineData("0000000g")]
+    [InlineData("000000001")]
+    [InlineData("ff,,ff")]
+    [InlineData(",ff")]
+    [InlineData("-1")]
+    public void Bad_masks_name_the_input(string text)
+    {
+        var act = () => CpuMask.Parse(text);
+        act.Should().Throw<ParseException>().Which.Message.Should().Contain($"'{text}'");
     }
 
     [Theory]

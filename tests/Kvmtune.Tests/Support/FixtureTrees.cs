@@ -22,15 +22,33 @@ public sealed class FixtureTrees : IDisposable
                 .ToList()
             : [];
 
-    public static TheoryData<string> All()
+    /// <summary>The bench's bigger trees from hwloc's own test corpus (bench/hwloc): kernels built for 4,096 CPUs,
+    /// Itanium and POWER, 17 and 64 nodes.</summary>
+    public static IReadOnlyList<string> CorpusNames { get; } =
+        Directory.Exists(CorpusFolder)
+            ? Directory
+                .GetFiles(CorpusFolder, "*.tar.bz2")
+                .Select(f => Path.GetFileName(f)[..^".tar.bz2".Length])
+                .Order(StringComparer.Ordinal)
+                .ToList()
+            : [];
+
+    private static string CorpusFolder => Path.Combine(Paths.RepoRoot, "bench", "hwloc");
+
+    public static TheoryData<string> All() => Data(Names);
+
+    public static TheoryData<string> Corpus() => Data(CorpusNames);
+
+    private static TheoryData<string> Data(IEnumerable<string> names)
     {
         var data = new TheoryData<string>();
-        foreach (var n in Names)
+        foreach (var n in names)
             data.Add(n);
         return data;
     }
 
-    /// <summary>The folder to pass as --root for a fixture (the tarball's one top folder).</summary>
+    /// <summary>The folder to pass as --root for a fixture or a corpus tree (the tarball's one top
+    /// folder).</summary>
     public string Root(string name) => _roots.GetOrAdd(name, n => new Lazy<string>(() => Extract(n))).Value;
 
     public static string ExpectedJson(string name) =>
@@ -40,7 +58,10 @@ public sealed class FixtureTrees : IDisposable
     {
         var target = Path.Combine(_dir, name);
         Directory.CreateDirectory(target);
-        var r = Processes.Run("tar", ["-xjf", Path.Combine(Paths.HwlocFixtures, name + ".tar.bz2"), "-C", target]);
+        var tarball = Path.Combine(Paths.HwlocFixtures, name + ".tar.bz2");
+        if (!File.Exists(tarball))
+            tarball = Path.Combine(CorpusFolder, name + ".tar.bz2");
+        var r = Processes.Run("tar", ["-xjf", tarball, "-C", target]);
         if (r.ExitCode != 0)
             throw new InvalidOperationException($"extracting {name}: {r.Stderr}");
         var top = Directory.GetDirectories(target);

@@ -42,6 +42,8 @@ public sealed class SyntheticHost : IDisposable
                 .File($"{d}/topology/die_id", "0\n")
                 .File($"{d}/topology/core_id", $"{core % 2}\n")
                 .File($"{d}/topology/thread_siblings_list", $"{cores[core][0]},{cores[core][1]}\n")
+                // The same cpumask as hex (drivers/base/topology.c; "%*pb" of nr_cpu_ids = 8 bits: two digits).
+                .File($"{d}/topology/thread_siblings", $"{(1 << cores[core][0]) | (1 << cores[core][1]):x2}\n")
                 .File($"{d}/cpufreq/scaling_driver", "intel_pstate\n")
                 .File($"{d}/cpufreq/scaling_governor", "powersave\n")
                 .File($"{d}/cpufreq/scaling_available_governors", "performance powersave\n")

@@ -32,7 +32,7 @@ public sealed record CpuFacts(
     /// <summary>
     /// The given CPUs grouped into cores: each with its thread siblings among the given CPUs, in the order of each
     /// core's first CPU; a CPU whose siblings the kernel does not list is a core of its own. The one place cores are
-    /// derived from thread_siblings_list (placement, the pictures, inspect and the sizing rule all use it).
+    /// derived from thread_siblings (placement, the pictures, inspect and the sizing rule all use it).
     /// </summary>
     public IReadOnlyList<IReadOnlyList<int>> CoresAmong(IReadOnlyCollection<int> cpus)
     {

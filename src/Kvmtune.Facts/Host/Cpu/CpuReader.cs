@@ -38,10 +38,12 @@ public static class CpuReader
             IReadOnlyList<int>? siblings = null;
             if (hasTopo)
             {
-                // A CPU is always its own sibling: an empty list is no answer.
-                siblings = NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
-                    ?? NonEmpty(ParseList(r.ReadText(topo + "/core_cpus_list")))
-                    ?? NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")));
+                // A CPU is always its own sibling: an empty list is no answer. The mask first: every kernel has
+                // it (cputopology.rst: the deprecated name of core_cpus, kept), while the lists came later, and a
+                // failed open costs a slow lookup on tmpfs trees. The lists are the same cpumask, printed as ranges.
+                siblings = NonEmpty(ParseMask(r.ReadText(topo + "/thread_siblings")))
+                    ?? NonEmpty(ParseList(r.ReadText(topo + "/thread_siblings_list")))
+                    ?? NonEmpty(ParseList(r.ReadText(topo + "/core_cpus_list")));
             }
             var freq = dir + "/cpufreq";
             var hasFreq = online && Has("cpufreq");

@@ -62,11 +62,12 @@ public static class NumaReader
         return new NumaFacts(nodes, r.ReadInt("/proc/sys/kernel/numa_balancing"), synthesized);
     }
 
-    /// <summary>A node's CPUs from cpulist, else the hex cpumap, else its cpuN links.</summary>
+    /// <summary>A node's CPUs from the hex cpumap (every kernel has it), else cpulist (the same mask as ranges,
+    /// added later), else its cpuN links.</summary>
     private static IReadOnlyList<int> NodeCpus(HostReader r, string dir)
     {
         var list =
-            CpuReader.ParseList(r.ReadText(dir + "/cpulist")) ?? CpuReader.ParseMask(r.ReadText(dir + "/cpumap"));
+            CpuReader.ParseMask(r.ReadText(dir + "/cpumap")) ?? CpuReader.ParseList(r.ReadText(dir + "/cpulist"));
         if (list is not null)
             return list;
         return (r.List(dir) ?? []).Select(n => KernelText.Suffix(n, "cpu")).OfType<int>().Order().ToList();

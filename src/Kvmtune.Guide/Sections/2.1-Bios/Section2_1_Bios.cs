@@ -256,6 +256,7 @@ public static class Section2_1_Bios
         {
             "/sys/devices/system/cpu/smt/active",
             "/sys/devices/system/cpu/smt/control",
+            "/sys/devices/system/cpu/cpu0/topology/thread_siblings",
             "/sys/devices/system/cpu/cpu0/topology/thread_siblings_list",
         };
         var rationale = "Hyper-Threading gives each core a second hardware thread for vCPUs and host work";
