@@ -72,12 +72,12 @@ public sealed class HostReader
         var fd = OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ONonBlock | NativeSys.ONoCtty);
         if (fd < 0)
             return null;
-        if (NativeSys.Fstat(fd) is not { IsRegular: true })
+        if (NativeSys.Fstat(fd) is not { IsRegular: true } st)
         {
             NativeSys.CloseFd(fd);
             return null;
         }
-        return NativeFile.ReadOpened(fd, single, ref _scratch);
+        return NativeFile.ReadOpened(fd, single, ref _scratch, st.Size);
     }
 
     /// <summary>The folder that stands for "/"; "/" on a live machine.</summary>

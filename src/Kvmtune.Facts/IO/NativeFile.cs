@@ -46,9 +46,10 @@ public static partial class NativeFile
         return fd < 0 ? null : new DirHandle(fd);
     }
 
-    /// <summary>Reads an already open descriptor (closing it); null when it cannot be read or is too large.</summary>
-    public static byte[]? ReadOpened(int fd, bool singleRead, ref byte[] scratch) =>
-        ReadFd(fd, singleRead, ref scratch, 0);
+    /// <summary>Reads an already open descriptor (closing it); null when it cannot be read or is too large. The
+    /// size an ordinary file's fstat gave lets a large one be read into one buffer, without regrowing.</summary>
+    public static byte[]? ReadOpened(int fd, bool singleRead, ref byte[] scratch, long sizeHint) =>
+        ReadFd(fd, singleRead, ref scratch, sizeHint);
 
     private static byte[]? ReadFd(int fd, bool singleRead, ref byte[] scratch, long sizeHint)
     {
