@@ -20,6 +20,7 @@ public sealed class HostReader
 {
     private readonly Dictionary<string, byte[]?> _files = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<string>?> _listings = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IReadOnlyList<string>?>.AlternateLookup<ReadOnlySpan<char>> _listingsByFolder;
     private readonly Dictionary<string, EntryKind> _probes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _links = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnixFileMode?> _modes = new(StringComparer.Ordinal);
@@ -33,6 +34,7 @@ public sealed class HostReader
 
     public HostReader(string root)
     {
+        _listingsByFolder = _listings.GetAlternateLookup<ReadOnlySpan<char>>();
         Root = Path.GetFullPath(string.IsNullOrEmpty(root) ? "/" : root);
         if (Root.Length > 1)
             Root = Root.TrimEnd('/');
@@ -69,7 +71,31 @@ public sealed class HostReader
     /// not).</summary>
     private byte[]? ReadInRoot(string path, bool single)
     {
-        var fd = OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ONonBlock | NativeSys.ONoCtty);
+        const int flags = NativeSys.ORdOnly | NativeSys.ONonBlock | NativeSys.ONoCtty;
+        var slash = path.LastIndexOf('/');
+        if (
+            slash > 0
+            && _listingsByFolder.TryGetValue(path.AsSpan(0, slash), out var listed)
+            && listed is FolderListing l
+        )
+        {
+            // The folder was listed this run: its answer holds for the names in it, as every answer does.
+            switch (l.TypeOf(path.AsSpan(slash + 1)))
+            {
+                case FolderListing.Absent:
+                    return null;
+                // A sysfs attribute: the listing already says it is a regular file (no fstat for its size either,
+                // a single read takes it whole).
+                case FolderListing.Regular when single:
+                    var opened = OpenInRoot(path, flags);
+                    return opened < 0 ? null : NativeFile.ReadOpened(opened, single, ref _scratch, 0);
+                case FolderListing.Regular or FolderListing.Link or FolderListing.Unknown:
+                    break;
+                default:
+                    return null; // a folder, device, FIFO or socket: not opened
+            }
+        }
+        var fd = OpenInRoot(path, flags);
         if (fd < 0)
             return null;
         if (NativeSys.Fstat(fd) is not { IsRegular: true } st)
@@ -181,11 +207,19 @@ public sealed class HostReader
     {
         if (_listings.TryGetValue(path, out var cached))
             return cached;
-        var list = IsLive
-            ? NativeFile.ListNames(Physical(path))
-            : NativeFile.ListNames(OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag));
-        list?.Sort(StringComparer.Ordinal);
-        IReadOnlyList<string>? names = list;
+        IReadOnlyList<string>? names;
+        if (IsLive)
+        {
+            var list = NativeFile.ListNames(Physical(path));
+            list?.Sort(StringComparer.Ordinal);
+            names = list;
+        }
+        else
+        {
+            var types = new List<byte>();
+            var list = NativeFile.ListNames(OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag), types);
+            names = list is null ? null : new FolderListing(list, types);
+        }
         _listings[path] = names;
         return names;
     }

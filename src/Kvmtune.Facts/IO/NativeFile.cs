@@ -127,7 +127,11 @@ public static partial class NativeFile
     /// glibc's fdopendir adds an fstat and an fcntl to every listing (two of the six calls that list a sysfs folder
     /// from an open descriptor) and a 32 KiB buffer from malloc. Null when the folder cannot be read to its end.
     /// </summary>
-    public static List<string>? ListNames(int fd)
+    public static List<string>? ListNames(int fd) => ListNames(fd, null);
+
+    /// <summary>As <see cref="ListNames(int)"/>, and each name's d_type added to <paramref name="types"/> in the
+    /// same order.</summary>
+    public static List<string>? ListNames(int fd, List<byte>? types)
     {
         if (fd < 0)
             return null;
@@ -163,7 +167,10 @@ public static partial class NativeFile
                     if (end >= 0)
                         name = name[..end];
                     if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                    {
                         names.Add(System.Text.Encoding.UTF8.GetString(name));
+                        types?.Add(records[18]);
+                    }
                     records = records[length..];
                 }
             }

@@ -145,6 +145,29 @@ public sealed class InspectStartupCostTests(FixtureTrees fixtures)
     }
 
     [Fact]
+    public void A_kernel_of_4096_bit_masks_costs_no_string_per_word_and_no_failed_open_per_cpu()
+    {
+        // hwloc's 128ia64 corpus tree: a kernel built for 4,096 CPUs prints 128 hex words in every CPU's
+        // thread_siblings and has none of the _list files. 945 faults when masks were split into a string per
+        // word and each CPU tried thread_siblings_list and core_cpus_list first; 686 measured after.
+        var root = fixtures.Root("128ia64-17n4s2c");
+        string[] inspect = [KvmtuneProcess.Binary, "inspect", "--format", "json", "--root", root];
+        var log = Path.Combine(Paths.Scratch, $"kvmtune-opens-{Guid.NewGuid():N}");
+        var traced = Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2", .. inspect]);
+        var opens = File.ReadAllLines(log);
+        File.Delete(log);
+        traced.ExitCode.Should().Be(0, traced.Stderr);
+        opens.Where(l => l.Contains("_list\"", StringComparison.Ordinal)).Should().BeEmpty();
+        opens.Count(l => l.Contains("/thread_siblings\"", StringComparison.Ordinal)).Should().Be(128);
+        var run = Processes.Run("/usr/bin/time", ["-f", "minflt=%R", .. inspect]);
+        run.ExitCode.Should().Be(0, run.Stderr);
+        var line = run.Stderr.Split('\n').Last(l => l.StartsWith("minflt=", StringComparison.Ordinal));
+        int.Parse(line["minflt=".Length..], System.Globalization.CultureInfo.InvariantCulture)
+            .Should()
+            .BeLessThan(800);
+    }
+
+    [Fact]
     public void A_document_on_stdout_sets_up_no_console()
     {
         // System.Console's first write starts a signal-handling thread, installs handlers for SIGINT, SIGQUIT,

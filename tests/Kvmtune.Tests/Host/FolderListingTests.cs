@@ -58,4 +58,30 @@ public sealed class FolderListingTests
         reader.List("/sys/missing").Should().BeNull();
         reader.List("/sys").Should().Equal("file");
     }
+    /// <summary>
+    /// Under --root a listing keeps each name's d_type. The oracle is lstat(2) of each name: d_type is the file type
+    /// bits of st_mode shifted right by 12 (IFTODT in dirent.h). The listing also finds a name by binary search in
+    /// ordinal order, and answers Absent for one it does not have.
+    /// </summary>
+    [Fact]
+    public void A_listing_under_a_root_gives_each_name_the_type_lstat_gives()
+    {
+        using var t = new TestTree();
+        var dir = t.Physical("/sys/kinds");
+        Directory.CreateDirectory(Path.Combine(dir, "folder"));
+        File.WriteAllText(Path.Combine(dir, "file"), "1\n");
+        File.CreateSymbolicLink(Path.Combine(dir, "link"), "file");
+        Processes.Run("mkfifo", Path.Combine(dir, "fifo")).ExitCode.Should().Be(0);
+        Processes.Run("mknod", Path.Combine(dir, "null"), "c", "1", "3").ExitCode.Should().Be(0);
+        Processes.Run("mknod", Path.Combine(dir, "loop"), "b", "7", "0").ExitCode.Should().Be(0);
+        foreach (var i in Enumerable.Range(0, 40))
+            File.WriteAllText(Path.Combine(dir, $"attr{i}"), "");
+        var listing = new HostReader(t.Root).List("/sys/kinds").Should().BeOfType<FolderListing>().Subject;
+        listing.Should().BeInAscendingOrder(StringComparer.Ordinal).And.HaveCount(46);
+        foreach (var name in listing)
+            listing.TypeOf(name).Should().Be((int)(NativeSys.Lstat(Path.Combine(dir, name))!.Value.Mode >> 12), name);
+        listing.TypeOf("attr").Should().Be(FolderListing.Absent);
+        listing.TypeOf("zzz").Should().Be(FolderListing.Absent);
+        listing.Contains("attr39").Should().BeTrue();
+    }
 }
