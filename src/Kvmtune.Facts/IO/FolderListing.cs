@@ -4,10 +4,10 @@ using System.Runtime.InteropServices;
 namespace Kvmtune.Facts.IO;
 
 /// <summary>
-/// A folder's names under --root, in ordinal order, each with the type getdents64 gave it (d_type, as in
-/// dirent.h). A read of a name in a listed folder uses it: a name the listing does not have is missing without an
-/// open, and a device, FIFO or socket is not evidence without being opened (opening a device can act: a watchdog
-/// starts its timer).
+/// A folder's names in ordinal order, each with the type getdents64 gave it (d_type, as in dirent.h); Contains is
+/// a binary search. Under --root a read of a name in a listed folder uses it: a name the listing does not have is
+/// missing without an open, and a device, FIFO or socket is not evidence without being opened (opening a device
+/// can act: a watchdog starts its timer).
 /// </summary>
 public sealed class FolderListing : IReadOnlyList<string>, ICollection<string>
 {

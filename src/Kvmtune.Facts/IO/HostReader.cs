@@ -207,19 +207,12 @@ public sealed class HostReader
     {
         if (_listings.TryGetValue(path, out var cached))
             return cached;
-        IReadOnlyList<string>? names;
-        if (IsLive)
-        {
-            var list = NativeFile.ListNames(Physical(path));
-            list?.Sort(StringComparer.Ordinal);
-            names = list;
-        }
-        else
-        {
-            var types = new List<byte>();
-            var list = NativeFile.ListNames(OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag), types);
-            names = list is null ? null : new FolderListing(list, types);
-        }
+        var types = new List<byte>();
+        var list = IsLive
+            ? NativeFile.ListNames(Physical(path), types)
+            : NativeFile.ListNames(OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag), types);
+        // In name order, and a collection whose Contains is a binary search: readers ask it what a folder has.
+        IReadOnlyList<string>? names = list is null ? null : new FolderListing(list, types);
         _listings[path] = names;
         return names;
     }

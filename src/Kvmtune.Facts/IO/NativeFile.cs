@@ -120,7 +120,11 @@ public static partial class NativeFile
     /// The names in a folder, or null when it cannot be listed. .NET's enumerator stats every symbolic link it
     /// meets to learn whether it leads to a folder; sysfs folders are mostly links, and the answer is not needed.
     /// </summary>
-    public static List<string>? ListNames(string path) => ListNames(Open(path, ORdonly | ODirectory | OCloexec));
+    public static List<string>? ListNames(string path) => ListNames(path, null);
+
+    /// <summary>As <see cref="ListNames(string)"/>, with each name's d_type.</summary>
+    public static List<string>? ListNames(string path, List<byte>? types) =>
+        ListNames(Open(path, ORdonly | ODirectory | OCloexec), types);
 
     /// <summary>
     /// The names in an open folder descriptor (which this takes over and closes), read with getdents64(2) itself:

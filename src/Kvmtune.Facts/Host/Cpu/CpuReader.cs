@@ -25,7 +25,7 @@ public static class CpuReader
         {
             var dir = $"{CpuDir}/cpu{id}";
             // What the CPU's folder holds decides which subsystems to read: no open is spent on absent ones.
-            var entries = r.List(dir) is { } names ? new HashSet<string>(names, StringComparer.Ordinal) : null;
+            var entries = r.List(dir);
             bool Has(string name) => entries is null || entries.Contains(name);
             var online = IsOnline(r, id, dir, Has("online"), onlineList, info);
             info.Processors.TryGetValue(id, out var proc);

@@ -17,7 +17,7 @@ public static class DeviceReader
                 continue;
             var d = $"{bus}/{addr}";
             // The device folder's listing says which attributes exist: no open is wasted on absent ones.
-            var entries = r.List(d) is { } names ? new HashSet<string>(names, StringComparer.Ordinal) : null;
+            var entries = r.List(d);
             bool Has(string name) => entries is null || entries.Contains(name);
             string? Text(string name) => Has(name) ? r.ReadText($"{d}/{name}") : null;
             var node = Has("numa_node") ? r.ReadInt(d + "/numa_node") : null;
