@@ -75,6 +75,7 @@ public sealed class SyntheticHost(
             F($"{d}/topology/die_id", "0\n");
             F($"{d}/topology/core_id", $"{core % (coresPerNode * 2)}\n");
             F($"{d}/topology/thread_siblings_list", $"{Cpu(core, 0)},{Cpu(core, 1)}\n");
+            F($"{d}/topology/thread_siblings", Mask(Cpus, Cpu(core, 0), Cpu(core, 1)) + "\n");
             F(
                 $"{d}/topology/core_siblings_list",
                 package == nodes / 2 && nodes % 2 == 1
@@ -296,5 +297,24 @@ public sealed class SyntheticHost(
         }
         File.WriteAllText(Path.Combine(root, ".complete"), "");
         return root;
+    }
+
+    /// <summary>A cpumask as the kernel prints it (lib/vsprintf.c, bitmap_string: 32-bit words of eight hex
+    /// digits, most significant first, the first one only as wide as the bits it has).</summary>
+    private static string Mask(int bits, params int[] cpus)
+    {
+        var words = new uint[(bits + 31) / 32];
+        foreach (var c in cpus)
+            words[c / 32] |= 1u << (c % 32);
+        var sb = new StringBuilder();
+        for (var w = words.Length - 1; w >= 0; w--)
+        {
+            if (sb.Length > 0)
+                sb.Append(',');
+            var width = w == words.Length - 1 && bits % 32 != 0 ? (bits % 32 + 3) / 4 : 8;
+            var format = "x" + width.ToString(CultureInfo.InvariantCulture);
+            sb.Append(words[w].ToString(format, CultureInfo.InvariantCulture));
+        }
+        return sb.ToString();
     }
 }

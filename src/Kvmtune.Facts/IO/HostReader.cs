@@ -79,20 +79,18 @@ public sealed class HostReader
             && listed is FolderListing l
         )
         {
-            // The folder was listed this run: its answer holds for the names in it, as every answer does.
+            // The folder was listed this run: its answer holds for the names in it, as every answer does. A name
+            // it gives another type is refused unopened; one it calls a regular file is still checked with fstat
+            // below, since d_type is the folder entry's word (a crafted image or a file server can say one thing
+            // at readdir and another at open).
             switch (l.TypeOf(path.AsSpan(slash + 1)))
             {
                 case FolderListing.Absent:
                     return null;
-                // A sysfs attribute: the listing already says it is a regular file (no fstat for its size either,
-                // a single read takes it whole).
-                case FolderListing.Regular when single:
-                    var opened = OpenInRoot(path, flags);
-                    return opened < 0 ? null : NativeFile.ReadOpened(opened, single, ref _scratch, 0);
                 case FolderListing.Regular or FolderListing.Link or FolderListing.Unknown:
                     break;
                 default:
-                    return null; // a folder, device, FIFO or socket: not opened
+                    return null; // a folder, device, FIFO or socket
             }
         }
         var fd = OpenInRoot(path, flags);

@@ -17,6 +17,8 @@ public static partial class NativeFile
     /// file.</summary>
     public const int MaxFileBytes = 64 << 20;
 
+    private const int ScratchLimit = 1 << 20;
+
     /// <summary>An open folder; closed when disposed or, failing that, when collected.</summary>
     public sealed class DirHandle : SafeHandle
     {
@@ -61,6 +63,9 @@ public static partial class NativeFile
             // file (the dpkg status database) gets its own buffer of the size stat reports, read in one go.
             if (sizeHint >= MaxFileBytes)
                 return null;
+            // A file of up to 1 MiB grows the scratch buffer to its size, once, for the files read after it.
+            if (sizeHint >= scratch.Length && sizeHint < ScratchLimit)
+                scratch = new byte[sizeHint + 1];
             var buffer = sizeHint >= scratch.Length ? new byte[sizeHint + 1] : scratch;
             var length = 0;
             while (true)

@@ -29,12 +29,15 @@ public static class CpuList
         if (rest.IsEmpty)
             return true; // an empty list is valid: a CPU-less node writes one
         var list = new List<int>();
-        var ascending = true;
+        // Null while the parts come in ascending order, which bounds the list by MaxCpu + 1; from the first part
+        // out of order or overlapping ("8,0-3", "0-3,2"), a bitmap of the CPUs already in, so a hostile
+        // "0-65535,0-65535,..." costs 8 KiB, not 256 KiB a part.
+        ulong[]? seen = null;
         while (true)
         {
             var comma = rest.IndexOf(',');
             var part = comma < 0 ? rest : rest[..comma];
-            if (!TryPart(part, list, ref ascending))
+            if (!TryPart(part, list, ref seen))
             {
                 error = Bad(text, part.ToString());
                 return false;
@@ -43,15 +46,13 @@ public static class CpuList
                 break;
             rest = rest[(comma + 1)..];
         }
-        if (!ascending)
+        if (seen is not null)
         {
-            // Parts out of order or overlapping ("8,0-3", "0-3,2"): the result is a set, in order.
-            list.Sort();
-            var kept = 0;
-            for (var i = 0; i < list.Count; i++)
-                if (kept == 0 || list[kept - 1] != list[i])
-                    list[kept++] = list[i];
-            list.RemoveRange(kept, list.Count - kept);
+            // The result is a set, in order.
+            list.Clear();
+            for (var w = 0; w < seen.Length; w++)
+                for (var bits = seen[w]; bits != 0; bits &= bits - 1)
+                    list.Add(w * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits));
         }
         cpus = list;
         return true;
@@ -59,14 +60,14 @@ public static class CpuList
 
     /// <summary>One part: "n", "a-b" or "a-b:used/group" (group stride, kernel syntax for nohz_full= and
     /// isolcpus=).</summary>
-    private static bool TryPart(ReadOnlySpan<char> part, List<int> list, ref bool ascending)
+    private static bool TryPart(ReadOnlySpan<char> part, List<int> list, ref ulong[]? seen)
     {
         var dash = part.IndexOf('-');
         if (dash < 0)
         {
             if (!TryCpu(part, out var single))
                 return false;
-            Add(list, single, ref ascending);
+            Add(list, single, ref seen);
             return true;
         }
         var range = part;
@@ -97,15 +98,24 @@ public static class CpuList
             return false;
         for (var cpu = lo; cpu <= hi; cpu++)
             if (group == 0 || (cpu - lo) % group < used)
-                Add(list, cpu, ref ascending);
+                Add(list, cpu, ref seen);
         return true;
     }
 
-    private static void Add(List<int> list, int cpu, ref bool ascending)
+    private static void Add(List<int> list, int cpu, ref ulong[]? seen)
     {
-        if (list.Count > 0 && list[^1] >= cpu)
-            ascending = false;
-        list.Add(cpu);
+        if (seen is null)
+        {
+            if (list.Count == 0 || list[^1] < cpu)
+            {
+                list.Add(cpu);
+                return;
+            }
+            seen = new ulong[MaxCpu / 64 + 1];
+            foreach (var c in list)
+                seen[c / 64] |= 1UL << (c % 64);
+        }
+        seen[cpu / 64] |= 1UL << (cpu % 64);
     }
 
     /// <summary>The list as the kernel writes it: a range for every run of two or more.</summary>

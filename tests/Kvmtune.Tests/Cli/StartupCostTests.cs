@@ -110,7 +110,7 @@ public sealed class ReadOnlyWhatItUsesTests
         var spec = t.Physical("/vm.yaml");
         File.WriteAllText(spec, "name: small\nvcpus: 1\nmemory: 64MiB\nhugepages: none\n");
         var plan = Opens(h, "vm", "plan", spec, "--root", h.Root);
-        plan.Should().Contain("topology/thread_siblings", "the planner groups CPUs into cores");
+        plan.Should().Contain("topology/thread_siblings\"", "the planner groups CPUs into cores");
         plan.Should()
             .NotContain("/cpufreq/")
             .And.NotContain("/cpuidle/")

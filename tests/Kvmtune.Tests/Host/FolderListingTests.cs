@@ -76,12 +76,34 @@ public sealed class FolderListingTests
         Processes.Run("mknod", Path.Combine(dir, "loop"), "b", "7", "0").ExitCode.Should().Be(0);
         foreach (var i in Enumerable.Range(0, 40))
             File.WriteAllText(Path.Combine(dir, $"attr{i}"), "");
+        // Ordinal order puts "A", "Z" and "_x" before "a"; a culture's order would not.
+        foreach (var name in new[] { "A", "Z", "_x", "a" })
+            File.WriteAllText(Path.Combine(dir, name), "");
         var listing = new HostReader(t.Root).List("/sys/kinds").Should().BeOfType<FolderListing>().Subject;
-        listing.Should().BeInAscendingOrder(StringComparer.Ordinal).And.HaveCount(46);
+        listing.Should().BeInAscendingOrder(StringComparer.Ordinal).And.HaveCount(50);
+        listing.Take(3).Should().Equal("A", "Z", "_x");
         foreach (var name in listing)
             listing.TypeOf(name).Should().Be((int)(NativeSys.Lstat(Path.Combine(dir, name))!.Value.Mode >> 12), name);
         listing.TypeOf("attr").Should().Be(FolderListing.Absent);
         listing.TypeOf("zzz").Should().Be(FolderListing.Absent);
         listing.Contains("attr39").Should().BeTrue();
+        listing.Contains("_x").Should().BeTrue();
+    }
+
+    /// <summary>
+    /// Every answer of one run agrees with the others: once a folder is listed, a name it did not have is missing
+    /// for the rest of the run, without an open, even if a file of that name appears; one it had is read.
+    /// </summary>
+    [Fact]
+    public void A_name_missing_from_its_folders_listing_stays_missing_for_the_run()
+    {
+        using var t = new TestTree();
+        t.File("/sys/devices/system/cpu/cpu0/online", "1\n");
+        var reader = new HostReader(t.Root);
+        reader.List("/sys/devices/system/cpu/cpu0").Should().Equal("online");
+        t.File("/sys/devices/system/cpu/cpu0/late", "1\n");
+        reader.ReadText("/sys/devices/system/cpu/cpu0/late").Should().BeNull();
+        reader.ReadText("/sys/devices/system/cpu/cpu0/online").Should().Be("1");
+        new HostReader(t.Root).ReadText("/sys/devices/system/cpu/cpu0/late").Should().Be("1", "a new run sees it");
     }
 }
