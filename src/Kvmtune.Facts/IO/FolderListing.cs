@@ -6,8 +6,8 @@ namespace Kvmtune.Facts.IO;
 /// <summary>
 /// A folder's names in ordinal order, each with the type getdents64 gave it (d_type, as in dirent.h); Contains is
 /// a binary search. Under --root a read of a name in a listed folder uses it: a name the listing does not have is
-/// missing without an open, and a device, FIFO or socket is not evidence without being opened (opening a device
-/// can act: a watchdog starts its timer).
+/// missing without an open, and a device, FIFO or socket is refused without being opened (opening a device can
+/// act: a watchdog starts its timer).
 /// </summary>
 public sealed class FolderListing : IReadOnlyList<string>, ICollection<string>
 {
