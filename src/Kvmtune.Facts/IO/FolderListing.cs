@@ -11,14 +11,11 @@ namespace Kvmtune.Facts.IO;
 /// </summary>
 public sealed class FolderListing : IReadOnlyList<string>, ICollection<string>
 {
+    // The d_type values a reader lets through to its own fstat; every other one (a folder, a device, a FIFO, a
+    // socket) is refused unopened.
     public const byte Unknown = 0,
-        Fifo = 1,
-        CharacterDevice = 2,
-        Directory = 4,
-        BlockDevice = 6,
         Regular = 8,
-        Link = 10,
-        Socket = 12;
+        Link = 10;
 
     /// <summary>What <see cref="TypeOf"/> answers for a name the folder does not have.</summary>
     public const int Absent = -1;
@@ -61,7 +58,7 @@ public sealed class FolderListing : IReadOnlyList<string>, ICollection<string>
 
     public bool Contains(string item) => TypeOf(item) != Absent;
 
-    // A collection (read-only), so that a HashSet or a list made from it is sized once.
+    // A collection (read-only): Enumerable.Contains, which readers call, then takes the binary search.
     public bool IsReadOnly => true;
 
     public void CopyTo(string[] array, int arrayIndex) => _names.CopyTo(array, arrayIndex);

@@ -135,11 +135,8 @@ public static partial class NativeFile
     /// The names in an open folder descriptor (which this takes over and closes), read with getdents64(2) itself:
     /// glibc's fdopendir adds an fstat and an fcntl to every listing (two of the six calls that list a sysfs folder
     /// from an open descriptor) and a 32 KiB buffer from malloc. Null when the folder cannot be read to its end.
+    /// Each name's d_type is added to <paramref name="types"/>, when given, in the same order.
     /// </summary>
-    public static List<string>? ListNames(int fd) => ListNames(fd, null);
-
-    /// <summary>As <see cref="ListNames(int)"/>, and each name's d_type added to <paramref name="types"/> in the
-    /// same order.</summary>
     public static List<string>? ListNames(int fd, List<byte>? types)
     {
         if (fd < 0)

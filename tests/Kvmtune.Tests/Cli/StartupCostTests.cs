@@ -10,13 +10,6 @@ namespace Kvmtune.Tests.Cli;
 /// </summary>
 public sealed class StartupCostTests
 {
-    private static int MinorFaults(params string[] args)
-    {
-        var run = Processes.Run("/usr/bin/time", ["-f", "minflt=%R", KvmtuneProcess.Binary, .. args]);
-        var line = run.Stderr.Split('\n').Last(l => l.StartsWith("minflt=", StringComparison.Ordinal));
-        return int.Parse(line["minflt=".Length..], System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     [Fact]
     public void Version_starts_with_few_page_faults()
     {
@@ -24,7 +17,7 @@ public sealed class StartupCostTests
         // Issue 15's target is under 300. 244 measured when --version began to answer before the command tree (an
         // AOT hello: 196; 306 through System.CommandLine; 970 as a PIE image); 206 once it wrote with write(2)
         // instead of through the console (its set-up starts a thread and reads terminfo).
-        MinorFaults("--version").Should().BeLessThan(270);
+        Measured.MinorFaults("--version").Faults.Should().BeLessThan(270);
     }
 
     [Fact]
@@ -62,18 +55,14 @@ public sealed class StartupCostTests
     [Fact]
     public void A_read_only_command_opens_only_what_it_reads()
     {
-        using var t = new TestTree();
-        var log = t.Physical("/trace");
-        var run = Processes.Run(
-            "strace",
-            ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2,open", KvmtuneProcess.Binary, "--version"]
-        );
+        var (run, calls) = Measured.Traced("openat,openat2,open", "--version");
         run.ExitCode.Should().Be(0, run.Stderr);
-        var opens = File.ReadAllLines(log).Count(l => l.Contains("open", StringComparison.Ordinal));
+        var trace = string.Join('\n', calls);
+        var opens = calls.Count(l => l.Contains("open", StringComparison.Ordinal));
         // The loader's libraries and the .NET runtime's own start (cgroup limits, cache sizes, meminfo for the GC):
         // 27 when this was written. None of kvmtune's readers runs for --version.
-        opens.Should().BeLessThan(40, string.Join('\n', File.ReadAllLines(log)));
-        File.ReadAllText(log)
+        opens.Should().BeLessThan(40, trace);
+        trace
             .Should()
             .NotContain("/proc/cpuinfo")
             .And.NotContain("/sys/kernel/mm")
@@ -89,17 +78,11 @@ public sealed class StartupCostTests
 /// </summary>
 public sealed class ReadOnlyWhatItUsesTests
 {
-    private static string Opens(SyntheticHost h, params string[] args)
+    private static string Opens(params string[] args)
     {
-        var log = Path.Combine(h.Root, "..", $"trace-{Guid.NewGuid():N}");
-        var run = Processes.Run(
-            "strace",
-            ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2,open", KvmtuneProcess.Binary, .. args]
-        );
+        var (run, calls) = Measured.Traced("openat,openat2,open", args);
         run.ExitCode.Should().BeOneOf([0, 1], run.Stderr);
-        var text = File.ReadAllText(log);
-        File.Delete(log);
-        return text;
+        return string.Join('\n', calls);
     }
 
     [Fact]
@@ -109,14 +92,14 @@ public sealed class ReadOnlyWhatItUsesTests
         using var t = new TestTree();
         var spec = t.Physical("/vm.yaml");
         File.WriteAllText(spec, "name: small\nvcpus: 1\nmemory: 64MiB\nhugepages: none\n");
-        var plan = Opens(h, "vm", "plan", spec, "--root", h.Root);
+        var plan = Opens("vm", "plan", spec, "--root", h.Root);
         plan.Should().Contain("topology/thread_siblings\"", "the planner groups CPUs into cores");
         plan.Should()
             .NotContain("/cpufreq/")
             .And.NotContain("/cpuidle/")
             .And.NotContain("proc/interrupts")
             .And.NotContain("energy_perf_bias");
-        var audit = Opens(h, "audit", "--format", "json", "--root", h.Root);
+        var audit = Opens("audit", "--format", "json", "--root", h.Root);
         audit.Should().Contain("/cpufreq/").And.Contain("/cpuidle/").And.Contain("proc/interrupts");
     }
 }
@@ -133,15 +116,9 @@ public sealed class InspectStartupCostTests(FixtureTrees fixtures)
         // and ResourceManager's attribute reads, a 192 KiB stdout buffer); 333 with no console set-up, no text
         // writers and no escaping tables for a document of plain ASCII. --version alone: about 206.
         var root = fixtures.Root("8em64t-2s2ca2c");
-        var run = Processes.Run(
-            "/usr/bin/time",
-            ["-f", "minflt=%R", KvmtuneProcess.Binary, "inspect", "--format", "json", "--root", root]
-        );
+        var (run, faults) = Measured.MinorFaults("inspect", "--format", "json", "--root", root);
         run.ExitCode.Should().Be(0, run.Stderr);
-        var line = run.Stderr.Split('\n').Last(l => l.StartsWith("minflt=", StringComparison.Ordinal));
-        int.Parse(line["minflt=".Length..], System.Globalization.CultureInfo.InvariantCulture)
-            .Should()
-            .BeLessThan(400);
+        faults.Should().BeLessThan(400);
     }
 
     [Fact]
@@ -151,20 +128,14 @@ public sealed class InspectStartupCostTests(FixtureTrees fixtures)
         // thread_siblings and has none of the _list files. 945 faults when masks were split into a string per
         // word and each CPU tried thread_siblings_list and core_cpus_list first; 686 measured after.
         var root = fixtures.Root("128ia64-17n4s2c");
-        string[] inspect = [KvmtuneProcess.Binary, "inspect", "--format", "json", "--root", root];
-        var log = Path.Combine(Paths.Scratch, $"kvmtune-opens-{Guid.NewGuid():N}");
-        var traced = Processes.Run("strace", ["-f", "-qq", "-o", log, "-e", "trace=openat,openat2", .. inspect]);
-        var opens = File.ReadAllLines(log);
-        File.Delete(log);
+        string[] inspect = ["inspect", "--format", "json", "--root", root];
+        var (traced, opens) = Measured.Traced("openat,openat2", inspect);
         traced.ExitCode.Should().Be(0, traced.Stderr);
         opens.Where(l => l.Contains("_list\"", StringComparison.Ordinal)).Should().BeEmpty();
         opens.Count(l => l.Contains("/thread_siblings\"", StringComparison.Ordinal)).Should().Be(128);
-        var run = Processes.Run("/usr/bin/time", ["-f", "minflt=%R", .. inspect]);
+        var (run, faults) = Measured.MinorFaults(inspect);
         run.ExitCode.Should().Be(0, run.Stderr);
-        var line = run.Stderr.Split('\n').Last(l => l.StartsWith("minflt=", StringComparison.Ordinal));
-        int.Parse(line["minflt=".Length..], System.Globalization.CultureInfo.InvariantCulture)
-            .Should()
-            .BeLessThan(800);
+        faults.Should().BeLessThan(800);
     }
 
     [Fact]
@@ -174,29 +145,17 @@ public sealed class InspectStartupCostTests(FixtureTrees fixtures)
         // SIGCONT, SIGCHLD, SIGWINCH and SIGURG and asks whether stdin is a terminal; a command that only writes
         // its document needs none of it. The kernel's view, from strace: one thread (the runtime's finalizer) and
         // none of those calls.
-        using var t = new TestTree();
-        var log = t.Physical("/trace");
         var root = fixtures.Root("8em64t-2s2ca2c");
-        var run = Processes.Run(
-            "strace",
-            [
-                "-f",
-                "-qq",
-                "-o",
-                log,
-                "-e",
-                "trace=clone,clone3,rt_sigaction,ioctl,pipe2",
-                KvmtuneProcess.Binary,
-                "inspect",
-                "--format",
-                "json",
-                "--root",
-                root,
-            ]
+        var (run, calls) = Measured.Traced(
+            "clone,clone3,rt_sigaction,ioctl,pipe2",
+            "inspect",
+            "--format",
+            "json",
+            "--root",
+            root
         );
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().StartWith("{");
-        var calls = File.ReadAllLines(log);
         var trace = string.Join('\n', calls);
         calls.Count(l => l.Contains("clone", StringComparison.Ordinal)).Should().Be(1, trace);
         calls.Should().NotContain(l => l.Contains("SIGINT", StringComparison.Ordinal), trace);

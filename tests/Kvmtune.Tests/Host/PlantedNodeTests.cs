@@ -35,16 +35,8 @@ public sealed class PlantedNodeTests
         NativeSys.Lstat(h.Tree.Physical($"{device}/vendor"))!.Value.IsFifo.Should().BeTrue();
         NativeSys.Lstat(h.Tree.Physical($"{device}/device"))!.Value.IsSocket.Should().BeTrue();
 
-        var log = Path.Combine(Paths.Scratch, $"kvmtune-opens-{Guid.NewGuid():N}");
-        var run = Processes.Run(
-            "strace",
-            [
-                .. (string[])["-f", "-qq", "-o", log, "-e", "trace=openat,openat2", KvmtuneProcess.Binary],
-                .. (string[])["inspect", "--format", "json", "--root", h.Root],
-            ]
-        );
-        var opens = File.ReadAllText(log);
-        File.Delete(log);
+        var (run, calls) = Measured.Traced("openat,openat2", "inspect", "--format", "json", "--root", h.Root);
+        var opens = string.Join('\n', calls);
         run.ExitCode.Should().Be(0, run.Stderr);
         opens.Should().Contain($"{SyntheticHost.Nic}/numa_node", "the device's regular files are read");
         foreach (var name in new[] { "class", "vendor", "device" })
