@@ -32,6 +32,11 @@ public sealed class HostReader
     // absolute or relative, can never lead onto the live file system.
     private readonly NativeFile.DirHandle? _rootFd;
 
+    // Under --root, the folder listed last, kept open: most reads after a listing are of names in that folder (a
+    // PCI device's attributes and links), and opened from it the kernel walks one component, not the whole path.
+    private NativeFile.DirHandle? _listedFd;
+    private string? _listedPath;
+
     public HostReader(string root)
     {
         _listingsByFolder = _listings.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -67,6 +72,33 @@ public sealed class HostReader
         return real is null ? -40 : SafeTree.WalkNoFollow(_rootFd.Fd, real, flags, 0);
     }
 
+    /// <summary>
+    /// As <see cref="OpenInRoot"/>, from the folder listed last when the path lies under it. RESOLVE_BENEATH keeps
+    /// the answer the root walk would give: a link that stays under the folder is followed there, and one that
+    /// leaves it (absolute, or through "..") is refused with EXDEV and the path is walked again from the root.
+    /// </summary>
+    private int OpenUnderListed(string path, int flags)
+    {
+        if (
+            _listedFd is not null
+            && path.Length > _listedPath!.Length + 1
+            && path[_listedPath.Length] == '/'
+            && path.StartsWith(_listedPath, StringComparison.Ordinal)
+        )
+        {
+            var fd = NativeSys.OpenAt2(
+                _listedFd.Fd,
+                path.AsSpan(_listedPath.Length + 1),
+                flags | NativeSys.OCloseOnExec,
+                0,
+                NativeSys.ResolveBeneath | NativeSys.ResolveNoMagicLinks
+            );
+            if (fd is not (-18 /* EXDEV */ or -38 /* ENOSYS */))
+                return fd;
+        }
+        return OpenInRoot(path, flags);
+    }
+
     /// <summary>A file of a tree: only a regular file is evidence (a device or FIFO planted in a tree is
     /// not).</summary>
     private byte[]? ReadInRoot(string path, bool single)
@@ -93,7 +125,7 @@ public sealed class HostReader
                     return null; // a folder, device, FIFO or socket
             }
         }
-        var fd = OpenInRoot(path, flags);
+        var fd = OpenUnderListed(path, flags);
         if (fd < 0)
             return null;
         if (NativeSys.Fstat(fd) is not { IsRegular: true } st)
@@ -206,13 +238,27 @@ public sealed class HostReader
         if (_listings.TryGetValue(path, out var cached))
             return cached;
         var types = new List<byte>();
-        var list = IsLive
-            ? NativeFile.ListNames(Physical(path), types)
-            : NativeFile.ListNames(OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag), types);
+        var list = IsLive ? NativeFile.ListNames(Physical(path), types) : ListInRoot(path, types);
         // In name order, and a collection whose Contains is a binary search: readers ask it what a folder has.
         IReadOnlyList<string>? names = list is null ? null : new FolderListing(list, types);
         _listings[path] = names;
         return names;
+    }
+
+    private List<string>? ListInRoot(string path, List<byte> types)
+    {
+        var fd = OpenInRoot(path, NativeSys.ORdOnly | NativeSys.ODirectoryFlag);
+        var list = NativeFile.ListOpen(fd, types);
+        if (list is null)
+        {
+            if (fd >= 0)
+                NativeSys.CloseFd(fd);
+            return null;
+        }
+        _listedFd?.Dispose();
+        _listedFd = new NativeFile.DirHandle(fd);
+        _listedPath = path;
+        return list;
     }
 
     /// <summary>Whether a path exists, following links.</summary>
@@ -254,10 +300,18 @@ public sealed class HostReader
         else
         {
             var slash = path.LastIndexOf('/');
-            var dir = OpenInRoot(slash <= 0 ? "/" : path[..slash], NativeSys.OPathOnly | NativeSys.ODirectoryFlag);
-            target = dir < 0 ? null : NativeSys.ReadLinkAt(dir, path[(slash + 1)..]);
-            if (dir >= 0)
-                NativeSys.CloseFd(dir);
+            if (_listedFd is not null && slash > 0 && path.AsSpan(0, slash).SequenceEqual(_listedPath))
+                target = NativeSys.ReadLinkAt(_listedFd.Fd, path[(slash + 1)..]);
+            else
+            {
+                var dir = OpenInRoot(
+                    slash <= 0 ? "/" : path[..slash],
+                    NativeSys.OPathOnly | NativeSys.ODirectoryFlag
+                );
+                target = dir < 0 ? null : NativeSys.ReadLinkAt(dir, path[(slash + 1)..]);
+                if (dir >= 0)
+                    NativeSys.CloseFd(dir);
+            }
         }
         _links[path] = target;
         return target;
@@ -300,7 +354,7 @@ public sealed class HostReader
 
     private StatInfo? StatInRoot(string path)
     {
-        var fd = OpenInRoot(path, NativeSys.OPathOnly);
+        var fd = OpenUnderListed(path, NativeSys.OPathOnly);
         if (fd < 0)
             return null;
         var st = NativeSys.Fstat(fd);

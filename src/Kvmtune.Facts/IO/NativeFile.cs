@@ -131,59 +131,67 @@ public static partial class NativeFile
     public static List<string>? ListNames(string path, List<byte>? types) =>
         ListNames(Open(path, ORdonly | ODirectory | OCloexec), types);
 
-    /// <summary>
-    /// The names in an open folder descriptor (which this takes over and closes), read with getdents64(2) itself:
-    /// glibc's fdopendir adds an fstat and an fcntl to every listing (two of the six calls that list a sysfs folder
-    /// from an open descriptor) and a 32 KiB buffer from malloc. Null when the folder cannot be read to its end.
-    /// Each name's d_type is added to <paramref name="types"/>, when given, in the same order.
-    /// </summary>
+    /// <summary>As <see cref="ListOpen"/>, closing the descriptor after.</summary>
     public static List<string>? ListNames(int fd, List<byte>? types)
     {
         if (fd < 0)
             return null;
         try
         {
-            var names = new List<string>();
-            Span<byte> buffer = stackalloc byte[16 << 10];
-            while (true)
-            {
-                nint n;
-                unsafe
-                {
-                    fixed (byte* p = buffer)
-                        n = GetDents64(fd, p, buffer.Length);
-                }
-                if (n < 0)
-                {
-                    if (Marshal.GetLastPInvokeError() == 4)
-                        continue; // EINTR: again
-                    return null;
-                }
-                if (n == 0)
-                    return names;
-                var records = buffer[..(int)n];
-                // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), the NUL-terminated name.
-                while (records.Length >= 19)
-                {
-                    int length = MemoryMarshal.Read<ushort>(records[16..]);
-                    if (length < 19 || length > records.Length)
-                        return null; // not what the kernel writes
-                    var name = records[19..length];
-                    var end = name.IndexOf((byte)0);
-                    if (end >= 0)
-                        name = name[..end];
-                    if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
-                    {
-                        names.Add(System.Text.Encoding.UTF8.GetString(name));
-                        types?.Add(records[18]);
-                    }
-                    records = records[length..];
-                }
-            }
+            return ListOpen(fd, types);
         }
         finally
         {
             _ = Close(fd);
+        }
+    }
+
+    /// <summary>
+    /// The names in an open folder descriptor (left open), read with getdents64(2) itself: glibc's fdopendir adds an
+    /// fstat and an fcntl to every listing (two of the six calls that list a sysfs folder from an open descriptor)
+    /// and a 32 KiB buffer from malloc. Null when the folder cannot be read to its end. Each name's d_type is added
+    /// to <paramref name="types"/>, when given, in the same order.
+    /// </summary>
+    public static List<string>? ListOpen(int fd, List<byte>? types)
+    {
+        if (fd < 0)
+            return null;
+        var names = new List<string>();
+        Span<byte> buffer = stackalloc byte[16 << 10];
+        while (true)
+        {
+            nint n;
+            unsafe
+            {
+                fixed (byte* p = buffer)
+                    n = GetDents64(fd, p, buffer.Length);
+            }
+            if (n < 0)
+            {
+                if (Marshal.GetLastPInvokeError() == 4)
+                    continue; // EINTR: again
+                return null;
+            }
+            if (n == 0)
+                return names;
+            var records = buffer[..(int)n];
+            // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), the NUL-terminated name.
+            while (records.Length >= 19)
+            {
+                int length = MemoryMarshal.Read<ushort>(records[16..]);
+                if (length < 19 || length > records.Length)
+                    return null; // not what the kernel writes
+                var name = records[19..length];
+                var end = name.IndexOf((byte)0);
+                if (end >= 0)
+                    name = name[..end];
+                if (!name.SequenceEqual("."u8) && !name.SequenceEqual(".."u8))
+                {
+                    names.Add(System.Text.Encoding.UTF8.GetString(name));
+                    types?.Add(records[18]);
+                }
+                records = records[length..];
+            }
         }
     }
 

@@ -35,12 +35,11 @@ public sealed class PlantedNodeTests
         NativeSys.Lstat(h.Tree.Physical($"{device}/vendor"))!.Value.IsFifo.Should().BeTrue();
         NativeSys.Lstat(h.Tree.Physical($"{device}/device"))!.Value.IsSocket.Should().BeTrue();
 
-        var (run, calls) = Measured.Traced("openat,openat2", "inspect", "--format", "json", "--root", h.Root);
-        var opens = string.Join('\n', calls);
+        var (run, opens) = Measured.Opens("inspect", "--format", "json", "--root", h.Root);
         run.ExitCode.Should().Be(0, run.Stderr);
-        opens.Should().Contain($"{SyntheticHost.Nic}/numa_node", "the device's regular files are read");
+        opens.Should().Contain(p => p.EndsWith($"{SyntheticHost.Nic}/numa_node"), "the device's regular files are read");
         foreach (var name in new[] { "class", "vendor", "device" })
-            opens.Should().NotContain($"{SyntheticHost.Nic}/{name}\"");
+            opens.Should().NotContain(p => p.EndsWith($"{SyntheticHost.Nic}/{name}"));
         var nic = JsonNode
             .Parse(run.Stdout)!["pci"]!.AsArray()
             .Single(d => (string?)d!["address"] == SyntheticHost.Nic)!;
