@@ -34,8 +34,10 @@ public sealed class HostReader
 
     // Under --root, the folder listed last, kept open: most reads after a listing are of names in that folder (a
     // PCI device's attributes and links), and opened from it the kernel walks one component, not the whole path.
-    private NativeFile.DirHandle? _listedFd;
-    private string? _listedPath;
+    private (NativeFile.DirHandle Fd, string Path)? _listed;
+
+    // Cleared when the kernel answers ENOSYS (before 5.6): every open then takes the walk that needs no openat2.
+    private bool _openat2 = true;
 
     public HostReader(string root)
     {
@@ -55,16 +57,20 @@ public sealed class HostReader
     {
         if (_rootFd is null)
             return -2;
-        var rel = path.AsSpan().TrimStart('/');
-        var fd = NativeSys.OpenAt2(
-            _rootFd.Fd,
-            rel.IsEmpty ? "." : rel,
-            flags | NativeSys.OCloseOnExec,
-            0,
-            NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks
-        );
-        if (fd != -38)
-            return fd;
+        if (_openat2)
+        {
+            var rel = path.AsSpan().TrimStart('/');
+            var fd = NativeSys.OpenAt2(
+                _rootFd.Fd,
+                rel.IsEmpty ? "." : rel,
+                flags | NativeSys.OCloseOnExec,
+                0,
+                NativeSys.ResolveInRoot | NativeSys.ResolveNoMagicLinks
+            );
+            if (fd != -38)
+                return fd;
+            _openat2 = false;
+        }
         // Kernels before 5.6 have no openat2: resolve the links inside the root first, then open what they name.
         var real = LinkWalker.Resolve(Root, path);
         // The resolved path is then walked from the root's descriptor with O_NOFOLLOW on every component, so a link
@@ -75,20 +81,22 @@ public sealed class HostReader
     /// <summary>
     /// As <see cref="OpenInRoot"/>, from the folder listed last when the path lies under it. RESOLVE_BENEATH keeps
     /// the answer the root walk would give: a link that stays under the folder is followed there, and one that
-    /// leaves it (absolute, or through "..") is refused with EXDEV and the path is walked again from the root.
+    /// leaves it (absolute, or through "..") is refused with EXDEV and the path is walked again from the root. The
+    /// folder is the one the root walk found at the listing: one renamed since is still read, as any open file is.
     /// </summary>
     private int OpenUnderListed(string path, int flags)
     {
         if (
-            _listedFd is not null
-            && path.Length > _listedPath!.Length + 1
-            && path[_listedPath.Length] == '/'
-            && path.StartsWith(_listedPath, StringComparison.Ordinal)
+            _openat2
+            && _listed is var (dir, folder)
+            && path.Length > folder.Length + 1
+            && path[folder.Length] == '/'
+            && path.StartsWith(folder, StringComparison.Ordinal)
         )
         {
             var fd = NativeSys.OpenAt2(
-                _listedFd.Fd,
-                path.AsSpan(_listedPath.Length + 1),
+                dir.Fd,
+                path.AsSpan(folder.Length + 1),
                 flags | NativeSys.OCloseOnExec,
                 0,
                 NativeSys.ResolveBeneath | NativeSys.ResolveNoMagicLinks
@@ -255,9 +263,8 @@ public sealed class HostReader
                 NativeSys.CloseFd(fd);
             return null;
         }
-        _listedFd?.Dispose();
-        _listedFd = new NativeFile.DirHandle(fd);
-        _listedPath = path;
+        _listed?.Fd.Dispose();
+        _listed = (new NativeFile.DirHandle(fd), path);
         return list;
     }
 
@@ -300,8 +307,9 @@ public sealed class HostReader
         else
         {
             var slash = path.LastIndexOf('/');
-            if (_listedFd is not null && slash > 0 && path.AsSpan(0, slash).SequenceEqual(_listedPath))
-                target = NativeSys.ReadLinkAt(_listedFd.Fd, path[(slash + 1)..]);
+            // The name has no slash: readlinkat follows nothing on the way to it.
+            if (_listed is var (listed, folder) && slash > 0 && path.AsSpan(0, slash).SequenceEqual(folder))
+                target = NativeSys.ReadLinkAt(listed.Fd, path[(slash + 1)..]);
             else
             {
                 var dir = OpenInRoot(

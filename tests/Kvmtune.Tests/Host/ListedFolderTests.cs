@@ -55,6 +55,23 @@ public sealed class ListedFolderTests : IDisposable
         new HostReader(_t.Root).ReadText($"{Dev}/{name}").Should().Be(expected);
     }
 
+    [Theory]
+    [InlineData("numa_node", "1")]
+    [InlineData("sideways", "other")]
+    [InlineData("climb", "tree-host")]
+    [InlineData("../0000:00:02.0/numa_node", "other")]
+    public void A_listed_folder_that_is_a_link_reads_what_the_root_walk_reads(string name, string expected)
+    {
+        // As sysfs lists PCI devices: /sys/bus/pci/devices/ADDRESS is a link to the device's folder. ".." after it
+        // is the parent of the folder it leads to, as path_resolution(7) has it for any link.
+        const string Bus = "/sys/bus/pci/devices/0000:00:01.0";
+        _t.Link(Bus, "../../../devices/pci0000:00/0000:00:01.0");
+        var reader = new HostReader(_t.Root);
+        reader.List(Bus).Should().Contain("numa_node");
+        reader.ReadText($"{Bus}/{name}").Should().Be(expected);
+        new HostReader(_t.Root).ReadText($"{Bus}/{name}").Should().Be(expected);
+    }
+
     [Fact]
     public void A_link_out_of_the_folder_never_reaches_the_live_system()
     {
@@ -87,13 +104,16 @@ public sealed class ListedFolderTests : IDisposable
             reader.List($"/sys/devices/many/d{i}").Should().Equal("numa_node");
             reader.ReadInt($"/sys/devices/many/d{i}/numa_node").Should().Be(i);
         }
-        // The kernel's list of this process's descriptors: of the 300 folders, only the last is still open.
+        // The kernel's list of this process's descriptors: of the 300 folders, only the last is still open. The
+        // kernel names them by their real path, so the tree's is asked of realpath(1).
+        var many = Processes.Run("realpath", _t.Physical("/sys/devices/many")).Stdout.Trim();
         var open = new DirectoryInfo("/proc/self/fd")
             .EnumerateFileSystemInfos()
             .Select(f => f.LinkTarget)
-            .Where(target => target?.StartsWith(_t.Physical("/sys/devices/many/"), StringComparison.Ordinal) == true)
+            .Where(target => target?.StartsWith(many + "/", StringComparison.Ordinal) == true)
             .ToList();
-        open.Should().Equal(_t.Physical("/sys/devices/many/d299"));
+        open.Should().Equal(many + "/d299");
+        GC.KeepAlive(reader);
     }
 
     [Fact]

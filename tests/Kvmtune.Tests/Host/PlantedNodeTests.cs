@@ -37,9 +37,14 @@ public sealed class PlantedNodeTests
 
         var (run, opens) = Measured.Opens("inspect", "--format", "json", "--root", h.Root);
         run.ExitCode.Should().Be(0, run.Stderr);
-        opens.Should().Contain(p => p.EndsWith($"{SyntheticHost.Nic}/numa_node"), "the device's regular files are read");
+        opens
+            .Should()
+            .Contain(
+                p => p.EndsWith($"{SyntheticHost.Nic}/numa_node", StringComparison.Ordinal),
+                "the device's regular files are read"
+            );
         foreach (var name in new[] { "class", "vendor", "device" })
-            opens.Should().NotContain(p => p.EndsWith($"{SyntheticHost.Nic}/{name}"));
+            opens.Should().NotContain(p => p.EndsWith($"{SyntheticHost.Nic}/{name}", StringComparison.Ordinal));
         var nic = JsonNode
             .Parse(run.Stdout)!["pci"]!.AsArray()
             .Single(d => (string?)d!["address"] == SyntheticHost.Nic)!;
