@@ -10,22 +10,8 @@ public static partial class Measured
 {
     /// <summary>kvmtune with <paramref name="args"/> under <c>strace -f -e trace=CALLS</c>; the trace's
     /// lines.</summary>
-    public static (ProcessResult Run, string[] Calls) Traced(string calls, params string[] args)
-    {
-        var log = Path.Combine(Paths.Scratch, $"kvmtune-trace-{Guid.NewGuid():N}");
-        try
-        {
-            var run = Processes.Run(
-                "strace",
-                ["-f", "-qq", "-o", log, "-e", "trace=" + calls, KvmtuneProcess.Binary, .. args]
-            );
-            return (run, File.Exists(log) ? File.ReadAllLines(log) : []);
-        }
-        finally
-        {
-            File.Delete(log);
-        }
-    }
+    public static (ProcessResult Run, string[] Calls) Traced(string calls, params string[] args) =>
+        Strace(["-e", "trace=" + calls], args);
 
     /// <summary>
     /// The files kvmtune with <paramref name="args"/> asked to open (open, openat, openat2), each as a whole path: a
@@ -34,25 +20,27 @@ public static partial class Measured
     /// </summary>
     public static (ProcessResult Run, string[] Paths) Opens(params string[] args)
     {
+        var (run, lines) = Strace(["-y", "-e", "trace=open,openat,openat2"], args);
+        var paths = new List<string>();
+        foreach (var line in lines)
+        {
+            var m = OpenCall().Match(line);
+            if (!m.Success)
+                continue;
+            var name = m.Groups["name"].Value;
+            var folder = m.Groups["folder"].Value;
+            paths.Add(name.StartsWith('/') || folder.Length == 0 ? name : $"{folder.TrimEnd('/')}/{name}");
+        }
+        return (run, [.. paths]);
+    }
+
+    private static (ProcessResult Run, string[] Lines) Strace(string[] options, string[] args)
+    {
         var log = Path.Combine(Paths.Scratch, $"kvmtune-trace-{Guid.NewGuid():N}");
         try
         {
-            var run = Processes.Run(
-                "strace",
-                ["-f", "-qq", "-y", "-o", log, "-e", "trace=open,openat,openat2", KvmtuneProcess.Binary, .. args]
-            );
-            var lines = File.Exists(log) ? File.ReadAllLines(log) : [];
-            var paths = new List<string>();
-            foreach (var line in lines)
-            {
-                var m = OpenCall().Match(line);
-                if (!m.Success)
-                    continue;
-                var name = m.Groups["name"].Value;
-                var folder = m.Groups["folder"].Value;
-                paths.Add(name.StartsWith('/') || folder.Length == 0 ? name : $"{folder.TrimEnd('/')}/{name}");
-            }
-            return (run, [.. paths]);
+            var run = Processes.Run("strace", ["-f", "-qq", "-o", log, .. options, KvmtuneProcess.Binary, .. args]);
+            return (run, File.Exists(log) ? File.ReadAllLines(log) : []);
         }
         finally
         {
