@@ -10,7 +10,7 @@ public static class LinkWalker
     private const int MaxHops = 40;
 
     /// <summary>
-    /// The real machine path ("/sys/devices/..."), or null when links loop or ".." climbs above "/". Each link
+    /// The real machine path ("/sys/devices/..."), or null when links loop (more than 40 followed). Each link
     /// followed is reported to <paramref name="onLink"/> (its machine path and target); the last component is
     /// followed only when <paramref name="followLast"/>, and reported anyway when <paramref name="reportLast"/>.
     /// </summary>
@@ -33,9 +33,10 @@ public static class LinkWalker
                 continue;
             if (part == "..")
             {
-                if (resolved.Count == 0)
-                    return null;
-                resolved.RemoveAt(resolved.Count - 1);
+                // "/.." is "/" (path_resolution(7)), and under RESOLVE_IN_ROOT the root is "/": a link that climbs
+                // past it stays in it, as the kernel walks it.
+                if (resolved.Count > 0)
+                    resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
             var candidate = "/" + string.Join('/', resolved.Append(part));

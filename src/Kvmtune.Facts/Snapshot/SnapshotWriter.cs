@@ -156,7 +156,7 @@ public sealed class SnapshotWriter
 
     /// <summary>
     /// The real path (relative to the root, no leading slash) of a machine path, recording each link met on the
-    /// way. Null when links loop or climb above the root.
+    /// way. Null when links loop, or lead to the root itself.
     /// </summary>
     private string? Walk(string path, bool followLast, bool recordLast = false)
     {

@@ -19,6 +19,21 @@ public sealed class SnapshotRoundTripTests(FixtureTrees fixtures)
     [Fact]
     public void This_machine_round_trips() => RoundTrip("/");
 
+    [Fact]
+    public void A_link_that_climbs_past_the_root_round_trips()
+    {
+        // "/.." is "/" (path_resolution(7)): the reader follows such a link inside the root (RESOLVE_IN_ROOT), so
+        // the snapshot must hold the file it leads to, not only the link.
+        using var t = new TestTree();
+        t.CopyFrom(fixtures.Root("8em64t-2s2ca2c"))
+            .File("/etc/hostname", "tree-host\n")
+            .Dir("/proc/sys/kernel")
+            .Delete("/proc/sys/kernel/hostname")
+            .Link("/proc/sys/kernel/hostname", "../../../../../../../../etc/hostname");
+        new HostReader(t.Root).ReadText("/proc/sys/kernel/hostname").Should().Be("tree-host");
+        RoundTrip(t.Root);
+    }
+
     private static void RoundTrip(string root)
     {
         var reader = new HostReader(root);
