@@ -106,6 +106,18 @@ public sealed class HostileSpecTests : IDisposable
     }
 
     [Fact]
+    public void A_pmem_link_that_climbs_past_the_root_to_a_system_file_is_refused_for_that_file()
+    {
+        // "/.." is "/" (path_resolution(7)): enough ".." from anywhere reach /etc/passwd, as realpath(1) says.
+        var climb = string.Concat(Enumerable.Repeat("../", 40)) + "etc/passwd";
+        _files.Link("/climb.img", climb);
+        Processes.Run("realpath", _files.Physical("/climb.img")).Stdout.Trim().Should().Be("/etc/passwd");
+        var e = Refused(Head + $"pmem:\n  - {{ path: {_files.Physical("/climb.img")}, size: 64MiB }}\n");
+        e.Key.Should().Be("pmem.path");
+        e.Message.Should().Contain("leads to /etc/passwd").And.NotContain("loop");
+    }
+
+    [Fact]
     public void A_pmem_path_that_is_a_fifo_or_a_folder_is_refused()
     {
         Processes.Run("mkfifo", [_files.Physical("/fifo.img")]).ExitCode.Should().Be(0);
