@@ -11,27 +11,8 @@ namespace Kvmtune.Tests.Host;
 /// </summary>
 public sealed class WithoutOpenat2Tests(FixtureTrees fixtures)
 {
-    private static (ProcessResult Run, string[] Trace) WithoutOpenat2(params string[] args)
-    {
-        using var t = new TestTree();
-        var log = t.Physical("/trace");
-        var run = Processes.Run(
-            "strace",
-            [
-                "-f",
-                "-qq",
-                "-o",
-                log,
-                "-e",
-                "trace=openat2",
-                "-e",
-                "inject=openat2:error=ENOSYS",
-                KvmtuneProcess.Binary,
-                .. args,
-            ]
-        );
-        return (run, File.Exists(log) ? File.ReadAllLines(log) : []);
-    }
+    private static (ProcessResult Run, string[] Trace) WithoutOpenat2(params string[] args) =>
+        Measured.Strace(["-e", "trace=openat2", "-e", "inject=openat2:error=ENOSYS"], args);
 
     [Theory]
     [InlineData("8em64t-2s2ca2c")]

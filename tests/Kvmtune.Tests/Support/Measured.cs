@@ -34,7 +34,9 @@ public static partial class Measured
         return (run, [.. paths]);
     }
 
-    private static (ProcessResult Run, string[] Lines) Strace(string[] options, string[] args)
+    /// <summary>kvmtune with <paramref name="args"/> under <c>strace -f</c> with <paramref name="options"/> (what to
+    /// trace, faults to inject); the trace's lines.</summary>
+    public static (ProcessResult Run, string[] Lines) Strace(string[] options, params string[] args)
     {
         var log = Path.Combine(Paths.Scratch, $"kvmtune-trace-{Guid.NewGuid():N}");
         try
