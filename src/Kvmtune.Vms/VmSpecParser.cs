@@ -371,9 +371,18 @@ public static partial class VmSpecParser
             return direct;
         if (NativeSys.Lstat(path) is null)
             return null; // QEMU creates the file
-        var real = LinkWalker.Resolve("/", path);
+        // A link met on the way is judged too: /proc/self/fd/N or /proc/self/cwd would lead QEMU through its own
+        // process, whatever text kvmtune reads there.
+        string? through = null;
+        var real = LinkWalker.Resolve(
+            "/",
+            path,
+            onLink: (link, _) => through ??= Refused(link) is string r ? $"goes through {link}: {r}" : null
+        );
+        if (through is not null)
+            return through;
         if (real is null)
-            return "its symbolic links loop";
+            return "its symbolic links loop or lead nowhere";
         if (real != Path.GetFullPath(path) && Refused(real) is string linked)
             return $"leads to {real}: {linked}";
         return NativeSys.Lstat(real) is { IsRegular: true } ? null : "is not a regular file (nor a /dev/daxN.M device)";

@@ -41,14 +41,22 @@ public static class LinkWalker
             }
             var candidate = "/" + string.Join('/', resolved.Append(part));
             var physical = root == "/" ? candidate : root.TrimEnd('/') + candidate;
-            string? target;
-            try
+            var st = NativeSys.Lstat(physical);
+            string? target = null;
+            if (st is { IsLink: true })
             {
-                target = new FileInfo(physical).LinkTarget;
+                target = NativeFile.ReadLink(physical);
+                // An empty target names nothing: ENOENT to the kernel.
+                if (string.IsNullOrEmpty(target))
+                    return null;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            if (pending.Count > 0 && target is null && st is not { IsDirectory: true })
             {
-                target = null;
+                // Only a folder has names under it: the kernel's walk stops here (ENOENT, ENOTDIR). Given back whole,
+                // the path fails at the same component when it is opened; "." or ".." after it would not.
+                if (pending.Any(p => p is "." or ".."))
+                    return null;
+                return "/" + string.Join('/', resolved.Append(part).Concat(pending));
             }
             if (target is null || (pending.Count == 0 && !followLast))
             {

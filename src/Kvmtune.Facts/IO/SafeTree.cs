@@ -89,6 +89,9 @@ public sealed class SafeTree : IDisposable
     public static int WalkNoFollow(int rootFd, string rel, int flags, int mode)
     {
         var parts = rel.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        // The folder itself, opened as asked (to be listed, say), not as the walk's O_PATH handle.
+        if (parts.Length == 0)
+            return NativeSys.OpenAt(rootFd, ".", flags | NativeSys.OCloseOnExec, mode);
         var dir = NativeSys.OpenAt(
             rootFd,
             ".",
@@ -108,12 +111,8 @@ public sealed class SafeTree : IDisposable
         }
         if (dir < 0)
             return dir;
-        var fd =
-            parts.Length == 0
-                ? dir
-                : NativeSys.OpenAt(dir, parts[^1], flags | NativeSys.ONoFollow | NativeSys.OCloseOnExec, mode);
-        if (parts.Length > 0)
-            NativeSys.CloseFd(dir);
+        var fd = NativeSys.OpenAt(dir, parts[^1], flags | NativeSys.ONoFollow | NativeSys.OCloseOnExec, mode);
+        NativeSys.CloseFd(dir);
         return fd;
     }
 

@@ -24,7 +24,8 @@ public sealed class LinkWalkerTests : IDisposable
             .Link("/a/b/slash", "/")
             .Link("/a/b/climbdir", "../../../../..")
             .Link("/a/b/loop1", "loop2")
-            .Link("/a/b/loop2", "loop1");
+            .Link("/a/b/loop2", "loop1")
+            .Link("/a/b/dangling", "/nowhere");
 
     public void Dispose() => _t.Dispose();
 
@@ -45,6 +46,37 @@ public sealed class LinkWalkerTests : IDisposable
         var kernel = KernelInRoot(path);
         kernel.Should().NotBeNull();
         LinkWalker.Resolve(_t.Root, path).Should().Be(kernel);
+    }
+
+    [Theory]
+    [InlineData("/x/file/more")]
+    [InlineData("/x/file/../file")]
+    [InlineData("/x/file/.")]
+    [InlineData("/a/missing/x")]
+    [InlineData("/a/missing/../b/file")]
+    [InlineData("/a/b/dangling/../file")]
+    [InlineData("/a/b/abs/more")]
+    public void A_path_the_kernel_cannot_walk_leads_nowhere(string path)
+    {
+        // ENOTDIR or ENOENT: a file or nothing where a folder must be. LinkWalker gives nothing, or a path that
+        // fails at the same component when it is opened.
+        KernelInRoot(path).Should().BeNull();
+        var walked = LinkWalker.Resolve(_t.Root, path);
+        if (walked is not null)
+            NativeSys.Lstat(_t.Root + walked).Should().BeNull($"{path} walked to {walked}");
+    }
+
+    [Theory]
+    [InlineData(40)]
+    [InlineData(41)]
+    public void A_chain_of_links_is_followed_as_far_as_the_kernel_follows_it(int links)
+    {
+        // MAXSYMLINKS, 40 in include/linux/namei.h: the 41st link is ELOOP.
+        for (var i = 0; i < links; i++)
+            _t.Link($"/chain/c{i}", i == links - 1 ? "/x/file" : $"c{i + 1}");
+        var kernel = KernelInRoot("/chain/c0");
+        (kernel is null).Should().Be(links > 40);
+        LinkWalker.Resolve(_t.Root, "/chain/c0").Should().Be(kernel);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using AwesomeAssertions;
+using Kvmtune.Facts.IO;
 using Kvmtune.Tests.Support;
 
 namespace Kvmtune.Tests.Host;
@@ -12,7 +13,7 @@ namespace Kvmtune.Tests.Host;
 public sealed class WithoutOpenat2Tests(FixtureTrees fixtures)
 {
     private static (ProcessResult Run, string[] Trace) WithoutOpenat2(params string[] args) =>
-        Measured.Strace(["-e", "trace=openat2", "-e", "inject=openat2:error=ENOSYS"], args);
+        Measured.Strace(["-e", "trace=openat2", "-e", "signal=none", "-e", "inject=openat2:error=ENOSYS"], args);
 
     [Theory]
     [InlineData("8em64t-2s2ca2c")]
@@ -25,9 +26,10 @@ public sealed class WithoutOpenat2Tests(FixtureTrees fixtures)
         {
             var with = KvmtuneProcess.Run(command, "--format", "json", "--root", root);
             var (without, trace) = WithoutOpenat2(command, "--format", "json", "--root", root);
-            trace.Should().NotBeEmpty().And.OnlyContain(l => l.Contains("ENOSYS", StringComparison.Ordinal));
-            // Answered ENOSYS once, a reader asks no more.
-            trace.Should().HaveCount(1, string.Join('\n', trace));
+            var calls = trace.Where(l => l.Contains("openat2(", StringComparison.Ordinal)).ToList();
+            calls.Should().NotBeEmpty().And.OnlyContain(l => l.Contains("ENOSYS", StringComparison.Ordinal));
+            // Answered ENOSYS once, the one reader a read-only command makes asks no more.
+            calls.Should().HaveCount(1, string.Join('\n', trace));
             without.ExitCode.Should().Be(with.ExitCode, without.Stderr);
             without.Stdout.Should().Be(with.Stdout);
         }
@@ -45,6 +47,47 @@ public sealed class WithoutOpenat2Tests(FixtureTrees fixtures)
         run.ExitCode.Should().Be(0, run.Stderr);
         run.Stdout.Should().Contain("\"hostname\": \"tree-host\"");
         KvmtuneProcess.Run(inspect).Stdout.Should().Be(run.Stdout);
+    }
+
+    [Theory]
+    [InlineData("/etc/passwd")]
+    [InlineData("../../../../../../../../../../etc/passwd")]
+    public void A_link_out_of_sys_is_refused_before_anything_is_written(string target)
+    {
+        // As ApplyRollbackTests checks with openat2: the attribute's link leads to a file kvmtune does not write.
+        using var h = new SyntheticHost();
+        h.Set("/etc/passwd", "root:x:0:0::/root:/bin/sh");
+        h.Remove("/sys/kernel/mm/transparent_hugepage/defrag");
+        h.Tree.Link("/sys/kernel/mm/transparent_hugepage/defrag", target);
+        h.Set(
+            "/p/sneaky.yaml",
+            "inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: 200\n  "
+                + "/sys/kernel/mm/transparent_hugepage/defrag: never\n"
+        );
+        var before = TreeState.Of(h.Root);
+        var (run, _) = WithoutOpenat2("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p/sneaky.yaml"));
+        run.ExitCode.Should().Be(2, run.Stdout);
+        run.Stderr.Should().Contain("refused");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+        File.ReadAllText(h.Tree.Physical("/etc/passwd")).Should().StartWith("root:x:0:0");
+    }
+
+    [Fact]
+    public void The_walk_opens_the_root_itself_as_asked()
+    {
+        // The walk that stands in for openat2 gave its O_PATH handle for "/", which cannot be listed.
+        using var t = new TestTree();
+        t.File("/proc/cpuinfo", "").File("/sys/x", "");
+        var root = NativeSys.OpenDirectory(t.Root);
+        try
+        {
+            var fd = SafeTree.WalkNoFollow(root, "/", NativeSys.ORdOnly | NativeSys.ODirectoryFlag, 0);
+            NativeFile.ListNames(fd, null).Should().BeEquivalentTo(["proc", "sys"]);
+        }
+        finally
+        {
+            NativeSys.CloseFd(root);
+        }
     }
 
     [Fact]

@@ -118,6 +118,18 @@ public sealed class HostileSpecTests : IDisposable
     }
 
     [Fact]
+    public void A_pmem_link_through_procs_magic_links_is_refused()
+    {
+        // /proc/self names whichever process opens it: through /proc/self/root, QEMU would open the file in its
+        // own root (a chroot, a mount namespace), not the one kvmtune looked at, though here both are regular.
+        _files.File("/pmem.img", "");
+        _files.Link("/self.img", "/proc/self/root" + _files.Physical("/pmem.img"));
+        var e = Refused(Head + $"pmem:\n  - {{ path: {_files.Physical("/self.img")}, size: 64MiB }}\n");
+        e.Key.Should().Be("pmem.path");
+        e.Message.Should().Contain("/proc");
+    }
+
+    [Fact]
     public void A_pmem_path_that_is_a_fifo_or_a_folder_is_refused()
     {
         Processes.Run("mkfifo", [_files.Physical("/fifo.img")]).ExitCode.Should().Be(0);
