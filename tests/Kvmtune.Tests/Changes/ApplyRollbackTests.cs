@@ -213,20 +213,28 @@ public sealed class ApplyRollbackTests(FixtureTrees fixtures)
     public void A_symlink_leading_out_of_sys_is_rejected_before_anything_is_written(string target)
     {
         using var h = new SyntheticHost();
+        var profile = LinkOutOfSys(h, target);
+        var before = TreeState.Of(h.Root);
+        var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", profile);
+        run.ExitCode.Should().Be(2, run.Stdout);
+        run.Stderr.Should().Contain("refused").And.Contain("symbolic link");
+        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
+        File.ReadAllText(h.Tree.Physical("/etc/passwd")).Should().StartWith("root:x:0:0");
+    }
+
+    /// <summary>THP's defrag attribute made a link to <paramref name="target"/>, and a profile that sets it: the
+    /// profile's path.</summary>
+    internal static string LinkOutOfSys(SyntheticHost h, string target)
+    {
         h.Set("/etc/passwd", "root:x:0:0::/root:/bin/sh");
         h.Remove("/sys/kernel/mm/transparent_hugepage/defrag");
         h.Tree.Link("/sys/kernel/mm/transparent_hugepage/defrag", target);
         h.Set(
             "/p/sneaky.yaml",
-            "inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: 200\n  " +
-                "/sys/kernel/mm/transparent_hugepage/defrag: never\n"
+            "inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: 200\n  "
+                + "/sys/kernel/mm/transparent_hugepage/defrag: never\n"
         );
-        var before = TreeState.Of(h.Root);
-        var run = KvmtuneRunner.Run("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p/sneaky.yaml"));
-        run.ExitCode.Should().Be(2, run.Stdout);
-        run.Stderr.Should().Contain("refused").And.Contain("symbolic link");
-        before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
-        File.ReadAllText(h.Tree.Physical("/etc/passwd")).Should().StartWith("root:x:0:0");
+        return h.Tree.Physical("/p/sneaky.yaml");
     }
 
     [Fact]

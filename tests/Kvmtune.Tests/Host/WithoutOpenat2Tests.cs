@@ -56,16 +56,9 @@ public sealed class WithoutOpenat2Tests(FixtureTrees fixtures)
     {
         // As ApplyRollbackTests checks with openat2: the attribute's link leads to a file kvmtune does not write.
         using var h = new SyntheticHost();
-        h.Set("/etc/passwd", "root:x:0:0::/root:/bin/sh");
-        h.Remove("/sys/kernel/mm/transparent_hugepage/defrag");
-        h.Tree.Link("/sys/kernel/mm/transparent_hugepage/defrag", target);
-        h.Set(
-            "/p/sneaky.yaml",
-            "inherits: balanced\nsysfs:\n  /sys/kernel/mm/ksm/pages_to_scan: 200\n  "
-                + "/sys/kernel/mm/transparent_hugepage/defrag: never\n"
-        );
+        var profile = Changes.ApplyRollbackTests.LinkOutOfSys(h, target);
         var before = TreeState.Of(h.Root);
-        var (run, _) = WithoutOpenat2("apply", "--root", h.Root, "--profile", h.Tree.Physical("/p/sneaky.yaml"));
+        var (run, _) = WithoutOpenat2("apply", "--root", h.Root, "--profile", profile);
         run.ExitCode.Should().Be(2, run.Stdout);
         run.Stderr.Should().Contain("refused");
         before.Diff(TreeState.Of(h.Root)).Should().BeEmpty();
