@@ -86,17 +86,11 @@ public sealed class HostReader
     /// </summary>
     private int OpenUnderListed(string path, int flags)
     {
-        if (
-            _openat2
-            && _listed is var (dir, folder)
-            && path.Length > folder.Length + 1
-            && path[folder.Length] == '/'
-            && path.StartsWith(folder, StringComparison.Ordinal)
-        )
+        if (_openat2 && UnderListed(path, out var dir, out var rest))
         {
             var fd = NativeSys.OpenAt2(
-                dir.Fd,
-                path.AsSpan(folder.Length + 1),
+                dir,
+                rest,
                 flags | NativeSys.OCloseOnExec,
                 0,
                 NativeSys.ResolveBeneath | NativeSys.ResolveNoMagicLinks
@@ -105,6 +99,26 @@ public sealed class HostReader
                 return fd;
         }
         return OpenInRoot(path, flags);
+    }
+
+    /// <summary>The folder listed last and the rest of <paramref name="path"/> below it ("numa_node",
+    /// "topology/core_id"); false when the path does not lie under it.</summary>
+    private bool UnderListed(string path, out int folderFd, out ReadOnlySpan<char> rest)
+    {
+        if (
+            _listed is var (dir, folder)
+            && path.Length > folder.Length + 1
+            && path[folder.Length] == '/'
+            && path.StartsWith(folder, StringComparison.Ordinal)
+        )
+        {
+            folderFd = dir.Fd;
+            rest = path.AsSpan(folder.Length + 1);
+            return true;
+        }
+        folderFd = -1;
+        rest = default;
+        return false;
     }
 
     /// <summary>A file of a tree: only a regular file is evidence (a device or FIFO planted in a tree is
@@ -304,22 +318,16 @@ public sealed class HostReader
         string? target;
         if (IsLive)
             target = NativeFile.ReadLink(Physical(path));
+        // Only a name in the folder itself: readlinkat would follow the links on the way to a deeper one.
+        else if (UnderListed(path, out var listed, out var name) && !name.Contains('/'))
+            target = NativeSys.ReadLinkAt(listed, name.ToString());
         else
         {
             var slash = path.LastIndexOf('/');
-            // The name has no slash: readlinkat follows nothing on the way to it.
-            if (_listed is var (listed, folder) && slash > 0 && path.AsSpan(0, slash).SequenceEqual(folder))
-                target = NativeSys.ReadLinkAt(listed.Fd, path[(slash + 1)..]);
-            else
-            {
-                var dir = OpenInRoot(
-                    slash <= 0 ? "/" : path[..slash],
-                    NativeSys.OPathOnly | NativeSys.ODirectoryFlag
-                );
-                target = dir < 0 ? null : NativeSys.ReadLinkAt(dir, path[(slash + 1)..]);
-                if (dir >= 0)
-                    NativeSys.CloseFd(dir);
-            }
+            var dir = OpenInRoot(slash <= 0 ? "/" : path[..slash], NativeSys.OPathOnly | NativeSys.ODirectoryFlag);
+            target = dir < 0 ? null : NativeSys.ReadLinkAt(dir, path[(slash + 1)..]);
+            if (dir >= 0)
+                NativeSys.CloseFd(dir);
         }
         _links[path] = target;
         return target;
