@@ -63,12 +63,15 @@ public static class PersistentFiles
         var tmpfiles = new List<(string Path, string Line)>();
         foreach (var line in Lines(existing(SafePaths.TmpfilesConf)))
         {
-            // Only lines of the form kvmtune writes survive a merge: w PATH - - - - VALUE, each part in its grammar.
-            // (A line an earlier apply wrote for an allowed path stays, whatever the path's form is now.)
+            // Only lines of the form kvmtune writes survive a merge: w PATH - - - - VALUE, each part in its grammar,
+            // for a path the guide still keeps this way. A line an earlier version wrote for a path now declared not
+            // persisted (a driver binding) or kept otherwise would go on acting at every boot; rollback puts the
+            // file back as it was.
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (
                 f is ["w", var path, "-", "-", "-", "-", var value]
-                && WriteAllowlist.IsAllowed(path, out _)
+                && WriteAllowlist.FormOf(path)?.Kind == PersistenceKind.Tmpfiles
+                && WriteAllowlist.AcceptsValue(path, value, out _)
                 && Grammar.IsValue(value)
             )
                 tmpfiles.Add((path, $"w {path} - - - - {value}"));

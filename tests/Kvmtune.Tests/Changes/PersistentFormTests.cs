@@ -163,6 +163,33 @@ public sealed class PersistentFormTests
     }
 
     [Fact]
+    public void A_merge_drops_lines_an_earlier_apply_left_for_paths_no_longer_kept_this_way()
+    {
+        // What an earlier version could have left in tmpfiles.d: a driver binding (section 5 now says a binding acts
+        // on the devices present, not a setting the kernel keeps), an IRQ's CPUs (not persisted), a sysctl (kept in
+        // sysctl.d), a value the attribute does not take, and one line still kept this way.
+        const string before = """
+            # Written by kvmtune apply.
+            w /sys/bus/pci/drivers/vfio-pci/bind - - - - 0000:3d:00.1
+            w /proc/irq/121/smp_affinity_list - - - - 4-7
+            w /proc/sys/kernel/numa_balancing - - - - 0
+            w /sys/kernel/mm/transparent_hugepage/defrag - - - - sometimes
+            w /sys/kernel/mm/transparent_hugepage/defrag - - - - never
+
+            """;
+        PlannedChange[] changes = [new SysfsWrite("3.2.3", "/sys/kernel/mm/transparent_hugepage/enabled", "never")];
+        var files = PersistentFiles.Build(changes, p => p == "/etc/tmpfiles.d/kvmtune.conf" ? before : null);
+        files["/etc/tmpfiles.d/kvmtune.conf"]
+            .Split('\n')
+            .Where(l => l.StartsWith('w'))
+            .Should()
+            .Equal(
+                "w /sys/kernel/mm/transparent_hugepage/defrag - - - - never",
+                "w /sys/kernel/mm/transparent_hugepage/enabled - - - - never"
+            );
+    }
+
+    [Fact]
     public void Only_not_persisted_writes_make_no_persistent_file()
     {
         PlannedChange[] changes = [new SysfsWrite("3.2.1", "/proc/irq/121/smp_affinity_list", "4-7")];
