@@ -174,6 +174,18 @@ internal sealed class Bench(string kvmtune, string scratch, int runs)
             (Path.Combine(repo, "kvmtune"), ["--version"], null, null),
             (kvmtune, ["--version"], null, null)
         );
+        // The floor of any launcher that is a script: the shell's own start and a second execve.
+        var execOnly = Path.Combine(scratch, "exec-only.sh");
+        var quoted = "'" + kvmtune.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+        File.WriteAllText(execOnly, $"#!/bin/sh\nexec {quoted} \"$@\"\n");
+        File.SetUnixFileMode(execOnly, (UnixFileMode)0b111_101_101);
+        Compare(
+            "a `/bin/sh` script that only `exec`s the binary",
+            "built",
+            "the binary, `.build/aot/kvmtune --version`",
+            (execOnly, ["--version"], null, null),
+            (kvmtune, ["--version"], null, null)
+        );
         Footer();
         Console.WriteLine();
         Console.WriteLine("What each read-only command pays (live machine, or the named input):");

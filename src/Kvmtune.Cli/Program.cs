@@ -1,5 +1,8 @@
 using Kvmtune.Cli;
 
+// Through ./kvmtune, a binary older than its sources gives way to a build before it does anything.
+if (LauncherCheck.RunLauncherIfStale() is { } launcherFailed)
+    return launcherFailed;
 // `kvmtune --version` alone answers before anything else is built (the command tree, the console writers, the
 // reflection System.CommandLine uses for the version): it is the floor every command pays (BENCHMARKS.md).
 if (args is ["--version"] && AppContext.GetData("Kvmtune.Version") is string version)

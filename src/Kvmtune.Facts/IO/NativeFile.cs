@@ -121,6 +121,20 @@ public static partial class NativeFile
         return n <= 0 ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
     }
 
+    /// <summary>A link's target as the kernel holds it, bytes that need not be UTF-8; null when it is not a
+    /// link.</summary>
+    public static byte[]? ReadLinkBytes(string path)
+    {
+        Span<byte> buffer = stackalloc byte[4096];
+        nint n;
+        unsafe
+        {
+            fixed (byte* p = buffer)
+                n = ReadLinkNative(path, p, buffer.Length);
+        }
+        return n <= 0 ? null : buffer[..(int)n].ToArray();
+    }
+
     /// <summary>
     /// The names in a folder, or null when it cannot be listed. .NET's enumerator stats every symbolic link it
     /// meets to learn whether it leads to a folder; sysfs folders are mostly links, and the answer is not needed.

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using AwesomeAssertions;
 using NetArchTest.Rules;
 
@@ -127,13 +128,17 @@ public sealed class LayerTests
             "Kvmtune.Vms.VmLauncher", // qemu-system-x86_64 from the installed package, vm run
             "Kvmtune.Vms.Virsh", // virsh define/start, vm libvirt --define and vm run --libvirt
             "Kvmtune.Vms.QemuInstall", // qemu-system-x86_64 -machine help: the versioned machine type
+            "Kvmtune.Cli.LauncherCheck", // execv of the repository's ./kvmtune beside this binary, sources changed
         ];
         var starters = Assemblies
             .SelectMany(a => a.GetTypes())
             .Where(t => t.Namespace?.StartsWith("Kvmtune", StringComparison.Ordinal) == true)
             .Select(t => t.FullName!)
             .ToHashSet(StringComparer.Ordinal);
-        var result = All.That().HaveDependencyOnAny("System.Diagnostics.ProcessStartInfo").GetTypes();
+        // Started as a child, or in kvmtune's own place (execv).
+        var result = All.That()
+            .HaveDependencyOnAny("System.Diagnostics.ProcessStartInfo", "Kvmtune.Facts.IO.NativeExec")
+            .GetTypes();
         var outside = result
             .Select(t => Outer(t.FullName))
             .Where(n => starters.Contains(n) && !allowed.Contains(n))
@@ -141,6 +146,30 @@ public sealed class LayerTests
             .ToList();
         outside.Should().BeEmpty("every program kvmtune starts is named in code, with an argument vector");
         result.Should().NotBeEmpty("kvmtune does start programs");
+    }
+
+    [Fact]
+    public void Only_NativeExec_imports_the_C_calls_that_replace_or_copy_the_process()
+    {
+        // The calls of unistd.h, spawn.h and stdlib.h that run another program without ProcessStartInfo. (A raw
+        // syscall(2) number is not seen here; NativeSys imports syscall for openat2 only.)
+        string[] calls =
+        [
+            "execv", "execve", "execvp", "execvpe", "execl", "execle", "execlp", "fexecve", "execveat", "fork",
+            "vfork", "clone", "clone3", "posix_spawn", "posix_spawnp", "system", "popen",
+        ];
+        const BindingFlags everyMethod =
+            BindingFlags.Static | BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic
+            | BindingFlags.DeclaredOnly;
+        var importers = Assemblies
+            .SelectMany(a => a.GetTypes())
+            .SelectMany(t => t.GetMethods(everyMethod))
+            .Where(m => m.Attributes.HasFlag(MethodAttributes.PinvokeImpl))
+            .Where(m => calls.Contains(m.GetCustomAttribute<DllImportAttribute>()?.EntryPoint ?? m.Name))
+            .Select(m => m.DeclaringType!.FullName)
+            .Distinct()
+            .ToList();
+        importers.Should().Equal(["Kvmtune.Facts.IO.NativeExec"], "execv is imported once, for the launcher's check");
     }
 
     [Fact]

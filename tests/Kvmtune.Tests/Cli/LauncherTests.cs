@@ -6,8 +6,9 @@ namespace Kvmtune.Tests.Cli;
 /// <summary>
 /// The repository's <c>./kvmtune</c> launcher (issue #15: no measurable time once built, yet never a stale binary),
 /// run by /bin/sh on a copy of it beside a small source tree, with a stand-in <c>dotnet</c> on PATH that records each
-/// build and writes a binary echoing its arguments. What counts as changed is POSIX's: a file's modification time
-/// moves when it is written, a folder's when a name in it is added, removed or renamed (stat(3p), rename(2)).
+/// build and "builds" a copy of the real binary, which makes the check once built. What counts as changed is
+/// POSIX's: a file's modification time moves when it is written, a folder's when a name in it is added, removed or
+/// renamed (stat(3p), rename(2)). Arguments are seen as the binary saw them: it names each one it does not know.
 /// </summary>
 public sealed class LauncherTests : IDisposable
 {
@@ -30,19 +31,43 @@ public sealed class LauncherTests : IDisposable
                 "#!/bin/sh\n"
                     + "echo \"$*\" >> \"$(dirname \"$0\")/builds\"\n"
                     + "mkdir -p \"$6\"\n"
-                    + "printf '#!/bin/sh\\necho ran \"$#\" \"$@\"\\n' > \"$6/kvmtune\"\n"
-                    + "chmod +x \"$6/kvmtune\"\n"
+                    + "cp \"$KVMTUNE_REAL\" \"$6/kvmtune\"\n"
             );
         File.SetUnixFileMode(P("/fake/dotnet"), (UnixFileMode)0b111_101_101);
         File.Copy(Path.Combine(Paths.RepoRoot, "kvmtune"), P("/repo/kvmtune"));
+        // Not executable, as a checkout with a lost mode bit: `sh kvmtune` runs it, and so does the binary.
+        File.SetUnixFileMode(P("/repo/kvmtune"), (UnixFileMode)0b110_100_100);
         return this;
     }
 
-    private ProcessResult Run(params string[] args)
+    private string[] Env() =>
+        [
+            "PATH=" + P("/fake") + ":" + Environment.GetEnvironmentVariable("PATH"),
+            "KVMTUNE_REAL=" + KvmtuneProcess.Binary,
+        ];
+
+    private ProcessResult Run(params string[] args) => RunAs(P("/repo/kvmtune"), null, args);
+
+    /// <summary>The launcher as <c>sh LAUNCHER ARGS</c> from <paramref name="cwd"/>: its $0 as given.</summary>
+    private ProcessResult RunAs(string launcher, string? cwd, params string[] args) =>
+        Processes.Run("/usr/bin/env", [.. Env(), "/bin/sh", launcher, .. args], cwd: cwd);
+
+    /// <summary>What the kernel saw the launcher and the binary execute, each with its process id, arguments and
+    /// environment (strace -f -v).</summary>
+    private (ProcessResult Run, string[] Execs) Traced(params string[] args)
     {
-        var path = P("/fake") + ":" + Environment.GetEnvironmentVariable("PATH");
-        return Processes.Run("/usr/bin/env", ["PATH=" + path, "/bin/sh", P("/repo/kvmtune"), .. args]);
+        var log = P("/trace");
+        var run = Processes.Run(
+            "strace",
+            ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", "-o", log, "/usr/bin/env", .. Env(), "/bin/sh",
+                P("/repo/kvmtune"), .. args]
+        );
+        var execs = File.ReadAllLines(log).Where(l => l.Contains("execve(", StringComparison.Ordinal)).ToArray();
+        File.Delete(log);
+        return (run, execs);
     }
+
+    private static string Version => KvmtuneProcess.Run("--version").Stdout;
 
     private int Builds() => File.Exists(P("/fake/builds")) ? File.ReadAllLines(P("/fake/builds")).Length : 0;
 
@@ -61,18 +86,28 @@ public sealed class LauncherTests : IDisposable
     public void It_builds_once_then_runs_the_binary_with_the_arguments_as_given()
     {
         Setup();
-        var first = Run("audit", "a b", "");
-        first.ExitCode.Should().Be(0, first.Stderr);
+        var first = Run("nosuch", "a b", "");
+        first.ExitCode.Should().Be(2, first.Stderr);
         first.Stderr.Should().Contain("building the native binary");
-        first.Stdout.Should().Be("ran 3 audit a b \n");
+        Unknown(first).Should().Equal("nosuch", "a b", "");
         Builds().Should().Be(1);
         Settle();
-        var second = Run("--version", "x'y");
-        second.ExitCode.Should().Be(0, second.Stderr);
-        second.Stdout.Should().Be("ran 2 --version x'y\n");
-        second.Stderr.Should().BeEmpty();
+        var second = Run("nosuch", "x'y", "*", "$HOME");
+        second.ExitCode.Should().Be(2, second.Stderr);
+        Unknown(second).Should().Equal("nosuch", "x'y", "*", "$HOME");
+        second.Stderr.Should().NotContain("building");
         Builds().Should().Be(1, "nothing changed since the build");
+        Run("--version").Stdout.Should().Be(Version);
     }
+
+    // System.CommandLine's "Unrecognized command or argument 'X'." for each argument it was given.
+    private static string[] Unknown(ProcessResult run) =>
+        [
+            .. run
+                .Stderr.Split('\n')
+                .Where(l => l.StartsWith("kvmtune: Unrecognized command or argument '", StringComparison.Ordinal))
+                .Select(l => l["kvmtune: Unrecognized command or argument '".Length..^2]),
+        ];
 
     [Theory]
     [InlineData("edited in place")]
@@ -107,12 +142,148 @@ public sealed class LauncherTests : IDisposable
                 File.SetLastWriteTimeUtc(P("/repo/Directory.Build.props"), DateTime.UtcNow);
                 break;
         }
-        var run = Run("--version");
-        run.ExitCode.Should().Be(0, run.Stderr);
+        var run = Run("nosuch", "a b", "");
+        run.ExitCode.Should().Be(2, run.Stderr);
         run.Stderr.Should().Contain("building the native binary");
+        Unknown(run).Should().Equal(["nosuch", "a b", ""], "the binary gives the launcher the arguments it was given");
         Builds().Should().Be(2, change);
         Settle();
         Run("--version").ExitCode.Should().Be(0);
         Builds().Should().Be(2, "the new build is newer than the change");
+    }
+
+    [Fact]
+    public void Once_built_the_binary_checks_and_a_stale_one_gives_way_in_the_same_process()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        var (fresh, execs) = Traced("--version");
+        fresh.Stdout.Should().Be(Version);
+        execs
+            .Should()
+            .HaveCount(3, "env, the launcher, the binary: nothing else is run to check\n" + string.Join('\n', execs));
+        execs[2].Should().Contain("\"KVMTUNE_LAUNCHED=1\"");
+
+        File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
+        var (stale, again) = Traced("--version");
+        stale.Stdout.Should().Be(Version);
+        Builds().Should().Be(2);
+        var pid = again[0].Split(' ')[0];
+        var ours = again.Where(l => l.StartsWith(pid + " ", StringComparison.Ordinal)).ToArray();
+        ours.Select(Program)
+            .Should()
+            .Equal(
+                ["/usr/bin/env", "/bin/sh", P("/repo/.build/aot/kvmtune"), "/bin/sh", P("/repo/.build/aot/kvmtune")],
+                "one process: a caller's signal or wait reaches whichever binary runs"
+            );
+        ours[3]
+            .Should()
+            .Contain($"[\"/bin/sh\", \"{P("/repo/kvmtune")}\", \"--version\"]")
+            .And.Contain("\"KVMTUNE_STALE=1\"")
+            .And.NotContain("KVMTUNE_LAUNCHED");
+        ours[4]
+            .Should()
+            .NotContain("KVMTUNE_STALE")
+            .And.NotContain("KVMTUNE_LAUNCHED", "the new binary is not checked again");
+    }
+
+    // strace: "PID execve("/path", ["arg0", ...], [env...]) = 0"
+    private static string Program(string execve)
+    {
+        var start = execve.IndexOf("execve(\"", StringComparison.Ordinal) + "execve(\"".Length;
+        return execve[start..execve.IndexOf('"', start)];
+    }
+
+    [Fact]
+    public void A_source_dated_in_the_future_builds_once_a_run_and_never_loops()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        File.SetLastWriteTimeUtc(P("/repo/src/Kvmtune.Cli/Program.cs"), DateTime.UtcNow.AddDays(1));
+        var run = Run("--version");
+        run.Stdout.Should().Be(Version);
+        Builds().Should().Be(2);
+        Run("--version").Stdout.Should().Be(Version);
+        Builds().Should().Be(3, "the source is still newer than the binary: built again, once");
+    }
+
+    [Fact]
+    public void A_binary_outside_a_repositorys_build_folder_runs_no_launcher_whatever_the_links_say()
+    {
+        // A folder shaped like a repository whose sources changed, with a launcher that leaves a mark, and its
+        // .build/aot/kvmtune a link to a binary that lies elsewhere: the kernel's /proc/self/exe names where the
+        // binary really is, so nothing is run from that folder, and the check is said to be impossible.
+        Directory.CreateDirectory(P("/elsewhere"));
+        File.Copy(KvmtuneProcess.Binary, P("/elsewhere/kvmtune-copy"));
+        _t.File("/other/kvmtune", "touch \"$(dirname \"$0\")/ran\"\n")
+            .File("/other/.build/aot/sources", "missing.cs\n");
+        File.CreateSymbolicLink(P("/other/.build/aot/kvmtune"), P("/elsewhere/kvmtune-copy"));
+        var viaLink = Processes.Run(P("/other/.build/aot/kvmtune"), ["--version"], Launched("1"));
+        viaLink.ExitCode.Should().Be(0, viaLink.Stderr);
+        viaLink.Stdout.Should().Be(Version);
+        viaLink.Stderr.Should().Contain("cannot tell whether this binary is older than its sources");
+        File.Exists(P("/other/ran")).Should().BeFalse();
+        // Any other value is not the launcher's: nothing is checked or said.
+        var other = Processes.Run(P("/elsewhere/kvmtune-copy"), ["--version"], Launched(P("/other")));
+        other.Stdout.Should().Be(Version);
+        other.Stderr.Should().BeEmpty();
+    }
+
+    private static Dictionary<string, string> Launched(string value) => new() { ["KVMTUNE_LAUNCHED"] = value };
+
+    [Theory]
+    [InlineData("sh kvmtune, in the repository")]
+    [InlineData("sh ./kvmtune")]
+    [InlineData("sh ../repo/kvmtune, from beside it")]
+    public void A_relative_launcher_path_checks_and_builds_the_same(string how)
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        var (launcher, cwd) = how switch
+        {
+            "sh kvmtune, in the repository" => ("kvmtune", P("/repo")),
+            "sh ./kvmtune" => ("./kvmtune", P("/repo")),
+            _ => ("../repo/kvmtune", P("/fake")),
+        };
+        RunAs(launcher, cwd, "--version").Stdout.Should().Be(Version);
+        Builds().Should().Be(1);
+        File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
+        var run = RunAs(launcher, cwd, "nosuch", "a b", "");
+        Unknown(run).Should().Equal("nosuch", "a b", "");
+        Builds().Should().Be(2, run.Stderr);
+    }
+
+    [Fact]
+    public void A_binary_built_by_hand_is_checked_by_the_launcher_on_every_run_until_it_builds()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        // The list older than the binary: `dotnet publish` run by hand since, maybe from an older tree whose binary
+        // checks nothing. The shell checks, and writes no list that would hand the check to that binary.
+        File.SetLastWriteTimeUtc(P("/repo/.build/aot/sources"), _built.AddMinutes(-1));
+        Run("--version").Stdout.Should().Be(Version);
+        Builds().Should().Be(1);
+        File.GetLastWriteTimeUtc(P("/repo/.build/aot/sources")).Should().Be(_built.AddMinutes(-1));
+        File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
+        Run("--version").Stdout.Should().Be(Version);
+        Builds().Should().Be(2);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("src/Kvmtune.Cli/Program.cs")]
+    public void A_list_that_is_empty_or_cut_short_builds_again(string content)
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        File.WriteAllText(P("/repo/.build/aot/sources"), content);
+        var run = Run("--version");
+        run.Stdout.Should().Be(Version);
+        Builds().Should().Be(2, "a list without its last newline or without names says nothing\n" + run.Stderr);
     }
 }
