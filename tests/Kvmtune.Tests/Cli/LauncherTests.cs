@@ -54,13 +54,15 @@ public sealed class LauncherTests : IDisposable
 
     /// <summary>What the kernel saw the launcher and the binary execute, each with its process id, arguments and
     /// environment (strace -f -v).</summary>
-    private (ProcessResult Run, string[] Execs) Traced(params string[] args)
+    private (ProcessResult Run, string[] Execs) Traced(params string[] args) => Traced([], args);
+
+    private (ProcessResult Run, string[] Execs) Traced(string[] env, params string[] args)
     {
         var log = P("/trace");
         var run = Processes.Run(
             "strace",
-            ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", "-o", log, "/usr/bin/env", .. Env(), "/bin/sh",
-                P("/repo/kvmtune"), .. args]
+            ["-f", "-qq", "-v", "-s", "4096", "-e", "trace=execve", "-o", log, "/usr/bin/env", .. Env(), .. env,
+                "/bin/sh", P("/repo/kvmtune"), .. args]
         );
         var execs = File.ReadAllLines(log).Where(l => l.Contains("execve(", StringComparison.Ordinal)).ToArray();
         File.Delete(log);
@@ -186,6 +188,32 @@ public sealed class LauncherTests : IDisposable
             .Should()
             .NotContain("KVMTUNE_STALE")
             .And.NotContain("KVMTUNE_LAUNCHED", "the new binary is not checked again");
+    }
+
+    [Fact]
+    public void Programs_the_binary_starts_do_not_inherit_the_launchers_variable()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        // vm libvirt --define starts QEMU (for its machine types) and virsh, with .NET's Process: libvirt's test
+        // driver defines the domain in memory only.
+        _t.File("/vm.yaml", "name: vm1\nvcpus: 2\nmemory: 1GiB\nhugepages: none\n");
+        var (run, execs) = Traced(
+            ["LIBVIRT_DEFAULT_URI=test:///default"],
+            "vm",
+            "libvirt",
+            P("/vm.yaml"),
+            "--accel",
+            "tcg",
+            "--define"
+        );
+        run.ExitCode.Should().Be(0, run.Stderr);
+        execs.Select(Program).Should().Contain(P("/repo/.build/aot/kvmtune"));
+        execs.Single(l => Program(l) == P("/repo/.build/aot/kvmtune")).Should().Contain("\"KVMTUNE_LAUNCHED=1\"");
+        var started = execs.Where(l => Program(l) is "/usr/bin/virsh" || Program(l).Contains("qemu-system")).ToList();
+        started.Select(Program).Should().Contain("/usr/bin/virsh");
+        started.Should().AllSatisfy(l => l.Should().NotContain("KVMTUNE_LAUNCHED"));
     }
 
     // strace: "PID execve("/path", ["arg0", ...], [env...]) = 0"
