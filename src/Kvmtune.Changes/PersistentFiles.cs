@@ -66,7 +66,7 @@ public static class PersistentFiles
             // Only lines of the form kvmtune writes survive a merge: w PATH - - - - VALUE, each part in its grammar,
             // for a path the guide still keeps this way. A line an earlier version wrote for a path now declared not
             // persisted (a driver binding) or kept otherwise would go on acting at every boot; rollback puts the
-            // file back as it was.
+            // file back as it was. (Only an apply that writes this file drops them.)
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (
                 f is ["w", var path, "-", "-", "-", "-", var value]

@@ -42,12 +42,19 @@ internal static class LauncherCheck
         var verdict = Check(out var repo, out var why);
         if (verdict == Verdict.Current)
             return null;
-        if (verdict == Verdict.Unknown || Arguments() is not { } args)
+        if (verdict == Verdict.Unknown)
         {
             // Never taken for current: said, and the binary runs as built.
             Console.Error.WriteLine(
-                $"kvmtune: cannot tell whether this binary is older than its sources ({why ?? "/proc/self/cmdline "
-                    + "cannot be read"}); running it as built"
+                $"kvmtune: cannot tell whether this binary is older than its sources ({why}); running it as built"
+            );
+            return null;
+        }
+        if (Arguments() is not { } args)
+        {
+            Console.Error.WriteLine(
+                "kvmtune: this binary is older than its sources, and its arguments cannot be read again "
+                    + "(/proc/self/cmdline) to build first; running it as built"
             );
             return null;
         }

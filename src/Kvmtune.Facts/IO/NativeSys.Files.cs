@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Kvmtune.Facts.IO;
 
-/// <summary>What fstat/statx says of an open file: its type, owner, mode, size, identity and modification
+/// <summary>What fstat/statx says of an open file: its type, owner, mode, size, inode and modification
 /// time.</summary>
 // Never passed to native code: the runtime may lay it out as it likes.
 [StructLayout(LayoutKind.Auto)]
@@ -13,7 +13,6 @@ public readonly record struct StatInfo(
     long Size,
     uint Links,
     ulong Inode,
-    ulong Device = 0,
     long ModifiedSeconds = 0,
     uint ModifiedNanoseconds = 0
 )
@@ -101,11 +100,9 @@ public static partial class NativeSys
     /// <summary>A name in an open folder, not following a link at it; null when it is missing.</summary>
     public static StatInfo? LstatAt(int dirFd, string name) => StatAt(dirFd, name, AtSymlinkNoFollow);
 
-    /// <summary>A path relative to an open folder, links followed; null when it is missing.</summary>
-    public static StatInfo? StatAt(int dirFd, string path) => StatAt(dirFd, path, 0);
-
-    /// <summary>As <see cref="StatAt(int, string)"/>, for a name already in bytes and ended by a NUL: the staleness
-    /// check stats hundreds of names read from a file, with no string made for each.</summary>
+    /// <summary>A path relative to an open folder, links followed, given in bytes and ended by a NUL (the launcher's
+    /// check stats hundreds of names read from a file, with no string made for each); null when it is
+    /// missing.</summary>
     public static StatInfo? StatAt(int dirFd, ReadOnlySpan<byte> nulTerminated)
     {
         if (nulTerminated.IsEmpty || nulTerminated[^1] != 0)
@@ -135,8 +132,7 @@ public static partial class NativeSys
         return rc == 0 ? FromStatx(buf) : null;
     }
 
-    // struct statx is the same on every architecture, unlike struct stat (linux/stat.h: stx_mtime at 112,
-    // stx_dev_major and stx_dev_minor at 136 and 140).
+    // struct statx is the same on every architecture, unlike struct stat (linux/stat.h: stx_mtime at 112).
     private static StatInfo FromStatx(ReadOnlySpan<byte> buf) =>
         new(
             Mode: BitConverter.ToUInt16(buf[28..]),
@@ -145,7 +141,6 @@ public static partial class NativeSys
             Size: BitConverter.ToInt64(buf[40..]),
             Links: BitConverter.ToUInt32(buf[16..]),
             Inode: BitConverter.ToUInt64(buf[32..]),
-            Device: ((ulong)BitConverter.ToUInt32(buf[136..]) << 32) | BitConverter.ToUInt32(buf[140..]),
             ModifiedSeconds: BitConverter.ToInt64(buf[112..]),
             ModifiedNanoseconds: BitConverter.ToUInt32(buf[120..])
         );

@@ -290,15 +290,96 @@ public sealed class LauncherTests : IDisposable
         Setup();
         Run("--version").ExitCode.Should().Be(0);
         Settle();
-        // The list older than the binary: `dotnet publish` run by hand since, maybe from an older tree whose binary
-        // checks nothing. The shell checks, and writes no list that would hand the check to that binary.
-        File.SetLastWriteTimeUtc(P("/repo/.build/aot/sources"), _built.AddMinutes(-1));
-        Run("--version").Stdout.Should().Be(Version);
+        // `dotnet publish` run by hand since, from an older tree whose binary checks nothing: it is newer than the
+        // list. The shell checks it, and neither hands it the check nor writes a list that would.
+        var list = File.GetLastWriteTimeUtc(P("/repo/.build/aot/sources"));
+        HandBuilt();
+        var run = Run("--version");
+        run.Stdout.Should().Be("hand-built, KVMTUNE_LAUNCHED unset\n", run.Stderr);
         Builds().Should().Be(1);
-        File.GetLastWriteTimeUtc(P("/repo/.build/aot/sources")).Should().Be(_built.AddMinutes(-1));
+        File.GetLastWriteTimeUtc(P("/repo/.build/aot/sources")).Should().Be(list);
+        File.SetLastWriteTimeUtc(P("/repo/src/Kvmtune.Cli/Program.cs"), DateTime.UtcNow.AddMinutes(1));
+        Run("--version").Stdout.Should().Be(Version);
+        Builds().Should().Be(2);
+    }
+
+    /// <summary>A binary that checks nothing and says what it was given, newer than everything.</summary>
+    private void HandBuilt()
+    {
+        var bin = P("/repo/.build/aot/kvmtune");
+        File.Delete(bin);
+        File.WriteAllText(bin, "#!/bin/sh\necho \"hand-built, KVMTUNE_LAUNCHED ${KVMTUNE_LAUNCHED-unset}\"\n");
+        File.SetUnixFileMode(bin, (UnixFileMode)0b111_101_101);
+    }
+
+    [Fact]
+    public void A_linked_build_folder_is_checked_by_the_launcher()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        // .build kept elsewhere (another disk): the binary's real path is no repository's, so the shell checks.
+        Directory.Move(P("/repo/.build"), P("/store"));
+        File.CreateSymbolicLink(P("/repo/.build"), P("/store"));
+        Settle();
+        var run = Run("--version");
+        run.Stdout.Should().Be(Version);
+        run.Stderr.Should().BeEmpty("the shell checked: the binary was not asked to");
+        Builds().Should().Be(1);
         File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
         Run("--version").Stdout.Should().Be(Version);
         Builds().Should().Be(2);
+    }
+
+    [Fact]
+    public void A_build_that_fails_after_writing_the_binary_leaves_none_to_run()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
+        // The stand-in writes the binary, then fails (a later publish step, or a kill half-way).
+        var dotnet = P("/fake/dotnet");
+        File.AppendAllText(dotnet, "exit 1\n");
+        var failed = Run("--version");
+        failed.ExitCode.Should().Be(4);
+        failed.Stderr.Should().Contain("kvmtune: build failed");
+        File.WriteAllText(dotnet, File.ReadAllText(dotnet).Replace("exit 1\n", "", StringComparison.Ordinal));
+        var next = Run("--version");
+        next.Stdout.Should().Be(Version);
+        next.Stderr.Should().Contain("building the native binary", "nothing the failed build left is run");
+        Builds().Should().Be(3);
+        Directory.GetFiles(P("/repo/.build/aot"), "build-started*").Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_build_killed_half_way_is_built_again()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        // What a kill during publish leaves: the binary rewritten (newer than the list) and the build's stamp, whose
+        // process is gone. No source is newer than that binary.
+        HandBuilt();
+        File.WriteAllText(P("/repo/.build/aot/build-started.999999999"), "");
+        var run = Run("--version");
+        run.Stdout.Should().Be(Version, run.Stderr);
+        Builds().Should().Be(2);
+        Directory.GetFiles(P("/repo/.build/aot"), "build-started*").Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Two_builds_at_once_each_stamp_their_own_binary()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
+        // Each stand-in build waits a moment, so that the two overlap.
+        File.AppendAllText(P("/fake/dotnet"), "sleep 0.3\n");
+        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() => Run("--version"))));
+        runs.Should().AllSatisfy(r => r.ExitCode.Should().Be(0, r.Stderr));
+        runs.Should().AllSatisfy(r => r.Stdout.Should().Be(Version));
+        Directory.GetFiles(P("/repo/.build/aot"), "build-started*").Should().BeEmpty();
     }
 
     [Theory]
