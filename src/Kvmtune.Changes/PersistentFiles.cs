@@ -146,8 +146,11 @@ public static class PersistentFiles
             if (i <= 0)
                 continue;
             var (key, value) = (line[..i].Trim(), line[(i + 1)..].Trim());
+            // As for tmpfiles.d: a key the guide still keeps in sysctl.d, with a value its file takes.
+            var path = Persistence.SysctlPath(key);
             if (
-                WriteAllowlist.FormOf(Persistence.SysctlPath(key))?.Kind == PersistenceKind.Sysctl
+                WriteAllowlist.FormOf(path)?.Kind == PersistenceKind.Sysctl
+                && WriteAllowlist.AcceptsValue(path, value, out _)
                 && Grammar.IsValue(value)
             )
                 map[key] = value;

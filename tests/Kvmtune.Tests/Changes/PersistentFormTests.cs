@@ -190,6 +190,26 @@ public sealed class PersistentFormTests
     }
 
     [Fact]
+    public void A_merge_of_sysctl_d_drops_values_the_kernel_file_does_not_take()
+    {
+        // admin-guide/sysctl/kernel.rst: io_uring_disabled takes 0, 1 or 2; numa_balancing 0 to 3.
+        const string before = """
+            # Written by kvmtune apply.
+            kernel.io_uring_disabled = 9
+            vm.swappiness = 10
+            kernel.numa_balancing = 3
+
+            """;
+        PlannedChange[] changes = [new SysfsWrite("3.2.1", "/proc/sys/kernel/numa_balancing", "0")];
+        var files = PersistentFiles.Build(changes, p => p == "/etc/sysctl.d/90-kvmtune.conf" ? before : null);
+        files["/etc/sysctl.d/90-kvmtune.conf"]
+            .Split('\n')
+            .Where(l => l.Contains('='))
+            .Should()
+            .Equal("kernel.numa_balancing = 0");
+    }
+
+    [Fact]
     public void Only_not_persisted_writes_make_no_persistent_file()
     {
         PlannedChange[] changes = [new SysfsWrite("3.2.1", "/proc/irq/121/smp_affinity_list", "4-7")];
