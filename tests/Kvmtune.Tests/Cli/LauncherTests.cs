@@ -30,6 +30,8 @@ public sealed class LauncherTests : IDisposable
                 "/fake/dotnet",
                 "#!/bin/sh\n"
                     + "echo \"$*\" >> \"$(dirname \"$0\")/builds\"\n"
+                    // As publish does on a first build: the project's bin/ and obj/, in its folder.
+                    + "mkdir -p \"$(dirname \"$2\")/bin\" \"$(dirname \"$2\")/obj\"\n"
                     + "mkdir -p \"$6\"\n"
                     + "cp \"$KVMTUNE_REAL\" \"$6/kvmtune\"\n"
             );
@@ -100,6 +102,19 @@ public sealed class LauncherTests : IDisposable
         second.Stderr.Should().NotContain("building");
         Builds().Should().Be(1, "nothing changed since the build");
         Run("--version").Stdout.Should().Be(Version);
+    }
+
+    [Fact]
+    public void A_first_build_in_a_fresh_clone_is_current_at_the_next_run()
+    {
+        // A fresh clone: every source older than the build, no bin/ or obj/ yet. What the build adds to the project
+        // folders must not read as a change.
+        Setup();
+        Run("--version").Stderr.Should().Contain("building the native binary");
+        var next = Run("--version");
+        next.Stdout.Should().Be(Version);
+        next.Stderr.Should().BeEmpty();
+        Builds().Should().Be(1);
     }
 
     // System.CommandLine's "Unrecognized command or argument 'X'." for each argument it was given.
