@@ -128,7 +128,7 @@ public sealed class LayerTests
             "Kvmtune.Vms.VmLauncher", // qemu-system-x86_64 from the installed package, vm run
             "Kvmtune.Vms.Virsh", // virsh define/start, vm libvirt --define and vm run --libvirt
             "Kvmtune.Vms.QemuInstall", // qemu-system-x86_64 -machine help: the versioned machine type
-            "Kvmtune.Cli.LauncherCheck", // execv of the repository's ./kvmtune beside this binary, sources changed
+            "Kvmtune.Cli.LauncherCheck", // execv: sh and the ./kvmtune of the repository this binary was built in
         ];
         var starters = Assemblies
             .SelectMany(a => a.GetTypes())
