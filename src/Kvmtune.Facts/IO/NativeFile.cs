@@ -112,13 +112,8 @@ public static partial class NativeFile
     public static string? ReadLink(string path)
     {
         Span<byte> buffer = stackalloc byte[4096];
-        nint n;
-        unsafe
-        {
-            fixed (byte* p = buffer)
-                n = ReadLinkNative(path, p, buffer.Length);
-        }
-        return n <= 0 ? null : System.Text.Encoding.UTF8.GetString(buffer[..(int)n]);
+        var n = ReadLinkInto(path, buffer);
+        return n <= 0 ? null : System.Text.Encoding.UTF8.GetString(buffer[..n]);
     }
 
     /// <summary>A link's target as the kernel holds it, bytes that need not be UTF-8; null when it is not a
@@ -126,13 +121,17 @@ public static partial class NativeFile
     public static byte[]? ReadLinkBytes(string path)
     {
         Span<byte> buffer = stackalloc byte[4096];
-        nint n;
+        var n = ReadLinkInto(path, buffer);
+        return n <= 0 ? null : buffer[..n].ToArray();
+    }
+
+    private static int ReadLinkInto(string path, Span<byte> buffer)
+    {
         unsafe
         {
             fixed (byte* p = buffer)
-                n = ReadLinkNative(path, p, buffer.Length);
+                return (int)ReadLinkNative(path, p, buffer.Length);
         }
-        return n <= 0 ? null : buffer[..(int)n].ToArray();
     }
 
     /// <summary>

@@ -177,10 +177,8 @@ public sealed class PersistentFormTests
             w /sys/kernel/mm/transparent_hugepage/defrag - - - - never
 
             """;
-        PlannedChange[] changes = [new SysfsWrite("3.2.3", "/sys/kernel/mm/transparent_hugepage/enabled", "never")];
-        var files = PersistentFiles.Build(changes, p => p == "/etc/tmpfiles.d/kvmtune.conf" ? before : null);
-        files["/etc/tmpfiles.d/kvmtune.conf"]
-            .Split('\n')
+        var write = new SysfsWrite("3.2.3", "/sys/kernel/mm/transparent_hugepage/enabled", "never");
+        Merged("/etc/tmpfiles.d/kvmtune.conf", before, write)
             .Where(l => l.StartsWith('w'))
             .Should()
             .Equal(
@@ -200,14 +198,17 @@ public sealed class PersistentFormTests
             kernel.numa_balancing = 3
 
             """;
-        PlannedChange[] changes = [new SysfsWrite("3.2.1", "/proc/sys/kernel/numa_balancing", "0")];
-        var files = PersistentFiles.Build(changes, p => p == "/etc/sysctl.d/90-kvmtune.conf" ? before : null);
-        files["/etc/sysctl.d/90-kvmtune.conf"]
-            .Split('\n')
+        var write = new SysfsWrite("3.2.1", "/proc/sys/kernel/numa_balancing", "0");
+        Merged("/etc/sysctl.d/90-kvmtune.conf", before, write)
             .Where(l => l.Contains('='))
             .Should()
             .Equal("kernel.numa_balancing = 0");
     }
+
+    /// <summary>The lines of <paramref name="file"/> after one write merged with what an earlier apply left
+    /// there.</summary>
+    private static string[] Merged(string file, string before, SysfsWrite write) =>
+        PersistentFiles.Build([write], p => p == file ? before : null)[file].Split('\n');
 
     [Fact]
     public void Only_not_persisted_writes_make_no_persistent_file()
