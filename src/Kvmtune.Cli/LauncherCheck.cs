@@ -116,8 +116,9 @@ internal static class LauncherCheck
     private static bool IsStale(NativeFile.DirHandle dir, StatInfo self)
     {
         var scratch = new byte[16384];
-        // A list that cannot be read, is empty or was cut short says nothing: build, and the launcher lists again.
-        if (NativeFile.ReadAllAt(dir, Sources, singleRead: false, ref scratch) is not { Length: > 0 } list)
+        // A list that cannot be read, is not an ordinary file, is empty or was cut short says nothing: build, and the
+        // launcher lists again.
+        if (NativeFile.ReadRegularAt(dir, Sources, ref scratch) is not { Length: > 0 } list)
             return true;
         if (list[^1] != (byte)'\n')
             return true;

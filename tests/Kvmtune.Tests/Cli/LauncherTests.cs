@@ -30,6 +30,9 @@ public sealed class LauncherTests : IDisposable
                 "/fake/dotnet",
                 "#!/bin/sh\n"
                     + "echo \"$*\" >> \"$(dirname \"$0\")/builds\"\n"
+                    // The launcher's build lock is its own: a descriptor left open here would outlive it in the
+                    // build servers dotnet leaves running.
+                    + "if [ -e /proc/$$/fd/9 ]; then echo dotnet >> \"$(dirname \"$0\")/lock-inherited\"; fi\n"
                     // As publish does on a first build: the project's bin/ and obj/, in its folder.
                     + "mkdir -p \"$(dirname \"$2\")/bin\" \"$(dirname \"$2\")/obj\"\n"
                     + "mkdir -p \"$6\"\n"
@@ -383,18 +386,71 @@ public sealed class LauncherTests : IDisposable
     }
 
     [Fact]
-    public async Task Two_builds_at_once_each_stamp_their_own_binary()
+    public async Task A_second_build_waits_for_the_first_and_runs_what_it_built()
     {
         Setup();
         Run("--version").ExitCode.Should().Be(0);
         Settle();
         File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
-        // Each stand-in build waits a moment, so that the two overlap.
-        File.AppendAllText(P("/fake/dotnet"), "sleep 0.3\n");
-        var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() => Run("--version"))));
+        // Each stand-in build holds until the test says go.
+        File.AppendAllText(P("/fake/dotnet"), "while ! [ -e \"$(dirname \"$0\")/go\" ]; do sleep 0.05; done\n");
+        var first = Task.Run(() => Run("--version"));
+        var second = Task.FromResult<ProcessResult>(null!);
+        try
+        {
+            Until(() => Directory.GetFiles(P("/repo/.build/aot"), "build-started*").Length > 0, "the first build");
+            second = Task.Run(() => Run("--version"));
+            // The kernel lists a blocked flock(2) request as "->" against the lock file's inode (proc(5),
+            // /proc/locks).
+            var inode = " " + Processes.Run("stat", "-c", "%i", P("/repo/.build/aot/build.lock")).Stdout.Trim() + " ";
+            Until(
+                () => File.ReadLines("/proc/locks").Any(l => l.Contains("->", StringComparison.Ordinal)
+                    && l.Contains("FLOCK", StringComparison.Ordinal)
+                    && l.Replace(':', ' ').Contains(inode, StringComparison.Ordinal)),
+                "the second run to wait on the build lock"
+            );
+        }
+        finally
+        {
+            // Never leaves a stand-in build holding.
+            File.WriteAllText(P("/fake/go"), "");
+        }
+        var runs = await Task.WhenAll(first, second);
         runs.Should().AllSatisfy(r => r.ExitCode.Should().Be(0, r.Stderr));
         runs.Should().AllSatisfy(r => r.Stdout.Should().Be(Version));
+        Builds().Should().Be(2, "the second run finds the binary the first built current\n" + runs[1].Stderr);
+        runs[1].Stderr.Should().Contain("waiting for another build");
+        runs[1].Stderr.Should().NotContain("building the native binary");
         Directory.GetFiles(P("/repo/.build/aot"), "build-started*").Should().BeEmpty();
+        File.Exists(P("/fake/lock-inherited")).Should().BeFalse();
+    }
+
+    [Fact]
+    public void The_binary_run_after_a_build_does_not_hold_the_build_lock()
+    {
+        Setup();
+        // A stand-in binary that says whether it was handed the launcher's lock descriptor.
+        _t.File("/fake/binary", "#!/bin/sh\nif [ -e /proc/$$/fd/9 ]; then echo held; else echo free; fi\n");
+        File.SetUnixFileMode(P("/fake/binary"), (UnixFileMode)0b111_101_101);
+        var run = Processes.Run(
+            "/usr/bin/env",
+            [.. Env(), "KVMTUNE_REAL=" + P("/fake/binary"), "/bin/sh", P("/repo/kvmtune"), "--version"]
+        );
+        run.ExitCode.Should().Be(0, run.Stderr);
+        Builds().Should().Be(1);
+        run.Stdout.Should()
+            .Be("free\n", "a long-running command (vm run) would otherwise keep every later build waiting");
+        File.Exists(P("/fake/lock-inherited")).Should().BeFalse();
+    }
+
+    private static void Until(Func<bool> condition, string what)
+    {
+        for (var waited = 0; !condition(); waited += 20)
+        {
+            if (waited > 30_000)
+                throw new TimeoutException("waited 30 s for " + what);
+            Thread.Sleep(20);
+        }
     }
 
     [Theory]
@@ -409,5 +465,26 @@ public sealed class LauncherTests : IDisposable
         var run = Run("--version");
         run.Stdout.Should().Be(Version);
         Builds().Should().Be(2, "a list without its last newline or without names says nothing\n" + run.Stderr);
+    }
+
+    [Fact]
+    public void A_fifo_put_in_place_of_the_list_is_not_waited_on_and_builds_again()
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        File.Delete(P("/repo/.build/aot/sources"));
+        Processes.Run("mkfifo", P("/repo/.build/aot/sources")).ExitCode.Should().Be(0);
+        // The shell's own test (-f) sends a FIFO down its slow path; the binary meets one only if the list is
+        // swapped after that test, so it is started here as the launcher would start it. open(2) of a FIFO for
+        // reading waits for a writer unless O_NONBLOCK (fifo(7)).
+        var run = Processes.Run(
+            "/usr/bin/env",
+            [.. Env(), "KVMTUNE_LAUNCHED=1", P("/repo/.build/aot/kvmtune"), "--version"],
+            timeoutMs: 30_000
+        );
+        run.Stdout.Should().Be(Version, run.Stderr);
+        Builds().Should().Be(2, "a list that is not an ordinary file says nothing\n" + run.Stderr);
+        Processes.Run("stat", "-c", "%F", P("/repo/.build/aot/sources")).Stdout.Should().Be("regular file\n");
     }
 }
