@@ -1,3 +1,4 @@
+using System.Globalization;
 using AwesomeAssertions;
 using Kvmtune.Tests.Support;
 
@@ -392,28 +393,40 @@ public sealed class LauncherTests : IDisposable
         Run("--version").ExitCode.Should().Be(0);
         Settle();
         File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
-        // Each stand-in build holds until the test says go.
-        File.AppendAllText(P("/fake/dotnet"), "while ! [ -e \"$(dirname \"$0\")/go\" ]; do sleep 0.05; done\n");
+        // Each stand-in build holds, before it writes anything, until the test says go.
+        var dotnet = P("/fake/dotnet");
+        File.WriteAllText(
+            dotnet,
+            File.ReadAllText(dotnet)
+                .Replace(
+                    "#!/bin/sh\n",
+                    "#!/bin/sh\nwhile ! [ -e \"$(dirname \"$0\")/go\" ]; do sleep 0.05; done\n",
+                    StringComparison.Ordinal
+                )
+        );
         var first = Task.Run(() => Run("--version"));
         var second = Task.FromResult<ProcessResult>(null!);
         try
         {
             Until(() => Directory.GetFiles(P("/repo/.build/aot"), "build-started*").Length > 0, "the first build");
             second = Task.Run(() => Run("--version"));
-            // The kernel lists a blocked flock(2) request as "->" against the lock file's inode (proc(5),
-            // /proc/locks).
-            var inode = " " + Processes.Run("stat", "-c", "%i", P("/repo/.build/aot/build.lock")).Stdout.Trim() + " ";
+            // The kernel lists a blocked flock(2) request as "->" with the file's "MM:mm:inode", the device numbers
+            // in two hex digits (proc(5), /proc/locks; fs/locks.c, lock_get_status).
+            var id = Processes.Run("stat", "-c", "%Hd %Ld %i", P("/repo/.build/aot/build.lock")).Stdout.Split(' ');
+            var major = int.Parse(id[0], CultureInfo.InvariantCulture);
+            var minor = int.Parse(id[1], CultureInfo.InvariantCulture);
+            var file = string.Create(CultureInfo.InvariantCulture, $" {major:x2}:{minor:x2}:{id[2].Trim()} ");
             Until(
-                () => File.ReadLines("/proc/locks").Any(l => l.Contains("->", StringComparison.Ordinal)
-                    && l.Contains("FLOCK", StringComparison.Ordinal)
-                    && l.Replace(':', ' ').Contains(inode, StringComparison.Ordinal)),
+                () => File.ReadLines("/proc/locks").Any(l => l.Contains("-> FLOCK", StringComparison.Ordinal)
+                    && l.Contains(file, StringComparison.Ordinal)),
                 "the second run to wait on the build lock"
             );
         }
         finally
         {
-            // Never leaves a stand-in build holding.
+            // Never leaves a stand-in build holding, nor a launcher running in a tree about to be removed.
             File.WriteAllText(P("/fake/go"), "");
+            await Task.WhenAny(Task.WhenAll(first, second), Task.Delay(60_000, TestContext.Current.CancellationToken));
         }
         var runs = await Task.WhenAll(first, second);
         runs.Should().AllSatisfy(r => r.ExitCode.Should().Be(0, r.Stderr));
@@ -423,6 +436,32 @@ public sealed class LauncherTests : IDisposable
         runs[1].Stderr.Should().NotContain("building the native binary");
         Directory.GetFiles(P("/repo/.build/aot"), "build-started*").Should().BeEmpty();
         File.Exists(P("/fake/lock-inherited")).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("fifo")]
+    [InlineData("folder")]
+    public void A_lock_that_is_not_an_ordinary_file_is_refused_without_waiting(string what)
+    {
+        Setup();
+        Run("--version").ExitCode.Should().Be(0);
+        Settle();
+        File.AppendAllText(P("/repo/src/Kvmtune.Cli/Program.cs"), "\n");
+        var lockFile = P("/repo/.build/aot/build.lock");
+        File.Delete(lockFile);
+        if (what == "fifo")
+            Processes.Run("mkfifo", lockFile).ExitCode.Should().Be(0);
+        else
+            Directory.CreateDirectory(lockFile);
+        // open(2) of a FIFO for writing waits for a reader (fifo(7)).
+        var run = Processes.Run(
+            "/usr/bin/env",
+            [.. Env(), "/bin/sh", P("/repo/kvmtune"), "--version"],
+            timeoutMs: 30_000
+        );
+        run.ExitCode.Should().Be(4, run.Stderr);
+        run.Stderr.Should().Contain("cannot open " + lockFile + " as an ordinary file");
+        Builds().Should().Be(1, "nothing is built without the lock's file");
     }
 
     [Fact]
