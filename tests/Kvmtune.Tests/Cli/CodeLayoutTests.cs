@@ -1,0 +1,79 @@
+using System.Globalization;
+using AwesomeAssertions;
+using Kvmtune.Tests.Support;
+
+namespace Kvmtune.Tests.Cli;
+
+/// <summary>
+/// The managed code's layout in the built image: the methods the common commands run (src/Kvmtune.Cli/kvmtune.order,
+/// written by bench/order/make-order.sh) come first, so that a command faults in a few contiguous pages of code
+/// (issue #15, BENCHMARKS.md). Read from the image with binutils: readelf for where the managed code lies, nm for
+/// each method's address in the symbols StripSymbols keeps beside the binary.
+/// </summary>
+public sealed class CodeLayoutTests
+{
+    private static readonly string[] Named = File.ReadAllLines(
+        Path.Combine(Paths.RepoRoot, "src", "Kvmtune.Cli", "kvmtune.order")
+    );
+
+    [Fact]
+    public void The_order_file_still_names_the_binarys_methods()
+    {
+        var methods = ManagedMethods();
+        Named.Length.Should().BeGreaterThan(1000);
+        Named.Should().OnlyHaveUniqueItems();
+        var known = Named.Count(methods.ContainsKey);
+        ((double)known / Named.Length)
+            .Should()
+            .BeGreaterThanOrEqualTo(
+                0.95,
+                "renamed methods lose their place: run bench/order/make-order.sh again ({0} of {1} named)",
+                known,
+                Named.Length
+            );
+    }
+
+    [Fact]
+    public void The_named_methods_are_laid_out_first()
+    {
+        var methods = ManagedMethods();
+        var named = Named.ToHashSet(StringComparer.Ordinal);
+        var addresses = Named.Where(methods.ContainsKey).Select(n => methods[n]).Order().ToArray();
+        // A few runtime entry points keep fixed places; 99 of 100 named methods form one block at the start.
+        var edge = addresses[(int)(addresses.Length * 0.99)];
+        var others = methods.Count(m => !named.Contains(m.Key) && m.Value < edge);
+        others
+            .Should()
+            .BeLessThan(addresses.Length / 100, "the compiler's default order spreads them over all the managed code");
+    }
+
+    /// <summary>Each method in the image's managed code section, by its symbol, with its address.</summary>
+    private static Dictionary<string, ulong> ManagedMethods()
+    {
+        var binary = KvmtuneProcess.Binary;
+        File.Exists(binary + ".dbg").Should().BeTrue("StripSymbols keeps the symbols beside the binary");
+        var sections = Processes.Run("readelf", "-SW", binary);
+        sections.ExitCode.Should().Be(0, sections.Stderr);
+        // "[17] __managedcode PROGBITS 0000000000498a40 098a40 4d0a7f 00 AX 0 0 32": address, offset, size.
+        var fields = sections
+            .Stdout.Split('\n')
+            .Single(l => l.Contains(" __managedcode ", StringComparison.Ordinal))
+            .Split(']')[1]
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var start = ulong.Parse(fields[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        var end = start + ulong.Parse(fields[4], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        var symbols = Processes.Run("nm", "--defined-only", binary + ".dbg");
+        symbols.ExitCode.Should().Be(0, symbols.Stderr);
+        var methods = new Dictionary<string, ulong>(StringComparer.Ordinal);
+        foreach (var line in symbols.Stdout.Split('\n'))
+        {
+            var f = line.Split(' ', 3);
+            if (f.Length != 3 || f[1] is not ("t" or "T"))
+                continue;
+            var address = ulong.Parse(f[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            if (address >= start && address < end)
+                methods[f[2]] = address;
+        }
+        return methods;
+    }
+}
