@@ -7,8 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # Real programs the tests run against: lstopo, numactl, virt-xml-validate (with xmllint), QEMU, busybox; a real
 # libvirt (libvirtd with its QEMU driver, virtlogd, the libvirt-qemu user: libvirt-daemon-system), which
 # tests/Kvmtune.Tests/Support/LibvirtDaemon.cs starts on a private socket and stops; uuidgen; ip for taps.
-packages=(hwloc-nox numactl strace libvirt-clients libxml2-utils qemu-system-x86 qemu-utils busybox-static time cpio kmod ndctl binutils
-  libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system uuid-runtime iproute2
+packages=(hwloc-nox numactl strace libvirt-clients libxml2-utils qemu-system-x86 qemu-utils busybox-static time cpio kmod ndctl
+  binutils libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system uuid-runtime iproute2
   chromium fonts-dejavu-core prometheus prometheus-node-exporter ansible-core man-db systemd)
 missing=()
 for p in "${packages[@]}"; do

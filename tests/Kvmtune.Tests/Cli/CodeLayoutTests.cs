@@ -17,19 +17,24 @@ public sealed class CodeLayoutTests
     );
 
     [Fact]
-    public void The_order_file_still_names_the_binarys_methods()
+    public void The_order_file_still_names_kvmtunes_methods()
     {
         var methods = ManagedMethods();
         Named.Length.Should().BeGreaterThan(1000);
         Named.Should().OnlyHaveUniqueItems();
-        var known = Named.Count(methods.ContainsKey);
-        ((double)known / Named.Length)
+        // kvmtune's own, which its changes rename; an SDK update may rename some of the runtime's as well.
+        var own = Named.Where(n => n.StartsWith("Kvmtune_", StringComparison.Ordinal)
+            || n.StartsWith("kvmtune_", StringComparison.Ordinal)).ToArray();
+        own.Length.Should().BeGreaterThan(500);
+        var known = own.Count(methods.ContainsKey);
+        ((double)known / own.Length)
             .Should()
             .BeGreaterThanOrEqualTo(
                 0.95,
-                "renamed methods lose their place: run bench/order/make-order.sh again ({0} of {1} named)",
+                "renamed methods lose their place: run bench/order/make-order.sh again (apt-get install valgrind); "
+                    + "{0} of kvmtune's {1} named are still methods",
                 known,
-                Named.Length
+                own.Length
             );
     }
 
@@ -39,6 +44,7 @@ public sealed class CodeLayoutTests
         var methods = ManagedMethods();
         var named = Named.ToHashSet(StringComparer.Ordinal);
         var addresses = Named.Where(methods.ContainsKey).Select(n => methods[n]).Order().ToArray();
+        addresses.Should().NotBeEmpty("the order file names methods of this binary");
         // A few runtime entry points keep fixed places; 99 of 100 named methods form one block at the start.
         var edge = addresses[(int)(addresses.Length * 0.99)];
         var others = methods.Count(m => !named.Contains(m.Key) && m.Value < edge);
