@@ -20,7 +20,8 @@ trap 'rm -rf "$work" "$out.tmp"' EXIT
 
 # The same code with its symbol table kept: valgrind reads no symbols from the separate .dbg (its DWARF stops the
 # reader), and one that knows none names no methods. Built in its own folders: the projects' obj/ holds the
-# launcher's build, whose link step would be taken as current and its stripped binary copied.
+# launcher's build, whose link step would be taken as current and its stripped binary copied. (Generated sources
+# still go to each project's obj/generated, the one path every build gives them: their types' names hash it.)
 dotnet publish "$repo/src/Kvmtune.Cli/Kvmtune.Cli.csproj" -c Release -o "$work/bin" -nologo -p:StripSymbols=false \
   --artifacts-path "$work/artifacts" >"$work/publish.log" || { cat "$work/publish.log" >&2; exit 1; }
 strip --strip-debug -o "$work/kvmtune" "$work/bin/kvmtune"
