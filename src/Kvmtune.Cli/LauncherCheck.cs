@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using Kvmtune.Facts;
 using Kvmtune.Facts.IO;
 using Kvmtune.Facts.Parsing;
 
@@ -110,17 +111,23 @@ internal static class LauncherCheck
             why = $"{SafeText.Visible(repo)} cannot be opened";
             return Verdict.Unknown;
         }
-        return IsStale(dir, self) ? Verdict.Stale : Verdict.Current;
+        return IsStale(dir, repo, self) ? Verdict.Stale : Verdict.Current;
     }
 
-    private static bool IsStale(NativeFile.DirHandle dir, StatInfo self)
+    private static bool IsStale(NativeFile.DirHandle dir, string repo, StatInfo self)
     {
-        var scratch = new byte[16384];
-        // A list that cannot be read, is not an ordinary file, is empty or was cut short says nothing: build, and the
-        // launcher lists again.
-        if (NativeFile.ReadRegularAt(dir, Sources, ref scratch) is not { Length: > 0 } list)
+        // A list that cannot be read, is not an ordinary file (a FIFO would hold the read), is empty or was cut short
+        // says nothing: build, and the launcher lists again.
+        byte[] list;
+        try
+        {
+            list = InputFile.ReadBytes(repo + "/" + Sources);
+        }
+        catch (InputException)
+        {
             return true;
-        if (list[^1] != (byte)'\n')
+        }
+        if (list.Length == 0 || list[^1] != (byte)'\n')
             return true;
         // Each line is made a NUL-terminated name in place and stated as it is.
         var start = 0;

@@ -12,8 +12,6 @@ public static partial class NativeFile
     private const int OCloexec = 0x80000;
     private const int OPath = 0x200000;
     private const int ODirectory = 0x10000;
-    private const int ONonblock = 0x800;
-    private const int ONoctty = 0x100;
 
     /// <summary>The most kvmtune reads of one file of a machine: far above any real sysfs, procfs or dpkg
     /// file.</summary>
@@ -42,21 +40,6 @@ public static partial class NativeFile
     /// path.</summary>
     public static byte[]? ReadAllAt(DirHandle dir, string name, bool singleRead, ref byte[] scratch) =>
         ReadFd(OpenAt(dir.Fd, name, ORdonly | OCloexec), singleRead, ref scratch, 0);
-
-    /// <summary>An ordinary file by its name in an open folder; null when it is anything else or cannot be read.
-    /// Opened without waiting, so a FIFO put in its place cannot hold the read.</summary>
-    public static byte[]? ReadRegularAt(DirHandle dir, string name, ref byte[] scratch)
-    {
-        var fd = OpenAt(dir.Fd, name, ORdonly | OCloexec | ONonblock | ONoctty);
-        if (fd < 0)
-            return null;
-        if (NativeSys.Fstat(fd) is not { IsRegular: true } st)
-        {
-            _ = Close(fd);
-            return null;
-        }
-        return ReadFd(fd, singleRead: false, ref scratch, st.Size);
-    }
 
     /// <summary>Opens a folder (following links) to read files in it by name; null when it is not one.</summary>
     public static DirHandle? OpenDirectory(string path)
