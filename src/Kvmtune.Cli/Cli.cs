@@ -60,11 +60,11 @@ public static class KvmtuneCli
         var first = args is { Length: > 0 } ? args[0] : null;
         var directive = first is ['[', .., ']'];
         var command = directive ? new RootCommand(Description) : new Command("kvmtune", Description);
-        var only = Commands.Where(c => c.Name == first).ToList();
+        var only = Array.FindAll(Commands, c => c.Name == first);
         // The help and version options read their descriptions through System.CommandLine's ResourceManager, whose
         // creation reads assembly attributes by reflection (6% of a short inspect); a run of one known command whose
         // arguments cannot name either option does without them.
-        if (!directive && (args is null || only.Count != 1 || args.Any(MayNameHelpOrVersion)))
+        if (!directive && (args is null || only.Length != 1 || Array.Exists(args, MayNameHelpOrVersion)))
         {
             command.Add(new HelpOption());
             command.Add(new VersionOption());
@@ -72,9 +72,9 @@ public static class KvmtuneCli
         command.Add(root);
         if (args is ["--version"])
             return command;
-        foreach (var (_, create) in only.Count == 1 ? only : [.. Commands])
+        foreach (var (_, create) in only.Length == 1 ? only : Commands)
             command.Add(create(root, ctx));
-        if (only.Count == 0)
+        if (only.Length == 0)
         {
             command.Add(ManCommand.Create(() => command, ctx));
             command.Add(CompletionCommand.Create(() => command, ctx));

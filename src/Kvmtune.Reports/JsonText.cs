@@ -116,8 +116,8 @@ public static class JsonText
             return;
         }
         w.WriteStartArray();
-        foreach (var v in values)
-            w.WriteStringValue(v);
+        for (var i = 0; i < values.Count; i++)
+            w.WriteStringValue(values[i]);
         w.WriteEndArray();
     }
 

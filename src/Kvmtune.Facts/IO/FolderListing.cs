@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Kvmtune.Facts.IO;
@@ -7,8 +8,10 @@ namespace Kvmtune.Facts.IO;
 /// A folder's names in ordinal order, each with the type getdents64 gave it (d_type, as in dirent.h); Contains is
 /// a binary search. Under --root a read of a name in a listed folder uses it: a name the listing does not have is
 /// missing without an open, and a device, FIFO or socket is refused without being opened (opening a device can
-/// act: a watchdog starts its timer).
+/// act: a watchdog starts its timer). A foreach over it calls List's enumerator directly: through the interfaces,
+/// each loop's calls would be resolved at run time, at every start (BENCHMARKS.md).
 /// </summary>
+[CollectionBuilder(typeof(FolderListing), nameof(Create))]
 public sealed class FolderListing : IReadOnlyList<string>, ICollection<string>
 {
     // The d_type values a reader lets through to its own fstat; every other one (a folder, a device, a FIFO, a
@@ -69,7 +72,12 @@ public sealed class FolderListing : IReadOnlyList<string>, ICollection<string>
 
     public bool Remove(string item) => throw new NotSupportedException("a listing is read-only");
 
-    public IEnumerator<string> GetEnumerator() => _names.GetEnumerator();
+    /// <summary>A listing of these names, each of type <see cref="Unknown"/> (0): <c>r.List(path) ?? []</c>.</summary>
+    public static FolderListing Create(ReadOnlySpan<string> names) => new([.. names], [.. new byte[names.Length]]);
+
+    public List<string>.Enumerator GetEnumerator() => _names.GetEnumerator();
+
+    IEnumerator<string> IEnumerable<string>.GetEnumerator() => GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

@@ -19,6 +19,8 @@ public enum EntryKind
 public sealed class HostReader
 {
     private readonly Dictionary<string, byte[]?> _files = new(StringComparer.Ordinal);
+    // Only FolderListing values (or null): typed as the snapshot reads them, which spares the image a second set of
+    // dictionary types.
     private readonly Dictionary<string, IReadOnlyList<string>?> _listings = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IReadOnlyList<string>?>.AlternateLookup<ReadOnlySpan<char>> _listingsByFolder;
     private readonly Dictionary<string, EntryKind> _probes = new(StringComparer.Ordinal);
@@ -255,14 +257,14 @@ public sealed class HostReader
     public int? ReadInt(string path) => int.TryParse(ReadText(path), out var v) ? v : null;
 
     /// <summary>The names in a directory, sorted ordinally; null when it is not a readable directory.</summary>
-    public IReadOnlyList<string>? List(string path)
+    public FolderListing? List(string path)
     {
         if (_listings.TryGetValue(path, out var cached))
-            return cached;
+            return (FolderListing?)cached;
         var types = new List<byte>();
         var list = IsLive ? NativeFile.ListNames(Physical(path), types) : ListInRoot(path, types);
         // In name order, and a collection whose Contains is a binary search: readers ask it what a folder has.
-        IReadOnlyList<string>? names = list is null ? null : new FolderListing(list, types);
+        var names = list is null ? null : new FolderListing(list, types);
         _listings[path] = names;
         return names;
     }

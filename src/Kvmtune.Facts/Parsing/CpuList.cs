@@ -121,17 +121,20 @@ public static class CpuList
     /// <summary>The list as the kernel writes it: a range for every run of two or more.</summary>
     public static string Format(IEnumerable<int> cpus)
     {
-        var sorted = cpus.Distinct().Order().ToArray();
+        // Sorted in place, repeats stepped over, rather than LINQ's Distinct and Order: this runs for every CPU, and
+        // LINQ's shared code resolves its interface calls again for each element type at every start.
+        var sorted = new List<int>(cpus);
+        sorted.Sort();
         var sb = new StringBuilder();
-        for (var i = 0; i < sorted.Length;)
+        for (var i = 0; i < sorted.Count;)
         {
             var j = i;
-            while (j + 1 < sorted.Length && sorted[j + 1] == sorted[j] + 1)
+            while (j + 1 < sorted.Count && (sorted[j + 1] == sorted[j] || sorted[j + 1] == sorted[j] + 1))
                 j++;
             if (sb.Length > 0)
                 sb.Append(',');
             sb.Append(sorted[i]);
-            if (j > i)
+            if (sorted[j] != sorted[i])
                 sb.Append('-').Append(sorted[j]);
             i = j + 1;
         }

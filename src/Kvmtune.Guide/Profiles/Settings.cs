@@ -26,19 +26,24 @@ public sealed class ChoiceSetting<T> : SettingDefinition
 {
     private readonly Spelling<T> _spelling;
 
+    // An array, looped over, not LINQ: every choice setting is built at the start of every audit, and LINQ's shared
+    // code resolves its interface calls again for each enum type (BENCHMARKS.md).
+    private readonly T[] _choices;
+
     public ChoiceSetting(
         string key,
         string section,
         string description,
         Spelling<T> spelling,
-        IReadOnlyList<T>? choices = null
+        T[]? choices = null
     )
         : base(key, section, description)
     {
         _spelling = spelling;
-        Choices = choices ?? spelling.Values;
-        if (Choices.Count == 0 || Choices.Distinct().Count() != Choices.Count)
+        _choices = choices is null ? spelling.ValueArray() : (T[])choices.Clone();
+        if (_choices.Length == 0 || !Spelling<T>.Distinct(_choices))
             throw new InvalidOperationException($"setting {key}: choices must be distinct and not empty");
+        Choices = Array.AsReadOnly(_choices);
     }
 
     public IReadOnlyList<T> Choices { get; }
@@ -49,7 +54,7 @@ public sealed class ChoiceSetting<T> : SettingDefinition
     /// <summary>A value of this setting, for the built-in profiles; one it does not accept is a programming
     /// error.</summary>
     public ChoiceValue<T> Value(T value) =>
-        Choices.Contains(value)
+        Array.IndexOf(_choices, value) >= 0
             ? new ChoiceValue<T>(value, Text(value))
             : throw new ArgumentOutOfRangeException(nameof(value), $"{Key} does not accept {Text(value)}");
 
@@ -57,10 +62,10 @@ public sealed class ChoiceSetting<T> : SettingDefinition
     {
         error = null;
         var t = text.Trim();
-        foreach (var choice in Choices)
+        foreach (var choice in _choices)
             if (Text(choice) == t)
                 return new ChoiceValue<T>(choice, t);
-        error = $"'{t}' is not one of {string.Join(", ", Choices.Select(Text))}";
+        error = $"'{t}' is not one of {string.Join(", ", _choices.Select(Text))}";
         return null;
     }
 }
@@ -177,15 +182,46 @@ public sealed class Spelling<T>
     public Spelling(params (T Value, string Text)[] pairs)
     {
         _pairs = pairs;
-        if (
-            pairs.Select(p => p.Value).Distinct().Count() != pairs.Length
-            || pairs.Select(p => p.Text).Distinct(StringComparer.Ordinal).Count() != pairs.Length
-        )
-            throw new InvalidOperationException($"{typeof(T).Name}: every value needs exactly one distinct spelling");
+        // Loops, not LINQ, as in ChoiceSetting; a handful of pairs each, so pairwise.
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (
+                    EqualityComparer<T>.Default.Equals(pairs[i].Value, pairs[j].Value)
+                    || pairs[i].Text == pairs[j].Text
+                )
+                    throw new InvalidOperationException(
+                        $"{typeof(T).Name}: every value needs exactly one distinct spelling"
+                    );
+            }
+        }
     }
 
     /// <summary>Every value, in the order the spellings were given.</summary>
-    public IReadOnlyList<T> Values => [.. _pairs.Select(p => p.Value)];
+    public IReadOnlyList<T> Values => ValueArray();
+
+    internal T[] ValueArray()
+    {
+        var values = new T[_pairs.Length];
+        for (var i = 0; i < values.Length; i++)
+            values[i] = _pairs[i].Value;
+        return values;
+    }
+
+    /// <summary>Whether no value occurs twice (pairwise: a handful each).</summary>
+    internal static bool Distinct(T[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            for (var j = 0; j < i; j++)
+            {
+                if (EqualityComparer<T>.Default.Equals(values[i], values[j]))
+                    return false;
+            }
+        }
+        return true;
+    }
 
     public string Text(T value)
     {

@@ -506,8 +506,8 @@ public static class InspectJsonWriter
         if (Null(w, values))
             return;
         w.WriteStartArray();
-        foreach (var v in values)
-            w.WriteNumberValue(v);
+        for (var i = 0; i < values.Count; i++)
+            w.WriteNumberValue(values[i]);
         w.WriteEndArray();
     }
 
@@ -523,8 +523,12 @@ public static class InspectJsonWriter
         if (Null(w, items))
             return;
         w.WriteStartArray();
-        foreach (var item in items)
+        // By index rather than foreach: this method's code is shared by every element type, and each interface call
+        // in it is resolved again for each type it meets, at every start; an enumerator makes four such calls, an
+        // index two (BENCHMARKS.md).
+        for (var i = 0; i < items.Count; i++)
         {
+            var item = items[i];
             if (!Null(w, item))
                 write(w, item);
         }

@@ -165,3 +165,62 @@ public sealed class InspectStartupCostTests(FixtureTrees fixtures)
         calls.Should().NotContain(l => l.Contains("pipe2", StringComparison.Ordinal), trace);
     }
 }
+
+/// <summary>
+/// Interface calls resolved while a command runs (issue #15): the first call from each call site to each type goes
+/// through the runtime's resolver, which looks the method up, allocates the site's cache and writes its cell in the
+/// image's data (a copy-on-write page fault). LINQ and enumerators over interfaces multiply them: their code is shared
+/// by every element type and resolves its calls again for each. Where page faults are dear, a short inspect spent a
+/// tenth of its time there (BENCHMARKS.md). Counted by the kernel (<see cref="Measured.Resolutions"/>).
+/// </summary>
+public sealed class DispatchResolutionTests(FixtureTrees fixtures)
+{
+    [Fact]
+    public void Version_resolves_next_to_none()
+    {
+        var (run, resolutions) = Measured.Resolutions("--version");
+        run.ExitCode.Should().Be(0, run.Stderr);
+        // 2: the runtime's own start. Also the control that the probe counts at all.
+        resolutions.Should().BeInRange(1, 10);
+    }
+
+    [Fact]
+    public void Inspect_of_a_small_tree_resolves_few_interface_calls()
+    {
+        // 318 with LINQ and enumerators over interfaces in the readers and the writer; 157 with loops, listings
+        // enumerated as lists and the writer's lists by index.
+        var (run, resolutions) = Measured.Resolutions(
+            "inspect",
+            "--format",
+            "json",
+            "--root",
+            fixtures.Root("8em64t-2s2ca2c")
+        );
+        run.ExitCode.Should().Be(0, run.Stderr);
+        resolutions.Should().BeLessThan(200);
+    }
+
+    [Fact]
+    public void Audit_of_a_small_tree_resolves_few_interface_calls()
+    {
+        // 858 when each choice setting and spelling of the profiles checked itself with LINQ at start; 442 after.
+        var (run, resolutions) = Measured.Resolutions(
+            "audit",
+            "--format",
+            "json",
+            "--root",
+            fixtures.Root("8em64t-2s2ca2c")
+        );
+        run.ExitCode.Should().BeOneOf([0, 1], run.Stderr);
+        resolutions.Should().BeLessThan(520);
+    }
+
+    [Fact]
+    public void Listing_the_profiles_resolves_few_interface_calls()
+    {
+        // 369 before the profiles' settings checked themselves with loops; 49 after.
+        var (run, resolutions) = Measured.Resolutions("profiles", "list");
+        run.ExitCode.Should().Be(0, run.Stderr);
+        resolutions.Should().BeLessThan(80);
+    }
+}

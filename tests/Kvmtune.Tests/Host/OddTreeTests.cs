@@ -25,6 +25,20 @@ public sealed class OddTreeTests
     }
 
     [Fact]
+    public void A_cpu_folder_named_twice_is_one_cpu()
+    {
+        // The kernel names a CPU's device "%s%u" of its bus's name, "cpu", and its number (drivers/base/core.c,
+        // device_add; cpu_subsys in drivers/base/cpu.c), so cpu01 is no name it gives. A tree that holds it beside
+        // cpu1 still has one CPU 1, not two, and no fifth thread.
+        using var t = FourCpus(new TestTree());
+        t.File($"{Cpu}/cpu01/topology/physical_package_id", "0\n").File($"{Cpu}/cpu01/topology/core_id", "0\n");
+        var f = HostFacts.Read(new HostReader(t.Root));
+        f.Cpu.Cpus.Select(c => c.Id).Should().Equal(0, 1, 2, 3);
+        f.Cpu.Online.Should().Equal(0, 1, 2, 3);
+        f.Cpu.Threads.Should().Be(4);
+    }
+
+    [Fact]
     public void Offline_cpus_are_listed_as_offline_and_not_counted()
     {
         using var t = FourCpus(new TestTree());

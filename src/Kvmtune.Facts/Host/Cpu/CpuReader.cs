@@ -11,8 +11,16 @@ public static class CpuReader
     public static CpuFacts Read(HostReader r, IReadOnlyDictionary<int, int> nodeOfCpu)
     {
         var info = CpuInfo.Parse(r.ReadAll("/proc/cpuinfo"));
-        var ids = (r.List(CpuDir) ?? []).Select(n => KernelText.Suffix(n, "cpu")).OfType<int>().Order().ToList();
-        var known = new HashSet<int>(ids);
+        // Loops over lists rather than LINQ, here and below: LINQ's code is shared by every element type, and each
+        // interface call in it is resolved again for each type it meets, at every start (BENCHMARKS.md).
+        var ids = new List<int>();
+        var known = new HashSet<int>();
+        var names = r.List(CpuDir) ?? [];
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (KernelText.Suffix(names[i], "cpu") is int n && known.Add(n))
+                ids.Add(n);
+        }
         foreach (var p in info.Processors.Keys)
             if (known.Add(p))
                 ids.Add(p);
@@ -74,7 +82,15 @@ public static class CpuReader
             );
         }
 
-        var onlineCpus = cpus.Where(c => c.Online).ToList();
+        var onlineCpus = new List<LogicalCpu>();
+        var onlineIds = new List<int>();
+        var offlineIds = new List<int>();
+        foreach (var c in cpus)
+        {
+            if (c.Online)
+                onlineCpus.Add(c);
+            (c.Online ? onlineIds : offlineIds).Add(c.Id);
+        }
         var first = info.Processors.Values.FirstOrDefault();
         var flags = first?.Flags ?? [];
         var smtActive = r.ReadText(CpuDir + "/smt/active") switch
@@ -95,15 +111,15 @@ public static class CpuReader
                 : flags.Contains("svm") ? "svm"
                 : null,
             Packages: CountDistinct(onlineCpus, c => c.Package),
-            Dies: onlineCpus.Any(c => c.Die is not null)
+            Dies: onlineCpus.Exists(c => c.Die is not null)
                 ? CountDistinct(onlineCpus, c =>
                     c.Package is null || c.Die is null ? null : (int?)(c.Package * 65536 + c.Die)
                 )
                 : CountDistinct(onlineCpus, c => c.Package),
             Cores: CountCores(onlineCpus),
             Threads: onlineCpus.Count == 0 ? null : onlineCpus.Count,
-            Online: onlineCpus.Select(c => c.Id).ToList(),
-            Offline: cpus.Where(c => !c.Online).Select(c => c.Id).ToList(),
+            Online: onlineIds,
+            Offline: offlineIds,
             Present: ParseList(r.ReadText(CpuDir + "/present")),
             Possible: ParseList(r.ReadText(CpuDir + "/possible")),
             SmtActive: smtActive,
@@ -139,9 +155,16 @@ public static class CpuReader
 
     private static int? CountDistinct(List<LogicalCpu> cpus, Func<LogicalCpu, int?> key)
     {
-        if (cpus.Count == 0 || cpus.Any(c => key(c) is null))
+        if (cpus.Count == 0)
             return null;
-        return cpus.Select(key).Distinct().Count();
+        var seen = new HashSet<int>();
+        foreach (var c in cpus)
+        {
+            if (key(c) is not int k)
+                return null;
+            seen.Add(k);
+        }
+        return seen.Count;
     }
 
     /// <summary>Distinct physical cores: CPUs that list each other as thread siblings are one core.</summary>
@@ -149,10 +172,20 @@ public static class CpuReader
     {
         if (cpus.Count == 0)
             return null;
-        if (cpus.All(c => c.ThreadSiblings is { Count: > 0 }))
-            return cpus.Select(c => CpuList.Format(c.ThreadSiblings!)).Distinct(StringComparer.Ordinal).Count();
-        if (cpus.All(c => c.Package is not null && c.Core is not null))
-            return cpus.Select(c => (c.Package, c.Die, c.Core)).Distinct().Count();
+        if (cpus.TrueForAll(c => c.ThreadSiblings is { Count: > 0 }))
+        {
+            var sets = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var c in cpus)
+                sets.Add(CpuList.Format(c.ThreadSiblings!));
+            return sets.Count;
+        }
+        if (cpus.TrueForAll(c => c.Package is not null && c.Core is not null))
+        {
+            var cores = new HashSet<(int?, int?, int?)>();
+            foreach (var c in cpus)
+                cores.Add((c.Package, c.Die, c.Core));
+            return cores.Count;
+        }
         return null;
     }
 

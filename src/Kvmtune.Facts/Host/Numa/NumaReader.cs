@@ -11,7 +11,9 @@ public static class NumaReader
 
     public static NumaFacts Read(HostReader r)
     {
-        var onlineCpus = CpuReader.ParseList(r.ReadText("/sys/devices/system/cpu/online"));
+        var online = CpuReader.ParseList(r.ReadText("/sys/devices/system/cpu/online"));
+        // A set, and loops rather than LINQ, as in CpuReader: fewer interface calls to resolve at every start.
+        var onlineCpus = online is null ? null : new HashSet<int>(online);
         var nodes = new List<NumaNode>();
         foreach (var name in r.List(NodeDir) ?? [])
         {
@@ -20,19 +22,24 @@ public static class NumaReader
             var dir = $"{NodeDir}/{name}";
             var cpus = NodeCpus(r, dir);
             if (onlineCpus is not null)
-                cpus = cpus.Where(onlineCpus.Contains).ToList();
+            {
+                var kept = new List<int>(cpus.Count);
+                for (var i = 0; i < cpus.Count; i++)
+                {
+                    if (onlineCpus.Contains(cpus[i]))
+                        kept.Add(cpus[i]);
+                }
+                cpus = kept;
+            }
             var mem = KernelText.MemInfo(r.ReadAll(dir + "/meminfo"));
-            var distances = r.ReadText(dir + "/distance")
-                ?.Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                .Select(s => int.TryParse(s, out var d) ? d : -1)
-                .ToList();
+            var distances = Distances(r.ReadText(dir + "/distance"));
             nodes.Add(
                 new NumaNode(
                     id,
                     cpus,
                     mem.TryGetValue("MemTotal", out var total) ? total : null,
                     mem.TryGetValue("MemFree", out var free) ? free : null,
-                    distances is null || distances.Contains(-1) ? null : distances,
+                    distances,
                     ReadPools(r, dir + "/hugepages")
                 )
             );
@@ -43,7 +50,7 @@ public static class NumaReader
         {
             // A kernel built without NUMA support has one node that holds everything.
             var meminfo = KernelText.MemInfo(r.ReadAll("/proc/meminfo"));
-            var cpus = onlineCpus;
+            var cpus = online;
             if (cpus is not null || meminfo.Count > 0)
             {
                 nodes.Add(
@@ -60,6 +67,21 @@ public static class NumaReader
             }
         }
         return new NumaFacts(nodes, r.ReadInt("/proc/sys/kernel/numa_balancing"), synthesized);
+    }
+
+    /// <summary>A node's distance to each node, in node order; null when a field is not a number or is -1.</summary>
+    private static List<int>? Distances(string? text)
+    {
+        if (text is null)
+            return null;
+        var distances = new List<int>();
+        foreach (var field in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(field, out var d) || d == -1)
+                return null;
+            distances.Add(d);
+        }
+        return distances;
     }
 
     /// <summary>A node's CPUs from the hex cpumap (every kernel has it), else cpulist (the same mask as ranges,
