@@ -365,11 +365,19 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         var one = new GuestTopology(1, vcpus / threads, threads);
         if (_host.Packages is not { Count: > 0 } pkg)
             return one;
-        // A vCPU floating over CPUs of several packages has no one package: then one socket.
-        int? PackageOf(VcpuPin p) =>
-            p.Cpus.Select(c => pkg.TryGetValue(c, out var x) ? x : (int?)null).Distinct().ToList() is [var one]
-                ? one
-                : null;
+        // A vCPU floating over CPUs of several packages, or of one whose package is not known, has no one package:
+        // then one socket. A loop: a floating vCPU has a whole node's CPUs, and a plan of 10,000 VMs asks for each.
+        int? PackageOf(VcpuPin p)
+        {
+            int? package = null;
+            for (var i = 0; i < p.Cpus.Count; i++)
+            {
+                if (!pkg.TryGetValue(p.Cpus[i], out var x) || (package is { } seen && seen != x))
+                    return null;
+                package = x;
+            }
+            return package;
+        }
         var seq = pins.OrderBy(p => p.Vcpu).Select(PackageOf).ToList();
         if (seq.Any(x => x is null))
             return one;
