@@ -183,19 +183,14 @@ public sealed class Spelling<T>
     {
         _pairs = pairs;
         // Loops, not LINQ, as in ChoiceSetting; a handful of pairs each, so pairwise.
+        var textsDistinct = true;
         for (var i = 0; i < pairs.Length; i++)
         {
             for (var j = 0; j < i; j++)
-            {
-                if (
-                    EqualityComparer<T>.Default.Equals(pairs[i].Value, pairs[j].Value)
-                    || pairs[i].Text == pairs[j].Text
-                )
-                    throw new InvalidOperationException(
-                        $"{typeof(T).Name}: every value needs exactly one distinct spelling"
-                    );
-            }
+                textsDistinct &= pairs[i].Text != pairs[j].Text;
         }
+        if (!textsDistinct || !Distinct(ValueArray()))
+            throw new InvalidOperationException($"{typeof(T).Name}: every value needs exactly one distinct spelling");
     }
 
     /// <summary>Every value, in the order the spellings were given.</summary>

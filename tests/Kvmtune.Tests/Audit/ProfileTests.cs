@@ -8,6 +8,23 @@ namespace Kvmtune.Tests.Audit;
 public sealed class ProfileTests
 {
     [Fact]
+    public void A_spelling_or_a_setting_that_repeats_itself_is_refused()
+    {
+        // A profile's text must name one value: two spellings of one value, or one text for two, is a programming
+        // error caught when the table is built.
+        var twice = () => new Spelling<Toggle>((Toggle.Enabled, "on"), (Toggle.Enabled, "yes"), (Toggle.Any, "any"));
+        twice.Should().Throw<InvalidOperationException>();
+        var shared = () => new Spelling<Toggle>((Toggle.Enabled, "on"), (Toggle.Disabled, "on"), (Toggle.Any, "any"));
+        shared.Should().Throw<InvalidOperationException>();
+        var spelling = new Spelling<Toggle>((Toggle.Enabled, "on"), (Toggle.Disabled, "off"), (Toggle.Any, "any"));
+        spelling.Values.Should().Equal(Toggle.Enabled, Toggle.Disabled, Toggle.Any);
+        var repeated = () => new ChoiceSetting<Toggle>("k", "1", "d", spelling, [Toggle.Enabled, Toggle.Enabled]);
+        repeated.Should().Throw<InvalidOperationException>();
+        var none = () => new ChoiceSetting<Toggle>("k", "1", "d", spelling, []);
+        none.Should().Throw<InvalidOperationException>();
+    }
+
+    [Fact]
     public void Every_value_of_every_choice_enum_has_its_spelling()
     {
         // The enums themselves are the oracle: a value added to one without a spelling could never be written in

@@ -57,7 +57,6 @@ public sealed class CodeLayoutTests
     private static Dictionary<string, ulong> ManagedMethods()
     {
         var binary = KvmtuneProcess.Binary;
-        File.Exists(binary + ".dbg").Should().BeTrue("StripSymbols keeps the symbols beside the binary");
         var sections = Processes.Run("readelf", "-SW", binary);
         sections.ExitCode.Should().Be(0, sections.Stderr);
         // "[17] __managedcode PROGBITS 0000000000498a40 098a40 4d0a7f 00 AX 0 0 32": address, offset, size.
@@ -68,17 +67,11 @@ public sealed class CodeLayoutTests
             .Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var start = ulong.Parse(fields[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         var end = start + ulong.Parse(fields[4], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-        var symbols = Processes.Run("nm", "--defined-only", binary + ".dbg");
-        symbols.ExitCode.Should().Be(0, symbols.Stderr);
         var methods = new Dictionary<string, ulong>(StringComparer.Ordinal);
-        foreach (var line in symbols.Stdout.Split('\n'))
+        foreach (var (address, type, name) in ImageSymbols.Read(binary))
         {
-            var f = line.Split(' ', 3);
-            if (f.Length != 3 || f[1] is not ("t" or "T"))
-                continue;
-            var address = ulong.Parse(f[0], NumberStyles.HexNumber, CultureInfo.InvariantCulture);
-            if (address >= start && address < end)
-                methods[f[2]] = address;
+            if (type is "t" or "T" && address >= start && address < end)
+                methods[name] = address;
         }
         return methods;
     }
@@ -86,7 +79,7 @@ public sealed class CodeLayoutTests
 
 /// <summary>
 /// What every command pays before its first line: the runtime allocates a base for each type with static fields
-/// that hold references, one by one on the pinned-object heap through the GC's slow path (a tenth of a short
+/// that hold references, one by one on the pinned-object heap through the GC's slow path (8.7% of a short
 /// inspect's samples; BENCHMARKS.md). Counted from the image's symbols with nm: the compiler names each base's
 /// block __GCSTATICS followed by the type, and the data it was pre-initialised with the same plus __PreInitData.
 /// </summary>
@@ -95,17 +88,11 @@ public sealed class StaticBaseTests
     [Fact]
     public void The_image_starts_no_more_static_bases_than_it_did()
     {
-        var binary = KvmtuneProcess.Binary;
-        File.Exists(binary + ".dbg").Should().BeTrue("StripSymbols keeps the symbols beside the binary");
-        var symbols = Processes.Run("nm", "--defined-only", binary + ".dbg");
-        symbols.ExitCode.Should().Be(0, symbols.Stderr);
-        var bases = symbols
-            .Stdout.Split('\n')
-            .Select(l => l.Split(' ', 3))
-            .Count(f =>
-                f.Length == 3
-                && f[2].StartsWith("__GCSTATICS", StringComparison.Ordinal)
-                && !f[2].EndsWith("__PreInitData", StringComparison.Ordinal)
+        var bases = ImageSymbols
+            .Read(KvmtuneProcess.Binary)
+            .Count(s =>
+                s.Name.StartsWith("__GCSTATICS", StringComparison.Ordinal)
+                && !s.Name.EndsWith("__PreInitData", StringComparison.Ordinal)
             );
         // 2,473 when this test was written; 3,118 while XmlUrlResolver's HTTP client was in the image. The floor
         // catches a compiler that names them otherwise, where a count of none would pass.

@@ -79,9 +79,7 @@ public static partial class Measured
     {
         Assert.SkipUnless(Environment.UserName == "root", "needs root to set a uprobe");
         var binary = KvmtuneProcess.Binary;
-        var symbols = Succeeded(Processes.Run("nm", "--defined-only", binary + ".dbg"));
-        var line = symbols.Split('\n').Single(l => l.EndsWith(" t " + Resolver, StringComparison.Ordinal));
-        var address = Hex(line[..16]);
+        var address = ImageSymbols.Read(binary).Single(s => s.Type == "t" && s.Name == Resolver).Address;
         // "LOAD 0x004000 0x0000000000404000 0x0000000000404000 0x567ced 0x567ced R E 0x1000": offset, address, size.
         var offset = Succeeded(Processes.Run("readelf", "-lW", binary))
             .Split('\n')
