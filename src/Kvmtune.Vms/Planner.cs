@@ -12,12 +12,77 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
 {
     private const int ExhaustiveVms = 10;
     private const int ExhaustiveNodes = 8;
-    private readonly HostModel _host = host;
+    private readonly HostModel _host = Disjoint(host);
 
     public Planner(HostFacts facts)
         : this(HostModel.From(facts), DeviceLocator.From(facts)) { }
 
     private readonly DeviceLocator _devices = devices;
+
+    // The nodes (of _host, the very instances the counts of free cores are kept by) whose cores hold each CPU: one,
+    // as the host is made disjoint above; a list all the same, so a count can never outlive a core taken through
+    // another node. Made on first use.
+    private Dictionary<int, List<NodeModel>>? _nodesOfCpu;
+
+    /// <summary>
+    /// Each CPU on the first node that lists it only. The kernel maps a CPU to one node (cpu_to_node); a tree that
+    /// lists one on two nodes is no machine, and planned as given, a core on both counts as free on both: a VM
+    /// spanning them got fewer CPUs than vCPUs and the plan failed.
+    /// </summary>
+    private static HostModel Disjoint(HostModel host)
+    {
+        var claimed = new HashSet<int>();
+        var overlap = false;
+        foreach (var node in host.Nodes)
+        {
+            var mine = new HashSet<int>(node.Cpus);
+            foreach (var core in node.Cores)
+                mine.UnionWith(core);
+            overlap |= claimed.Overlaps(mine);
+            claimed.UnionWith(mine);
+        }
+        if (!overlap)
+            return host;
+        claimed.Clear();
+        var nodes = new List<NodeModel>(host.Nodes.Count);
+        foreach (var node in host.Nodes)
+        {
+            var taken = new HashSet<int>(claimed);
+            bool Mine(int cpu) => !taken.Contains(cpu);
+            nodes.Add(
+                node with
+                {
+                    Cpus = [.. node.Cpus.Where(Mine)],
+                    Cores = [.. node.Cores.Select(c => c.Where(Mine).ToArray()).Where(c => c.Length > 0)],
+                    Housekeeping = [.. node.Housekeeping.Where(Mine)],
+                }
+            );
+            claimed.UnionWith(node.Cpus);
+            foreach (var core in node.Cores)
+                claimed.UnionWith(core);
+        }
+        return host with { Nodes = nodes };
+    }
+
+    private HashSet<NodeModel>? _hostNodes;
+
+    private bool IsHostNode(NodeModel node) =>
+        (_hostNodes ??= new HashSet<NodeModel>(_host.Nodes, ReferenceEqualityComparer.Instance)).Contains(node);
+
+    private static Dictionary<int, List<NodeModel>> NodesOfCpu(HostModel host)
+    {
+        var map = new Dictionary<int, List<NodeModel>>();
+        foreach (var node in host.Nodes)
+            foreach (var core in node.Cores)
+                foreach (var cpu in core)
+                {
+                    if (!map.TryGetValue(cpu, out var holders))
+                        map[cpu] = holders = [];
+                    if (!holders.Exists(h => ReferenceEquals(h, node)))
+                        holders.Add(node);
+                }
+        return map;
+    }
 
     /// <summary>What is still free while planning; cloned for the exhaustive search.</summary>
     private sealed class State
@@ -25,6 +90,15 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         public HashSet<int> Dedicated { get; init; } = [];
         public Dictionary<(int Node, long Size), long> PagesUsed { get; init; } = [];
         public Dictionary<int, long> MemoryUsed { get; init; } = [];
+
+        /// <summary>
+        /// Free whole cores of a node by the threads a guest core needs, for VMs without a cpuset: counted again only
+        /// after a VM takes cores on the node. Without it every VM counts every node's cores, and 10,000 VMs on 32
+        /// nodes count them hundreds of thousands of times. Keyed by the instance: two nodes of a hostile tree may
+        /// be equal as records.
+        /// </summary>
+        public Dictionary<NodeModel, Dictionary<int, int>> FreeCoreCounts { get; } =
+            new(ReferenceEqualityComparer.Instance);
 
         public State Clone() =>
             new()
@@ -80,9 +154,10 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
                 }
             }
         }
+        var floats = new Floating();
         var vms = needs
             .Where(n => placed.ContainsKey(n.Spec.Name))
-            .Select(n => Describe(n, placed[n.Spec.Name], state))
+            .Select(n => Describe(n, placed[n.Spec.Name], state, floats))
             .ToList();
         return new PlacementPlan(PlacementPlan.SchemaName, vms, unplaced);
     }
@@ -163,13 +238,24 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         return [.. free.OrderBy(c => c.Length)];
     }
 
-    /// <summary><see cref="FreeCores"/>'s count without the list, stopping at <paramref name="enough"/>.</summary>
-    private static int CountFreeCores(NodeModel node, State state, VmSpec spec, int threads, int enough = int.MaxValue)
+    /// <summary><see cref="FreeCores"/>'s count without the list.</summary>
+    private int CountFreeCores(NodeModel node, State state, VmSpec spec, int threads)
     {
+        Dictionary<int, int>? counts = null;
+        // Kept for the host's own nodes only: Fixes asks about changed copies, each once.
+        if (spec.Cpuset is null && IsHostNode(node))
+        {
+            if (!state.FreeCoreCounts.TryGetValue(node, out counts))
+                state.FreeCoreCounts[node] = counts = [];
+            else if (counts.TryGetValue(threads, out var known))
+                return known;
+        }
         var free = 0;
-        foreach (var c in node.Cores)
-            if (IsFree(c, node, state, spec, threads) && ++free >= enough)
-                break;
+        for (var i = 0; i < node.Cores.Count; i++)
+            if (IsFree(node.Cores[i], node, state, spec, threads))
+                free++;
+        if (counts is not null)
+            counts[threads] = free;
         return free;
     }
 
@@ -199,13 +285,13 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
     /// Whether a share of a VM (1/parts of it) fits on a node: <see cref="Shortage"/>'s test without its sentence,
     /// which is only written for a VM that fits nowhere (10,000 VMs on 32 nodes ask this millions of times).
     /// </summary>
-    private static bool Fits(Need n, NodeModel node, State state, int parts)
+    private bool Fits(Need n, NodeModel node, State state, int parts)
     {
         var s = n.Spec;
         if (s.DedicatedCpus)
         {
             var cores = (n.CoresNeeded + parts - 1) / parts;
-            if (CountFreeCores(node, state, s, n.ThreadsPerVcpuCore, cores) < cores)
+            if (CountFreeCores(node, state, s, n.ThreadsPerVcpuCore) < cores)
                 return false;
         }
         else if (!AnyShareableCpu(node, state, s))
@@ -219,8 +305,8 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
 
     private static bool AnyShareableCpu(NodeModel node, State state, VmSpec s)
     {
-        foreach (var c in node.Cpus)
-            if (!state.Dedicated.Contains(c) && (s.Cpuset is null || Contains(s.Cpuset, c)))
+        for (var i = 0; i < node.Cpus.Count; i++)
+            if (!state.Dedicated.Contains(node.Cpus[i]) && (s.Cpuset is null || Contains(s.Cpuset, node.Cpus[i])))
                 return true;
         return false;
     }
@@ -267,23 +353,32 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
     {
         result = default;
         var candidates = Candidates(n).ToList();
-        var fitting = candidates.Where(node => Fits(n, node, state, 1)).ToList();
-        if (fitting.Count > 0)
+        // Best fit: the node left with the fewest free cores (dedicated) or the most free memory (shared), then the
+        // lowest id, then the first; a loop, as each of 10,000 VMs asks it.
+        NodeModel? node = null;
+        long best = 0;
+        var fitting = 0;
+        foreach (var x in candidates)
         {
-            // Best fit: the node left with the fewest free cores (dedicated) or the most free memory (shared).
-            var node = n.Spec.DedicatedCpus
-                ? fitting
-                    .OrderBy(x => CountFreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore) - n.CoresNeeded)
-                    .ThenBy(x => x.Id)
-                    .First()
-                : fitting
-                    .OrderByDescending(x => x.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(x.Id))
-                    .ThenBy(x => x.Id)
-                    .First();
+            if (!Fits(n, x, state, 1))
+                continue;
+            fitting++;
+            var key = n.Spec.DedicatedCpus
+                ? CountFreeCores(x, state, n.Spec, n.ThreadsPerVcpuCore) - (long)n.CoresNeeded
+                : x.FreeMemoryKib - state.MemoryUsed.GetValueOrDefault(x.Id);
+            var better = n.Spec.DedicatedCpus ? key < best : key > best;
+            if (node is null || better || key == best && x.Id < node.Id)
+            {
+                node = x;
+                best = key;
+            }
+        }
+        if (node is not null)
+        {
             result = (
                 [(node.Id, Take(n, node, state))],
                 n.RequiredNode is null
-                    ? $"node {node.Id}: fits, best of {fitting.Count} node(s) with room"
+                    ? $"node {node.Id}: fits, best of {fitting} node(s) with room"
                     : $"node {node.Id}"
             );
             why = "";
@@ -344,7 +439,9 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
                 cpus.AddRange(threads);
                 // A core is the VM's whole: its idle sibling is reserved too, so no one else lands on it.
                 foreach (var t in core)
-                    state.Dedicated.Add(t);
+                    if (state.Dedicated.Add(t))
+                        foreach (var holder in (_nodesOfCpu ??= NodesOfCpu(_host))[t])
+                            state.FreeCoreCounts.Remove(holder);
             }
         }
         var memKib = s.MemoryKib / parts;
@@ -403,7 +500,23 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         return new GuestTopology(runs.Count, runs[0].Count / threads, threads);
     }
 
-    private PlannedVm Describe(Need n, (List<(int Node, List<int> Cpus)> Parts, string Why) placed, State final)
+    /// <summary>
+    /// The CPUs shared vCPUs float over on each node once every VM is placed, and their text, for VMs without a
+    /// cpuset: the same for each such VM of a node (thousands in a large plan), so found once a node and shared.
+    /// </summary>
+    private sealed class Floating
+    {
+        public Dictionary<NodeModel, List<int>> Cpus { get; } = new(ReferenceEqualityComparer.Instance);
+
+        public Dictionary<List<int>, string> Text { get; } = new(ReferenceEqualityComparer.Instance);
+    }
+
+    private PlannedVm Describe(
+        Need n,
+        (List<(int Node, List<int> Cpus)> Parts, string Why) placed,
+        State final,
+        Floating floats
+    )
     {
         var s = n.Spec;
         var nodes = placed.Parts.Select(p => _host.Nodes.First(x => x.Id == p.Node)).ToList();
@@ -439,15 +552,30 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
                 if (floating[i] is null)
                 {
                     var node = nodes[i];
-                    var shared = node
-                        .Cpus.Where(c => !final.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c)))
-                        .ToList();
-                    var withoutHk = shared.Where(c => !node.Housekeeping.Contains(c)).ToList();
-                    floating[i] = withoutHk.Count > 0 ? withoutHk : shared;
+                    if (s.Cpuset is not null || !floats.Cpus.TryGetValue(node, out var cpus))
+                    {
+                        var shared = node
+                            .Cpus.Where(c =>
+                                !final.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))
+                            )
+                            .ToList();
+                        var withoutHk = shared.Where(c => !node.Housekeeping.Contains(c)).ToList();
+                        cpus = withoutHk.Count > 0 ? withoutHk : shared;
+                        if (s.Cpuset is null)
+                            floats.Cpus[node] = cpus;
+                    }
+                    floating[i] = cpus;
                 }
                 pins.Add(new VcpuPin(v, floating[i]!));
             }
-            reasons.Add($"shared: vCPUs float over CPUs {CpuList.Format(pins.SelectMany(p => p.Cpus).Distinct())}");
+            var only = parts == 1 ? floating[0] : null;
+            if (only is null || !floats.Text.TryGetValue(only, out var text))
+            {
+                text = CpuList.Format(pins.SelectMany(p => p.Cpus).Distinct());
+                if (only is not null)
+                    floats.Text[only] = text;
+            }
+            reasons.Add($"shared: vCPUs float over CPUs {text}");
         }
         var pageKib = s.HugepageKib ?? 4;
         // Guest NUMA nodes: one per host node spanned, or more where the spec asks (each host node's share split

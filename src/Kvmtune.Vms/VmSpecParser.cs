@@ -69,21 +69,32 @@ public static partial class VmSpecParser
 
     public static IReadOnlyList<VmSpec> Parse(string text, string file, HostFacts host)
     {
-        var stream = YamlText.Load(text, file);
         var specs = new List<VmSpec>();
-        foreach (var doc in stream.Documents)
+        // The documents come one at a time, but a spec's error waits for the end of the stream: an error in the
+        // YAML itself, anywhere in the file, is reported first, as when the file was read whole.
+        InputException? invalid = null;
+        foreach (var doc in YamlText.Documents(text, file))
         {
-            if (doc.RootNode is YamlScalarNode { Value: null or "" })
+            if (invalid is not null || doc.RootNode is YamlScalarNode { Value: null or "" })
                 continue;
-            if (doc.RootNode is not YamlMappingNode map)
-                throw new InputException(
-                    file,
-                    doc.RootNode.Start.Line,
-                    null,
-                    "a VM spec is a mapping (name, vcpus, memory, ...)"
-                );
-            specs.Add(ParseVm(map, file, host));
+            try
+            {
+                if (doc.RootNode is not YamlMappingNode map)
+                    throw new InputException(
+                        file,
+                        doc.RootNode.Start.Line,
+                        null,
+                        "a VM spec is a mapping (name, vcpus, memory, ...)"
+                    );
+                specs.Add(ParseVm(map, file, host));
+            }
+            catch (InputException e)
+            {
+                invalid = e;
+            }
         }
+        if (invalid is not null)
+            throw invalid;
         if (specs.Count == 0)
             throw new InputException(file, 1, null, "no VM in the file");
         var dup = specs.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);
@@ -407,18 +418,18 @@ public static partial class VmSpecParser
             "each entry must be a mapping such as { key: value, ... }"
         );
 
-    /// <summary>Typed access to one mapping's keys, remembering which were used so unknown ones can be
-    /// reported.</summary>
+    /// <summary>Typed access to one mapping's keys; a key not in <paramref name="known"/> is refused.</summary>
     private sealed class Fields(YamlMappingNode map, string file, string[] known, string prefix)
     {
         private const int MaxValue = 4096;
 
-        private readonly HashSet<string> _seen = [];
+        // The mapping's entries, taken once: each key asked for walked the library's dictionary anew, an enumerator
+        // each time, some twenty times a VM.
+        private readonly KeyValuePair<YamlNode, YamlNode>[] _entries = [.. map.Children];
 
         public YamlNode? Node(string key)
         {
-            _seen.Add(key);
-            foreach (var (k, v) in map.Children)
+            foreach (var (k, v) in _entries)
                 if (k is YamlScalarNode { Value: var name } && name == key)
                     return v;
             return null;
@@ -499,7 +510,7 @@ public static partial class VmSpecParser
 
         public void RejectUnknown()
         {
-            foreach (var (k, _) in map.Children)
+            foreach (var (k, _) in _entries)
             {
                 var name = (k as YamlScalarNode)?.Value ?? "";
                 if (!known.Contains(name))

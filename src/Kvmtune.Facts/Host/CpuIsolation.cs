@@ -32,7 +32,8 @@ public sealed record CpuIsolation(
     /// <summary>The housekeeping CPUs among a node's CPUs: those not isolated, else the node's first CPU.</summary>
     public IReadOnlyList<int> HousekeepingAmong(IReadOnlyList<int> cpus)
     {
-        var keep = Isolated.Count > 0 ? cpus.Where(c => !Isolated.Contains(c)).ToList() : [];
+        var isolated = new HashSet<int>(Isolated);
+        var keep = Isolated.Count > 0 ? cpus.Where(c => !isolated.Contains(c)).ToList() : [];
         return keep.Count == 0 && cpus.Count > 0 ? [cpus[0]] : keep;
     }
 
@@ -55,8 +56,20 @@ public sealed record CpuIsolation(
     public bool Any => Isolated.Count > 0 || IrqAffinity is not null;
 
     /// <summary>Online CPUs the host keeps: irqaffinity= when given, else all but the isolated ones.</summary>
-    public IReadOnlyList<int> Housekeeping =>
-        (IrqAffinity ?? Online).Where(c => !Isolated.Contains(c) && (Online.Count == 0 || Online.Contains(c))).ToList();
+    public IReadOnlyList<int> Housekeeping
+    {
+        get
+        {
+            // Sets, not the lists' Contains: that is quadratic in the CPUs, and an audit asks once per device.
+            var isolated = Isolated.Count > 0 ? new HashSet<int>(Isolated) : null;
+            var online = IrqAffinity is not null && Online.Count > 0 ? new HashSet<int>(Online) : null;
+            var keep = new List<int>();
+            foreach (var c in IrqAffinity ?? Online)
+                if (isolated?.Contains(c) != true && online?.Contains(c) != false)
+                    keep.Add(c);
+            return keep;
+        }
+    }
 
     /// <summary>
     /// Where a device IRQ of a node should go: the node's housekeeping CPUs less <paramref name="exclude"/>
@@ -64,9 +77,18 @@ public sealed record CpuIsolation(
     /// </summary>
     public IReadOnlyList<int>? IrqTargets(IReadOnlyList<int> nodeCpus, IEnumerable<int>? exclude = null)
     {
-        var skip = exclude?.ToHashSet() ?? [];
-        var keep = Housekeeping.Where(c => !skip.Contains(c)).ToList();
-        var local = keep.Where(nodeCpus.Contains).ToList();
+        var skip = exclude?.ToHashSet();
+        var node = new HashSet<int>(nodeCpus);
+        var keep = new List<int>();
+        var local = new List<int>();
+        foreach (var c in Housekeeping)
+        {
+            if (skip?.Contains(c) == true)
+                continue;
+            keep.Add(c);
+            if (node.Contains(c))
+                local.Add(c);
+        }
         if (local.Count > 0)
             return local;
         return keep.Count > 0 ? keep : null;

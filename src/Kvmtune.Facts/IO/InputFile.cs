@@ -22,6 +22,14 @@ public static class InputFile
     /// <summary>The file's bytes without a final copy (the buffer may be longer than the file).</summary>
     public static ReadOnlyMemory<byte> ReadMemory(string path, long limit = DefaultLimit)
     {
+        byte[]? buffer = null;
+        return ReadMemory(path, limit, ref buffer);
+    }
+
+    /// <summary>The file's bytes in <paramref name="buffer"/> where it is large enough, else in a new one left
+    /// there: one buffer for thousands of files. They stay valid until the buffer is used again.</summary>
+    public static ReadOnlyMemory<byte> ReadMemory(string path, long limit, ref byte[]? buffer)
+    {
         // O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open descriptor.
         var fd = NativeSys.OpenForInput(path, out var errno);
         if (fd < 0)
@@ -45,7 +53,9 @@ public static class InputFile
             throw new InputException(path, null, null, "is not a regular file (a device, pipe or socket)");
         if (st.Size > limit)
             throw new InputException(path, null, null, $"is {st.Size} bytes; kvmtune reads at most {limit} bytes here");
-        var buffer = new byte[Math.Max(16, st.Size + 1)];
+        var size = Math.Max(16, st.Size + 1);
+        if (buffer is null || buffer.Length < size)
+            buffer = new byte[size];
         var total = 0;
         while (true)
         {

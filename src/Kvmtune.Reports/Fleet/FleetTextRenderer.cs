@@ -15,33 +15,51 @@ public sealed class FleetTextRenderer : IReportRenderer<FleetReport>
     {
         var sb = new StringBuilder();
         var w = Math.Max(8, report.Hosts.Max(h => h.Host.Length));
-        sb.Append($"{report.Hosts.Count} host(s): ")
-            .AppendLine(
-                string.Join(
-                    ", ",
-                    report.Hosts.Select(h =>
-                        $"{h.Host} ({h.Profile}, {h.Role}: {h.Findings.Values.Count(f => f.Status == "fail")} fail, " +
-                            $"{h.Findings.Values.Count(f => f.Status == "warn")} warn)"
-                    )
-                )
-            );
-        sb.AppendLine()
-            .Append("check".PadRight(40))
-            .AppendLine(string.Concat(report.Hosts.Select(h => h.Host.PadRight(w + 2))));
-        foreach (var (id, _, statuses) in report.Problems())
-            sb.Append(id.PadRight(40)).AppendLine(string.Concat(statuses.Select(s => s.PadRight(w + 2))));
-        var diffs = report.Differences().ToList();
-        if (diffs.Count > 0)
+        // Appended piece by piece, not joined from a string per host: a fleet of 10,000 writes millions of them.
+        sb.Append(report.Hosts.Count).Append(" host(s): ");
+        for (var i = 0; i < report.Hosts.Count; i++)
         {
-            sb.AppendLine().AppendLine("differences between hosts audited alike:");
-            foreach (var (group, id, values) in diffs)
-                sb.Append($"  [{group}] {id}: ")
-                    .AppendLine(
-                        string.Join(
-                            "; ",
-                            values.Select(v => $"{v.Host} {v.Status}{(v.Current is null ? "" : $" ({v.Current})")}")
-                        )
-                    );
+            var h = report.Hosts[i];
+            int fail = 0,
+                warn = 0;
+            foreach (var f in h.Findings.Values)
+                if (f.Status == "fail")
+                    fail++;
+                else if (f.Status == "warn")
+                    warn++;
+            if (i > 0)
+                sb.Append(", ");
+            sb.Append(h.Host).Append(" (").Append(h.Profile).Append(", ").Append(h.Role).Append(": ");
+            sb.Append(fail).Append(" fail, ").Append(warn).Append(" warn)");
+        }
+        sb.AppendLine().AppendLine().Append("check".PadRight(40));
+        foreach (var h in report.Hosts)
+            sb.Append(h.Host).Append(' ', Math.Max(0, w + 2 - h.Host.Length));
+        sb.AppendLine();
+        foreach (var (id, _, statuses) in report.Problems())
+        {
+            sb.Append(id).Append(' ', Math.Max(0, 40 - id.Length));
+            foreach (var s in statuses)
+                sb.Append(s).Append(' ', Math.Max(0, w + 2 - s.Length));
+            sb.AppendLine();
+        }
+        var first = true;
+        foreach (var (group, id, values) in report.Differences())
+        {
+            if (first)
+                sb.AppendLine().AppendLine("differences between hosts audited alike:");
+            first = false;
+            sb.Append("  [").Append(group).Append("] ").Append(id).Append(": ");
+            for (var i = 0; i < values.Count; i++)
+            {
+                var v = values[i];
+                if (i > 0)
+                    sb.Append("; ");
+                sb.Append(v.Host).Append(' ').Append(v.Status);
+                if (v.Current is not null)
+                    sb.Append(" (").Append(v.Current).Append(')');
+            }
+            sb.AppendLine();
         }
         // Every name and value came from files other hosts wrote: shown, never obeyed by the terminal.
         return SafeText.ForTerminal(sb.ToString());

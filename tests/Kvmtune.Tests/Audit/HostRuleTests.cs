@@ -196,6 +196,20 @@ public sealed class HostRuleTests
     }
 
     [Fact]
+    public void An_irq_folder_not_named_as_the_kernel_names_it_is_no_second_irq()
+    {
+        // kernel/irq/proc.c names each folder by the number in plain decimal: "0121" and "+121" are not IRQ 121,
+        // which stays where it is (before, a second IRQ 121 ended the audit with a duplicate-key exception).
+        using var h = new SyntheticHost();
+        foreach (var name in new[] { "0121", "+121" })
+        {
+            h.Set($"/proc/irq/{name}/effective_affinity_list", "2");
+            h.Set($"/proc/irq/{name}/smp_affinity_list", "2");
+        }
+        Status(h, "host.numa.irq_affinity").Should().Be(Pass);
+    }
+
+    [Fact]
     public void Irqbalance_running_without_banned_cpus_is_a_warning()
     {
         using var h = new SyntheticHost();

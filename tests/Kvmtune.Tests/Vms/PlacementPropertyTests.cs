@@ -91,6 +91,51 @@ public sealed class PlacementPropertyTests
                 }
             );
 
+    // Hosts whose nodes share a core with the node before: no kernel puts a CPU on two nodes (cpu_to_node), a
+    // hostile tree may. Before, a VM spanning two such nodes counted the shared core on both and the plan failed.
+    private static readonly Gen<HostModel> Overlapping =
+        from host in Hosts
+        from shared in Gen.Bool.Array[host.Nodes.Count]
+        select new HostModel(
+            [
+                .. host.Nodes.Select(
+                    (n, i) =>
+                        i == 0 || !shared[i]
+                            ? n
+                            : n with
+                            {
+                                Cpus = [.. n.Cpus, .. host.Nodes[i - 1].Cores[^1]],
+                                Cores = [.. n.Cores, host.Nodes[i - 1].Cores[^1]],
+                            }
+                ),
+            ],
+            host.ThreadsPerCore
+        );
+
+    [Fact]
+    public void On_nodes_that_share_cores_every_dedicated_vcpu_gets_a_cpu_of_its_own() =>
+        // Many VMs, so the planner's count of each node's free cores is asked again after other VMs took cores.
+        Gen.Select(Overlapping, VmSets.Array[1, 4].Select(sets => sets.SelectMany(x => x).ToArray()))
+            .Sample(
+                (host, vms) =>
+                {
+                    vms = [.. vms.Select((v, i) => v with { Name = $"vm{i}" })];
+                    var plan = new Planner(host, DeviceLocator.None).Plan(vms);
+                    plan.Vms.Where(v => v.Dedicated)
+                        .SelectMany(v => v.VcpuPins.SelectMany(p => p.Cpus))
+                        .Should()
+                        .OnlyHaveUniqueItems();
+                    // Each placed dedicated VM got a CPU of its own for every vCPU: a count of free cores left
+                    // standing after another node took a shared core would promise cores that are gone.
+                    foreach (var vm in plan.Vms.Where(v => v.Dedicated))
+                        vm.VcpuPins.Should()
+                            .HaveCount(vms.Single(x => x.Name == vm.Name).Vcpus)
+                            .And.OnlyContain(p => p.Cpus.Count == 1);
+                    (plan.Vms.Count + plan.Unplaced.Count).Should().Be(vms.Length);
+                },
+                iter: 2000
+            );
+
     [Fact]
     public void When_an_exhaustive_search_finds_single_node_homes_for_all_the_planner_does_too()
     {

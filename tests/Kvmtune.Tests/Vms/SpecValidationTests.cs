@@ -78,6 +78,24 @@ public sealed class SpecValidationTests(FixtureTrees fixtures)
     }
 
     [Fact]
+    public void An_error_in_the_yaml_is_reported_before_an_error_in_an_earlier_spec()
+    {
+        // Specs are read a document at a time; the YAML's own error, anywhere in the file, still comes first, as
+        // when the file was read whole. The oracle that the second document is no YAML: YamlDotNet's loader.
+        const string yaml = "name: 'a b'\nvcpus: 2\nmemory: 1GiB\n---\nname: [unclosed\n";
+        var whole = () => new YamlDotNet.RepresentationModel.YamlStream().Load(new StringReader(yaml));
+        var refused = whole.Should().Throw<YamlDotNet.Core.YamlException>().Which;
+        var act = () => VmSpecParser.Parse(yaml, "vms.yaml", Host);
+        var e = act.Should().Throw<InputException>().Which;
+        e.Problem.Should().StartWith("not valid YAML");
+        e.Line.Should().Be(refused.Start.Line);
+        e.Key.Should().BeNull();
+        // Without the broken document, the spec's own error.
+        act = () => VmSpecParser.Parse(yaml[..yaml.IndexOf("---", StringComparison.Ordinal)], "vms.yaml", Host);
+        act.Should().Throw<InputException>().Which.Key.Should().Be("name");
+    }
+
+    [Fact]
     public void The_cli_exits_2_with_file_line_and_key()
     {
         using var t = new TestTree();

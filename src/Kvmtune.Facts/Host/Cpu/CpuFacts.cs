@@ -36,7 +36,6 @@ public sealed record CpuFacts(
     /// </summary>
     public IReadOnlyList<IReadOnlyList<int>> CoresAmong(IReadOnlyCollection<int> cpus)
     {
-        var byId = Cpus.ToDictionary(c => c.Id);
         var cores = new List<IReadOnlyList<int>>();
         var seen = new HashSet<int>();
         foreach (var c in cpus)
@@ -44,7 +43,7 @@ public sealed record CpuFacts(
             if (!seen.Add(c))
                 continue;
             int[] siblings =
-                byId.TryGetValue(c, out var cpu) && cpu.ThreadSiblings is { } s ? [.. s.Where(cpus.Contains)] : [c];
+                Find(c) is { ThreadSiblings: { } s } ? [.. s.Where(cpus.Contains)] : [c];
             // A tree whose sibling list leaves the CPU itself out (no kernel writes one) still gives it a core.
             if (!siblings.Contains(c))
                 siblings = [c, .. siblings];
@@ -52,6 +51,29 @@ public sealed record CpuFacts(
             cores.Add(siblings);
         }
         return cores;
+    }
+
+    /// <summary>The CPU of an id: a binary search, as the reader lists CPUs by id (a dictionary of 3,072 CPUs for
+    /// each of 32 nodes was most of placement's start), then a scan for a list made otherwise.</summary>
+    private LogicalCpu? Find(int id)
+    {
+        int lo = 0,
+            hi = Cpus.Count - 1;
+        while (lo <= hi)
+        {
+            var mid = lo + (hi - lo) / 2;
+            var at = Cpus[mid].Id;
+            if (at == id)
+                return Cpus[mid];
+            if (at < id)
+                lo = mid + 1;
+            else
+                hi = mid - 1;
+        }
+        for (var i = 0; i < Cpus.Count; i++)
+            if (Cpus[i].Id == id)
+                return Cpus[i];
+        return null;
     }
 }
 

@@ -55,17 +55,23 @@ public static class DeviceReader
 
     public static IReadOnlyList<IrqFacts> ReadIrqs(HostReader r)
     {
-        var names = IrqNames(r.ReadBytes("/proc/interrupts"));
+        // Read with the first name asked for (IrqFacts.Name), for every IRQ at once.
+        var names = new Lazy<Dictionary<int, string>>(() => IrqNames(r.ReadBytes("/proc/interrupts")));
         var list = new List<IrqFacts>();
         foreach (var n in r.List("/proc/irq") ?? [])
         {
-            if (!int.TryParse(n, out var irq))
+            // The kernel names each folder by its number in plain decimal (kernel/irq/proc.c, register_irq_proc:
+            // sprintf "%d", "%u" since 2025): "01" or "+1" beside "1" would be a second IRQ 1.
+            if (
+                !int.TryParse(n, System.Globalization.NumberStyles.None, null, out var irq)
+                || n != irq.ToString(System.Globalization.CultureInfo.InvariantCulture)
+            )
                 continue;
             var d = $"/proc/irq/{n}";
             list.Add(
                 new IrqFacts(
                     irq,
-                    names.GetValueOrDefault(irq),
+                    () => names.Value.GetValueOrDefault(irq),
                     CpuReader.ParseList(r.ReadText(d + "/smp_affinity_list")),
                     CpuReader.ParseList(r.ReadText(d + "/effective_affinity_list")),
                     r.ReadInt(d + "/node") is int node and >= 0 ? node : null,
@@ -136,14 +142,18 @@ public static class DeviceReader
     {
         var skipped = 0;
         end = 0;
+        // Searches, not a byte at a time: the counts are padded to ten columns, on every CPU of every line.
         while (skipped < count)
         {
-            while (end < line.Length && line[end] == (byte)' ')
-                end++;
-            if (end == line.Length)
+            var field = line[end..].IndexOfAnyExcept((byte)' ');
+            if (field < 0)
+            {
+                end = line.Length;
                 break;
-            while (end < line.Length && line[end] != (byte)' ')
-                end++;
+            }
+            end += field;
+            var space = line[end..].IndexOf((byte)' ');
+            end = space < 0 ? line.Length : end + space;
             skipped++;
         }
         return skipped;

@@ -209,12 +209,20 @@ public static partial class Section3_2_1_Numa
         var evidence = new List<string> { "/proc/cmdline" };
         var unknown = 0;
         var checkedIrqs = 0;
+        // A node's targets, as a list for the fix and a set for the test, once a node: a host has hundreds of
+        // devices on a few nodes.
+        var targets = new Dictionary<int, (IReadOnlyList<int> List, HashSet<int> Set)>();
         foreach (var d in f.Pci.Where(p => p.PlacementNode is not null && p.MsiIrqs.Count > 0))
         {
             var node = f.Numa.Nodes.FirstOrDefault(n => n.Id == d.PlacementNode);
             if (node is null || node.Cpus.Count == 0)
                 continue;
-            var target = iso?.IrqTargets(node.Cpus) ?? node.Cpus;
+            if (!targets.TryGetValue(node.Id, out var target))
+            {
+                var list = iso?.IrqTargets(node.Cpus) ?? node.Cpus;
+                target = (list, [.. list]);
+                targets[node.Id] = target;
+            }
             foreach (var irq in d.MsiIrqs)
             {
                 checkedIrqs++;
@@ -225,12 +233,12 @@ public static partial class Section3_2_1_Numa
                     unknown++;
                     continue;
                 }
-                if (cpus.All(target.Contains))
+                if (cpus.All(target.Set.Contains))
                     continue;
                 if (info.Managed == true)
                     managed.Add(irq);
                 else
-                    misplaced.Add((d, irq, target));
+                    misplaced.Add((d, irq, target.List));
             }
         }
         if (checkedIrqs == 0)
