@@ -19,10 +19,9 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
 
     private readonly DeviceLocator _devices = devices;
 
-    // The nodes (of _host, the very instances the counts of free cores are kept by) whose cores hold each CPU: one,
-    // as the host is made disjoint above; a list all the same, so a count can never outlive a core taken through
-    // another node. Made on first use.
-    private Dictionary<int, List<NodeModel>>? _nodesOfCpu;
+    // The node (of _host, the very instance the counts of free cores are kept by) whose cores hold each CPU: one,
+    // as the host is made disjoint below. Made on first use.
+    private Dictionary<int, NodeModel>? _nodeOfCpu;
 
     /// <summary>
     /// Each CPU on the first node that lists it only. The kernel maps a CPU to one node (cpu_to_node); a tree that
@@ -47,8 +46,8 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         var nodes = new List<NodeModel>(host.Nodes.Count);
         foreach (var node in host.Nodes)
         {
-            var taken = new HashSet<int>(claimed);
-            bool Mine(int cpu) => !taken.Contains(cpu);
+            // The lists are made here, before this node's own CPUs are claimed.
+            bool Mine(int cpu) => !claimed.Contains(cpu);
             nodes.Add(
                 node with
                 {
@@ -69,18 +68,13 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
     private bool IsHostNode(NodeModel node) =>
         (_hostNodes ??= new HashSet<NodeModel>(_host.Nodes, ReferenceEqualityComparer.Instance)).Contains(node);
 
-    private static Dictionary<int, List<NodeModel>> NodesOfCpu(HostModel host)
+    private static Dictionary<int, NodeModel> NodeOfCpu(HostModel host)
     {
-        var map = new Dictionary<int, List<NodeModel>>();
+        var map = new Dictionary<int, NodeModel>();
         foreach (var node in host.Nodes)
             foreach (var core in node.Cores)
                 foreach (var cpu in core)
-                {
-                    if (!map.TryGetValue(cpu, out var holders))
-                        map[cpu] = holders = [];
-                    if (!holders.Exists(h => ReferenceEquals(h, node)))
-                        holders.Add(node);
-                }
+                    map[cpu] = node;
         return map;
     }
 
@@ -154,7 +148,7 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
                 }
             }
         }
-        var floats = new Floating();
+        var floats = new Floating(state);
         var vms = needs
             .Where(n => placed.ContainsKey(n.Spec.Name))
             .Select(n => Describe(n, placed[n.Spec.Name], state, floats))
@@ -440,8 +434,7 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
                 // A core is the VM's whole: its idle sibling is reserved too, so no one else lands on it.
                 foreach (var t in core)
                     if (state.Dedicated.Add(t))
-                        foreach (var holder in (_nodesOfCpu ??= NodesOfCpu(_host))[t])
-                            state.FreeCoreCounts.Remove(holder);
+                        state.FreeCoreCounts.Remove((_nodeOfCpu ??= NodeOfCpu(_host))[t]);
             }
         }
         var memKib = s.MemoryKib / parts;
@@ -504,11 +497,32 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
     /// The CPUs shared vCPUs float over on each node once every VM is placed, and their text, for VMs without a
     /// cpuset: the same for each such VM of a node (thousands in a large plan), so found once a node and shared.
     /// </summary>
-    private sealed class Floating
+    private sealed class Floating(State final)
     {
-        public Dictionary<NodeModel, List<int>> Cpus { get; } = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<NodeModel, (List<int> Cpus, string Text)> _byNode = new(
+            ReferenceEqualityComparer.Instance
+        );
 
-        public Dictionary<List<int>, string> Text { get; } = new(ReferenceEqualityComparer.Instance);
+        public (List<int> Cpus, string Text) Of(NodeModel node)
+        {
+            if (!_byNode.TryGetValue(node, out var found))
+            {
+                var cpus = FloatingCpus(node, final, null);
+                _byNode[node] = found = (cpus, CpuList.Format(cpus.Distinct()));
+            }
+            return found;
+        }
+    }
+
+    /// <summary>The CPUs of a node that no VM owns (and in the cpuset, where one is given), leaving housekeeping
+    /// CPUs alone where possible.</summary>
+    private static List<int> FloatingCpus(NodeModel node, State final, IReadOnlyList<int>? cpuset)
+    {
+        var shared = node
+            .Cpus.Where(c => !final.Dedicated.Contains(c) && (cpuset is null || cpuset.Contains(c)))
+            .ToList();
+        var withoutHk = shared.Where(c => !node.Housekeeping.Contains(c)).ToList();
+        return withoutHk.Count > 0 ? withoutHk : shared;
     }
 
     private PlannedVm Describe(
@@ -543,38 +557,18 @@ public sealed partial class Planner(HostModel host, DeviceLocator devices)
         }
         else
         {
-            // Shared vCPUs float over the CPUs of their node that no VM owns, leaving housekeeping CPUs alone where
-            // possible.
+            // Shared vCPUs float over their node's CPUs that no VM owns (FloatingCpus).
             var floating = new List<int>?[parts];
             for (var v = 0; v < s.Vcpus; v++)
             {
                 var i = GuestNodeOf(v);
-                if (floating[i] is null)
-                {
-                    var node = nodes[i];
-                    if (s.Cpuset is not null || !floats.Cpus.TryGetValue(node, out var cpus))
-                    {
-                        var shared = node
-                            .Cpus.Where(c =>
-                                !final.Dedicated.Contains(c) && (s.Cpuset is null || s.Cpuset.Contains(c))
-                            )
-                            .ToList();
-                        var withoutHk = shared.Where(c => !node.Housekeeping.Contains(c)).ToList();
-                        cpus = withoutHk.Count > 0 ? withoutHk : shared;
-                        if (s.Cpuset is null)
-                            floats.Cpus[node] = cpus;
-                    }
-                    floating[i] = cpus;
-                }
+                floating[i] ??= s.Cpuset is null ? floats.Of(nodes[i]).Cpus : FloatingCpus(nodes[i], final, s.Cpuset);
                 pins.Add(new VcpuPin(v, floating[i]!));
             }
-            var only = parts == 1 ? floating[0] : null;
-            if (only is null || !floats.Text.TryGetValue(only, out var text))
-            {
-                text = CpuList.Format(pins.SelectMany(p => p.Cpus).Distinct());
-                if (only is not null)
-                    floats.Text[only] = text;
-            }
+            var text =
+                parts == 1 && s.Cpuset is null
+                    ? floats.Of(nodes[0]).Text
+                    : CpuList.Format(pins.SelectMany(p => p.Cpus).Distinct());
             reasons.Add($"shared: vCPUs float over CPUs {text}");
         }
         var pageKib = s.HugepageKib ?? 4;
